@@ -1,0 +1,94 @@
+"""The Chatbot Arena human-vote release (33k conversations) and files shaped like it.
+
+Each record holds both conversations (``conversation_a``/``conversation_b``) and the vote. Files of the
+same family that carry only the user turns (``turns``), like arena_battles_1135.jsonl, read as battles
+with empty answers, so their prompts and votes are still usable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from arenapref.readers.jsonrecords import iter_json_records
+from arenapref.readers.lmsys import files_of
+from arenapref.records import BATTLE_SCHEMA
+from arenapref.rejects import RejectLog
+
+WINNERS: dict[str, tuple[float, float, float]] = {
+    "model_a": (1.0, 0.0, 0.0),
+    "model_b": (0.0, 1.0, 0.0),
+    "tie": (0.0, 0.0, 1.0),
+    "tie (bothbad)": (0.0, 0.0, 1.0),
+}
+
+
+def _split(conv: object, role: str) -> list[str | None] | None:
+    if not isinstance(conv, list):
+        return None
+    out: list[str | None] = []
+    for msg in conv:
+        if not isinstance(msg, dict):
+            return None
+        if msg.get("role") == role:
+            content = msg.get("content")
+            out.append(None if content is None else str(content))
+    return out
+
+
+def battle_row(rec: dict[str, object]) -> dict[str, object] | str:
+    """One Arena record as a battle row, or the reason it cannot be one."""
+    rid = rec.get("question_id", rec.get("id"))
+    if rid is None or str(rid) == "":
+        return "missing question_id"
+    winner = rec.get("winner")
+    label = None
+    if winner is not None:
+        if winner not in WINNERS:
+            return f"winner {winner!r} is not one of {', '.join(WINNERS)}"
+        label = WINNERS[str(winner)]
+    if "conversation_a" in rec or "conversation_b" in rec:
+        prompt = _split(rec.get("conversation_a"), "user")
+        resp_a = _split(rec.get("conversation_a"), "assistant")
+        resp_b = _split(rec.get("conversation_b"), "assistant")
+        if prompt is None or resp_a is None or resp_b is None:
+            return "conversation_a/conversation_b must be lists of role/content messages"
+    else:
+        turns = rec.get("turns")
+        if not isinstance(turns, list):
+            return "neither conversation_a/conversation_b nor turns present"
+        prompt = [None if t is None else str(t) for t in turns]
+        resp_a, resp_b = [], []
+    p_a, p_b, p_tie = label if label is not None else (None, None, None)
+    return {
+        "id": str(rid),
+        "prompt": prompt,
+        "response_a": resp_a,
+        "response_b": resp_b,
+        "model_a": None if rec.get("model_a") is None else str(rec.get("model_a")),
+        "model_b": None if rec.get("model_b") is None else str(rec.get("model_b")),
+        "p_a": p_a,
+        "p_b": p_b,
+        "p_tie": p_tie,
+        "source": "arena",
+        "provenance": [],
+    }
+
+
+def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Stream Arena vote records as battle batches."""
+    rows: list[dict[str, object]] = []
+    for f in files_of(path, (".jsonl", ".json", ".ndjson")):
+        for row_no, rec in iter_json_records(f, rejects):
+            row = battle_row(rec)
+            if isinstance(row, str):
+                rejects.add(f, row_no, row)
+                continue
+            rows.append(row)
+            if len(rows) >= batch_size:
+                yield pa.RecordBatch.from_pylist(rows, schema=BATTLE_SCHEMA)
+                rows = []
+    if rows:
+        yield pa.RecordBatch.from_pylist(rows, schema=BATTLE_SCHEMA)

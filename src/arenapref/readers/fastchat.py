@@ -1,0 +1,102 @@
+"""FastChat / MT-bench layout: ``question.jsonl`` beside ``model_answer/<model>.jsonl``.
+
+The folder reads as one source of conversations, one per (question, model answer): the question's turns
+interleaved with that answer's turns. This is the "same prompt, different models" material that pair
+mining and judging need. A question file alone reads as prompts without answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from arenapref.errors import InputFormatError
+from arenapref.readers.jsonrecords import iter_json_records
+from arenapref.records import CONVERSATION_SCHEMA
+from arenapref.rejects import RejectLog
+
+
+def _question_file(path: Path) -> Path:
+    if path.is_dir():
+        q = path / "question.jsonl"
+        if not q.exists():
+            raise InputFormatError(f"{path}: a FastChat folder needs question.jsonl")
+        return q
+    return path
+
+
+def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Stream one conversation per model answer (or per question when there are no answers)."""
+    qfile = _question_file(path)
+    questions: dict[str, tuple[list[str | None], str | None]] = {}
+    for row_no, rec in iter_json_records(qfile, rejects):
+        qid, turns = rec.get("question_id"), rec.get("turns")
+        if qid is None or not isinstance(turns, list) or not turns:
+            rejects.add(qfile, row_no, "question needs question_id and a non-empty turns list")
+            continue
+        lang = rec.get("language")
+        questions[str(qid)] = (
+            [None if t is None else str(t) for t in turns],
+            None if lang is None else str(lang),
+        )
+    answer_dir = qfile.parent / "model_answer"
+    answer_files = sorted(answer_dir.glob("*.jsonl")) if answer_dir.is_dir() else []
+    rows: list[dict[str, object]] = []
+
+    def flush() -> Iterator[pa.RecordBatch]:
+        if rows:
+            yield pa.RecordBatch.from_pylist(rows, schema=CONVERSATION_SCHEMA)
+            rows.clear()
+
+    if not answer_files:
+        for qid, (q_turns, lang) in questions.items():
+            rows.append(_row(qid, None, q_turns, [], lang))
+            if len(rows) >= batch_size:
+                yield from flush()
+        yield from flush()
+        return
+    for afile in answer_files:
+        for row_no, rec in iter_json_records(afile, rejects):
+            qid = str(rec.get("question_id"))
+            if qid not in questions:
+                rejects.add(afile, row_no, "answer for a question_id not in question.jsonl", qid)
+                continue
+            choices = rec.get("choices")
+            if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+                rejects.add(afile, row_no, "answer needs a non-empty choices list")
+                continue
+            a_turns = choices[0].get("turns")
+            if not isinstance(a_turns, list):
+                rejects.add(afile, row_no, "answer choice needs a turns list")
+                continue
+            model = str(rec.get("model_id") or afile.stem)
+            q_turns, lang = questions[qid]
+            answers = [None if t is None else str(t) for t in a_turns]
+            rows.append(_row(f"{qid}:{model}", model, q_turns, answers, lang))
+            if len(rows) >= batch_size:
+                yield from flush()
+    yield from flush()
+
+
+def _row(
+    cid: str, model: str | None, q_turns: list[str | None], a_turns: list[str | None], lang: str | None
+) -> dict[str, object]:
+    turns: list[dict[str, str | None]] = []
+    for i, q in enumerate(q_turns):
+        turns.append({"role": "user", "content": q})
+        if i < len(a_turns):
+            turns.append({"role": "assistant", "content": a_turns[i]})
+    return {
+        "conversation_id": cid,
+        "model": model,
+        "turns": turns,
+        "n_user_turns": len(q_turns),
+        "language": lang,
+        "user_id": None,
+        "moderation_flagged": None,
+        "moderation_categories": [],
+        "redacted": None,
+        "source": "fastchat",
+    }

@@ -1,0 +1,241 @@
+"""LMSYS-Chat-1M: a folder of Parquet shards (the published layout) or a JSON-lines dump.
+
+Parquet batches are converted column-wise (no per-row Python), because the full dataset is a million
+conversations; JSONL is parsed line by line. Fields a file lacks (``openai_moderation``, ``redacted``,
+``user_id`` ...) become nulls, not errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from arenapref.errors import InputFormatError
+from arenapref.records import CONVERSATION_SCHEMA, TURN_TYPE
+from arenapref.rejects import RejectLog
+
+ROLES = ("user", "assistant", "system")
+
+
+def files_of(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """The data files of a path: the file itself, or a folder's files with the given suffixes, sorted."""
+    if path.is_file():
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+    if not files:
+        raise InputFormatError(f"{path}: folder holds no {' or '.join(suffixes)} files")
+    return files
+
+
+def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Stream LMSYS-Chat-1M conversations from Parquet shards or JSON lines."""
+    if path.is_dir() and any(path.glob("*.parquet")):
+        for shard in files_of(path, (".parquet",)):
+            yield from _read_parquet(shard, rejects, batch_size)
+    else:
+        for f in files_of(path, (".jsonl", ".json", ".ndjson")):
+            yield from _read_jsonl(f, rejects, batch_size)
+
+
+def _read_parquet(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFormatError(f"{path}: not a readable Parquet file ({exc})") from exc
+    names = set(pf.schema_arrow.names)
+    if "conversation" not in names:
+        raise InputFormatError(f"{path}: not an LMSYS-Chat-1M shard: no 'conversation' column")
+    offset = 0
+    for batch in pf.iter_batches(batch_size=batch_size):
+        out = convert_batch(batch, path, offset, rejects)
+        offset += batch.num_rows
+        if out.num_rows:
+            yield out
+
+
+def _any_per_row(values: np.ndarray, parents: np.ndarray, n: int) -> np.ndarray:
+    """Per-row OR of a flattened boolean array given each value's row index."""
+    return np.bincount(parents, weights=values.astype(np.float64), minlength=n) > 0
+
+
+def _moderation(col: pa.Array, n: int) -> tuple[pa.Array, pa.Array]:
+    """Per conversation: was any message flagged, and which categories fired in any message."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    flat = pc.list_flatten(col)
+    parents = pc.list_parent_indices(col).to_numpy()
+    valid = pc.is_valid(flat).to_numpy(zero_copy_only=False)
+    flat_type = flat.type
+    if not pa.types.is_struct(flat_type) or flat_type.get_field_index("flagged") < 0:
+        return pa.nulls(n, pa.bool_()), pa.nulls(n, pa.list_(pa.string()))
+    flagged_msgs = (
+        pc.fill_null(pc.struct_field(flat, "flagged"), False).to_numpy(zero_copy_only=False) & valid
+    )
+    flagged = _any_per_row(flagged_msgs, parents, n)
+    has_moderation = pc.is_valid(col).to_numpy(zero_copy_only=False)
+    categories: list[list[str]] = [[] for _ in range(n)]
+    cat_idx = flat_type.get_field_index("categories")
+    if cat_idx >= 0 and flagged.any():
+        cats = pc.struct_field(flat, "categories")
+        for i in range(cats.type.num_fields):
+            name = cats.type.field(i).name
+            fired = pc.fill_null(pc.struct_field(cats, [i]), False).to_numpy(zero_copy_only=False) & valid
+            for row in np.nonzero(_any_per_row(fired, parents, n))[0]:
+                categories[row].append(name)
+    flag_arr = pa.array(np.where(has_moderation, flagged, False), pa.bool_(), mask=~has_moderation)
+    return flag_arr, pa.array(categories, pa.list_(pa.string()))
+
+
+def convert_batch(batch: pa.RecordBatch, path: Path, offset: int, rejects: RejectLog) -> pa.RecordBatch:
+    """Turn one raw LMSYS batch into CONVERSATION_SCHEMA, rejecting rows that cannot be conversations."""
+    n = batch.num_rows
+    names = batch.schema.names
+    conv = batch.column("conversation")
+    conv_type = conv.type
+    if not (pa.types.is_list(conv_type) or pa.types.is_large_list(conv_type)) or not pa.types.is_struct(
+        conv_type.value_type
+    ):
+        raise InputFormatError(
+            f"{path}: 'conversation' is {conv_type}, expected a list of role/content structs"
+        )
+    if pa.types.is_large_list(conv_type):
+        conv = conv.cast(pa.list_(conv_type.value_type))
+    values = conv.values
+    if values.type.get_field_index("role") < 0 or values.type.get_field_index("content") < 0:
+        raise InputFormatError(f"{path}: conversation messages need 'role' and 'content' fields")
+    # struct_field (unlike StructArray.field) honours the struct array's own offset.
+    role = pc.struct_field(values, "role").cast(pa.string())
+    content = pc.struct_field(values, "content").cast(pa.string())
+    turns = pa.ListArray.from_arrays(
+        conv.offsets,
+        pa.StructArray.from_arrays([role, content], fields=list(TURN_TYPE)),
+        mask=pc.is_null(conv),
+    )
+    # Validity checks, vectorised; bad rows are rejected with their row number in the file.
+    ids = (
+        batch.column("conversation_id").cast(pa.string())
+        if "conversation_id" in names
+        else pa.nulls(n, pa.string())
+    )
+    bad_id = pc.fill_null(pc.or_(pc.is_null(ids), pc.equal(ids, "")), True).to_numpy(zero_copy_only=False)
+    n_msgs = pc.fill_null(pc.list_value_length(conv), 0).to_numpy(zero_copy_only=False)
+    flat_roles = pc.list_flatten(turns).field("role")
+    parents = pc.list_parent_indices(turns).to_numpy()
+    bad_role_msg = ~pc.fill_null(pc.is_in(flat_roles, pa.array(ROLES)), False).to_numpy(zero_copy_only=False)
+    bad_role = _any_per_row(bad_role_msg, parents, n) if len(parents) else np.zeros(n, bool)
+    is_user = pc.fill_null(pc.equal(flat_roles, "user"), False).to_numpy(zero_copy_only=False)
+    n_user = np.bincount(parents, weights=is_user.astype(np.float64), minlength=n).astype(np.int32)
+    reasons = [
+        (bad_id, "missing conversation_id"),
+        (n_msgs == 0, "empty or missing conversation"),
+        (bad_role, f"message role not one of {', '.join(ROLES)}"),
+    ]
+    keep = np.ones(n, dtype=bool)
+    for mask, reason in reasons:
+        for row in np.nonzero(mask & keep)[0]:
+            rejects.add(path, offset + int(row) + 1, reason, raw=str(ids[int(row)]))
+        keep &= ~mask
+
+    def col(name: str, typ: pa.DataType) -> pa.Array:
+        if name not in names:
+            return pa.nulls(n, typ)
+        return batch.column(name).cast(typ)
+
+    if "openai_moderation" in names:
+        flagged, categories = _moderation(batch.column("openai_moderation"), n)
+    else:
+        flagged, categories = pa.nulls(n, pa.bool_()), pa.nulls(n, pa.list_(pa.string()))
+    user_col = "user_id" if "user_id" in names else "user"
+    out = pa.RecordBatch.from_arrays(
+        [
+            ids,
+            col("model", pa.string()),
+            turns,
+            pa.array(n_user, pa.int32()),
+            col("language", pa.string()),
+            col(user_col, pa.string()),
+            flagged,
+            categories,
+            col("redacted", pa.bool_()),
+            pa.array(["lmsys"] * n, pa.string()),
+        ],
+        schema=CONVERSATION_SCHEMA,
+    )
+    return out if keep.all() else out.filter(pa.array(keep))
+
+
+def _read_jsonl(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
+    rows: list[dict[str, object]] = []
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                rejects.add(path, line_no, "not a JSON object", exc.msg, line[:500])
+                continue
+            if not isinstance(rec, dict):
+                rejects.add(path, line_no, "not a JSON object", type(rec).__name__, line[:500])
+                continue
+            row = _json_row(rec)
+            if isinstance(row, str):
+                rejects.add(path, line_no, row, raw=line[:500])
+                continue
+            rows.append(row)
+            if len(rows) >= batch_size:
+                yield pa.RecordBatch.from_pylist(rows, schema=CONVERSATION_SCHEMA)
+                rows = []
+    if rows:
+        yield pa.RecordBatch.from_pylist(rows, schema=CONVERSATION_SCHEMA)
+
+
+def _json_row(rec: dict[str, object]) -> dict[str, object] | str:
+    """One JSON record as a schema row, or the reason it cannot be one."""
+    cid = rec.get("conversation_id")
+    if not isinstance(cid, str) or not cid:
+        return "missing conversation_id"
+    conv = rec.get("conversation")
+    if not isinstance(conv, list) or not conv:
+        return "empty or missing conversation"
+    turns = []
+    for msg in conv:
+        if not isinstance(msg, dict) or msg.get("role") not in ROLES:
+            return f"message role not one of {', '.join(ROLES)}"
+        content = msg.get("content")
+        turns.append({"role": msg["role"], "content": content if content is None else str(content)})
+    moderation = rec.get("openai_moderation")
+    flagged: bool | None = None
+    categories: list[str] = []
+    if isinstance(moderation, list):
+        flagged = False
+        for m in moderation:
+            if isinstance(m, dict):
+                flagged = flagged or bool(m.get("flagged"))
+                cats = m.get("categories")
+                if isinstance(cats, dict):
+                    categories += [k for k, v in cats.items() if v and k not in categories]
+    redacted = rec.get("redacted")
+    user = rec.get("user_id", rec.get("user"))
+    return {
+        "conversation_id": cid,
+        "model": _str_or_none(rec.get("model")),
+        "turns": turns,
+        "n_user_turns": sum(1 for t in turns if t["role"] == "user"),
+        "language": _str_or_none(rec.get("language")),
+        "user_id": _str_or_none(user),
+        "moderation_flagged": flagged,
+        "moderation_categories": categories,
+        "redacted": bool(redacted) if redacted is not None else None,
+        "source": "lmsys",
+    }
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
