@@ -29,19 +29,22 @@ class LabelError(CellError):
 
 
 def _parse_label(values: list[str], submission: bool) -> tuple[float, float, float] | None:
-    """One-hot (train) or probabilities (submission); None when all three cells are empty (test)."""
+    """One-hot human labels, or probabilities (submissions and pseudo-labeled pairs); None when empty.
+
+    0/1 values must be exactly one-hot (``1,1,0`` is a broken row, not a soft label); other values must be
+    probabilities in [0, 1] summing to 1.
+    """
     if all(v.strip() == "" for v in values):
         return None
     try:
         nums = [float(v) for v in values]
     except ValueError as exc:
         raise LabelError(f"label cells {values} are not numbers") from exc
-    if submission:
-        if any(n < 0 or n > 1 for n in nums) or abs(sum(nums) - 1.0) > 1e-3:
-            raise LabelError(f"probabilities {values} must be in [0, 1] and sum to 1")
-        return (nums[0], nums[1], nums[2])
-    if sorted(nums) != [0.0, 0.0, 1.0]:
-        raise LabelError(f"labels {values} are not one-hot (exactly one of the three must be 1)")
+    if not submission and all(n in (0.0, 1.0) for n in nums):
+        if sorted(nums) != [0.0, 0.0, 1.0]:
+            raise LabelError(f"labels {values} are not one-hot (exactly one of the three must be 1)")
+    elif any(n < 0 or n > 1 for n in nums) or abs(sum(nums) - 1.0) > 1e-3:
+        raise LabelError(f"probabilities {values} must be in [0, 1] and sum to 1")
     return (nums[0], nums[1], nums[2])
 
 
