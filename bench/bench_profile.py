@@ -1,0 +1,330 @@
+"""Benchmark: ingest + profile of N synthetic LMSYS-shaped conversations against a plain pandas profile.
+
+Issue 2's budget: 1M conversations (Parquet shards written by ``arenapref.synth``) profiled in at most
+60 s wall and 4 GB peak RSS, and at least 10x faster than a straightforward pandas implementation
+(``pd.read_parquet`` then Python loops over rows and messages, one tokenizer call per message) of the
+same profile, measured in the same run.
+
+Each implementation runs in a fresh Python process so its peak RSS (``getrusage``) is its own. The pandas
+reference is slow, so it runs on whole shards covering at least ``--ref-n`` conversations and its time is
+extrapolated linearly to N (the output says so); arenapref profiles that same subset too, and the two
+must agree on every figure, which is what makes the speed comparison fair.
+
+    .venv/bin/python bench/bench_profile.py --n 1000000 --ref-n 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+WALL_BUDGET_S = 60.0
+RSS_BUDGET_MB = 4096.0
+MIN_SPEEDUP = 10.0
+BUDGET_N = 1_000_000
+# Figures both implementations report; they must agree exactly on the shared subset.
+FIGURES = (
+    "rows",
+    "models",
+    "users",
+    "languages",
+    "user_turns",
+    "prompt_tokens",
+    "responses",
+    "response_tokens",
+)
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's VmHWM starts afresh at exec; ``ru_maxrss`` would carry over the
+    high-water mark of the parent that forked us (the generator), so it is only the fallback."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def run_arenapref(path: Path, tokenizer: str) -> dict[str, Any]:
+    """The implementation under test: stream the reader's batches through ``profile_source``."""
+    start = time.perf_counter()
+    from arenapref.profile import profile_source
+    from arenapref.readers import open_source
+
+    p = profile_source(open_source(path), tokenizer)
+    return {
+        "wall_s": time.perf_counter() - start,
+        "rows": p.rows,
+        "models": p.models,
+        "users": p.users or 0,
+        "languages": p.languages or 0,
+        "user_turns": p.user_turns,
+        "prompt_tokens": p.prompt.tokens,
+        "responses": p.response.messages,
+        "response_tokens": p.response.tokens,
+        "prompt_p50_p90_p99_max": [p.prompt.p50, p.prompt.p90, p.prompt.p99, p.prompt.max],
+        "response_p50_p90_p99_max": [p.response.p50, p.response.p90, p.response.p99, p.response.max],
+        "rejected": sum(p.rejected.values()),
+    }
+
+
+def run_pandas(path: Path, tokenizer: str) -> dict[str, Any]:
+    """The plain reference: read_parquet, then Python loops over rows and messages."""
+    start = time.perf_counter()
+    import pandas as pd
+    import quicktok
+
+    enc = quicktok.get_encoding(tokenizer)
+    df = pd.concat([pd.read_parquet(f) for f in sorted(path.glob("*.parquet"))], ignore_index=True)
+    has_users = "user_id" in df.columns
+    models: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    users: set[str] = set()
+    prompts: dict[str, list[int]] = defaultdict(list)
+    responses: dict[str, list[int]] = defaultdict(list)
+    rows = 0
+    records: Iterable[Any] = df.itertuples(index=False)
+    for row in records:
+        conversation = row.conversation
+        if row.conversation_id is None or conversation is None or len(conversation) == 0:
+            continue
+        rows += 1
+        models[row.model] += 1
+        if row.language is not None:
+            languages[row.language] += 1
+        if has_users and row.user_id is not None:
+            users.add(row.user_id)
+        for message in conversation:
+            n = len(enc.encode(message["content"] or ""))
+            if message["role"] == "user":
+                prompts[row.model].append(n)
+            elif message["role"] == "assistant":
+                responses[row.model].append(n)
+    prompt_all = [n for lens in prompts.values() for n in lens]
+    response_all = [n for lens in responses.values() for n in lens]
+    per_model = {
+        m: {"prompt_mean": float(np.mean(prompts[m])) if prompts[m] else None, "conversations": c}
+        for m, c in models.items()
+    }
+
+    def spread(lens: list[int]) -> list[int]:
+        qs = np.percentile(lens, [50, 90, 99], method="inverted_cdf")
+        return [int(q) for q in qs] + [max(lens)]
+
+    return {
+        "wall_s": time.perf_counter() - start,
+        "rows": rows,
+        "models": len(models),
+        "users": len(users),
+        "languages": len(languages),
+        "user_turns": len(prompt_all),
+        "prompt_tokens": sum(prompt_all),
+        "responses": len(response_all),
+        "response_tokens": sum(response_all),
+        "prompt_p50_p90_p99_max": spread(prompt_all),
+        "response_p50_p90_p99_max": spread(response_all),
+        "per_model": len(per_model),
+    }
+
+
+def run_tokenize_only(path: Path, tokenizer: str) -> dict[str, Any]:
+    """The floor both implementations share: read every message with pyarrow and count its tokens."""
+    start = time.perf_counter()
+    import pyarrow.compute as pc
+    import quicktok
+
+    enc = quicktok.get_encoding(tokenizer)
+    tokens = messages = 0
+    for shard in sorted(path.glob("*.parquet")):
+        for batch in pq.ParquetFile(shard).iter_batches(columns=["conversation"]):
+            texts = pc.struct_field(pc.list_flatten(batch.column("conversation")), "content")
+            tokens += sum(map(enc.count, pc.fill_null(texts, "").to_pylist()))
+            messages += len(texts)
+    return {"wall_s": time.perf_counter() - start, "messages": messages, "tokens": tokens}
+
+
+RUNNERS = {"arenapref": run_arenapref, "pandas": run_pandas, "tokenize-only": run_tokenize_only}
+
+
+def _child(impl: str, path: Path, tokenizer: str) -> None:
+    result = RUNNERS[impl](path, tokenizer)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
+    result["peak_rss_mb"] = _peak_rss_mb()
+    print(json.dumps(result))
+
+
+def measure(impl: str, path: Path, tokenizer: str) -> dict[str, Any]:
+    """Run one implementation in a fresh interpreter: its wall time, CPU time and peak RSS are its own."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", impl, "--path", str(path)]
+    done = subprocess.run([*cmd, "--tokenizer", tokenizer], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{impl} run failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def subset(lmsys_dir: Path, min_rows: int, out_dir: Path) -> tuple[Path, int]:
+    """Link whole shards covering at least ``min_rows`` conversations into a folder of their own."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    for shard in sorted(lmsys_dir.glob("*.parquet")):
+        (out_dir / shard.name).symlink_to(shard.resolve())
+        rows += pq.ParquetFile(shard).metadata.num_rows
+        if rows >= min_rows:
+            break
+    return out_dir, rows
+
+
+def generate(out_dir: Path, n: int, seed: int, shard_rows: int) -> Path:
+    """Write N LMSYS-shaped conversations with the project's generator; returns the shard folder."""
+    from arenapref.synth import generate as synth_generate
+
+    return synth_generate(out_dir, conversations=n, battles=0, seed=seed, shard_rows=shard_rows).lmsys_dir
+
+
+def _row(label: str, *cells: str) -> str:
+    return f"{label:<26}" + "".join(f"{c:>23}" for c in cells)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=BUDGET_N, help="conversations to generate and profile")
+    parser.add_argument(
+        "--ref-n", type=int, default=100_000, help="conversations the pandas reference profiles"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shard-rows", type=int, default=100_000, help="conversations per Parquet shard")
+    parser.add_argument("--tokenizer", default="cl100k_base")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the generated data here")
+    parser.add_argument("--child", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
+    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child, args.path, args.tokenizer)
+        return {}
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_profile_")) if args.workdir is None else args.workdir
+    try:
+        start = time.perf_counter()
+        lmsys_dir = generate(tmp / "synth", args.n, args.seed, args.shard_rows)
+        gen_s = time.perf_counter() - start
+        ref_dir, _ = subset(lmsys_dir, min(args.ref_n, args.n), tmp / "ref_subset")
+        ours = measure("arenapref", lmsys_dir, args.tokenizer)
+        ours_ref = measure("arenapref", ref_dir, args.tokenizer)
+        pandas_ref = measure("pandas", ref_dir, args.tokenizer)
+        floor_ref = measure("tokenize-only", ref_dir, args.tokenizer)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    results = report(args.tokenizer, gen_s, ours, ours_ref, pandas_ref, floor_ref)
+    return results
+
+
+def report(
+    tokenizer: str,
+    gen_s: float,
+    ours: dict[str, Any],
+    ours_ref: dict[str, Any],
+    pandas_ref: dict[str, Any],
+    floor_ref: dict[str, Any],
+) -> dict[str, Any]:
+    """Print the side-by-side table and budget verdicts; return every figure (for tests and notes)."""
+    scale = ours["rows"] / max(pandas_ref["rows"], 1)
+    at_n = {k: pandas_ref[k] * scale for k in ("wall_s", "cpu_s")}
+    floor_at_n = {k: floor_ref[k] * scale for k in ("wall_s", "cpu_s")}
+    speedup = {k: at_n[k] / max(ours[k], 1e-9) for k in ("wall_s", "cpu_s")}
+    same = {k: pandas_ref[k] / max(ours_ref[k], 1e-9) for k in ("wall_s", "cpu_s")}
+    spreads = ("prompt_p50_p90_p99_max", "response_p50_p90_p99_max")
+    mismatches = [f for f in (*FIGURES, *spreads) if ours_ref[f] != pandas_ref[f]]
+
+    n = ours["rows"]
+    print(f"profile benchmark: N={n:,} synthetic LMSYS-shaped conversations, tokenizer {tokenizer}")
+    print(f"  data written by arenapref.synth.generate in {gen_s:.1f} s (not part of the budget)")
+    print(
+        f"  the pandas reference and the tokenize-only floor ran on whole shards holding "
+        f"{pandas_ref['rows']:,} conversations; their times at N are extrapolated linearly (x{scale:.2f})"
+    )
+    cols = (
+        "arenapref at N",
+        "pandas at N (extrap.)",
+        "floor at N (extrap.)",
+        "arenapref on subset",
+        "pandas on subset",
+    )
+    print(_row("", *cols))
+    print(
+        _row(
+            "conversations", f"{n:,}", f"{n:,}", f"{n:,}", f"{ours_ref['rows']:,}", f"{pandas_ref['rows']:,}"
+        )
+    )
+    for key, label in (("wall_s", "wall s"), ("cpu_s", "cpu s (user+sys)")):
+        cells = (ours[key], at_n[key], floor_at_n[key], ours_ref[key], pandas_ref[key])
+        print(_row(label, *(f"{c:.1f}" for c in cells)))
+    rss = (ours["peak_rss_mb"], None, None, ours_ref["peak_rss_mb"], pandas_ref["peak_rss_mb"])
+    print(_row("peak RSS MB", *("-" if c is None else f"{c:.0f}" for c in rss)))
+    for f in FIGURES:
+        print(_row(f, f"{ours[f]:,}", "", "", f"{ours_ref[f]:,}", f"{pandas_ref[f]:,}"))
+    for f in spreads:
+        print(
+            _row(
+                f,
+                "/".join(map(str, ours[f])),
+                "",
+                "",
+                "/".join(map(str, ours_ref[f])),
+                "/".join(map(str, pandas_ref[f])),
+            )
+        )
+    print(
+        f"speed-up over pandas at N: {speedup['wall_s']:.1f}x wall, {speedup['cpu_s']:.1f}x cpu; "
+        f"on the same subset: {same['wall_s']:.1f}x wall, {same['cpu_s']:.1f}x cpu"
+    )
+    print(
+        "tokenizing alone (quicktok, every message once, no pandas) takes "
+        f"{floor_at_n['cpu_s']:.1f} cpu s at N: both implementations pay it"
+    )
+    print(
+        "figures agree on the subset"
+        if not mismatches
+        else f"MISMATCH on the subset: {', '.join(mismatches)}"
+    )
+    if n >= BUDGET_N:
+        checks = [
+            (f"wall <= {WALL_BUDGET_S:.0f} s", ours["wall_s"] <= WALL_BUDGET_S),
+            (f"peak RSS <= {RSS_BUDGET_MB:.0f} MB", ours["peak_rss_mb"] <= RSS_BUDGET_MB),
+            (f"speed-up >= {MIN_SPEEDUP:.0f}x (wall)", speedup["wall_s"] >= MIN_SPEEDUP),
+        ]
+        print("budget: " + "; ".join(f"{name}: {'PASS' if ok else 'FAIL'}" for name, ok in checks))
+    else:
+        print(f"budget checks apply at N >= {BUDGET_N:,}; this run is smaller")
+    return {
+        "generate_s": gen_s,
+        "arenapref": ours,
+        "arenapref_on_subset": ours_ref,
+        "pandas_on_subset": pandas_ref,
+        "tokenize_only_on_subset": floor_ref,
+        "pandas_at_n": at_n,
+        "speedup": speedup,
+        "speedup_same_subset": same,
+        "mismatches": mismatches,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""``arenapref mine``: battle pairs from single-model conversations, with a funnel report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from arenapref.cli.app import app
+from arenapref.cli.common import FormatOption, console, err_console, open_input, report_rejects
+from arenapref.errors import ArenaprefError
+from arenapref.mine.miner import MineSettings, check_output_path, mine_pairs, write_result
+
+
+def _cap(value: int) -> int | None:
+    """0 on the command line means "no cap"."""
+    if value < 0:
+        raise ArenaprefError(f"caps must be 0 (no cap) or positive, got {value}")
+    return value or None
+
+
+@app.command("mine")
+def mine(
+    sources: Annotated[
+        list[Path], typer.Argument(help="Conversation sources (LMSYS shards, FastChat folder, ...).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .csv (competition layout) or .parquet.")],
+    exclude: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--exclude", "-x", help="Protected source (e.g. test.csv); leaking pairs are dropped. Repeatable."
+        ),
+    ] = None,
+    key: Annotated[
+        Literal["first", "all"],
+        typer.Option("--key", help="Group by the first user turn or by all user turns."),
+    ] = "all",
+    near: Annotated[
+        bool, typer.Option("--near", help="Also merge groups whose prompts are near-duplicates.")
+    ] = False,
+    near_threshold: Annotated[float, typer.Option(help="Jaccard threshold for --near.")] = 0.8,
+    languages: Annotated[
+        str, typer.Option("--languages", help="Comma-separated allow-list of languages (default: all).")
+    ] = "",
+    min_answer_chars: Annotated[int, typer.Option(help="Drop answers shorter than this (characters).")] = 1,
+    max_answer_chars: Annotated[int, typer.Option(help="Drop answers longer than this; 0 = no limit.")] = 0,
+    max_uses: Annotated[int, typer.Option(help="Pairs one conversation may appear in.")] = 1,
+    max_pairs_per_prompt: Annotated[int, typer.Option(help="Cap per prompt group; 0 = no cap.")] = 5,
+    max_pairs_per_model_pair: Annotated[int, typer.Option(help="Cap per model pair; 0 = no cap.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for pairing order, caps and A/B slots.")] = 0,
+    exclude_threshold: Annotated[
+        float, typer.Option(help="Near-duplicate threshold of the leakage guard.")
+    ] = 0.8,
+    dropped: Annotated[
+        Path | None,
+        typer.Option(
+            "--dropped", help="Write every dropped record and pair with its reason (JSONL/.parquet)."
+        ),
+    ] = None,
+    topics: Annotated[
+        Path | None,
+        typer.Option("--topics", help="Topic model folder (arenapref topics); adds a topic column."),
+    ] = None,
+    fmt: FormatOption = None,
+) -> None:
+    """Mine battles from conversations where different models answered the same prompt.
+
+    Groups conversations by the placeholder-aware key of their user turns, pairs answers of different models
+    (each conversation in at most --max-uses pairs, capped per prompt and per model pair), puts each side in
+    slot A or B at random, drops pairs whose prompt leaks into an --exclude source, and writes the pairs with
+    a funnel report (OUT.funnel.json / OUT.funnel.md) that accounts for every input record.
+    """
+    check_output_path(out)
+    if max_uses < 1:
+        raise ArenaprefError(f"--max-uses must be at least 1, got {max_uses}")
+    if min_answer_chars < 0 or max_answer_chars < 0:
+        raise ArenaprefError("--min-answer-chars and --max-answer-chars must not be negative")
+    settings = MineSettings(
+        key=key,
+        near=near,
+        near_threshold=near_threshold,
+        languages=tuple(x.strip() for x in languages.split(",") if x.strip()),
+        min_answer_chars=min_answer_chars,
+        max_answer_chars=max_answer_chars or None,
+        max_uses=max_uses,
+        max_pairs_per_prompt=_cap(max_pairs_per_prompt),
+        max_pairs_per_model_pair=_cap(max_pairs_per_model_pair),
+        seed=seed,
+        exclude_threshold=exclude_threshold,
+    )
+    opened = [open_input(p, fmt) for p in sources]
+    for src in opened:
+        if src.kind != "conversations":
+            raise ArenaprefError(f"{src.path} holds {src.kind}; mining needs conversations (one model each)")
+    result = mine_pairs(opened, settings, exclude=exclude or [], topics=topics)
+    written = write_result(result, out, dropped)
+    result.funnel.print(console)
+    for src in opened:
+        report_rejects(src, None)
+    err_console.print(f"{result.pairs.num_rows:,} pairs written to {written[0]}", highlight=False)
+    for path in written[1:]:
+        err_console.print(f"  {path}", highlight=False)

@@ -1,0 +1,34 @@
+"""Compare prompt sets: normalised and placeholder-aware keys, exact and near-duplicate overlap, and the
+leakage guard that later stages call before anything reaches training data."""
+
+from __future__ import annotations
+
+from arenapref.compare.guard import GuardResult, decontaminate, find_leaks
+from arenapref.compare.near import NearDupSettings, near_pairs, optimal_param
+from arenapref.compare.normalize import (
+    EMPTY_KEY,
+    normalize_text,
+    normalize_texts,
+    normalize_turns,
+    prompt_key,
+    prompt_keys,
+    turns_key,
+    turns_keys,
+)
+
+__all__ = [
+    "EMPTY_KEY",
+    "GuardResult",
+    "NearDupSettings",
+    "decontaminate",
+    "find_leaks",
+    "near_pairs",
+    "normalize_text",
+    "normalize_texts",
+    "normalize_turns",
+    "optimal_param",
+    "prompt_key",
+    "prompt_keys",
+    "turns_key",
+    "turns_keys",
+]

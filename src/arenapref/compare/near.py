@@ -1,0 +1,449 @@
+"""Near-duplicate prompts: shingles, MinHash (rensa), LSH banding, exact-Jaccard verification, clusters.
+
+The algorithm is a short sequence of plain functions (as in text-dedup), each vectorised over whole arrays:
+
+1. ``shingle_hashes``: cut every normalised text into n-grams of characters (default 5) or words, and hash
+   each n-gram to 64 bits with a polynomial hash computed in NumPy over the raw UTF-8 bytes (no Python
+   per token). Character n-grams, because prompts are short: one changed word in a ten-word prompt still
+   leaves a character 5-gram Jaccard above 0.8, while word 3-grams would drop it to about 0.5.
+2. ``sketch``: MinHash signatures in Rust (``rensa.RMinHash``) from the flat hash buffer.
+3. ``candidate_pairs``: LSH with ``bands`` x ``rows`` derived from the threshold by ``optimal_param``
+   (false-negative weight 0.95: the exact check in step 4 throws false positives away, so we pay a
+   little verification time for recall). rensa's native LSH first flags the documents that share any band
+   with another one; only those signatures are copied out to NumPy, where every band is sorted and
+   equal-band buckets give candidate pairs.
+4. ``verify``: exact Jaccard on the shingle sets of each candidate pair (vectorised sort-and-count), so
+   every reported pair really has similarity >= threshold: precision is exact by construction.
+5. ``clusters``: connected components (union-find) of the verified pairs.
+
+Giant buckets (thousands of distinct texts sharing a band, e.g. a template with a varying tail) would
+give millions of pairs; buckets larger than ``max_bucket`` are sorted by shingle count and each member is
+paired with its ``window`` nearest neighbours in that order only. Jaccard >= t implies the two set sizes
+are within a factor t of each other, so true pairs are usually close in that order. This is an
+approximation that only applies to such buckets; ``NearDupStats.windowed_buckets`` counts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import rensa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from arenapref.errors import ArenaprefError
+
+_T = TypeVar("_T", bound=np.generic)
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+F32 = npt.NDArray[np.float32]
+
+_MUL = np.uint64(0x100000001B3)  # FNV-64 prime: the polynomial base of token and n-gram hashes
+_DOC_CHUNK_BYTES = 16 << 20  # texts are shingled in chunks of about this many bytes to bound memory
+
+
+def optimal_param(
+    threshold: float,
+    num_perm: int,
+    false_positive_weight: float = 0.05,
+    false_negative_weight: float = 0.95,
+) -> tuple[int, int]:
+    """Bands and rows minimising the weighted LSH error around ``threshold`` (as datasketch/text-dedup).
+
+    The probability that two documents of Jaccard ``s`` share a band is ``1 - (1 - s**r)**b``; the false
+    positive area is its integral below the threshold and the false negative area that of its complement
+    above it.
+    """
+    if not 0.0 < threshold < 1.0:
+        raise ArenaprefError(f"the similarity threshold must lie strictly between 0 and 1, got {threshold}")
+    s = np.linspace(0.0, 1.0, 1001)
+    below, above = s <= threshold, s >= threshold
+    best: tuple[float, int, int] | None = None
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            p = 1.0 - (1.0 - s**r) ** b
+            fp = float(np.trapezoid(np.where(below, p, 0.0), s))
+            fn = float(np.trapezoid(np.where(above, 1.0 - p, 0.0), s))
+            err = false_positive_weight * fp + false_negative_weight * fn
+            if best is None or err < best[0]:
+                best = (err, b, r)
+    assert best is not None  # num_perm >= 1 gives at least one (b, r)
+    return best[1], best[2]
+
+
+@dataclass(frozen=True)
+class NearDupSettings:
+    """How near-duplicates are found; bands and rows are derived from ``threshold`` and ``num_perm``."""
+
+    threshold: float = 0.8
+    num_perm: int = 128
+    shingle: Literal["char", "word"] = "char"
+    ngram: int = 5
+    seed: int = 1
+    max_bucket: int = 64
+    window: int = 8
+
+    @cached_property
+    def bands_rows(self) -> tuple[int, int]:
+        """(bands, rows) from ``optimal_param``; only ``bands * rows`` signature slots are computed."""
+        return optimal_param(self.threshold, self.num_perm)
+
+
+@dataclass
+class NearDupStats:
+    """Counters for the report: how much work each step did."""
+
+    documents: int = 0
+    shingles: int = 0
+    flagged: int = 0
+    candidate_pairs: int = 0
+    verified_pairs: int = 0
+    windowed_buckets: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _mix(h: U64) -> U64:
+    """Multiply-xorshift: spreads packed n-grams and polynomial hashes over all 64 bits before MinHash.
+
+    Two in-place passes instead of the five of splitmix64: this runs over every byte of the input.
+    """
+    with np.errstate(over="ignore"):
+        h = h * np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(32)
+        return h
+
+
+def _text_buffers(texts: pa.Array) -> tuple[npt.NDArray[np.uint8], I64]:
+    """The UTF-8 bytes and byte offsets of a string array, without copying per string."""
+    texts = pc.fill_null(pc.cast(texts, pa.large_string()), "")
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    n = len(texts)
+    off_buf, data = texts.buffers()[1], texts.buffers()[2]
+    if off_buf is None or n == 0:
+        return np.zeros(0, np.uint8), np.zeros(n + 1, np.int64)
+    offsets = np.frombuffer(off_buf, dtype=np.int64)[texts.offset : texts.offset + n + 1]
+    values = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return values[offsets[0] : offsets[-1]], offsets - offsets[0]
+
+
+def _word_hashes(values: npt.NDArray[np.uint8], doc_of_byte: I64) -> tuple[U64, I64]:
+    """Space-separated words as 64-bit polynomial hashes, with the document of each word."""
+    is_space = values == 32
+    keep = ~is_space
+    pos = np.flatnonzero(keep)
+    if len(pos) == 0:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    docs = doc_of_byte[pos]
+    start = np.ones(len(pos), dtype=bool)
+    start[1:] = (pos[1:] != pos[:-1] + 1) | (docs[1:] != docs[:-1])
+    starts = np.flatnonzero(start)
+    # Position inside the word, so that each byte is weighted by base**position (mod 2**64).
+    word_first = np.maximum.accumulate(np.where(start, np.arange(len(pos)), 0))
+    within = np.arange(len(pos)) - word_first
+    powers = _powers(int(within.max()) + 1)
+    with np.errstate(over="ignore"):
+        weighted = (values[pos].astype(np.uint64) + np.uint64(1)) * powers[within]
+    return np.add.reduceat(weighted, starts), docs[starts]
+
+
+def _powers(n: int) -> U64:
+    out = np.empty(n, dtype=np.uint64)
+    out[0] = 1
+    with np.errstate(over="ignore"):
+        np.cumprod(np.full(n - 1, _MUL, dtype=np.uint64), out=out[1:])
+    return out
+
+
+def _ngrams(tok: U64, tok_doc: I64, n_docs: int, ngram: int) -> tuple[U64, I64]:
+    """n-gram hashes per document (a document shorter than ``ngram`` tokens gives one shingle)."""
+    m = len(tok)
+    counts = np.bincount(tok_doc, minlength=n_docs).astype(np.int64) if m else np.zeros(n_docs, np.int64)
+    first = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(counts, out=first[1:])
+    acc = np.zeros(m, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(ngram):
+            shifted = np.zeros(m, dtype=np.uint64)
+            if j < m:
+                same = tok_doc[j:] == tok_doc[: m - j]
+                shifted[: m - j] = np.where(same, tok[j:], np.uint64(0))
+            acc = acc * _MUL + shifted
+    idx = np.arange(m, dtype=np.int64)
+    doc_last = first[1:][tok_doc] - 1 if m else idx
+    short = counts[tok_doc] < ngram if m else np.zeros(0, bool)
+    valid = np.where(short, idx == first[:-1][tok_doc], idx + ngram - 1 <= doc_last)
+    hashes = _mix(acc[valid])
+    per_doc = np.bincount(tok_doc[valid], minlength=n_docs).astype(np.int64)
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(per_doc, out=offsets[1:])
+    return hashes, offsets
+
+
+def _char_ngrams(values: npt.NDArray[np.uint8], offsets: I64, ngram: int) -> tuple[U64, I64]:
+    """Byte n-grams (n <= 8) of every document, read as unaligned 64-bit words: one pass, no Python loop.
+
+    Every position of the buffer starts an 8-byte little-endian word; masking it to ``ngram`` bytes gives
+    the n-gram itself, exactly, which ``_mix`` then spreads. A document shorter than ``ngram`` bytes gives
+    one shingle, its whole text.
+    """
+    n_bytes = len(values)
+    padded = np.zeros(n_bytes + 8, dtype=np.uint8)
+    padded[:n_bytes] = values
+    words = np.ndarray((n_bytes,), dtype="<u8", buffer=padded.data, strides=(1,))
+    lens = np.diff(offsets)
+    valid = np.ones(n_bytes, dtype=bool)
+    # The last ngram-1 positions of each document would cross into the next one.
+    tail = (offsets[1:, None] - np.arange(1, ngram, dtype=np.int64)[None, :]).ravel()
+    tail_ok = tail >= np.repeat(offsets[:-1], ngram - 1)
+    valid[tail[tail_ok]] = False
+    short = (lens > 0) & (lens < ngram)
+    valid[offsets[:-1][short]] = True
+    width = np.where(short, lens, ngram)
+    byte_width = np.repeat(width, np.where(short, 1, np.maximum(lens - ngram + 1, 0)))
+    masks = (np.uint64(1) << (np.arange(9, dtype=np.uint64) * np.uint64(8))) - np.uint64(1)
+    masks[8] = np.uint64(0xFFFFFFFFFFFFFFFF)
+    grams = words[valid] & masks[byte_width]
+    counts = np.where(short, 1, np.maximum(lens - ngram + 1, 0))
+    out_off = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_off[1:])
+    return _mix(grams + byte_width.astype(np.uint64)), out_off
+
+
+def shingle_hashes(texts: pa.Array, settings: NearDupSettings) -> tuple[U64, I64]:
+    """Flat shingle hashes and per-document offsets (CSR) of a string array; empty texts get none.
+
+    Hashes are not de-duplicated within a document: MinHash ignores repeats, and ``verify`` de-duplicates.
+    """
+    if settings.shingle == "char" and not 1 <= settings.ngram <= 8:
+        raise ArenaprefError(f"character shingles take 1 to 8 bytes, got ngram={settings.ngram}")
+    values, offsets = _text_buffers(texts)
+    n = len(offsets) - 1
+    parts: list[U64] = []
+    counts: list[I64] = []
+    start = 0
+    while start < n:
+        # Chunks of whole documents of about _DOC_CHUNK_BYTES bytes keep the temporaries small.
+        end = int(np.searchsorted(offsets, offsets[start] + _DOC_CHUNK_BYTES, side="right")) - 1
+        end = min(max(end, start + 1), n)
+        lo, hi = int(offsets[start]), int(offsets[end])
+        chunk_off = offsets[start : end + 1] - lo
+        if settings.shingle == "char":
+            h, off = _char_ngrams(values[lo:hi], chunk_off, settings.ngram)
+        else:
+            doc_of_byte = np.repeat(np.arange(end - start, dtype=np.int64), np.diff(chunk_off))
+            tok, tok_doc = _word_hashes(values[lo:hi], doc_of_byte)
+            h, off = _ngrams(tok, tok_doc, end - start, settings.ngram)
+        parts.append(h)
+        counts.append(np.diff(off))
+        start = end
+    flat = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+    all_counts = np.concatenate(counts) if counts else np.zeros(0, np.int64)
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(all_counts, out=out_offsets[1:])
+    return flat, out_offsets
+
+
+def _unique(x: npt.NDArray[_T]) -> npt.NDArray[_T]:
+    """Sorted unique values; a plain sort beats NumPy 2's hash-based ``np.unique`` on large integers."""
+    x = np.sort(x)
+    keep = np.ones(len(x), dtype=bool)
+    keep[1:] = x[1:] != x[:-1]
+    return x[keep]
+
+
+def _gather_rows(flat: U64, offsets: I64, rows: I64) -> tuple[U64, I64]:
+    """The CSR sub-matrix of ``rows`` (vectorised gather of variable-length segments)."""
+    lens = offsets[rows + 1] - offsets[rows]
+    new_off = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lens, out=new_off[1:])
+    idx = np.repeat(offsets[rows] - new_off[:-1], lens) + np.arange(int(new_off[-1]), dtype=np.int64)
+    return flat[idx], new_off
+
+
+def sketch(flat: U64, offsets: I64, settings: NearDupSettings) -> Any:
+    """MinHash signatures (``bands * rows`` slots) of every document, as a rensa digest matrix."""
+    bands, rows = settings.bands_rows
+    return rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+        flat, offsets.astype(np.uint64), bands * rows, settings.seed
+    )
+
+
+def _band_keys(sig: npt.NDArray[np.uint32], bands: int, rows: int) -> U64:
+    """One 64-bit key per (document, band): a hash of the band's ``rows`` signature values."""
+    keys = np.zeros((sig.shape[0], bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for r in range(rows):
+            keys = keys * _MUL + sig[:, r::rows][:, :bands].astype(np.uint64)
+        keys += np.arange(bands, dtype=np.uint64)  # equal values in different bands must not collide
+    return _mix(keys.ravel())
+
+
+def _bucket_pairs(
+    keys: U64, doc: I64, size: I64, settings: NearDupSettings, stats: NearDupStats
+) -> tuple[I64, I64]:
+    """Pairs of documents sharing a band key (windowed inside giant buckets)."""
+    order = np.lexsort((size[doc], keys))
+    k = keys[order]
+    d = doc[order]
+    new = np.ones(len(k), dtype=bool)
+    new[1:] = k[1:] != k[:-1]
+    group_start = np.flatnonzero(new)
+    group_size = np.diff(np.append(group_start, len(k)))
+    multi = group_size > 1
+    stats.windowed_buckets += int(np.count_nonzero(group_size > settings.max_bucket))
+    gs = np.repeat(group_start[multi], group_size[multi])
+    gn = np.repeat(group_size[multi], group_size[multi])
+    members = np.flatnonzero(np.repeat(multi, group_size)).astype(np.int64)
+    # Each member pairs with the following members of its bucket (all of them in small buckets).
+    reach = np.where(gn > settings.max_bucket, settings.window, gn - 1)
+    partners = np.minimum(gs + gn - 1 - members, reach)
+    left = np.repeat(members, partners)
+    step = np.arange(len(left), dtype=np.int64) - np.repeat(np.cumsum(partners) - partners, partners) + 1
+    right = left + step
+    return d[left], d[right]
+
+
+Cross = tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]
+
+
+def _is_cross(cross: Cross, lo: I64, hi: I64) -> npt.NDArray[np.bool_]:
+    """Pairs joining a document of the first group to one of the second (a document may be in both)."""
+    in_a, in_b = cross
+    return (in_a[lo] & in_b[hi]) | (in_b[lo] & in_a[hi])
+
+
+def candidate_pairs(
+    flat: U64, offsets: I64, settings: NearDupSettings, stats: NearDupStats, cross: Cross | None
+) -> tuple[I64, I64]:
+    """Document pairs (i < j) sharing at least one LSH band; only cross-group pairs when ``cross`` is given.
+
+    ``cross`` is two boolean masks over the documents (first group, second group).
+    """
+    n = len(offsets) - 1
+    bands, rows = settings.bands_rows
+    nonempty = np.flatnonzero(np.diff(offsets) > 0)
+    if len(nonempty) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    sub_flat, sub_off = _gather_rows(flat, offsets, nonempty)
+    matrix = sketch(sub_flat, sub_off, settings)
+    lsh = rensa.RMinHashLSH(settings.threshold, bands * rows, bands)
+    flags = np.asarray(lsh.query_duplicate_flags_matrix_one_shot(matrix), dtype=bool)
+    flagged = nonempty[flags]
+    stats.flagged = len(flagged)
+    if len(flagged) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if len(flagged) == len(nonempty):
+        sig = np.asarray(matrix.to_rows(), dtype=np.uint32)
+    else:
+        f_flat, f_off = _gather_rows(flat, offsets, flagged)
+        sig = np.asarray(sketch(f_flat, f_off, settings).to_rows(), dtype=np.uint32)
+    del matrix
+    keys = _band_keys(sig, bands, rows)
+    doc = np.repeat(flagged, bands)
+    size = np.diff(offsets)
+    a, b = _bucket_pairs(keys, doc, size, settings, stats)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    keep = lo != hi
+    if cross is not None:
+        keep &= _is_cross(cross, lo, hi)
+    code = _unique(lo[keep] * np.int64(n) + hi[keep])
+    stats.candidate_pairs = len(code)
+    return code // n, code % n
+
+
+def verify(
+    flat: U64, offsets: I64, i: I64, j: I64, threshold: float, chunk: int = 4_000_000
+) -> tuple[I64, I64, F32]:
+    """Exact Jaccard of the shingle sets of each pair; keeps pairs at or above ``threshold``.
+
+    Shingle hashes are truncated to 32 bits here so that (pair, hash) fits one 64-bit sort key; a false
+    collision inside one pair's few hundred shingles has probability ~1e-5 and can only raise a
+    similarity by one shingle.
+    """
+    if len(i) == 0:
+        return i, j, np.zeros(0, np.float32)
+    docs = _unique(np.concatenate([i, j]))
+    sub, sub_off = _gather_rows(flat, offsets, docs)
+    lens = np.diff(sub_off)
+    owner = np.repeat(np.arange(len(docs), dtype=np.uint64), lens)
+    uniq = _unique((owner << np.uint64(32)) | (sub >> np.uint64(32)))
+    u_owner = (uniq >> np.uint64(32)).astype(np.int64)
+    u_hash = uniq & np.uint64(0xFFFFFFFF)
+    u_count = np.bincount(u_owner, minlength=len(docs)).astype(np.int64)
+    u_off = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(u_count, out=u_off[1:])
+    ii = np.searchsorted(docs, i)
+    jj = np.searchsorted(docs, j)
+    sims = np.zeros(len(i), dtype=np.float32)
+    cost = np.cumsum(u_count[ii] + u_count[jj])
+    cuts = np.unique(np.searchsorted(cost, np.arange(chunk, int(cost[-1]), chunk), side="right"))
+    for start, stop in zip([0, *cuts.tolist()], [*cuts.tolist(), len(i)], strict=True):
+        if stop <= start:
+            continue
+        p = np.arange(start, stop, dtype=np.int64)
+        a_h, a_off = _gather_rows(u_hash, u_off, ii[p])
+        b_h, b_off = _gather_rows(u_hash, u_off, jj[p])
+        a_pair = np.repeat(np.arange(len(p), dtype=np.uint64), np.diff(a_off))
+        b_pair = np.repeat(np.arange(len(p), dtype=np.uint64), np.diff(b_off))
+        both = np.sort(np.concatenate([(a_pair << np.uint64(32)) | a_h, (b_pair << np.uint64(32)) | b_h]))
+        dup = both[1:] == both[:-1]
+        inter = np.bincount((both[1:][dup] >> np.uint64(32)).astype(np.int64), minlength=len(p))
+        union = np.diff(a_off) + np.diff(b_off) - inter
+        sims[start:stop] = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+    keep = sims >= threshold - 1e-9
+    return i[keep], j[keep], sims[keep]
+
+
+@dataclass
+class NearPairs:
+    """Verified near-duplicate pairs between documents (indices into the texts given), with similarity."""
+
+    i: I64
+    j: I64
+    similarity: F32
+    stats: NearDupStats
+
+
+def near_pairs(
+    texts: pa.Array,
+    settings: NearDupSettings | None = None,
+    cross: Cross | None = None,
+) -> NearPairs:
+    """All verified pairs of texts with shingle Jaccard >= threshold (cross-group only if ``cross`` given).
+
+    ``texts`` should already be normalised (``normalize_texts``); identical texts are best collapsed by the
+    caller first, since they are exact matches and only inflate the buckets.
+    """
+    import time
+
+    settings = settings or NearDupSettings()
+    stats = NearDupStats(documents=len(texts))
+    t0 = time.perf_counter()
+    flat, offsets = shingle_hashes(texts, settings)
+    stats.shingles = len(flat)
+    t1 = time.perf_counter()
+    i, j = candidate_pairs(flat, offsets, settings, stats, cross)
+    t2 = time.perf_counter()
+    i, j, sim = verify(flat, offsets, i, j, settings.threshold)
+    t3 = time.perf_counter()
+    stats.verified_pairs = len(i)
+    stats.seconds = {"shingle": t1 - t0, "minhash_lsh": t2 - t1, "verify": t3 - t2}
+    return NearPairs(i, j, sim, stats)
+
+
+def clusters(n: int, i: I64, j: I64) -> I64:
+    """Cluster label of each of ``n`` documents: connected components of the pairs (union-find)."""
+    if n == 0:
+        return np.zeros(0, np.int64)
+    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels, dtype=np.int64)

@@ -1,0 +1,480 @@
+"""``compare``: the overlap of two sources (or duplicates inside one) as a match table and a report.
+
+``compare_tables`` is the Python API a notebook calls; ``write_compare`` writes ``matches.parquet``,
+``report.json`` and ``report.md`` (the HTML report embeds the JSON). The match table has one row per
+matched record and direction: ``side='left'`` rows are LEFT records with their best RIGHT partner,
+``side='right'`` rows the other way round (for one source compared with itself, only 'left' rows, each
+record with its best *other* record).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arenapref.compare.near import NearDupSettings
+from arenapref.compare.overlap import (
+    KINDS,
+    NO_MATCH,
+    BestMatch,
+    OverlapResult,
+    PromptSet,
+    SelfDuplicates,
+    TurnsMode,
+    overlap,
+    prompt_set,
+)
+from arenapref.errors import ArenaprefError, InputFormatError
+from arenapref.readers import Source, open_source
+from arenapref.records import kind_of
+from arenapref.writers import write_parquet
+
+TextField = Literal["prompt", "response"]
+EXCERPT_CHARS = 300
+MATCH_SCHEMA = pa.schema(
+    [
+        ("side", pa.string()),
+        ("left_id", pa.string()),
+        ("right_id", pa.string()),
+        ("kind", pa.string()),
+        ("similarity", pa.float32()),
+        ("left_text", pa.string()),
+        ("right_text", pa.string()),
+        ("left_model", pa.string()),
+        ("right_model", pa.string()),
+        ("left_language", pa.string()),
+        ("right_language", pa.string()),
+    ]
+)
+
+
+@dataclass
+class CompareSettings:
+    """Options of ``compare``; ``near`` holds the MinHash settings (threshold 0.8 by default)."""
+
+    near: NearDupSettings = field(default_factory=NearDupSettings)
+    turns: TurnsMode = "all"
+    text: TextField = "prompt"
+    mask_pii: bool = True
+    find_near: bool = True
+    sample: int = 5
+    seed: int = 0
+
+
+@dataclass
+class CompareResult:
+    """The match table and the report (a JSON-ready dict) of one comparison."""
+
+    matches: pa.Table
+    report: dict[str, Any]
+    details: OverlapResult
+
+
+def load_source(path: str | Path, format: str | None = None) -> tuple[pa.Table, Source]:
+    """Read any supported source; a single FastChat answer file reads as that model's conversations.
+
+    An answer file (``.../model_answer/<model>.jsonl``) needs the questions beside its folder, so the
+    folder is read and only that file's records are kept.
+    """
+    p = Path(path)
+    parent = p.parent
+    if (
+        format is None
+        and p.is_file()
+        and parent.name == "model_answer"
+        and (parent.parent / "question.jsonl").exists()
+    ):
+        src = open_source(parent.parent, "fastchat")
+        table = src.read_table()
+        model = _answer_file_model(p)
+        return table.filter(pc.equal(table.column("model"), model)), src
+    src = open_source(p, format)
+    table = src.read_table()
+    if p.is_file() and p.name == "question.jsonl" and src.format == "fastchat":
+        table = _questions_view(table)
+    return table, src
+
+
+def _questions_view(table: pa.Table) -> pa.Table:
+    """One prompt-only conversation per question: what ``question.jsonl`` alone holds.
+
+    The FastChat reader pairs the questions with every answer file beside them; a user who points
+    compare at ``question.jsonl`` itself means the questions, not five copies of each.
+    """
+    ids = pa.array([c.split(":", 1)[0] for c in table.column("conversation_id").to_pylist()], pa.string())
+    frame = pl.DataFrame({"qid": pl.from_arrow(ids), "row": np.arange(table.num_rows)})
+    first = frame.filter(pl.col("qid").is_first_distinct()).get_column("row").to_numpy()
+    out = table.take(pa.array(first))
+    turns = out.column("turns").combine_chunks()
+    flat = pc.list_flatten(turns)
+    keep = pc.equal(flat.field("role"), "user")
+    parents = pc.filter(pc.list_parent_indices(turns), keep).to_numpy(zero_copy_only=False)
+    offsets = np.zeros(out.num_rows + 1, dtype=np.int32)
+    np.cumsum(np.bincount(parents, minlength=out.num_rows), out=offsets[1:])
+    user_only = pa.ListArray.from_arrays(pa.array(offsets), pc.filter(flat, keep))
+    out = out.set_column(out.schema.get_field_index("turns"), "turns", user_only)
+    out = out.set_column(out.schema.get_field_index("model"), "model", pa.nulls(out.num_rows, pa.string()))
+    return out.set_column(
+        out.schema.get_field_index("conversation_id"), "conversation_id", ids.take(pa.array(first))
+    )
+
+
+def _answer_file_model(path: Path) -> str:
+    """The model of a FastChat answer file: its first record's model_id, else the file stem."""
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputFormatError(f"{path}: first record is not JSON ({exc.msg})") from exc
+                return str(rec.get("model_id") or path.stem) if isinstance(rec, dict) else path.stem
+    return path.stem
+
+
+def _assistant_turns(table: pa.Table) -> pa.ListArray:
+    """Assistant turns of every conversation (the answers), as list<string>."""
+    turns = table.column("turns").combine_chunks()
+    flat = pc.list_flatten(turns)
+    parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
+    is_bot = pc.equal(flat.field("role"), "assistant").to_numpy(zero_copy_only=False).astype(bool)
+    counts = np.bincount(parents[is_bot], minlength=len(turns))
+    offsets = np.zeros(len(turns) + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pc.filter(flat.field("content"), pa.array(is_bot)))
+
+
+def _set_of(table: pa.Table, settings: CompareSettings) -> PromptSet:
+    if settings.text == "prompt":
+        return prompt_set(table, settings.turns, settings.mask_pii)
+    if kind_of(table.schema) != "conversations":
+        raise ArenaprefError("--text response compares answers of conversations; a battle has two answers")
+    answers = _assistant_turns(table)
+    if settings.turns == "first":
+        answers = pc.list_slice(answers, 0, 1).cast(pa.list_(pa.string()))
+    shadow = pa.table(
+        {
+            "id": table.column("conversation_id"),
+            "prompt": answers,
+            "response_a": pa.nulls(table.num_rows, pa.list_(pa.string())),
+            "model_a": table.column("model"),
+            "model_b": pa.nulls(table.num_rows, pa.string()),
+            "language": table.column("language"),
+        }
+    )
+    return prompt_set(shadow, "all", settings.mask_pii)
+
+
+def _excerpt(ps: PromptSet, rows: np.ndarray) -> pa.Array:
+    """The first user turns of ``rows`` (turns joined by a blank line), cut to EXCERPT_CHARS."""
+    taken = ps.prompts.take(pa.array(rows, pa.int64()))
+    joined = pc.binary_join(pc.list_slice(taken, 0, 3).cast(pa.list_(pa.string())), "\n\n")
+    return pc.utf8_slice_codeunits(pc.fill_null(joined, ""), 0, EXCERPT_CHARS)
+
+
+def _model_str(ps: PromptSet, rows: np.ndarray) -> pa.Array:
+    taken = ps.models.take(pa.array(rows, pa.int64()))
+    return pc.binary_join(taken, " vs ")
+
+
+def _match_rows(side: str, a: PromptSet, b: PromptSet, best: BestMatch, a_is_left: bool) -> pa.Table:
+    rows = np.flatnonzero(best.partner != NO_MATCH)
+    partner = best.partner[rows]
+    lrows, rrows = (rows, partner) if a_is_left else (partner, rows)
+    left, right = (a, b) if a_is_left else (b, a)
+    return pa.table(
+        {
+            "side": pa.array([side] * len(rows), pa.string()),
+            "left_id": left.ids.take(pa.array(lrows, pa.int64())),
+            "right_id": right.ids.take(pa.array(rrows, pa.int64())),
+            "kind": pa.array(np.asarray(KINDS, dtype=object)[best.kind[rows]].tolist(), pa.string()),
+            "similarity": pa.array(best.similarity[rows], pa.float32()),
+            "left_text": _excerpt(left, lrows),
+            "right_text": _excerpt(right, rrows),
+            "left_model": _model_str(left, lrows),
+            "right_model": _model_str(right, rrows),
+            "left_language": left.language.take(pa.array(lrows, pa.int64())),
+            "right_language": right.language.take(pa.array(rrows, pa.int64())),
+        },
+        schema=MATCH_SCHEMA,
+    )
+
+
+def _share_block(best: BestMatch, n: int) -> dict[str, Any]:
+    kinds = best.kind
+    out: dict[str, Any] = {"records": n, "matched": int(np.count_nonzero(kinds >= 0))}
+    out["share"] = out["matched"] / n if n else 0.0
+    for k, name in enumerate(KINDS):
+        c = int(np.count_nonzero(kinds == k))
+        out[name] = c
+        out[f"{name}_share"] = c / n if n else 0.0
+    # Matches found without masking versus only with it: the point of placeholder-aware keys.
+    out["without_masking"] = out["exact"]
+    out["only_with_masking"] = out["placeholder"]
+    return out
+
+
+def _breakdown(best: BestMatch, values: pa.Array, top: int = 30) -> list[dict[str, Any]]:
+    """Matched share per value (model or language); list values count a record under each element."""
+    frame = pl.DataFrame({"v": pl.from_arrow(values), "kind": best.kind})
+    if isinstance(frame.schema["v"], pl.List):
+        frame = frame.explode("v")
+    frame = frame.with_columns(pl.col("v").fill_null("(unknown)"))
+    agg = (
+        frame.group_by("v")
+        .agg(
+            pl.len().alias("records"),
+            (pl.col("kind") >= 0).sum().alias("matched"),
+            *[(pl.col("kind") == k).sum().alias(name) for k, name in enumerate(KINDS)],
+        )
+        .with_columns((pl.col("matched") / pl.col("records")).alias("share"))
+        .sort(["records", "v"], descending=[True, False])
+        .head(top)
+    )
+    return [{"value": r.pop("v"), **r} for r in agg.to_dicts()]
+
+
+def _dups_block(d: SelfDuplicates | None, n: int) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    rows = d.exact_rows + d.placeholder_rows + d.near_rows
+    return {
+        "records": n,
+        "duplicate_records": rows,
+        "duplicate_rate": rows / n if n else 0.0,
+        "exact": d.exact_rows,
+        "placeholder": d.placeholder_rows,
+        "near": d.near_rows,
+        "clusters_with_duplicates": d.clusters_with_duplicates,
+    }
+
+
+def _sample(matches: pa.Table, per_kind: int, seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    for name in KINDS:
+        rows = matches.filter(pc.equal(matches.column("kind"), name)).to_pylist()
+        out.extend(rng.sample(rows, min(per_kind, len(rows))))
+    return out
+
+
+def compare_tables(
+    left: pa.Table,
+    right: pa.Table | None,
+    settings: CompareSettings | None = None,
+    left_name: str = "left",
+    right_name: str = "right",
+) -> CompareResult:
+    """Compare two sources' prompts (``right=None``: one source with itself) and build the report."""
+    settings = settings or CompareSettings()
+    t0 = time.perf_counter()
+    ls = _set_of(left, settings)
+    rs = None if right is None else _set_of(right, settings)
+    t_keys = time.perf_counter() - t0
+    res = overlap(ls, rs, settings.near, near=settings.find_near, within=True)
+    t1 = time.perf_counter()
+    same = rs is None
+    parts = [_match_rows("left", ls, ls if rs is None else rs, res.left_to_right, True)]
+    if rs is not None:
+        parts.append(_match_rows("right", rs, ls, res.right_to_left, False))
+    matches = pa.concat_tables(parts)
+    bands, rows = settings.near.bands_rows
+    report: dict[str, Any] = {
+        "left": {"name": left_name, "records": len(ls), "within": _dups_block(res.left_dups, len(ls))},
+        "right": {
+            "name": left_name if same else right_name,
+            "records": len(ls) if rs is None else len(rs),
+            "within": _dups_block(
+                res.left_dups if same else res.right_dups, len(ls) if rs is None else len(rs)
+            ),
+        },
+        "same_source": same,
+        "settings": {
+            "threshold": settings.near.threshold,
+            "num_perm": settings.near.num_perm,
+            "bands": bands,
+            "rows": rows,
+            "shingle": f"{settings.near.shingle} {settings.near.ngram}-grams",
+            "turns": settings.turns,
+            "text": settings.text,
+            "mask_pii": settings.mask_pii,
+            "near": settings.find_near,
+        },
+        "left_in_right": _share_block(res.left_to_right, len(ls)),
+        "left_in_right_by_model": _breakdown(res.left_to_right, ls.models),
+        "left_in_right_by_language": _breakdown(res.left_to_right, ls.language),
+        "near_search": {
+            "documents": res.documents,
+            "shingles": res.near_stats.shingles,
+            "flagged_by_lsh": res.near_stats.flagged,
+            "candidate_pairs": res.near_stats.candidate_pairs,
+            "verified_pairs": res.near_stats.verified_pairs,
+            "windowed_buckets": res.near_stats.windowed_buckets,
+        },
+        "seconds": {"keys": t_keys, **res.seconds, **res.near_stats.seconds, "total": t1 - t0},
+    }
+    if rs is not None:
+        report["right_in_left"] = _share_block(res.right_to_left, len(rs))
+        report["right_in_left_by_model"] = _breakdown(res.right_to_left, rs.models)
+        report["right_in_left_by_language"] = _breakdown(res.right_to_left, rs.language)
+    report["sample"] = _sample(matches, settings.sample, settings.seed)
+    return CompareResult(matches, report, res)
+
+
+def compare_paths(
+    left: str | Path,
+    right: str | Path,
+    settings: CompareSettings | None = None,
+    format_left: str | None = None,
+    format_right: str | None = None,
+) -> CompareResult:
+    """Read two sources with the readers and compare them; the same path twice means within one source."""
+    lt, lsrc = load_source(left, format_left)
+    same = Path(left).resolve() == Path(right).resolve() and format_left == format_right
+    rt, rsrc = (lt, lsrc) if same else load_source(right, format_right)
+    result = compare_tables(lt, None if same else rt, settings, str(left), str(right))
+    for key, src, path in (("left", lsrc, left), ("right", rsrc, right)):
+        result.report[key].update(
+            {
+                "path": str(path),
+                "format": src.format,
+                "kind": src.kind,
+                "rejected_rows": len(src.rejects),
+                "rejects": dict(src.rejects.counts),
+            }
+        )
+    return result
+
+
+def write_compare(result: CompareResult, out_dir: str | Path) -> list[Path]:
+    """Write ``matches.parquet``, ``report.json`` and ``report.md`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [write_parquet(result.matches, out / "matches.parquet")]
+    json_path = out / "report.json"
+    json_path.write_text(
+        json.dumps(result.report, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
+    md_path = out / "report.md"
+    md_path.write_text(render_markdown(result.report), encoding="utf-8")
+    return [*paths, json_path, md_path]
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _cell(text: object) -> str:
+    s = str(text if text is not None else "")
+    return s.replace("|", "\\|").replace("\n", " ⏎ ")[:EXCERPT_CHARS]
+
+
+def _share_lines(title: str, block: dict[str, Any]) -> list[str]:
+    n = block["records"]
+    return [
+        f"### {title}",
+        "",
+        "| | records | share |",
+        "| --- | ---: | ---: |",
+        f"| matched (any kind) | {block['matched']:,} / {n:,} | {_pct(block['share'])} |",
+        f"| exact (found without masking) | {block['exact']:,} | {_pct(block['exact_share'])} |",
+        f"| placeholder only (found only with masking) | {block['placeholder']:,} | "
+        f"{_pct(block['placeholder_share'])} |",
+        f"| near-duplicate only | {block['near']:,} | {_pct(block['near_share'])} |",
+        "",
+    ]
+
+
+def _breakdown_lines(title: str, rows: list[dict[str, Any]]) -> list[str]:
+    if not rows or (len(rows) == 1 and rows[0]["value"] == "(unknown)"):
+        return []
+    out = [f"#### {title}", "", "| value | records | matched | share | exact | placeholder | near |"]
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        out.append(
+            f"| {_cell(r['value'])} | {r['records']:,} | {r['matched']:,} | {_pct(r['share'])} | "
+            f"{r['exact']:,} | {r['placeholder']:,} | {r['near']:,} |"
+        )
+    return [*out, ""]
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The overlap report as Markdown: shares both ways, breakdowns, duplicates, sample pairs."""
+    s = report["settings"]
+    left, right = report["left"], report["right"]
+    lines = [
+        "# Prompt overlap report",
+        "",
+        f"- LEFT: `{left['name']}` ({left['records']:,} records)",
+        f"- RIGHT: `{right['name']}` ({right['records']:,} records)"
+        + (" — the same source: duplicates within it" if report["same_source"] else ""),
+        f"- compared: {s['text']} text, {s['turns']} user turns; masking of NAME_k placeholders"
+        + (" and names, e-mails, phones, URLs" if s["mask_pii"] else ""),
+        f"- near-duplicates: {s['shingle']} Jaccard >= {s['threshold']} (MinHash {s['num_perm']} slots, "
+        f"LSH {s['bands']} bands x {s['rows']} rows, every candidate verified exactly)"
+        if s["near"]
+        else "- near-duplicates: not searched",
+        "",
+        "## Overlap",
+        "",
+    ]
+    title = "LEFT records matching another LEFT record" if report["same_source"] else "LEFT found in RIGHT"
+    lines += _share_lines(title, report["left_in_right"])
+    lines += _breakdown_lines("LEFT by model", report["left_in_right_by_model"])
+    lines += _breakdown_lines("LEFT by language", report["left_in_right_by_language"])
+    if "right_in_left" in report:
+        lines += _share_lines("RIGHT found in LEFT", report["right_in_left"])
+        lines += _breakdown_lines("RIGHT by model", report["right_in_left_by_model"])
+        lines += _breakdown_lines("RIGHT by language", report["right_in_left_by_language"])
+    lines += [
+        "## Duplicates within each source",
+        "",
+        "| source | records | duplicate rate | exact | placeholder only | near only | clusters |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    sides = [("LEFT", left)] if report["same_source"] else [("LEFT", left), ("RIGHT", right)]
+    for label, side in sides:
+        w = side.get("within")
+        if w:
+            lines.append(
+                f"| {label} | {w['records']:,} | {_pct(w['duplicate_rate'])} | {w['exact']:,} | "
+                f"{w['placeholder']:,} | {w['near']:,} | {w['clusters_with_duplicates']:,} |"
+            )
+    ns = report["near_search"]
+    lines += [
+        "",
+        f"Near-duplicate search: {ns['documents']:,} distinct masked texts, {ns['shingles']:,} shingles, "
+        f"{ns['flagged_by_lsh']:,} sharing an LSH band, {ns['candidate_pairs']:,} candidate pairs, "
+        f"{ns['verified_pairs']:,} verified; {report['seconds']['total']:.1f} s.",
+        "",
+        "## Sample of matched pairs",
+        "",
+        "| kind | sim | LEFT | RIGHT |",
+        "| --- | ---: | --- | --- |",
+    ]
+    for m in report["sample"]:
+        lines.append(
+            f"| {m['kind']} | {m['similarity']:.2f} | `{_cell(m['left_id'])}` {_cell(m['left_text'])} | "
+            f"`{_cell(m['right_id'])}` {_cell(m['right_text'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "CompareResult",
+    "CompareSettings",
+    "compare_paths",
+    "compare_tables",
+    "load_source",
+    "render_markdown",
+    "write_compare",
+]

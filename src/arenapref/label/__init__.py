@@ -1,0 +1,54 @@
+"""Pseudo-labels for battles: an LLM judge over any OpenAI-compatible API, teacher models, calibration.
+
+Python API (the command line is a thin layer over it)::
+
+    config = load_judge("default").with_overrides(base_url="http://localhost:8000/v1", model="m")
+    result = judge_battles(table, config, api_key=resolve_api_key(config), cache=JudgeCache("cache.sqlite"))
+    write_outputs(result.table, result.failures, out, default_failures_path(out))
+
+    result = teacher_battles(table, load_teacher("models/lgbm"), "lgbm")
+    report = judge_eval(human_labeled_table, lambda t: judge_battles(t, config), "runs/eval")
+"""
+
+from __future__ import annotations
+
+from arenapref.label.cache import JudgeCache, OrderResult
+from arenapref.label.calibration import CalibrationMap, fit_calibration, log_loss
+from arenapref.label.client import Budget, ChatClient
+from arenapref.label.config import JudgeConfig, load_judge, render_messages
+from arenapref.label.evaluate import EvalReport, judge_eval
+from arenapref.label.judge import LabelResult, LabelStats, judge_battles, judge_battles_async, resolve_api_key
+from arenapref.label.output import Failure, default_failures_path, labeled_rows, write_outputs
+from arenapref.label.parse import VerdictError, combine_orders, parse_verdict
+from arenapref.label.teacher import PreferenceModel, load_teacher, swap_battles, teacher_battles
+
+__all__ = [
+    "Budget",
+    "CalibrationMap",
+    "ChatClient",
+    "EvalReport",
+    "Failure",
+    "JudgeCache",
+    "JudgeConfig",
+    "LabelResult",
+    "LabelStats",
+    "OrderResult",
+    "PreferenceModel",
+    "VerdictError",
+    "combine_orders",
+    "default_failures_path",
+    "fit_calibration",
+    "judge_battles",
+    "judge_battles_async",
+    "judge_eval",
+    "labeled_rows",
+    "load_judge",
+    "load_teacher",
+    "log_loss",
+    "parse_verdict",
+    "render_messages",
+    "resolve_api_key",
+    "swap_battles",
+    "teacher_battles",
+    "write_outputs",
+]

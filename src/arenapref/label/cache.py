@@ -1,0 +1,157 @@
+"""A persistent SQLite cache of completed judge requests, so no paid request is ever sent twice.
+
+The key is a hash of the judge's fingerprint (model, sampling settings, prompt template, verdict table)
+and the exact messages sent, which already hold the pair's content and its presentation order. Each
+result is committed as soon as it arrives (WAL mode, ``synchronous=NORMAL``: a commit costs tens of
+microseconds and survives the process being killed), so a run killed half-way resumes without resending
+any (pair, order) whose answer had been stored. Writes go through one background thread that commits
+whatever has queued up in one transaction: the event loop never waits on the disk (SQLite releases the
+GIL while it writes), and the window in which an arrived answer is not yet on disk is a few
+milliseconds. Only successful results are stored: failures are retried on
+the next run. The API key is never part of a key or a value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from arenapref.label.config import Probs
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS judgements (
+    key TEXT PRIMARY KEY,
+    judge TEXT NOT NULL,
+    p_a REAL NOT NULL, p_b REAL NOT NULL, p_tie REAL NOT NULL,
+    verdict TEXT NOT NULL,
+    soft TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost REAL NOT NULL,
+    n_requests INTEGER NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """The judge's answer for one (pair, order), in the order the answers were shown."""
+
+    probs: Probs
+    verdict: str
+    soft: str
+    raw: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    n_requests: int
+
+
+def request_key(fingerprint: str, messages_json: str) -> str:
+    """Cache key of one request: judge settings + the exact messages sent (pair content and order)."""
+    return hashlib.sha256(f"{fingerprint}\n{messages_json}".encode()).hexdigest()
+
+
+class JudgeCache:
+    """SQLite-backed map from request key to OrderResult; a ``None`` path keeps it in memory."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        target = str(self.path) if self.path is not None else ":memory:"
+        self._db = sqlite3.connect(target, check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(SCHEMA)
+            self._db.commit()
+        self._queue: queue.Queue[tuple[object, ...] | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, OrderResult]:
+        """The cached results among ``keys`` (looked up in chunks; SQLite limits bound parameters)."""
+        wanted = list(keys)
+        found: dict[str, OrderResult] = {}
+        with self._lock:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                rows = self._db.execute(
+                    "SELECT key, p_a, p_b, p_tie, verdict, soft, raw, prompt_tokens, completion_tokens, "
+                    f"cost, n_requests FROM judgements WHERE key IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for row in rows:
+                    found[row[0]] = OrderResult((row[1], row[2], row[3]), *row[4:])
+        return found
+
+    def put(self, key: str, judge: str, result: OrderResult) -> None:
+        """Queue one completed result; the writer thread commits it within milliseconds."""
+        r = result
+        row = (
+            key, judge, r.probs[0], r.probs[1], r.probs[2], r.verdict, r.soft, r.raw,
+            r.prompt_tokens, r.completion_tokens, r.cost, r.n_requests, time.time(),
+        )  # fmt: skip
+        if self._writer is None:
+            self._writer = threading.Thread(
+                target=self._write_loop, name="arenapref-judge-cache", daemon=True
+            )
+            self._writer.start()
+        self._queue.put(row)
+
+    def _write_loop(self) -> None:
+        stop = False
+        while not stop:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            rows = [r for r in batch if r is not None]
+            stop = len(rows) < len(batch)
+            if rows:
+                with self._lock:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+                    )
+                    self._db.commit()
+            for _ in batch:
+                self._queue.task_done()
+
+    def flush(self) -> None:
+        """Wait until every queued result is committed."""
+        self._queue.join()
+
+    def keys(self) -> set[str]:
+        self.flush()
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT key FROM judgements")}
+
+    def __len__(self) -> int:
+        self.flush()
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM judgements").fetchone()[0])
+
+    def close(self) -> None:
+        """Commit what is queued, stop the writer and close the database."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        self._db.close()
+
+    def __enter__(self) -> JudgeCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

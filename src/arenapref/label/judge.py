@@ -1,0 +1,311 @@
+"""Label battles with an LLM judge: both orders per pair, cached, budgeted, every pair accounted for.
+
+Flow: each pair becomes two requests, (A, B) and (B, A); identical requests (duplicate pairs) are sent
+once; requests already in the cache are not sent at all; the rest go through a pool of async workers
+over one ``ChatClient``. A request ends as an ``OrderResult`` (committed to the cache at once) or as a
+failure with a reason: ``budget`` (not sent because a cap was reached), ``unparseable`` (no verdict after
+the allowed re-asks; the raw text is kept), an HTTP/timeout/connection reason after the retries, or
+``aborted`` (the server refused the key or the model, so nothing else could succeed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from arenapref.errors import ArenaprefError
+from arenapref.label.cache import JudgeCache, OrderResult, request_key
+from arenapref.label.calibration import CalibrationMap
+from arenapref.label.client import Budget, BudgetStop, ChatClient, Completion, RequestFailed, estimate_tokens
+from arenapref.label.config import JudgeConfig, Probs, render_messages
+from arenapref.label.output import Failure, assemble
+from arenapref.label.parse import Verdict, VerdictError, logprob_probs, mean_probs, parse_verdict, swap
+
+RAW_KEEP = 2000
+ProgressFn = Callable[[int, int, float], None]
+
+
+@dataclass
+class LabelStats:
+    """What a labeling run did and cost (this run only; cached answers cost nothing now)."""
+
+    pairs: int = 0
+    labeled: int = 0
+    failed: int = 0
+    orders_total: int = 0
+    orders_cached: int = 0
+    orders_sent: int = 0
+    http_requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    elapsed_s: float = 0.0
+    retries: dict[str, int] = field(default_factory=dict)
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+    stopped: str = ""
+
+
+@dataclass
+class LabelResult:
+    """All input rows (labels null where a pair failed), the failures, and the run's figures."""
+
+    table: pa.Table
+    failures: list[Failure]
+    stats: LabelStats
+
+
+class _ParseFailed(Exception):
+    def __init__(self, reason: str, raw: str, requests: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.raw = raw
+        self.requests = requests
+
+
+def resolve_api_key(config: JudgeConfig) -> str | None:
+    """The key from the configured environment variable; None when the judge needs no key."""
+    if not config.api_key_env:
+        return None
+    key = os.environ.get(config.api_key_env)
+    if not key:
+        raise ArenaprefError(
+            f"environment variable {config.api_key_env} holds no API key; set it, or pass --api-key-env '' "
+            "for a server that needs none"
+        )
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    messages_json: str
+    est_tokens: int
+
+
+class _Usage:
+    """Requests, tokens and cost accumulated over the requests of one (pair, order)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.cost = 0.0
+
+    def add(self, c: Completion) -> None:
+        self.requests += c.attempts
+        self.prompt_tokens += c.prompt_tokens
+        self.completion_tokens += c.completion_tokens
+        self.cost += c.cost
+
+
+async def _ask(client: ChatClient, config: JudgeConfig, job: _Job, n: int, logprobs: bool) -> Completion:
+    body: dict[str, Any] = {
+        "model": config.model,
+        "temperature": config.sample_temperature if n > 1 else config.temperature,
+        "max_tokens": config.max_tokens,
+        "n": n,
+        **config.extra_body,
+    }
+    if logprobs:
+        body["logprobs"] = True
+        body["top_logprobs"] = config.top_logprobs
+    # The messages were serialised once (they are also the cache key); splice them into the body.
+    payload = f'{json.dumps(body)[:-1]}, "messages": {job.messages_json}}}'.encode()
+    return await client.complete(payload, job.est_tokens, config.max_tokens * n)
+
+
+def _verdicts(
+    config: JudgeConfig, completion: Completion
+) -> tuple[list[tuple[Verdict, Probs | None]], str, str]:
+    """Parsed verdicts (with logprob soft labels when available), the first raw text, the last parse error."""
+    parsed: list[tuple[Verdict, Probs | None]] = []
+    error = ""
+    for ch in completion.choices:
+        try:
+            v = parse_verdict(ch.text, config.verdicts)
+        except VerdictError as exc:
+            error = str(exc)
+            continue
+        soft = logprob_probs(ch.text, ch.logprobs, config.verdicts, v) if config.soft == "logprobs" else None
+        parsed.append((v, soft))
+    return parsed, completion.choices[0].text, error
+
+
+async def judge_order(client: ChatClient, config: JudgeConfig, job: _Job) -> OrderResult:
+    """One (pair, order): ask, re-ask on unparseable answers, derive soft probabilities."""
+    usage = _Usage()
+    first_n = config.n_samples if config.soft == "samples" else 1
+    raw, error = "", ""
+    parsed: list[tuple[Verdict, Probs | None]] = []
+    for _ in range(config.parse_retries + 1):
+        completion = await _ask(client, config, job, first_n, logprobs=config.soft == "logprobs")
+        usage.add(completion)
+        parsed, raw, error = _verdicts(config, completion)
+        if parsed:
+            break
+    if not parsed:
+        raise _ParseFailed(error, raw[:RAW_KEEP], usage.requests)
+    mode = config.soft
+    if mode == "logprobs" and parsed[0][1] is not None:
+        probs: Probs = parsed[0][1]
+    elif mode == "logprobs" and config.n_samples > 1:
+        # The server sent no usable log-probabilities: fall back to repeated samples.
+        more = await _ask(client, config, job, config.n_samples - 1, logprobs=False)
+        usage.add(more)
+        extra, _, _ = _verdicts(config, more)
+        probs, mode = mean_probs([v.probs for v, _ in parsed + extra]), "samples"
+    elif mode == "samples":
+        probs = mean_probs([v.probs for v, _ in parsed])
+    else:
+        probs, mode = parsed[0][0].probs, "hard"
+    return OrderResult(
+        probs=probs,
+        verdict=parsed[0][0].label,
+        soft=mode,
+        raw=raw[:RAW_KEEP],
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost=usage.cost,
+        n_requests=usage.requests,
+    )
+
+
+async def judge_battles_async(
+    table: pa.Table,
+    config: JudgeConfig,
+    *,
+    api_key: str | None = None,
+    cache: JudgeCache | None = None,
+    budget: Budget | None = None,
+    calibration: CalibrationMap | None = None,
+    progress: ProgressFn | None = None,
+    workers: int | None = None,
+) -> LabelResult:
+    """Label every battle of ``table`` (BATTLE_SCHEMA) with the judge; see the module docstring."""
+    started = time.perf_counter()
+    if cache is None:
+        with JudgeCache(None) as memory:
+            return await judge_battles_async(
+                table, config, api_key=api_key, cache=memory, budget=budget, calibration=calibration,
+                progress=progress, workers=workers,
+            )  # fmt: skip
+    budget = budget if budget is not None else Budget()
+    fingerprint = config.fingerprint()
+    rows = table.select(["id", "prompt", "response_a", "response_b"]).to_pylist()
+    jobs: dict[str, _Job] = {}
+    row_keys: list[tuple[str, str]] = []
+    for row in rows:
+        prompt, a, b = row["prompt"] or [], row["response_a"] or [], row["response_b"] or []
+        keys = []
+        for first, second in ((a, b), (b, a)):
+            messages_json = json.dumps(render_messages(config.template, prompt, first, second))
+            key = request_key(fingerprint, messages_json)
+            if key not in jobs:
+                jobs[key] = _Job(messages_json, estimate_tokens(messages_json))
+            keys.append(key)
+        row_keys.append((keys[0], keys[1]))
+
+    results: dict[str, OrderResult] = cache.get_many(jobs)
+    errors: dict[str, tuple[str, str, str]] = {}
+    stats = LabelStats(pairs=len(rows), orders_total=len(jobs), orders_cached=len(results))
+    queue = deque(k for k in jobs if k not in results)
+    done = len(results)
+    run_cost = 0.0
+    if progress is not None:
+        progress(done, len(jobs), run_cost)
+
+    async with ChatClient(config.base_url, api_key, config.client, config.price, budget) as client:
+
+        async def worker() -> None:
+            nonlocal done, run_cost
+            while queue and not stats.stopped:
+                key = queue.popleft()
+                try:
+                    result = await judge_order(client, config, jobs[key])
+                except BudgetStop as exc:
+                    errors[key] = ("budget", str(exc), "")
+                    stats.stopped = stats.stopped or str(exc)
+                except _ParseFailed as exc:
+                    errors[key] = ("unparseable", exc.reason, exc.raw)
+                except RequestFailed as exc:
+                    errors[key] = (exc.reason, exc.detail, "")
+                    if exc.fatal:
+                        stats.stopped = f"aborted: the server answered {exc.reason} ({exc.detail[:120]})"
+                else:
+                    results[key] = result
+                    cache.put(key, fingerprint, result)
+                    run_cost += result.cost
+                    stats.orders_sent += 1
+                    stats.prompt_tokens += result.prompt_tokens
+                    stats.completion_tokens += result.completion_tokens
+                done += 1
+                if progress is not None:
+                    progress(done, len(jobs), run_cost)
+
+        n_workers = workers if workers is not None else config.client.concurrency
+        await asyncio.gather(*(worker() for _ in range(max(1, n_workers))))
+        stats.http_requests = client.stats.attempts
+        stats.retries = dict(client.stats.retries)
+    stop_reason = "budget" if stats.stopped and not stats.stopped.startswith("aborted") else "aborted"
+    for key in queue:
+        errors[key] = (stop_reason, stats.stopped, "")
+    stats.cost = budget.cost
+    cache.flush()
+
+    n = len(rows)
+    p_ab = np.full((n, 3), np.nan)
+    p_ba = np.full((n, 3), np.nan)
+    n_requests = np.zeros(n, dtype=np.int64)
+    cost = np.zeros(n)
+    failures: list[Failure] = []
+    for i, (row, (k_ab, k_ba)) in enumerate(zip(rows, row_keys, strict=True)):
+        for order, key in (("AB", k_ab), ("BA", k_ba)):
+            if key in results:
+                r = results[key]
+                if order == "AB":
+                    p_ab[i] = r.probs
+                else:
+                    p_ba[i] = swap(r.probs)
+                n_requests[i] += r.n_requests
+                cost[i] += r.cost
+            else:
+                reason, detail, raw = errors[key]
+                failures.append(Failure(str(row["id"]), i, order, reason, detail, raw))
+                stats.failure_reasons[reason] = stats.failure_reasons.get(reason, 0) + 1
+    out = assemble(table, p_ab, p_ba, f"judge:{config.name}/{config.model}", n_requests, cost, calibration)
+    stats.failed = len({f.row for f in failures})
+    stats.labeled = n - stats.failed
+    stats.elapsed_s = time.perf_counter() - started
+    return LabelResult(out, failures, stats)
+
+
+def judge_battles(
+    table: pa.Table,
+    config: JudgeConfig,
+    *,
+    api_key: str | None = None,
+    cache: JudgeCache | None = None,
+    budget: Budget | None = None,
+    calibration: CalibrationMap | None = None,
+    progress: ProgressFn | None = None,
+) -> LabelResult:
+    """Synchronous wrapper of ``judge_battles_async`` for scripts, notebooks and the command line."""
+    return asyncio.run(
+        judge_battles_async(
+            table,
+            config,
+            api_key=api_key,
+            cache=cache,
+            budget=budget,
+            calibration=calibration,
+            progress=progress,
+        )
+    )

@@ -1,0 +1,9 @@
+"""Pair mining: battles from conversations in which different models answered the same prompt."""
+
+from __future__ import annotations
+
+from arenapref.mine.filters import ERROR_TEXTS, ErrorText
+from arenapref.mine.funnel import Funnel
+from arenapref.mine.miner import DROPPED_SCHEMA, MineResult, MineSettings, mine_pairs
+
+__all__ = ["DROPPED_SCHEMA", "ERROR_TEXTS", "ErrorText", "Funnel", "MineResult", "MineSettings", "mine_pairs"]

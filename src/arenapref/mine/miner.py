@@ -1,0 +1,600 @@
+"""Mine battle pairs from single-model conversations: the ``arenapref mine`` pipeline as plain functions.
+
+LMSYS-Chat-1M holds one model per conversation, but many prompts reached several models. The pipeline,
+each step a short function over columns (no per-record Python on the million-record path):
+
+1. ``scan``: stream every source, apply the record filters (``filters.inspect_batch``), key each record by
+   the placeholder-aware key of its user turns (``compare.normalize.turns_keys``), and spill the used turns
+   to a memory-mapped Arrow file, so that peak memory holds only light per-record columns, not the text.
+2. ``group``: optionally merge keys whose prompts are near-duplicates; drop exact duplicate records (same key,
+   identical answer: the top team's rule) and answers that are the same after normalisation or nearly the
+   same as an earlier answer in the group (a pair of them teaches nothing).
+3. ``pair``: keep groups answered by two or more models and match records of different models
+   (``pairing.match``), then the caps.
+4. ``build``: assemble battles with each side in slot A or B at random (seeded), run the leakage guard against
+   every excluded source, and count everything in the funnel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from arenapref.compare.guard import find_leaks
+from arenapref.compare.near import NearDupSettings, clusters, near_pairs
+from arenapref.compare.normalize import normalize_turns, turns_keys
+from arenapref.errors import ArenaprefError
+from arenapref.mine import filters as F
+from arenapref.mine.filters import ERROR_TEXTS, ErrorText, FilterSettings, KeyMode, inspect_batch
+from arenapref.mine.funnel import Funnel
+from arenapref.mine.pairing import PairingSettings, apply_caps, match
+from arenapref.readers import Source, open_source, read_table
+from arenapref.records import BATTLE_SCHEMA
+from arenapref.topics import load_model, with_topic_columns
+from arenapref.writers import write_competition_csv, write_parquet
+
+PAIR_DROPPED = "pair_dropped"
+F.REASON_HELP[PAIR_DROPPED] = "every pair it was in was removed by a cap or the leakage guard"
+RECORD_REASONS: tuple[str, ...] = (*F.RECORD_REASONS, PAIR_DROPPED)
+MINED_SOURCE = "mined"
+
+DROPPED_SCHEMA = pa.schema(
+    [
+        pa.field("stage", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("conversation_ids", pa.list_(pa.string())),
+        pa.field("models", pa.list_(pa.string())),
+        pa.field("source", pa.string()),
+        pa.field("group_key", pa.string()),
+        pa.field("detail", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class MineSettings:
+    """Every knob of a mining run; the defaults follow the top team's recipe plus a per-prompt cap."""
+
+    key: KeyMode = "all"
+    near: bool = False
+    near_threshold: float = 0.8
+    answer_similarity: float | None = 0.9
+    languages: tuple[str, ...] = ()
+    min_answer_chars: int = 1
+    max_answer_chars: int | None = None
+    max_uses: int = 1
+    max_pairs_per_prompt: int | None = 5
+    max_pairs_per_model_pair: int | None = None
+    seed: int = 0
+    exclude_threshold: float = 0.8
+    error_texts: tuple[ErrorText, ...] = field(default=ERROR_TEXTS, repr=False)
+
+    def filter_settings(self) -> FilterSettings:
+        return FilterSettings(
+            self.key, self.languages, self.min_answer_chars, self.max_answer_chars, self.error_texts
+        )
+
+    def pairing_settings(self) -> PairingSettings:
+        return PairingSettings(
+            self.max_uses, self.max_pairs_per_prompt, self.max_pairs_per_model_pair, self.seed
+        )
+
+    def describe(self) -> dict[str, object]:
+        out = asdict(self)
+        out["error_texts"] = len(self.error_texts)
+        return out
+
+
+@dataclass
+class MineResult:
+    """Mined battles (BATTLE_SCHEMA plus group_key, language, topic), the funnel and every dropped record."""
+
+    pairs: pa.Table
+    funnel: Funnel
+    dropped: pa.Table
+
+
+class TextStore:
+    """The used turns of every record that passed the filters, spilled to an Arrow IPC file.
+
+    Why spill: the full LMSYS-Chat-1M text is several GB, and only the records that end up in pairs need
+    their text again. The file is memory-mapped on read, so taking rows touches only their pages.
+    """
+
+    SCHEMA = pa.schema(
+        [pa.field("prompts", pa.list_(pa.string())), pa.field("answers", pa.list_(pa.string()))]
+    )
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "texts.arrow"
+        self._sink = pa.OSFile(str(self.path), "wb")
+        self._writer = pa.ipc.new_file(self._sink, self.SCHEMA)
+        self.rows = 0
+        self._table: pa.Table | None = None
+
+    def append(self, prompts: pa.Array, answers: pa.Array) -> np.ndarray:
+        """Store rows; returns their row numbers in the store."""
+        self._writer.write_batch(pa.record_batch([prompts, answers], schema=self.SCHEMA))
+        ids = np.arange(self.rows, self.rows + len(prompts), dtype=np.int64)
+        self.rows += len(prompts)
+        return ids
+
+    def take(self, rows: np.ndarray) -> pa.Table:
+        if self._table is None:
+            self._writer.close()
+            self._sink.close()
+            self._table = pa.ipc.open_file(pa.memory_map(str(self.path))).read_all()
+        return self._table.take(pa.array(rows, pa.int64()))
+
+    def close(self) -> None:
+        if self._table is None:
+            self._writer.close()
+            self._sink.close()
+        self._table = None
+
+
+@contextmanager
+def text_store(work_dir: Path | None = None) -> Iterator[TextStore]:
+    with tempfile.TemporaryDirectory(prefix="arenapref-mine-", dir=work_dir) as tmp:
+        store = TextStore(Path(tmp))
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _answer_hash(answers: pa.Array) -> pa.Array:
+    """A 64-bit hash of the exact answer turns (stable within one run, which is all dedup needs)."""
+    series = pl.from_arrow(answers)
+    assert isinstance(series, pl.Series)  # from_arrow of an Array is always a Series
+    return series.list.join("\x1f").hash(seed=0).to_arrow()
+
+
+def scan(sources: Sequence[Source], settings: MineSettings, store: TextStore, funnel: Funnel) -> pl.DataFrame:
+    """Filter and key every record of every source; texts of the records that passed go to ``store``."""
+    fs = settings.filter_settings()
+    frames: list[pl.DataFrame] = []
+    for src in sources:
+        n_in = 0
+        for batch in src.batches():
+            n = batch.num_rows
+            n_in += n
+            ins = inspect_batch(batch, fs)
+            ok_idx = np.nonzero(ins.reason == 0)[0]
+            prompts = ins.prompts.take(pa.array(ok_idx, pa.int64()))
+            answers = ins.answers.take(pa.array(ok_idx, pa.int64()))
+            where = np.full(n, -1, dtype=np.int64)
+            where[ok_idx] = np.arange(len(ok_idx))
+            spread = pa.array(where, pa.int64(), mask=where < 0)
+            keys = turns_keys(prompts, mask=True).take(spread)
+            ahash = _answer_hash(answers).take(spread)
+            tids = pa.array(store.append(prompts, answers)).take(spread)
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "cid": pl.from_arrow(batch.column("conversation_id")),
+                        "model": pl.from_arrow(batch.column("model")),
+                        "language": pl.from_arrow(batch.column("language")),
+                        "source": pl.repeat(src.name, n, eager=True, dtype=pl.String),
+                        "filter": pl.Series(ins.reason, dtype=pl.UInt8),
+                        "key": pl.from_arrow(keys),
+                        "ahash": pl.from_arrow(ahash),
+                        "tid": pl.from_arrow(tids),
+                    }
+                )
+            )
+        funnel.records_in[src.name] = funnel.records_in.get(src.name, 0) + n_in
+        if len(src.rejects):
+            funnel.unreadable[src.name] = len(src.rejects)
+    if not frames:
+        return pl.DataFrame()
+    return pl.concat(frames, rechunk=True).with_row_index("rid")
+
+
+def _first_per_component(rids: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Given edges between positions of ``rids``, the positions that are not the first of their component."""
+    labels = clusters(len(rids), a, b)
+    frame = pl.DataFrame({"label": labels, "rid": rids, "pos": np.arange(len(rids))})
+    first = frame.select(pl.col("rid").min().over("label") != pl.col("rid")).to_series().to_numpy()
+    return np.asarray(frame.get_column("pos").to_numpy()[first])
+
+
+def near_identical_answers(check: pl.DataFrame, store: TextStore, similarity: float | None) -> np.ndarray:
+    """Rows of ``check`` (rid, group, tid) whose answer repeats an earlier one of the same group.
+
+    Repeats are answers equal after normalisation (case, spacing, punctuation runs) or, when
+    ``similarity`` is set, with character 5-gram Jaccard at or above it (compare.near, exact-verified).
+    Near pairs are searched once per distinct normalised answer, then kept only inside a group; the first
+    record (in input order) of each connected set of repeats stays.
+    """
+    answers = store.take(check.get_column("tid").to_numpy()).column("answers")
+    norm = pl.from_arrow(normalize_turns(answers, mask=False))
+    assert isinstance(norm, pl.Series)
+    frame = check.select("rid", "group").with_columns(norm.alias("text"), pl.int_range(pl.len()).alias("pos"))
+    frame = frame.with_columns(pl.col("text").rank("dense").alias("doc") - 1)
+    same = ~pl.struct("group", "doc").is_first_distinct()
+    repeats = frame.filter(same).get_column("pos").to_numpy()
+    if similarity is None or similarity >= 1.0:
+        return np.asarray(repeats)
+    rest = frame.filter(~same)
+    docs = rest.group_by("doc").agg(pl.col("text").first()).sort("doc")
+    found = near_pairs(docs.get_column("text").to_arrow(), NearDupSettings(threshold=similarity))
+    doc_ids = docs.get_column("doc").to_numpy()
+    edges = pl.DataFrame({"d1": doc_ids[found.i], "d2": doc_ids[found.j]})
+    ends = rest.with_row_index("k").select("k", "group", "doc")
+    joined = (
+        edges.join(ends.rename({"k": "k1", "doc": "d1"}), on="d1")
+        .join(ends.rename({"k": "k2", "doc": "d2"}), on=["d2", "group"])
+        .select("k1", "k2")
+    )
+    near = _first_per_component(
+        rest.get_column("rid").to_numpy(),
+        joined.get_column("k1").to_numpy(),
+        joined.get_column("k2").to_numpy(),
+    )
+    return np.concatenate([repeats, rest.get_column("pos").to_numpy()[near]])
+
+
+def near_prompt_groups(ok: pl.DataFrame, store: TextStore, threshold: float) -> pl.DataFrame:
+    """Map each prompt key to the smallest key of its near-duplicate cluster (``--near``).
+
+    One representative prompt per key is compared (masked, normalised text; compare.near), so the work is
+    per distinct prompt, not per record.
+    """
+    reps = ok.group_by("key").agg(pl.col("tid").first()).sort("key")
+    prompts = store.take(reps.get_column("tid").to_numpy()).column("prompts")
+    found = near_pairs(normalize_turns(prompts, mask=True), NearDupSettings(threshold=threshold))
+    labels = clusters(reps.height, found.i, found.j)
+    return (
+        reps.select("key")
+        .with_columns(pl.Series("label", labels))
+        .select("key", pl.col("key").min().over("label").alias("group"))
+    )
+
+
+def group_records(recs: pl.DataFrame, store: TextStore, settings: MineSettings) -> pl.DataFrame:
+    """The records that passed the filters with their ``group`` and group-stage verdict (``stage_reason``).
+
+    Returns columns rid, group, model, tid, stage_reason (null = still a candidate for pairing).
+    """
+    ok = recs.filter(pl.col("filter") == 0).select("rid", "key", "model", "ahash", "tid")
+    if settings.near and ok.height:
+        ok = ok.join(near_prompt_groups(ok, store, settings.near_threshold), on="key", how="left")
+        ok = ok.sort("rid").drop("key")
+    else:
+        ok = ok.rename({"key": "group"})
+    dup = ~pl.struct("group", "ahash").is_first_distinct()
+    ok = ok.with_columns(pl.when(dup).then(pl.lit(F.DUPLICATE)).alias("stage_reason"))
+    # Repeated answers only matter where a pair could form: groups with two models.
+    live = pl.col("stage_reason").is_null()
+    multi = pl.col("model").filter(live).n_unique().over("group") >= 2
+    check = ok.filter(live & multi)
+    if check.height:
+        near = near_identical_answers(check, store, settings.answer_similarity)
+        near_rids = check.get_column("rid").gather(near).implode()
+        ok = ok.with_columns(
+            pl.when(pl.col("rid").is_in(near_rids))
+            .then(pl.lit(F.NEAR_IDENTICAL))
+            .otherwise(pl.col("stage_reason"))
+            .alias("stage_reason")
+        )
+    live_models = pl.col("model").filter(pl.col("stage_reason").is_null()).n_unique().over("group")
+    ok = ok.with_columns(
+        pl.when(pl.col("stage_reason").is_null() & (live_models < 2))
+        .then(pl.lit(F.SINGLE_MODEL))
+        .otherwise(pl.col("stage_reason"))
+        .alias("stage_reason")
+    )
+    return ok.select("rid", "group", "model", "tid", "stage_reason")
+
+
+def _pair_id(a: str, b: str) -> str:
+    return "mine-" + hashlib.blake2b(f"{a}\x1f{b}".encode(), digest_size=8).hexdigest()
+
+
+def _read_protected(exclude: Sequence[str | Path | pa.Table]) -> tuple[list[pa.Table], list[str]]:
+    tables, names = [], []
+    for k, item in enumerate(exclude):
+        if isinstance(item, pa.Table):
+            tables.append(item)
+            names.append(f"table {k}")
+        else:
+            tables.append(read_table(item))
+            names.append(str(item))
+    return tables, names
+
+
+def guard_pairs(
+    table: pa.Table, protect: list[pa.Table], names: list[str], settings: MineSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of ``table`` whose prompt leaks into a protected source, with reason ("leak_<kind>") and detail.
+
+    The guard compares the same turns the pairs were grouped by (all user turns, or the first one).
+    """
+    leaks = find_leaks(table, protect, settings.exclude_threshold, turns=settings.key)
+    rows = leaks.column("row").to_numpy()
+    reason = np.array([f"leak_{r}" for r in leaks.column("reason").to_pylist()], dtype=object)
+    detail = np.array(
+        [
+            f"matches {pid} in {names[src]} (similarity {sim:.2f})"
+            for pid, src, sim in zip(
+                leaks.column("protected_id").to_pylist(),
+                leaks.column("protected_source").to_pylist(),
+                leaks.column("similarity").to_pylist(),
+                strict=True,
+            )
+        ],
+        dtype=object,
+    )
+    return rows, reason, detail
+
+
+def mine_pairs(
+    sources: Sequence[Source | str | Path],
+    settings: MineSettings | None = None,
+    *,
+    exclude: Sequence[str | Path | pa.Table] = (),
+    topics: str | Path | None = None,
+    work_dir: Path | None = None,
+) -> MineResult:
+    """Mine different-model battle pairs from conversation sources (see the module docstring).
+
+    ``exclude``: protected sources (paths or tables, any record kind) no mined prompt may leak into.
+    ``topics``: a topic map folder (``arenapref topics fit``); adds ``topic`` and ``topic_label`` columns.
+    ``work_dir``: where the temporary text spill goes (the system temp folder by default).
+    """
+    settings = settings or MineSettings()
+    opened = [s if isinstance(s, Source) else open_source(s) for s in sources]
+    protect, protect_names = _read_protected(exclude)
+    topic_model = load_model(topics) if topics is not None else None
+    funnel = Funnel(settings=settings.describe())
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        funnel.seconds[name] = round(now - clock, 3)
+        clock = now
+
+    with text_store(work_dir) as store:
+        recs = scan(opened, settings, store, funnel)
+        lap("scan")
+        if recs.height == 0:
+            return MineResult(BATTLE_SCHEMA.empty_table(), funnel, DROPPED_SCHEMA.empty_table())
+        grouped = group_records(recs, store, settings)
+        lap("group")
+        cand, pairs, pair_reason = _pair(grouped, settings)
+        lap("pair")
+        kept = np.nonzero(pair_reason == "")[0]
+        table = _build(recs, cand, pairs[kept], store, settings)
+        lap("build")
+    pair_detail = np.full(len(pairs), "", dtype=object)
+    if protect:
+        rows, reason, detail = guard_pairs(table, protect, protect_names, settings)
+        pair_reason[kept[rows]] = reason
+        pair_detail[kept[rows]] = detail
+        leaked = np.zeros(table.num_rows, dtype=bool)
+        leaked[rows] = True
+        table = table.filter(pa.array(~leaked))
+        lap("guard")
+    if topic_model is not None:
+        table = with_topic_columns(topic_model, table)
+        lap("topics")
+    return _finish(recs, grouped, cand, pairs, pair_reason, pair_detail, table, funnel)
+
+
+def _pair(grouped: pl.DataFrame, settings: MineSettings) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """Match candidates: returns ``cand``, pairs (rows of ``cand``) and a reason per pair ("" = kept)."""
+    cand = grouped.filter(pl.col("stage_reason").is_null()).with_columns(
+        pl.col("group").rank("dense").alias("gcode"), pl.col("model").rank("dense").alias("mcode")
+    )
+    gcode = cand.get_column("gcode").to_numpy().astype(np.int64)
+    mcode = cand.get_column("mcode").to_numpy().astype(np.int64)
+    ps = settings.pairing_settings()
+    pairs = match(gcode, mcode, ps)
+    prompt_drop, model_drop = apply_caps(pairs, gcode, mcode, ps)
+    reason = np.full(len(pairs), "", dtype=object)
+    reason[prompt_drop] = F.PROMPT_CAP
+    reason[model_drop] = F.MODEL_PAIR_CAP
+    return cand, pairs, reason
+
+
+def _build(
+    recs: pl.DataFrame, cand: pl.DataFrame, pairs: np.ndarray, store: TextStore, settings: MineSettings
+) -> pa.Table:
+    """Battles for the kept pairs: prompt of the earlier record, sides in random slots (seeded)."""
+    m = len(pairs)
+    rid = cand.get_column("rid").to_numpy()
+    first, second = rid[pairs[:, 0]], rid[pairs[:, 1]]
+    tid = recs.get_column("tid").to_numpy()
+    texts_first = store.take(tid[first])
+    texts_second = store.take(tid[second])
+    flip = np.random.default_rng([settings.seed, 2]).random(m) < 0.5
+    a_rows = np.where(flip, second, first)
+    b_rows = np.where(flip, first, second)
+    both = pa.chunked_array(texts_first.column("answers").chunks + texts_second.column("answers").chunks)
+    idx = np.arange(m)
+    response_a = both.take(pa.array(np.where(flip, idx + m, idx)))
+    response_b = both.take(pa.array(np.where(flip, idx, idx + m)))
+    cids = recs.get_column("cid")
+    models = recs.get_column("model")
+    cid_a, cid_b = cids.gather(a_rows).to_list(), cids.gather(b_rows).to_list()
+    group_key = cand.get_column("group").gather(pairs[:, 0]).to_arrow()
+    return pa.table(
+        {
+            "id": pa.array([_pair_id(a, b) for a, b in zip(cid_a, cid_b, strict=True)], pa.string()),
+            "prompt": texts_first.column("prompts"),
+            "response_a": response_a,
+            "response_b": response_b,
+            "model_a": models.gather(a_rows).to_arrow(),
+            "model_b": models.gather(b_rows).to_arrow(),
+            "p_a": pa.nulls(m, pa.float64()),
+            "p_b": pa.nulls(m, pa.float64()),
+            "p_tie": pa.nulls(m, pa.float64()),
+            "source": pa.array([MINED_SOURCE] * m, pa.string()),
+            "provenance": pa.array(
+                [[a, b] for a, b in zip(cid_a, cid_b, strict=True)], pa.list_(pa.string())
+            ),
+            "group_key": group_key.cast(pa.string()),
+            "language": recs.get_column("language").gather(first).to_arrow().cast(pa.string()),
+        }
+    )
+
+
+def _finish(
+    recs: pl.DataFrame,
+    grouped: pl.DataFrame,
+    cand: pl.DataFrame,
+    pairs: np.ndarray,
+    pair_reason: np.ndarray,
+    pair_detail: np.ndarray,
+    table: pa.Table,
+    funnel: Funnel,
+) -> MineResult:
+    """Give every record its final verdict, count the funnel and collect the dropped records and pairs."""
+    n = recs.height
+    cand_rid = cand.get_column("rid").to_numpy()
+    reason = np.full(n, "", dtype=object)
+    filt = recs.get_column("filter").to_numpy()
+    names = np.array(["", *F.FILTER_REASONS], dtype=object)
+    reason[:] = names[filt]
+    stage = grouped.filter(pl.col("stage_reason").is_not_null())
+    reason[stage.get_column("rid").to_numpy()] = stage.get_column("stage_reason").to_numpy()
+    kept = pair_reason == ""
+    in_pairs = np.zeros(n, dtype=bool)
+    in_pairs[cand_rid[pairs.ravel()]] = True
+    in_kept = np.zeros(n, dtype=bool)
+    in_kept[cand_rid[pairs[kept].ravel()]] = True
+    reason[cand_rid] = F.UNPAIRED
+    reason[in_pairs & ~in_kept] = PAIR_DROPPED
+    reason[in_kept] = ""
+
+    counts = pl.Series(reason[reason != ""].astype(str)).value_counts()
+    by_reason = dict(zip(counts.get_column("").to_list(), counts.get_column("count").to_list(), strict=True))
+    funnel.dropped = {r: int(by_reason[r]) for r in RECORD_REASONS if by_reason.get(r)}
+    ok = recs.filter(pl.col("filter") == 0)
+    funnel.groups = ok.get_column("key").n_unique()
+    funnel.minable_groups = cand.get_column("group").n_unique()
+    funnel.records_in_minable_groups = cand.height
+    funnel.pairs_formed = len(pairs)
+    dropped_pairs = pair_reason[~kept].astype(str)
+    funnel.pairs_dropped = {r: int((dropped_pairs == r).sum()) for r in dict.fromkeys(dropped_pairs.tolist())}
+    funnel.pairs_out = table.num_rows
+    funnel.records_paired = int(in_kept.sum())
+    _count_outputs(table, funnel)
+    dropped = _dropped_table(recs, reason, cand_rid, pairs[~kept], pair_reason[~kept], pair_detail[~kept])
+    return MineResult(table, funnel, dropped)
+
+
+def _count_outputs(table: pa.Table, funnel: Funnel) -> None:
+    frame = pl.DataFrame(
+        {
+            "a": pl.from_arrow(table.column("model_a")),
+            "b": pl.from_arrow(table.column("model_b")),
+            "lang": pl.from_arrow(table.column("language")),
+        }
+    )
+    pair_name = pl.concat_str(pl.min_horizontal("a", "b"), pl.lit(" vs "), pl.max_horizontal("a", "b"))
+    for attr, expr in (("per_model_pair", pair_name), ("per_language", pl.col("lang").fill_null("unknown"))):
+        counts = frame.select(expr.alias("k")).get_column("k").value_counts(sort=True)
+        setattr(
+            funnel,
+            attr,
+            dict(zip(counts.get_column("k").to_list(), counts.get_column("count").to_list(), strict=True)),
+        )
+
+
+def _dropped_table(
+    recs: pl.DataFrame,
+    reason: np.ndarray,
+    cand_rid: np.ndarray,
+    pairs: np.ndarray,
+    pair_reason: np.ndarray,
+    pair_detail: np.ndarray,
+) -> pa.Table:
+    """One row per dropped record (stage "record") and per dropped pair (stage "pair")."""
+    rows = np.nonzero(reason != "")[0]
+    dropped_recs = recs[rows]
+    record_part = pl.DataFrame(
+        {
+            "stage": pl.repeat("record", len(rows), eager=True, dtype=pl.String),
+            "reason": pl.Series(reason[rows].astype(str), dtype=pl.String),
+            "conversation_ids": dropped_recs.get_column("cid").cast(pl.String).reshape((-1, 1)).arr.to_list(),
+            "models": dropped_recs.get_column("model").cast(pl.String).reshape((-1, 1)).arr.to_list(),
+            "source": dropped_recs.get_column("source"),
+            "group_key": dropped_recs.get_column("key"),
+            "detail": pl.repeat("", len(rows), eager=True, dtype=pl.String),
+        }
+    )
+    first, second = cand_rid[pairs[:, 0]], cand_rid[pairs[:, 1]]
+    one, two = recs[first], recs[second]
+    pair_part = pl.DataFrame(
+        {
+            "stage": pl.repeat("pair", len(pairs), eager=True, dtype=pl.String),
+            "reason": pl.Series(pair_reason.astype(str), dtype=pl.String),
+            "c1": one.get_column("cid"),
+            "c2": two.get_column("cid"),
+            "m1": one.get_column("model"),
+            "m2": two.get_column("model"),
+            "source": one.get_column("source"),
+            "group_key": one.get_column("key"),
+            "detail": pl.Series(pair_detail.astype(str), dtype=pl.String),
+        }
+    ).select(
+        "stage",
+        "reason",
+        pl.concat_list("c1", "c2").alias("conversation_ids"),
+        pl.concat_list("m1", "m2").alias("models"),
+        "source",
+        "group_key",
+        "detail",
+    )
+    out = pl.concat([record_part, pair_part], how="vertical_relaxed")
+    return out.to_arrow().cast(DROPPED_SCHEMA)
+
+
+def funnel_paths(out: Path) -> tuple[Path, Path]:
+    """Where the funnel report of an output file goes: beside it, as JSON and Markdown."""
+    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
+    return out.with_name(f"{stem}.funnel.json"), out.with_name(f"{stem}.funnel.md")
+
+
+def check_output_path(out: Path, what: str = "--out") -> str:
+    """The output kind from the suffix: "csv" (competition layout) or "parquet" (native)."""
+    suffix = out.suffix.lower()
+    if suffix not in {".csv", ".parquet"}:
+        raise ArenaprefError(f"{what} {out}: expected a .csv (competition layout) or .parquet file")
+    return suffix[1:]
+
+
+def write_result(result: MineResult, out: Path, dropped: Path | None = None) -> list[Path]:
+    """Write the pairs (CSV or Parquet by suffix), the funnel beside them and, on request, the drops.
+
+    The dropped file is JSON lines unless its suffix is ``.parquet``.
+    """
+    kind = check_output_path(out)
+    if kind == "csv":
+        written = [write_competition_csv(result.pairs, out, labels=True)]
+    else:
+        written = [write_parquet(result.pairs, out)]
+    json_path, md_path = funnel_paths(out)
+    written += [result.funnel.write_json(json_path), result.funnel.write_markdown(md_path)]
+    if dropped is not None:
+        dropped.parent.mkdir(parents=True, exist_ok=True)
+        frame = pl.from_arrow(result.dropped)
+        assert isinstance(frame, pl.DataFrame)
+        if dropped.suffix.lower() == ".parquet":
+            frame.write_parquet(dropped)
+        else:
+            frame.write_ndjson(dropped)
+        written.append(dropped)
+    return written

@@ -1,0 +1,1 @@
+"""Preference models: features, estimators, grouped training with calibration, evaluation, ablation."""

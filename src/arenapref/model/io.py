@@ -1,0 +1,293 @@
+"""Reading training data, saving and loading models (with a version check), and submission files.
+
+A model directory holds ``model.pkl`` (the fitted estimator, pickled), ``meta.json`` (format and feature
+versions, library versions, a sha256 of the pickle, what it was trained on) and, after training,
+``oof.parquet``. ``load_model`` refuses a directory whose format or feature version differs from this
+arenapref's, because a pickle of an older feature layout would load fine and then predict garbage.
+Only load model directories you trust: unpickling runs code.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import pickle
+import platform
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+
+import arenapref
+from arenapref.errors import ArenaprefError, InputFormatError
+from arenapref.model.features import FEATURE_VERSION
+from arenapref.readers import open_source
+from arenapref.records import conform
+from arenapref.rejects import RejectLog
+from arenapref.writers import SUBMISSION_COLUMNS, write_submission_csv
+
+csv.field_size_limit(sys.maxsize)
+
+FORMAT = "arenapref-preference-model"
+#: Bumped when the layout of a model directory or of the pickled classes changes incompatibly.
+FORMAT_VERSION = 1
+MODEL_FILE = "model.pkl"
+META_FILE = "meta.json"
+_LIBRARIES = ("lightgbm", "scikit-learn", "numpy", "pyarrow", "polars")
+
+
+class PreferencePredictor(Protocol):
+    """What ``load_model`` returns: anything with ``predict_proba(table) -> (n, 3)`` (A, B, tie)."""
+
+    def predict_proba(self, table: pa.Table) -> np.ndarray: ...
+
+
+def read_battles(
+    paths: Sequence[str | Path], rejects: RejectLog | None = None, format: str | None = None
+) -> pa.Table:
+    """Read battle sources (competition CSV, pairwise JSON/CSV, native Parquet, ...) into one table.
+
+    The format of each path is detected unless ``format`` is given (then it applies to all of them).
+    Adds an ``input`` column with each row's source path (per-input sample weights key on it). A source
+    holding conversations instead of battles is a user mistake and raises ``ArenaprefError``.
+    """
+    if not paths:
+        raise ArenaprefError("no input data given")
+    tables = []
+    for path in paths:
+        source = open_source(path, format=format, rejects=rejects)
+        if source.kind != "battles":
+            raise ArenaprefError(f"{path}: holds {source.kind}, but a preference model needs battles")
+        t = conform(source.read_table(), "battles")
+        tables.append(t.append_column("input", pa.array([str(path)] * t.num_rows, pa.string())))
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def save_model(model: PreferencePredictor, model_dir: str | Path, info: dict[str, Any] | None = None) -> Path:
+    """Write a fitted model to ``model_dir`` (created if needed): model.pkl and meta.json."""
+    if not callable(getattr(model, "predict_proba", None)):
+        raise ArenaprefError(f"{type(model).__name__} has no predict_proba; it is not a preference model")
+    out = Path(model_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pkl = out / MODEL_FILE
+    with pkl.open("wb") as fh:
+        pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "feature_version": FEATURE_VERSION,
+        "arenapref_version": arenapref.__version__,
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sha256": _sha256(pkl),
+        "libraries": _library_versions(),
+        "info": info or {},
+    }
+    (out / META_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+    return out
+
+
+def read_meta(model_dir: str | Path) -> dict[str, Any]:
+    """meta.json of a model directory, checked for format and versions (raises ArenaprefError)."""
+    d = Path(model_dir)
+    meta_path = d / META_FILE
+    if not meta_path.is_file() or not (d / MODEL_FILE).is_file():
+        raise ArenaprefError(f"{d}: not a model directory (expected {META_FILE} and {MODEL_FILE})")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ArenaprefError(f"{meta_path}: not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ArenaprefError(f"{meta_path}: not an arenapref preference model")
+    fv, feat = meta.get("format_version"), meta.get("feature_version")
+    if fv != FORMAT_VERSION or feat != FEATURE_VERSION:
+        raise ArenaprefError(
+            f"{d}: saved by arenapref {meta.get('arenapref_version')} with model format {fv} "
+            f"and features {feat}; "
+            f"this arenapref ({arenapref.__version__}) needs format {FORMAT_VERSION} and features "
+            f"{FEATURE_VERSION}, so retrain the model"
+        )
+    return meta
+
+
+def load_model(model_dir: str | Path) -> PreferencePredictor:
+    """Load a model saved by ``save_model`` after checking versions and the pickle's checksum.
+
+    Library versions that differ from the saving machine's only warn: LightGBM and scikit-learn read
+    their own older pickles, but the predictions may shift slightly.
+    """
+    d = Path(model_dir)
+    meta = read_meta(d)
+    pkl = d / MODEL_FILE
+    if meta.get("sha256") != _sha256(pkl):
+        raise ArenaprefError(f"{pkl}: checksum differs from {META_FILE}; the file was changed or truncated")
+    now = _library_versions()
+    changed = {k: (v, now.get(k)) for k, v in dict(meta.get("libraries", {})).items() if now.get(k) != v}
+    if changed:
+        detail = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in sorted(changed.items()))
+        warnings.warn(f"{d}: library versions differ from training ({detail})", stacklevel=2)
+    with pkl.open("rb") as fh:
+        model = pickle.load(fh)
+    if not callable(getattr(model, "predict_proba", None)):
+        raise ArenaprefError(f"{pkl}: holds a {type(model).__name__}, not a preference model")
+    loaded: PreferencePredictor = model
+    return loaded
+
+
+def _csv_ids(path: Path) -> list[str] | None:
+    """The id column of a CSV file in file order (None when the file is not a CSV with an id column)."""
+    if path.suffix.lower() not in {".csv", ".tsv"}:
+        return None
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        if "id" not in header:
+            return None
+        k = header.index("id")
+        return [row[k] if k < len(row) else "" for row in reader]
+
+
+@dataclass
+class PredictSummary:
+    """What ``predict_submission`` wrote, and how many rows had to fall back to the class prior."""
+
+    path: Path
+    n_rows: int
+    n_fallback: int
+    rejects: RejectLog = field(default_factory=RejectLog)
+
+    def lines(self) -> list[str]:
+        out = [f"wrote {self.n_rows} predictions to {self.path}"]
+        if self.n_fallback:
+            out.append(
+                f"{self.n_fallback} rows the reader rejected got the class prior ({self.rejects.summary()})"
+            )
+        return out
+
+
+def predict_submission(
+    model_dir: str | Path, test_path: str | Path, out: str | Path, clip: float = 1e-4
+) -> PredictSummary:
+    """Predict every battle of a test file and write the competition's submission CSV in input order.
+
+    Rows the reader could not parse still get a line (the class prior, counted in the summary): a
+    submission missing an id scores nothing.
+    """
+    model = load_model(model_dir)
+    rejects = RejectLog()
+    test = Path(test_path)
+    table = read_battles([test], rejects)
+    proba = model.predict_proba(table)
+    ids = [str(i) for i in table.column("id").to_pylist()]
+    order = _csv_ids(test)
+    n_fallback = 0
+    if order is not None and order != ids:
+        prior = getattr(model, "class_prior_", np.full(3, 1.0 / 3.0))
+        where = {i: k for k, i in enumerate(ids)}
+        rows = [proba[where[i]] if i in where else prior for i in order]
+        n_fallback = sum(1 for i in order if i not in where)
+        proba = np.vstack(rows) if rows else np.zeros((0, 3))
+        ids = order
+    path = write_submission_csv(ids, proba, out, clip=clip)
+    return PredictSummary(path, len(ids), n_fallback, rejects)
+
+
+@dataclass
+class SubmissionCheck:
+    """The result of ``check_submission``: problems found (empty when the file is fine)."""
+
+    path: Path
+    n_rows: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_submission(path: str | Path, test_path: str | Path, tolerance: float = 1e-4) -> SubmissionCheck:
+    """Check a submission against its test file: header, one row per test id in the same order, three
+    finite probabilities strictly between 0 and 1 per row, summing to 1 within ``tolerance``.
+
+    Reports at most a few examples per kind of problem, so a broken 25k-row file gives a readable list.
+    """
+    sub, test = Path(path), Path(test_path)
+    expected = _csv_ids(test)
+    if expected is None:
+        expected = [str(i) for i in read_battles([test]).column("id").to_pylist()]
+    problems: list[str] = []
+    try:
+        with sub.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFormatError(f"{sub}: cannot read the submission ({exc})") from exc
+    if not rows or tuple(c.strip() for c in rows[0]) != SUBMISSION_COLUMNS:
+        problems.append(
+            f"header must be {','.join(SUBMISSION_COLUMNS)}, got {','.join(rows[0]) if rows else 'nothing'}"
+        )
+        return SubmissionCheck(sub, max(len(rows) - 1, 0), problems)
+    body = rows[1:]
+    if len(body) != len(expected):
+        problems.append(f"{len(body)} rows but the test file has {len(expected)}")
+    bad: dict[str, list[str]] = {}
+    for k, row in enumerate(body, start=2):
+        if len(row) != 4:
+            bad.setdefault("wrong number of cells", []).append(f"line {k}")
+            continue
+        if k - 2 < len(expected) and row[0] != expected[k - 2]:
+            bad.setdefault("id out of order or unknown", []).append(f"line {k} ({row[0]!r})")
+        try:
+            p = [float(v) for v in row[1:]]
+        except ValueError:
+            bad.setdefault("not a number", []).append(f"line {k}")
+            continue
+        if not all(np.isfinite(v) and 0.0 < v < 1.0 for v in p):
+            bad.setdefault("probability not strictly between 0 and 1", []).append(f"line {k}")
+        elif abs(sum(p) - 1.0) > tolerance:
+            bad.setdefault("row does not sum to 1", []).append(f"line {k}")
+    ids = [r[0] for r in body if r]
+    if len(set(ids)) != len(ids):
+        problems.append(f"{len(ids) - len(set(ids))} duplicate ids")
+    for reason, where in bad.items():
+        problems.append(f"{reason}: {len(where)} rows, e.g. {', '.join(where[:3])}")
+    return SubmissionCheck(sub, len(body), problems)
+
+
+__all__ = [
+    "FORMAT_VERSION",
+    "PredictSummary",
+    "PreferencePredictor",
+    "SubmissionCheck",
+    "check_submission",
+    "load_model",
+    "predict_submission",
+    "read_battles",
+    "read_meta",
+    "save_model",
+]

@@ -1,0 +1,429 @@
+"""Fit a topic map with the LMSYS-Chat-1M paper's recipe, and save, load and apply it.
+
+Recipe (paper defaults): a seeded random sample of conversations, their first user prompt, English only,
+prompts of 32 to 1536 characters, de-duplicated, embedded, L2-normalised, k-means with k = 20. Each
+topic is then described by its most distinctive terms (class-based TF-IDF, as in BERTopic) and by the
+prompts nearest its centroid, so a person can tell what the cluster is about without an LLM.
+
+A prompt's topic is the centroid with the highest cosine similarity. Using the same rule for the fitting
+sample (sizes, examples, labels) and for later assignment keeps the saved sizes consistent with what
+``assign`` returns for the same prompts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+from sklearn.cluster import KMeans
+
+from arenapref.compare.normalize import prompt_keys
+from arenapref.errors import ArenaprefError
+from arenapref.readers import Source, open_source
+from arenapref.records import first_user_turn
+from arenapref.rejects import RejectLog
+from arenapref.topics.embedders import (
+    DEFAULT_EMBEDDER,
+    Embedder,
+    TfidfSvdEmbedder,
+    l2_normalize,
+    load_embedder,
+    make_embedder,
+    save_embedder,
+)
+from arenapref.topics.terms import TermCounter, as_text_array
+
+MODEL_FORMAT = "arenapref-topic-map"
+MODEL_VERSION = 1
+ASSIGN_BATCH = 65_536
+EXAMPLE_CHARS = 300
+ENGLISH_NAMES = frozenset({"english", "en"})
+TOPIC_TYPE = pa.int32()
+
+
+@dataclass(frozen=True, slots=True)
+class FitSettings:
+    """Everything that decides a topic map; saved with it so a fit can be repeated."""
+
+    k: int = 20
+    sample: int = 100_000
+    embedder: str = DEFAULT_EMBEDDER
+    seed: int = 0
+    english_only: bool = True
+    min_chars: int = 32
+    max_chars: int = 1536
+    # k-means restarts: more costs time linearly; 4 was enough for stable topics on 100k prompts.
+    n_init: int = 4
+    examples: int = 5
+    label_terms: int = 8
+
+
+@dataclass(slots=True)
+class Topic:
+    """One topic of a fitted map."""
+
+    topic: int
+    size: int
+    share: float
+    label: str
+    terms: list[str]
+    examples: list[str]
+    title: str | None = None
+
+
+@dataclass
+class TopicModel:
+    """A fitted topic map: embedder, unit centroids, and what each topic is about."""
+
+    settings: FitSettings
+    embedder: Embedder
+    centroids: np.ndarray
+    topics: list[Topic]
+    stats: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def k(self) -> int:
+        return int(self.centroids.shape[0])
+
+    @property
+    def labels(self) -> list[str]:
+        """Short label per topic id: the LLM title when one was written, else the top terms."""
+        return [t.title or t.label for t in self.topics]
+
+    def assign_texts(self, texts: pa.Array | pa.ChunkedArray | list[str | None]) -> np.ndarray:
+        """Topic id of every text (int32); -1 where the text is null or blank."""
+        arr = as_text_array(texts)
+        out = np.full(len(arr), -1, dtype=np.int32)
+        present = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(pc.fill_null(arr, ""))), 0)
+        rows = np.flatnonzero(present.to_numpy(zero_copy_only=False))
+        for start in range(0, len(rows), ASSIGN_BATCH):
+            chunk = rows[start : start + ASSIGN_BATCH]
+            scores = self.embedder.scores(arr.take(pa.array(chunk)), self.centroids)
+            out[chunk] = np.argmax(scores, axis=1)
+        return out
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the map as JSON, ``.npy`` and ``.npz`` files (no pickle) into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": MODEL_FORMAT,
+            "version": MODEL_VERSION,
+            "settings": asdict(self.settings),
+            "embedder": self.embedder.name,
+            "k": self.k,
+            "dim": int(self.centroids.shape[1]),
+            "source": self.source,
+            "stats": self.stats,
+        }
+        (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        np.save(folder / "centroids.npy", self.centroids.astype(np.float32))
+        save_embedder(self.embedder, folder)
+        topics = [asdict(t) for t in self.topics]
+        (folder / "topics.json").write_text(json.dumps(topics, indent=2, ensure_ascii=False), encoding="utf-8")
+        return folder
+
+
+def load_model(folder: str | Path) -> TopicModel:
+    """Load a map written by ``TopicModel.save``; refuses other formats and versions with one sentence."""
+    folder = Path(folder)
+    meta_path = folder / "model.json"
+    if not meta_path.is_file():
+        raise ArenaprefError(f"{folder}: not a topic map folder (no model.json); make one with `topics fit`")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArenaprefError(f"{meta_path}: unreadable ({exc})") from exc
+    if meta.get("format") != MODEL_FORMAT:
+        raise ArenaprefError(f"{meta_path}: not an arenapref topic map (format {meta.get('format')!r})")
+    if meta.get("version") != MODEL_VERSION:
+        raise ArenaprefError(
+            f"{folder}: topic map version {meta.get('version')!r}, this arenapref reads version "
+            f"{MODEL_VERSION}; refit it with `arenapref topics fit`"
+        )
+    try:
+        centroids = np.load(folder / "centroids.npy", allow_pickle=False)
+        topics = [Topic(**t) for t in json.loads((folder / "topics.json").read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError) as exc:
+        raise ArenaprefError(f"{folder}: topic map files are damaged ({exc})") from exc
+    embedder = load_embedder(folder)
+    if centroids.shape != (meta["k"], meta["dim"]) or len(topics) != meta["k"]:
+        raise ArenaprefError(f"{folder}: centroids, topics and model.json disagree on the number of topics")
+    return TopicModel(
+        settings=FitSettings(**meta["settings"]),
+        embedder=embedder,
+        centroids=centroids.astype(np.float32),
+        topics=topics,
+        stats={str(k): int(v) for k, v in meta.get("stats", {}).items()},
+        source=str(meta.get("source", "")),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- sampling
+
+
+@dataclass
+class PromptSample:
+    """First user prompts of a seeded random sample of a source, in source order."""
+
+    rows: np.ndarray
+    texts: pa.Array
+    languages: pa.Array
+
+
+def sample_first_prompts(batches: Iterable[pa.RecordBatch | pa.Table], n: int, seed: int) -> PromptSample:
+    """A uniform random sample of ``n`` rows, streamed so a 1M-row source is never held whole.
+
+    Each row draws one uniform key from a generator seeded by ``seed`` (in row order, so the draw does
+    not depend on batch sizes); the ``n`` smallest keys win. Only the prompt and language are kept.
+    """
+    rng = np.random.default_rng(seed)
+    keys: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    texts: list[pa.Array] = []
+    langs: list[pa.Array] = []
+    offset = 0
+    held = 0
+    for batch in batches:
+        m = batch.num_rows
+        if m == 0:
+            continue
+        keys.append(rng.random(m))
+        rows.append(np.arange(offset, offset + m, dtype=np.int64))
+        texts.append(as_text_array(first_user_turn(batch)))
+        lang = batch.column("language") if "language" in batch.schema.names else pa.nulls(m, pa.string())
+        langs.append(as_text_array(lang))
+        offset += m
+        held += m
+        if held > 2 * n + ASSIGN_BATCH:
+            keys, rows, texts, langs = _keep_smallest(keys, rows, texts, langs, n)
+            held = n
+    keys, rows, texts, langs = _keep_smallest(keys, rows, texts, langs, n)
+    if not rows:
+        return PromptSample(np.zeros(0, np.int64), pa.array([], pa.string()), pa.array([], pa.string()))
+    return PromptSample(rows[0], texts[0], langs[0])
+
+
+def _keep_smallest(
+    keys: list[np.ndarray], rows: list[np.ndarray], texts: list[pa.Array], langs: list[pa.Array], n: int
+) -> tuple[list[np.ndarray], list[np.ndarray], list[pa.Array], list[pa.Array]]:
+    if not keys:
+        return keys, rows, texts, langs
+    all_keys = np.concatenate(keys)
+    chosen = np.argsort(all_keys, kind="stable")[:n] if len(all_keys) > n else np.arange(len(all_keys))
+    chosen = np.sort(chosen)
+    take = pa.array(chosen)
+    all_rows = np.concatenate(rows)[chosen]
+    text = pa.concat_arrays(texts).take(take)
+    lang = pa.concat_arrays(langs).take(take)
+    return [all_keys[chosen]], [all_rows], [text], [lang]
+
+
+def _is_english(texts: pa.Array, languages: pa.Array) -> np.ndarray:
+    """The source's language column where it has one; py3langid for rows without it."""
+    declared = languages.to_pylist()
+    out = np.zeros(len(texts), dtype=bool)
+    unknown = [i for i, lang in enumerate(declared) if lang is None]
+    for i, lang in enumerate(declared):
+        if lang is not None:
+            out[i] = lang.strip().lower() in ENGLISH_NAMES
+    if unknown:
+        import py3langid
+
+        values = texts.take(pa.array(unknown, pa.int64())).to_pylist()
+        for i, text in zip(unknown, values, strict=True):
+            out[i] = py3langid.classify(text or "")[0] == "en"
+    return out
+
+
+def select_prompts(
+    sample: PromptSample, settings: FitSettings, rejects: RejectLog, source_name: str
+) -> tuple[pa.Array, np.ndarray, Counter[str]]:
+    """Apply the recipe's filters in the paper's order; every dropped prompt is logged with its reason."""
+    counts: Counter[str] = Counter()
+    texts = sample.texts
+    lengths = pc.utf8_length(pc.fill_null(texts, "")).to_numpy(zero_copy_only=False)
+    blank = ~pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(pc.fill_null(texts, ""))), 0).to_numpy(
+        zero_copy_only=False
+    )
+    reason = np.full(len(texts), "", dtype=object)
+    reason[blank] = "no user prompt"
+    if settings.english_only:
+        todo = np.flatnonzero(reason == "")
+        english = _is_english(texts.take(pa.array(todo)), sample.languages.take(pa.array(todo)))
+        reason[todo[~english]] = "not English"
+    todo = reason == ""
+    reason[todo & (lengths < settings.min_chars)] = f"shorter than {settings.min_chars} characters"
+    reason[todo & (lengths > settings.max_chars)] = f"longer than {settings.max_chars} characters"
+    todo_idx = np.flatnonzero(reason == "")
+    keys = prompt_keys(texts.take(pa.array(todo_idx))).to_numpy(zero_copy_only=False)
+    _, first = np.unique(keys, return_index=True)
+    duplicate = np.ones(len(todo_idx), dtype=bool)
+    duplicate[first] = False
+    reason[todo_idx[duplicate]] = "duplicate prompt"
+    for i in np.flatnonzero(reason != ""):
+        counts[str(reason[i])] += 1
+        rejects.add(source_name, int(sample.rows[i]), str(reason[i]), raw=texts[int(i)].as_py() or "")
+    kept = np.flatnonzero(reason == "")
+    return texts.take(pa.array(kept)), sample.rows[kept], counts
+
+
+# ------------------------------------------------------------------------------------------------ fitting
+
+
+def _open(source: str | Path | Source | pa.Table, format: str | None, rejects: RejectLog) -> tuple[str, Any]:
+    if isinstance(source, pa.Table):
+        return "table", source.to_batches()
+    if isinstance(source, Source):
+        return str(source.path), source.batches()
+    opened = open_source(source, format, rejects)
+    return str(opened.path), opened.batches()
+
+
+def fit_topics(
+    source: str | Path | Source | pa.Table,
+    settings: FitSettings | None = None,
+    format: str | None = None,
+    rejects: RejectLog | None = None,
+) -> TopicModel:
+    """Fit a topic map on a source (path, opened ``Source`` or table in a shared schema)."""
+    settings = settings or FitSettings()
+    if settings.k < 2:
+        raise ArenaprefError(f"--k must be at least 2 (got {settings.k})")
+    rejects = rejects if rejects is not None else RejectLog()
+    name, batches = _open(source, format, rejects)
+    sample = sample_first_prompts(batches, settings.sample, settings.seed)
+    texts, _, dropped = select_prompts(sample, settings, rejects, name)
+    if len(texts) < max(settings.k * 2, 10):
+        raise ArenaprefError(
+            f"{name}: only {len(texts)} prompts left after sampling and filtering "
+            f"({_describe(dropped)}); a {settings.k}-topic map needs more"
+        )
+    embedder = make_embedder(settings.embedder)
+    embedder.fit(texts, settings.seed)
+    vectors = embedder.embed(texts)
+    km = KMeans(n_clusters=settings.k, n_init=settings.n_init, random_state=settings.seed, algorithm="lloyd")
+    km.fit(vectors)
+    centroids = l2_normalize(np.asarray(km.cluster_centers_, dtype=np.float32))
+    similarity = vectors @ centroids.T
+    raw_labels = np.argmax(similarity, axis=1)
+    # Topic ids by decreasing size (ties: k-means order), so topic 0 is the biggest in every fit.
+    sizes = np.bincount(raw_labels, minlength=settings.k)
+    order = np.lexsort((np.arange(settings.k), -sizes))
+    centroids = centroids[order]
+    similarity = similarity[:, order]
+    labels = np.argmax(similarity, axis=1)
+    counter = embedder.counter if isinstance(embedder, TfidfSvdEmbedder) else TermCounter().fit(texts)
+    terms = class_tfidf_terms(counter.counts(texts), labels, settings.k, counter.terms, settings.label_terms)
+    topics = []
+    text_list = texts.to_pylist()
+    for t in range(settings.k):
+        members = np.flatnonzero(labels == t)
+        nearest = members[np.argsort(-similarity[members, t], kind="stable")[: settings.examples]]
+        topics.append(
+            Topic(
+                topic=t,
+                size=len(members),
+                share=round(len(members) / len(labels), 6),
+                label=", ".join(terms[t][:5]) or f"topic {t}",
+                terms=terms[t],
+                examples=[_clip(text_list[i]) for i in nearest],
+            )
+        )
+    stats = {"sampled": len(sample.texts), "kept": len(texts), **{f"dropped: {k}": v for k, v in dropped.items()}}
+    return TopicModel(settings, embedder, centroids, topics, stats, name)
+
+
+def _describe(dropped: Counter[str]) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in dropped.most_common()) or "none dropped"
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
+
+
+# Words of the request rather than of the subject: they make labels like "does, tell, using" that say
+# nothing about the topic. Only labels skip them; embeddings keep them.
+_REQUEST_WORDS = frozenset(
+    "please want need like does did tell know using use make just help hi hello thanks thank let ll don "
+    "doesn isn ve im given following".split()
+)
+
+
+def _label_worthy(term: str) -> bool:
+    """Terms a label may show: not numbers, not request boilerplate."""
+    words = term.split()
+    return not any(w.isdigit() for w in words) and not all(w in _REQUEST_WORDS for w in words)
+
+
+def class_tfidf_terms(
+    counts: sp.csr_matrix, labels: np.ndarray, k: int, vocabulary: list[str], n_terms: int
+) -> list[list[str]]:
+    """The most distinctive terms of each class by c-TF-IDF (BERTopic's formula).
+
+    The documents of a class are joined into one; tf is L1-normalised per class and the idf is
+    log(1 + A / f_t), A the mean number of words per class and f_t the term's frequency over all classes.
+    A term whose words are all already shown (``python code`` after ``python`` and ``code``, or the
+    reverse) is skipped, so the label spends its few slots on new words.
+    """
+    membership = sp.csr_matrix(
+        (np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels))
+    )
+    per_class = np.asarray((membership @ counts).todense(), dtype=np.float64)
+    totals = per_class.sum(axis=1, keepdims=True)
+    tf = per_class / np.where(totals == 0, 1.0, totals)
+    freq = per_class.sum(axis=0)
+    mean_words = per_class.sum() / k
+    idf = np.log(1.0 + mean_words / np.where(freq == 0, 1.0, freq))
+    scores = tf * idf
+    usable = np.array([_label_worthy(term) for term in vocabulary], dtype=bool)
+    out = []
+    for row in scores:
+        chosen: list[str] = []
+        seen: set[str] = set()
+        for j in np.lexsort((np.arange(len(row)), -row)):
+            if row[j] <= 0 or len(chosen) >= n_terms:
+                break
+            words = set(vocabulary[j].split())
+            if not usable[j] or words <= seen:
+                continue
+            chosen.append(vocabulary[j])
+            seen |= words
+        out.append(chosen)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- assigning
+
+
+def assign_topics(model: TopicModel, table: pa.Table | pa.RecordBatch) -> pa.Array:
+    """The topic of each row's first user prompt (int32; null where the row has no prompt)."""
+    ids = model.assign_texts(as_text_array(first_user_turn(table)))
+    return pa.array(ids, TOPIC_TYPE, mask=ids < 0)
+
+
+def with_topic_columns(model: TopicModel, table: pa.Table) -> pa.Table:
+    """``table`` with ``topic`` and ``topic_label`` appended (replaced when already there)."""
+    for name in ("topic", "topic_label"):
+        if name in table.column_names:
+            table = table.drop_columns([name])
+    topic = assign_topics(model, table)
+    labels = pa.array(model.labels, pa.string())
+    label = pc.take(labels, topic) if len(topic) else pa.array([], pa.string())
+    return table.append_column("topic", topic).append_column("topic_label", label)
+
+
+def topic_batches(model: TopicModel, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
+    """Streamed ``with_topic_columns`` over a source's batches (bounded memory for 1M rows)."""
+    for batch in batches:
+        yield with_topic_columns(model, pa.Table.from_batches([batch]))

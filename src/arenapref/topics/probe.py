@@ -1,0 +1,261 @@
+"""The topic-mix probe: which topics each source's prompts fall into, and how the mixes differ.
+
+The question it answers: does the external data (LMSYS-Chat-1M, mined pairs) cover the topics of the
+test set? Each source's first prompts are assigned to a saved topic map; the report gives each source's
+topic shares with 95% Wilson intervals, a chi-square test and the Jensen–Shannon distance for every
+pair of sources, and, against a target source, the topics the others under- or over-represent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import chi2_contingency
+
+from arenapref.errors import ArenaprefError
+from arenapref.readers import Source, open_source
+from arenapref.records import first_user_turn
+from arenapref.topics.fit import TopicModel
+from arenapref.topics.terms import as_text_array
+
+Z95 = 1.959963984540054
+
+
+@dataclass(slots=True)
+class SourceMix:
+    """How many of one source's prompts fell into each topic."""
+
+    name: str
+    counts: list[int]
+    no_prompt: int = 0
+
+    @property
+    def n(self) -> int:
+        return sum(self.counts)
+
+    def shares(self) -> np.ndarray:
+        total = self.n
+        return np.asarray(self.counts, dtype=float) / total if total else np.zeros(len(self.counts))
+
+
+def wilson_interval(count: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion: sane at 0 and 1 and for small n, unlike the normal one."""
+    if n == 0:
+        return 0.0, 1.0
+    p = count / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def source_mix(model: TopicModel, source: str | Path | Source | pa.Table, name: str | None = None) -> SourceMix:
+    """Assign every row's first user prompt of a source to the map and count per topic (streamed)."""
+    if isinstance(source, pa.Table):
+        batches: Any = source.to_batches()
+        label = name or "table"
+    else:
+        opened = source if isinstance(source, Source) else open_source(source)
+        batches = opened.batches()
+        label = name or opened.name
+    counts = np.zeros(model.k, dtype=np.int64)
+    missing = 0
+    for batch in batches:
+        ids = model.assign_texts(as_text_array(first_user_turn(batch)))
+        missing += int((ids < 0).sum())
+        counts += np.bincount(ids[ids >= 0], minlength=model.k)
+    return SourceMix(label, [int(c) for c in counts], missing)
+
+
+@dataclass(slots=True)
+class PairTest:
+    """Chi-square test of homogeneity and Jensen–Shannon distance (base 2, in [0, 1]) of two mixes."""
+
+    a: str
+    b: str
+    chi2: float
+    dof: int
+    p_value: float
+    js_distance: float
+
+
+@dataclass(slots=True)
+class Coverage:
+    """One topic of the target: another source's share relative to the target's, with a flag."""
+
+    topic: int
+    source: str
+    share: float
+    target_share: float
+    ratio: float | None
+    flag: str
+
+
+@dataclass
+class ProbeReport:
+    """Everything the probe found; ``to_json`` is what ``--json`` writes."""
+
+    topics: list[dict[str, Any]]
+    mixes: list[SourceMix]
+    pairs: list[PairTest]
+    target: str
+    coverage: list[Coverage] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        sources = []
+        for mix in self.mixes:
+            rows = []
+            for t, count in enumerate(mix.counts):
+                lo, hi = wilson_interval(count, mix.n)
+                rows.append({"topic": t, "count": count, "share": _r(count / mix.n if mix.n else 0.0),
+                             "ci_low": _r(lo), "ci_high": _r(hi)})
+            sources.append({"name": mix.name, "n": mix.n, "no_prompt": mix.no_prompt, "topics": rows})
+        return {
+            "topics": self.topics,
+            "sources": sources,
+            "pairs": [asdict(p) for p in self.pairs],
+            "target": self.target,
+            "coverage": [asdict(c) for c in self.coverage],
+        }
+
+    def write_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+        return path
+
+
+def _r(x: float) -> float:
+    return round(float(x), 6)
+
+
+def compare_mixes(a: SourceMix, b: SourceMix) -> PairTest:
+    """Chi-square over the topics either source uses, and the JS distance of the share vectors."""
+    table = np.array([a.counts, b.counts], dtype=float)
+    used = table.sum(axis=0) > 0
+    if a.n == 0 or b.n == 0 or used.sum() < 2:
+        chi2, p, dof = 0.0, 1.0, 0
+    else:
+        result = chi2_contingency(table[:, used], correction=False)
+        chi2, p, dof = float(result.statistic), float(result.pvalue), int(result.dof)
+    js = float(jensenshannon(a.shares(), b.shares(), base=2)) if a.n and b.n else float("nan")
+    return PairTest(a.name, b.name, _r(chi2), dof, float(p), _r(js))
+
+
+def coverage_flags(mixes: list[SourceMix], target: SourceMix) -> list[Coverage]:
+    """Per topic and other source: share ratio to the target and whether the 95% intervals separate.
+
+    ``under``: the source's interval lies wholly below the target's (the topic is scarcer there);
+    ``over``: wholly above; ``missing``: the target has the topic and the source none at all; ``ok``:
+    the intervals overlap.
+    """
+    out = []
+    for mix in mixes:
+        if mix is target:
+            continue
+        for t, (count, tcount) in enumerate(zip(mix.counts, target.counts, strict=True)):
+            share = count / mix.n if mix.n else 0.0
+            tshare = tcount / target.n if target.n else 0.0
+            lo, hi = wilson_interval(count, mix.n)
+            tlo, thi = wilson_interval(tcount, target.n)
+            if tcount > 0 and count == 0:
+                flag = "missing"
+            elif hi < tlo:
+                flag = "under"
+            elif lo > thi:
+                flag = "over"
+            else:
+                flag = "ok"
+            ratio = _r(share / tshare) if tshare > 0 else None
+            out.append(Coverage(t, mix.name, _r(share), _r(tshare), ratio, flag))
+    return out
+
+
+def probe(
+    model: TopicModel,
+    sources: list[str | Path | Source | pa.Table],
+    names: list[str] | None = None,
+    target: str | None = None,
+) -> ProbeReport:
+    """Assign each source to the map and compare the mixes; the target defaults to the last source."""
+    if not sources:
+        raise ArenaprefError("give at least one source to probe")
+    names = names or [_default_name(s, i) for i, s in enumerate(sources)]
+    names = _unique(names)
+    mixes = [source_mix(model, s, n) for s, n in zip(sources, names, strict=True)]
+    return probe_mixes(model, mixes, target)
+
+
+def probe_mixes(model: TopicModel, mixes: list[SourceMix], target: str | None = None) -> ProbeReport:
+    """The report for mixes already counted (lets a notebook count sources its own way)."""
+    by_name = {m.name: m for m in mixes}
+    target_mix = mixes[-1] if target is None else by_name.get(target)
+    if target_mix is None:
+        raise ArenaprefError(f"target {target!r} is not one of the sources: {', '.join(by_name)}")
+    topics = [{"topic": t.topic, "label": t.title or t.label, "terms": t.terms, "fit_share": t.share}
+              for t in model.topics]
+    pairs = [compare_mixes(a, b) for a, b in combinations(mixes, 2)]
+    return ProbeReport(topics, mixes, pairs, target_mix.name, coverage_flags(mixes, target_mix))
+
+
+def _default_name(source: str | Path | Source | pa.Table, i: int) -> str:
+    if isinstance(source, pa.Table):
+        return f"table{i + 1}"
+    if isinstance(source, Source):
+        return source.name
+    p = Path(source)
+    return p.parent.name + "/" + p.name if p.is_file() else p.name
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
+def write_chart(report: ProbeReport, path: str | Path) -> Path:
+    """Grouped horizontal bars: each topic's share per source, with the 95% intervals as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    k = len(report.topics)
+    n_src = len(report.mixes)
+    height = 0.8 / max(n_src, 1)
+    fig, ax = plt.subplots(figsize=(11, max(3.0, 0.45 * k * max(1, n_src) ** 0.5 + 1.5)))
+    y = np.arange(k)
+    for i, mix in enumerate(report.mixes):
+        shares = mix.shares()
+        bounds = [wilson_interval(c, mix.n) for c in mix.counts]
+        err = np.array([[s - lo for s, (lo, _) in zip(shares, bounds, strict=True)],
+                        [hi - s for s, (_, hi) in zip(shares, bounds, strict=True)]])
+        ax.barh(y + i * height - 0.4 + height / 2, shares, height=height, xerr=err, capsize=2,
+                label=f"{mix.name} (n={mix.n})")
+    labels = [f"{t['topic']}: {_short(t['label'])}" for t in report.topics]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of prompts (95% Wilson interval)")
+    ax.set_title(f"Topic mix by source (target: {report.target})")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _short(label: str, width: int = 45) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"

@@ -1,0 +1,125 @@
+"""The Done criterion on real data: five models' answers to 478 real Arena prompts (../shared/data).
+
+The expected number of pairs is computed here from the raw JSON files with plain Python (dicts, sets and a
+brute-force similarity check), independently of the miner's vectorised pipeline. Only the definition of
+"same prompt" (``compare.normalize``) is shared, because it is the project's definition.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from arenapref.cli import main
+from arenapref.compare.guard import find_leaks
+from arenapref.compare.normalize import normalize_text, turns_key
+from arenapref.mine import MineSettings, mine_pairs
+from arenapref.readers import read_table
+
+FOLDER = "arena_prompts_1135"
+CAP = 5  # the default --max-pairs-per-prompt
+SIMILARITY = 0.9  # the default answer similarity
+
+
+def _shingles(text: str) -> set[bytes]:
+    """Byte 5-grams of the UTF-8 text (the whole text when shorter)."""
+    b = text.encode("utf-8")
+    return {b} if len(b) < 5 else {b[i : i + 5] for i in range(len(b) - 4)}
+
+
+def _jaccard(a: set[bytes], b: set[bytes]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def expected_pairs(folder: Path) -> int:
+    """Pairs the default settings should give, from the raw files, group by group."""
+    questions = {}
+    for line in (folder / "question.jsonl").read_text(encoding="utf-8").splitlines():
+        q = json.loads(line)
+        questions[q["question_id"]] = q["turns"]
+    groups: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
+    for answer_file in sorted((folder / "model_answer").glob("*.jsonl")):
+        for line in answer_file.read_text(encoding="utf-8").splitlines():
+            rec = json.loads(line)
+            answers = rec["choices"][0]["turns"]
+            if any(not (a or "").strip() for a in answers):
+                continue
+            groups[turns_key(questions[rec["question_id"]])].append((rec["model_id"], answers))
+    total = 0
+    for records in groups.values():
+        seen_exact: set[tuple[str, ...]] = set()
+        kept: list[tuple[str, str, set[bytes]]] = []  # model, normalised answer, shingles
+        for model, answers in records:
+            if tuple(answers) in seen_exact:  # duplicate_record: same prompt, identical answer
+                continue
+            seen_exact.add(tuple(answers))
+            norm = "\x1f".join(normalize_text(a) for a in answers)
+            kept.append((model, norm, _shingles(norm)))
+        # near_identical_answer: equal normalised text or Jaccard >= 0.9, connected sets keep their first.
+        parent = list(range(len(kept)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                i = parent[i]
+            return i
+
+        for i in range(len(kept)):
+            for j in range(i + 1, len(kept)):
+                if kept[i][1] == kept[j][1] or _jaccard(kept[i][2], kept[j][2]) >= SIMILARITY:
+                    ri, rj = root(i), root(j)
+                    parent[max(ri, rj)] = min(ri, rj)
+        models = Counter(kept[i][0] for i in range(len(kept)) if root(i) == i)
+        n = sum(models.values())
+        if len(models) >= 2:
+            total += min(n // 2, n - max(models.values()), CAP)
+    return total
+
+
+def test_mine_real_answers_gives_the_expected_pairs(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / FOLDER
+    result = mine_pairs([folder], MineSettings(), work_dir=tmp_path)
+    expected = expected_pairs(folder)
+    assert expected > 800  # 405 distinct prompts, five models each: about two pairs per prompt
+    assert result.pairs.num_rows == expected
+    rows = result.pairs.to_pylist()
+    assert all(r["model_a"] != r["model_b"] for r in rows)
+    used = Counter(c for r in rows for c in r["provenance"])
+    assert max(used.values()) == 1
+    assert {r["model_a"] for r in rows} == {
+        "gpt-4", "gpt-3.5-turbo", "claude-v1", "vicuna-13b-v1.5", "Llama-2-70b-chat",
+    }  # fmt: skip
+    funnel = result.funnel
+    assert sum(funnel.dropped.values()) + funnel.records_paired == funnel.total_in == 5 * 478
+
+
+def test_mine_cli_on_real_data_with_exclusion_passes_check_leakage(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = shared_data / FOLDER
+    protected = folder / "arena_battles_1135.jsonl"
+    out = tmp_path / "mined.csv"
+    dropped = tmp_path / "dropped.jsonl"
+    argv = ["mine", str(folder), "--out", str(out), "--exclude", str(protected), "--dropped", str(dropped)]
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Mining funnel" in captured.out and "leak_exact" in captured.out
+    with out.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and rows[0]["winner_model_a"] == ""
+    assert set(rows[0]) >= {"id", "model_a", "model_b", "prompt", "response_a", "response_b", "provenance"}
+    # Most of the 478 prompts are among the protected battles; what is left must not leak.
+    assert 0 < len(rows) < 200
+    assert find_leaks(read_table(out), [read_table(protected)]).num_rows == 0
+    funnel = json.loads((tmp_path / "mined.funnel.json").read_text(encoding="utf-8"))
+    assert funnel["pairs_out"] == len(rows)
+    leak_lines = [json.loads(x) for x in dropped.read_text(encoding="utf-8").splitlines() if '"leak_' in x]
+    assert len(leak_lines) == sum(v for k, v in funnel["pairs_dropped"].items() if k.startswith("leak_"))
