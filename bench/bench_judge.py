@@ -6,8 +6,9 @@ Four measurements, each against a fresh server in its own process (so it has its
 
 1. throughput: label --pairs pairs in both orders (2 x pairs requests), no faults; requests/s against the
    ideal concurrency / latency;
-2. reference: the same server driven by a plain client (a thread pool of ``concurrency`` threads calling
-   urllib, one connection per request, no retries, no cache) on --reference-pairs pairs, side by side;
+2. side by side: on --reference-pairs pairs and one server, our client and then a plain reference client
+   (a thread pool of ``concurrency`` threads calling urllib, one connection per request, no retries, no
+   cache, no verdict parsing); requests/s and client CPU per request of both;
 3. faults: --fault-rate of requests fail (429 + Retry-After, 500, hang past the timeout, dropped
    connection, malformed JSON, verdict-less text); every pair must end labeled or in the failures list
    with its reason;
@@ -90,28 +91,23 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_ours(table: pa.Table, latency: float, concurrency: int) -> dict[str, Any]:
-    with serve_in_subprocess(ServerSettings(latency_s=latency)) as server:
-        config = bench_judge(server.base_url, concurrency, timeout_s=30.0)
-        cpu0, started = cpu_seconds(), time.perf_counter()
-        result = judge_battles(table, config)
-        wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
-        seen = server.stats(summary=True)["total"]
-    ideal = concurrency / latency
+def _time_ours(table: pa.Table, base_url: str, latency: float, concurrency: int) -> dict[str, Any]:
+    config = bench_judge(base_url, concurrency, timeout_s=30.0)
+    cpu0, started = cpu_seconds(), time.perf_counter()
+    result = judge_battles(table, config)
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
     rate = result.stats.orders_sent / wall
     return {
         "requests": result.stats.orders_sent,
-        "server_saw": seen,
         "wall_s": wall,
         "req_per_s": rate,
-        "ideal_req_per_s": ideal,
-        "share_of_ideal": rate / ideal,
+        "share_of_ideal": rate * latency / concurrency,
         "client_cpu_ms_per_request": 1000 * cpu / max(result.stats.orders_sent, 1),
         "labeled": result.stats.labeled,
     }
 
 
-def run_reference(table: pa.Table, latency: float, concurrency: int) -> dict[str, Any]:
+def _time_reference(table: pa.Table, base_url: str, latency: float, concurrency: int) -> dict[str, Any]:
     """A plain client: thread pool + urllib, same requests (both orders), no retries, no cache."""
     config = load_judge("default")
     bodies = []
@@ -120,18 +116,17 @@ def run_reference(table: pa.Table, latency: float, concurrency: int) -> dict[str
             messages = render_messages(config.template, row["prompt"], first, second)
             body = {"model": config.model, "messages": messages, "temperature": 0.0, "max_tokens": 400}
             bodies.append(json.dumps(body | {"logprobs": True, "top_logprobs": 5}).encode())
-    with serve_in_subprocess(ServerSettings(latency_s=latency)) as server:
-        url = server.base_url + "/chat/completions"
+    url = base_url + "/chat/completions"
 
-        def one(body: bytes) -> str:
-            req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return str(json.loads(resp.read())["choices"][0]["message"]["content"])
+    def one(body: bytes) -> str:
+        req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return str(json.loads(resp.read())["choices"][0]["message"]["content"])
 
-        cpu0, started = cpu_seconds(), time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            answers = list(pool.map(one, bodies))
-        wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
+    cpu0, started = cpu_seconds(), time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        answers = list(pool.map(one, bodies))
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu0
     rate = len(answers) / wall
     return {
         "requests": len(answers),
@@ -139,6 +134,27 @@ def run_reference(table: pa.Table, latency: float, concurrency: int) -> dict[str
         "req_per_s": rate,
         "share_of_ideal": rate * latency / concurrency,
         "client_cpu_ms_per_request": 1000 * cpu / max(len(answers), 1),
+    }
+
+
+def run_ours(table: pa.Table, latency: float, concurrency: int) -> dict[str, Any]:
+    """Full-size throughput of the arenapref client against a fresh server."""
+    with serve_in_subprocess(ServerSettings(latency_s=latency)) as server:
+        figures = _time_ours(table, server.base_url, latency, concurrency)
+        figures["server_saw"] = server.stats(summary=True)["total"]
+    return figures
+
+
+def run_side_by_side(table: pa.Table, latency: float, concurrency: int) -> dict[str, Any]:
+    """Ours and the plain reference on the same pairs and the same server, one after the other."""
+    with serve_in_subprocess(ServerSettings(latency_s=latency)) as server:
+        ours = _time_ours(table, server.base_url, latency, concurrency)
+        reference = _time_reference(table, server.base_url, latency, concurrency)
+    return {
+        "ours": ours,
+        "reference": reference,
+        "speedup": ours["req_per_s"] / reference["req_per_s"],
+        "cpu_per_request_ratio": ours["client_cpu_ms_per_request"] / reference["client_cpu_ms_per_request"],
     }
 
 
@@ -254,14 +270,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "throughput" not in args.skip:
         figures["throughput"] = run_ours(table, args.latency, args.concurrency)
     if "reference" not in args.skip:
-        ref_table = table.slice(0, min(args.reference_pairs, args.pairs))
-        figures["reference"] = run_reference(ref_table, args.latency, args.concurrency)
-        if "throughput" in figures:
-            ours, ref = figures["throughput"], figures["reference"]
-            figures["speedup_vs_reference"] = ours["req_per_s"] / ref["req_per_s"]
-            figures["cpu_per_request_vs_reference"] = (
-                ours["client_cpu_ms_per_request"] / ref["client_cpu_ms_per_request"]
-            )
+        subset = table.slice(0, min(args.reference_pairs, args.pairs))
+        figures["side_by_side"] = run_side_by_side(subset, args.latency, args.concurrency)
     if "faults" not in args.skip:
         figures["faults"] = run_faults(table, args.latency, args.concurrency, args.fault_rate)
     if "kill" not in args.skip:

@@ -32,7 +32,7 @@ from arenapref.model.evaluate import log_loss
 from arenapref.model.features import battle_texts
 from arenapref.model.io import predict_submission, read_battles
 from arenapref.model.training import train_model
-from arenapref.synth import generate
+from arenapref.synth import SynthManifest, generate
 
 LABELS = {"model_a": 0, "model_b": 1, "tie": 2}
 
@@ -73,7 +73,7 @@ def tfidf_reference(
         xb = vec.transform(df.get_column("b").to_list())
         return sp.hstack([xa, xb, xa - xb]).tocsr()
 
-    clf = LogisticRegression(C=1.0, max_iter=200)
+    clf = LogisticRegression(C=1.0, max_iter=100)
     clf.fit(design(tr), y[ok].argmax(axis=1))
     proba = clf.predict_proba(design(te))
     ids = [str(i) for i in test.column("id").to_pylist()]
@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--n-test", type=int, default=25_000, help="test battles")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tfidf-features", type=int, default=20_000)
+    parser.add_argument("--tfidf-features", type=int, default=10_000)
+    parser.add_argument("--synth", type=Path, default=None, help="reuse this synth workspace if present")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the workspace here (default: temp)")
     args = parser.parse_args(argv)
 
@@ -101,9 +102,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         work = args.workdir or Path(tmp)
         total = args.n_train + args.n_test
         t0 = time.perf_counter()
-        manifest = generate(
-            work / "synth", conversations=200, battles=total, seed=args.seed, test_share=args.n_test / total
-        )
+        synth_dir = args.synth or work / "synth"
+        if (synth_dir / "manifest.json").is_file():
+            manifest = SynthManifest.load(synth_dir)
+        else:
+            manifest = generate(
+                synth_dir, conversations=200, battles=total, seed=args.seed, test_share=args.n_test / total
+            )
         gen_s = time.perf_counter() - t0
         labels, true = hidden_test_labels(manifest.truth_battles)
 

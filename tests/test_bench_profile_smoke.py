@@ -23,11 +23,11 @@ def load_bench() -> ModuleType:
 
 def test_bench_profile_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bench = load_bench()
-    args = ["--n", "2000", "--ref-n", "1000", "--shard-rows", "1000", "--workdir", str(tmp_path)]
+    args = ["--n", "1000", "--ref-n", "500", "--shard-rows", "500", "--workdir", str(tmp_path)]
     results = bench.main(args)
     out = capsys.readouterr().out
     assert results["mismatches"] == [], out
-    assert results["arenapref"]["rows"] == 2000 and results["pandas_on_subset"]["rows"] == 1000
-    assert results["arenapref_on_subset"]["user_turns"] == results["pandas_on_subset"]["user_turns"] > 1000
+    assert results["arenapref"]["rows"] == 1000 and results["pandas_on_subset"]["rows"] == 500
+    assert results["arenapref_on_subset"]["user_turns"] == results["pandas_on_subset"]["user_turns"] > 500
     assert results["arenapref"]["peak_rss_mb"] > 0 and results["speedup"]["wall_s"] > 0
     assert "figures agree on the subset" in out and "extrapolated linearly" in out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from itertools import combinations
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from arenapref.cli import main
-from arenapref.compare.report import CompareSettings, compare_paths, compare_tables, load_source
+from arenapref.compare.report import (
+    CompareSettings,
+    compare_paths,
+    compare_tables,
+    load_source,
+    write_compare,
+)
 from arenapref.readers import open_source
 from arenapref.records import Battle, Conversation, Turn, battles_table, conversations_table
 from arenapref.synth import SynthManifest, generate
@@ -144,23 +149,29 @@ def test_real_arena_prompts_against_lmsys_sample(shared_data: Path, tmp_path: Pa
     # The real Arena question file repeats popular prompts; the report finds them.
     assert rep["left"]["within"]["exact"] > 50
     assert 0 <= rep["left_in_right"]["share"] <= 1
-    write_compare_paths = tmp_path / "out"
-    from arenapref.compare.report import write_compare
-
-    written = write_compare(result, write_compare_paths)
+    written = write_compare(result, tmp_path / "out")
     assert [p.name for p in written] == ["matches.parquet", "report.json", "report.md"]
 
 
 def test_real_answer_files_against_each_other(shared_data: Path) -> None:
-    answers = sorted((shared_data / "arena_prompts_1135" / "model_answer").glob("*.jsonl"))
+    folder = shared_data / "arena_prompts_1135"
+    answers = sorted((folder / "model_answer").glob("*.jsonl"))
     assert len(answers) == 5
-    tables = {p.stem: load_source(p)[0] for p in answers}
-    assert all(t.num_rows == 478 for t in tables.values())
-    first, second = answers[0], answers[1]
-    # Prompts: every answer file answers the same 478 questions.
-    prompts = compare_paths(first, second).report
+    # One answer file reads as that model's 478 conversations; every file answers the same questions.
+    gpt4, _ = load_source(folder / "model_answer" / "gpt-4.jsonl")
+    claude, _ = load_source(folder / "model_answer" / "claude-v1.jsonl")
+    assert gpt4.num_rows == claude.num_rows == 478
+    assert set(gpt4.column("model").to_pylist()) == {"gpt-4"}
+    everything, _ = load_source(folder)
+    prompts = compare_tables(gpt4, claude).report
     assert prompts["left_in_right"]["share"] == 1.0 and prompts["left_in_right"]["exact"] == 478
-    # Answers: different models rarely give (near-)identical answers.
-    for a, b in combinations(answers, 2):
-        rep = compare_paths(a, b, CompareSettings(text="response", sample=2)).report
-        assert rep["left_in_right"]["share"] < 0.1, (a.stem, b.stem)
+    # Answers of all five files against each other: the folder compared with itself on answer text.
+    # Duplicates are (near-)identical answers: mostly one model answering a repeated question alike
+    # (the question file repeats popular prompts), sometimes two models giving the same short answer.
+    rep = compare_tables(everything, None, CompareSettings(text="response", sample=2)).report
+    assert rep["left"]["records"] == 5 * 478
+    by_model = {r["value"]: r for r in rep["left_in_right_by_model"]}
+    assert set(by_model) == {p.stem for p in answers}
+    everything_share = rep["left_in_right"]["share"]
+    assert rep["left_in_right"]["exact"] > 0 and rep["left_in_right"]["near"] > 0
+    assert everything_share < 0.25

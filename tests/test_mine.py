@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet
 import pytest
 
 from arenapref.mine import MineResult, MineSettings, mine_pairs
@@ -240,3 +241,51 @@ def test_empty_input(tmp_path: Path) -> None:
     result = mine_pairs([path])
     assert result.pairs.num_rows == 0 and result.funnel.total_in == 0
     assert isinstance(result.dropped, pa.Table)
+
+
+def test_near_groups_merge_near_duplicate_prompts(tmp_path: Path) -> None:
+    convs = [
+        conv("x", "m1", "Write a short poem about the sea and the wind at night", "Waves..."),
+        conv("y", "m2", "Write a short poem about the sea and wind at night", "Gusts..."),
+    ]
+    assert run(tmp_path, convs).pairs.num_rows == 0
+    pairs = run(tmp_path, convs, near=True).pairs
+    assert pairs.num_rows == 1
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from arenapref.cli import main
+
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, " ".join(err.split())  # rich wraps long lines
+
+
+def test_cli_mistakes_are_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_parquet(conversations_table(_many(3)), tmp_path / "c.parquet")
+    code, _, err = _cli(["mine", str(path), "--out", str(tmp_path / "x.txt")], capsys)
+    assert code == 1 and "expected a .csv" in err and "Traceback" not in err
+    code, _, err = _cli(["mine", str(path), "--out", str(tmp_path / "x.csv"), "--max-uses", "0"], capsys)
+    assert code == 1 and "--max-uses" in err
+    code, _, err = _cli(["mine", str(tmp_path / "missing"), "--out", str(tmp_path / "x.csv")], capsys)
+    assert code == 1 and "no such file" in err
+    code, _, err = _cli(
+        ["mine", str(path), "--out", str(tmp_path / "x.csv"), "--regenerate-model", "m"], capsys
+    )
+    assert code == 1 and "--base-url" in err
+
+
+def test_cli_writes_pairs_funnel_and_dropped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_parquet(conversations_table(_many(20)), tmp_path / "c.parquet")
+    out = tmp_path / "pairs.parquet"
+    code, stdout, _ = _cli(
+        ["mine", str(path), "--out", str(out), "--dropped", str(tmp_path / "d.parquet")], capsys
+    )
+    assert code == 0 and "Mining funnel" in stdout and "pairs out" in stdout
+    assert pa.parquet.read_table(out).num_rows == 40
+    assert (tmp_path / "pairs.funnel.md").read_text().startswith("# Mining funnel")
+    assert pa.parquet.read_table(tmp_path / "d.parquet").num_rows == 0

@@ -35,6 +35,22 @@ def _jaccard(a: set[bytes], b: set[bytes]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _root(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        i = parent[i]
+    return i
+
+
 def expected_pairs(folder: Path) -> int:
     """Pairs the default settings should give, from the raw files, group by group."""
     questions = {}
@@ -61,18 +77,12 @@ def expected_pairs(folder: Path) -> int:
             kept.append((model, norm, _shingles(norm)))
         # near_identical_answer: equal normalised text or Jaccard >= 0.9, connected sets keep their first.
         parent = list(range(len(kept)))
-
-        def root(i: int) -> int:
-            while parent[i] != i:
-                i = parent[i]
-            return i
-
         for i in range(len(kept)):
             for j in range(i + 1, len(kept)):
                 if kept[i][1] == kept[j][1] or _jaccard(kept[i][2], kept[j][2]) >= SIMILARITY:
-                    ri, rj = root(i), root(j)
+                    ri, rj = _root(parent, i), _root(parent, j)
                     parent[max(ri, rj)] = min(ri, rj)
-        models = Counter(kept[i][0] for i in range(len(kept)) if root(i) == i)
+        models = Counter(kept[i][0] for i in range(len(kept)) if _root(parent, i) == i)
         n = sum(models.values())
         if len(models) >= 2:
             total += min(n // 2, n - max(models.values()), CAP)
@@ -104,14 +114,9 @@ def test_mine_cli_on_real_data_with_exclusion_passes_check_leakage(
     out = tmp_path / "mined.csv"
     dropped = tmp_path / "dropped.jsonl"
     argv = ["mine", str(folder), "--out", str(out), "--exclude", str(protected), "--dropped", str(dropped)]
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    assert "Mining funnel" in captured.out and "leak_exact" in captured.out
+    code, stdout, stderr = _run(argv, capsys)
+    assert code == 0, stderr
+    assert "Mining funnel" in stdout and "leak_exact" in stdout
     with out.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert rows and rows[0]["winner_model_a"] == ""
@@ -119,6 +124,12 @@ def test_mine_cli_on_real_data_with_exclusion_passes_check_leakage(
     # Most of the 478 prompts are among the protected battles; what is left must not leak.
     assert 0 < len(rows) < 200
     assert find_leaks(read_table(out), [read_table(protected)]).num_rows == 0
+    assert _run(["check-leakage", str(out), "--protect", str(protected)], capsys)[0] == 0
+    # Without --exclude the same pairs leak, and check-leakage says so.
+    leaky = tmp_path / "leaky.parquet"
+    assert _run(["mine", str(folder), "--out", str(leaky)], capsys)[0] == 0
+    code, _, err = _run(["check-leakage", str(leaky), "--protect", str(protected)], capsys)
+    assert code == 1 and "leak" in err
     funnel = json.loads((tmp_path / "mined.funnel.json").read_text(encoding="utf-8"))
     assert funnel["pairs_out"] == len(rows)
     leak_lines = [json.loads(x) for x in dropped.read_text(encoding="utf-8").splitlines() if '"leak_' in x]

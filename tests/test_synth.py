@@ -359,3 +359,31 @@ def test_cli_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "malformed_share must be between 0 and 1" in err and "Traceback" not in err
     with pytest.raises(ArenaprefError):
         SynthManifest.load(tmp_path / "nothing")
+
+
+def test_bench_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "bench_synth.py"
+    spec = importlib.util.spec_from_file_location("bench_synth", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_synth"] = module
+    spec.loader.exec_module(module)
+    res = module.main(["--n", "1500", "--battles", "200", "--ref-n", "300", "--workdir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert res["n"] == 1500 and res["wall_s"] > 0 and res["speedup"] > 0 and res["peak_rss_mb"] > 0
+    assert pq.read_table(tmp_path / "reference").num_rows == 300
+    assert "speedup" in out
+
+
+def test_csv_quoting_matches_the_csv_module() -> None:
+    import io
+
+    from arenapref.synth.competition import csv_field
+
+    values = ['["a, b"]', '["say \\"hi\\""]', "[null]", "", "plain", "x\ny", "r\rz", '"', "123"]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(["0", *values])
+    assert buf.getvalue() == ",".join(["0", *map(csv_field, values)]) + "\n"

@@ -97,47 +97,69 @@ def test_same_seed_same_topics(planted: tuple[pa.Table, list[int]], tmp_path: Pa
     b.save(tmp_path / "b")
     for name in ("topics.json", "model.json", "embedder.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    assert np.array_equal(np.load(tmp_path / "a" / "centroids.npy"), np.load(tmp_path / "b" / "centroids.npy"))
+    assert np.array_equal(
+        np.load(tmp_path / "a" / "centroids.npy"), np.load(tmp_path / "b" / "centroids.npy")
+    )
 
 
 def test_save_load_round_trip_and_version_check(fitted: object, tmp_path: Path) -> None:
     model = fitted
-    texts = ["How long should I roast garlic in the oven with butter?", "pandas dataframe loop exception", None]
+    texts = [
+        "How long should I roast garlic in the oven with butter?",
+        "pandas dataframe loop exception",
+        None,
+    ]
     folder = model.save(tmp_path / "map")  # type: ignore[attr-defined]
     loaded = load_model(folder)
     assert loaded.labels == model.labels  # type: ignore[attr-defined]
     assert loaded.settings == model.settings  # type: ignore[attr-defined]
     assert np.array_equal(loaded.assign_texts(texts), model.assign_texts(texts))  # type: ignore[attr-defined]
     assert loaded.assign_texts(texts)[2] == -1
+    # A text with none of the map's terms cannot be placed (its vector is zero), like a blank one.
+    assert loaded.assign_texts(["Привет, как дела?", "   ", "the of and"]).tolist() == [-1, -1, -1]
     meta = json.loads((folder / "model.json").read_text())
     meta["version"] = MODEL_VERSION + 1
     (folder / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ArenaprefError, match="version"):
         load_model(folder)
-    with pytest.raises(ArenaprefError, match="no model.json"):
+    with pytest.raises(ArenaprefError, match=r"no model\.json"):
         load_model(tmp_path / "nothing")
 
 
 def test_recipe_filters_are_counted_and_logged() -> None:
     long_prompt = "word " * 400
     rows = [
-        Conversation("a", "m", [Turn("user", "Explain the rules of chess openings for a beginner please.")],
-                     language="English"),
-        Conversation("b", "m", [Turn("user", "explain the rules of CHESS openings for a beginner please")],
-                     language="English"),
+        Conversation(
+            "a",
+            "m",
+            [Turn("user", "Explain the rules of chess openings for a beginner please.")],
+            language="English",
+        ),
+        Conversation(
+            "b",
+            "m",
+            [Turn("user", "explain the rules of CHESS openings for a beginner please")],
+            language="English",
+        ),
         Conversation("c", "m", [Turn("user", "too short")], language="English"),
         Conversation("d", "m", [Turn("user", long_prompt)], language="English"),
-        Conversation("e", "m", [Turn("user", "Erkläre mir bitte die Regeln der Schacheröffnungen ausführlich.")],
-                     language="German"),
+        Conversation(
+            "e",
+            "m",
+            [Turn("user", "Erkläre mir bitte die Regeln der Schacheröffnungen ausführlich.")],
+            language="German",
+        ),
         Conversation("f", "m", [Turn("assistant", "no user turn here at all, only the model talking")]),
-        Conversation("g", "m", [Turn("user", "Quelles sont les meilleures ouvertures aux échecs pour débuter ?")]),
+        Conversation(
+            "g", "m", [Turn("user", "Quelles sont les meilleures ouvertures aux échecs pour débuter ?")]
+        ),
     ]
     table = conversations_table(rows)
     sample = sample_first_prompts(table.to_batches(), 100, seed=0)
     from arenapref.topics.fit import select_prompts
 
     log = RejectLog()
-    kept, kept_rows, counts = select_prompts(sample, FitSettings(), log, "inline")
+    _, kept_rows, counts = select_prompts(sample, FitSettings(), log, "inline")
     assert kept_rows.tolist() == [0]
     assert counts == {
         "duplicate prompt": 1,
@@ -215,7 +237,10 @@ def test_probe_statistics_and_flags(fitted: object) -> None:
     data = report.to_json()
     assert set(data) == {"topics", "sources", "pairs", "target", "coverage"}
     assert data["sources"][1]["topics"][2] == {
-        "topic": 2, "count": 60, "share": 0.3, "ci_low": pytest.approx(0.2414, abs=1e-3),
+        "topic": 2,
+        "count": 60,
+        "share": 0.3,
+        "ci_low": pytest.approx(0.2414, abs=1e-3),
         "ci_high": pytest.approx(0.3658, abs=1e-3),
     }
     same = probe_mixes(model, [a, SourceMix("copy", list(a.counts))])  # type: ignore[arg-type]
@@ -235,7 +260,9 @@ def test_probe_on_tables_and_chart(fitted: object, tmp_path: Path) -> None:
 
 def test_class_tfidf_prefers_distinctive_terms() -> None:
     counter = TermCounter(min_df=1, max_df=1.0)
-    texts = pa.array(["apple banana common", "apple cherry common", "grape melon common", "grape kiwi common"])
+    texts = pa.array(
+        ["apple banana common", "apple cherry common", "grape melon common", "grape kiwi common"]
+    )
     counter.fit(texts)
     terms = class_tfidf_terms(counter.counts(texts), np.array([0, 0, 1, 1]), 2, counter.terms, 3)
     assert terms[0][0] == "apple" and terms[1][0] == "grape"

@@ -7,17 +7,32 @@ import pyarrow as pa
 
 from arenapref.records import Conversation, Turn, conversations_table
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 PLANTED: dict[str, list[str]] = {
-    "cooking": "recipe oven garlic onion bake pasta sauce butter flour simmer skillet dough roast pepper "
-    "tomato basil soup grill marinade dessert".split(),
-    "python": "python function list dictionary pandas dataframe loop exception import module class "
-    "numpy pytest decorator iterator tuple string variable syntax traceback".split(),
-    "travel": "flight hotel itinerary passport visa airport luggage beach museum tour booking train "
-    "destination hostel sightseeing backpacking cruise vacation island ferry".split(),
-    "finance": "stock portfolio dividend bond interest inflation mortgage budget savings investment "
-    "retirement tax loan credit equity broker etf bitcoin pension asset".split(),
-    "fitness": "workout muscle cardio protein squat gym stretching running marathon calories "
-    "strength yoga dumbbell treadmill endurance pushups hiit abs warmup rep".split(),
+    "cooking": _words(
+        "recipe oven garlic onion bake pasta sauce butter flour simmer skillet dough roast pepper "
+        "tomato basil soup grill marinade dessert"
+    ),
+    "python": _words(
+        "python function list dictionary pandas dataframe loop exception import module class "
+        "numpy pytest decorator iterator tuple string variable syntax traceback"
+    ),
+    "travel": _words(
+        "flight hotel itinerary passport visa airport luggage beach museum tour booking train "
+        "destination hostel sightseeing backpacking cruise vacation island ferry"
+    ),
+    "finance": _words(
+        "stock portfolio dividend bond interest inflation mortgage budget savings investment "
+        "retirement tax loan credit equity broker etf bitcoin pension asset"
+    ),
+    "fitness": _words(
+        "workout muscle cardio protein squat gym stretching running marathon calories "
+        "strength yoga dumbbell treadmill endurance pushups hiit abs warmup rep"
+    ),
 }
 # Shared frames (no topic signal). Each prompt carries six words of its topic's vocabulary, as a real
 # prompt about cooking names several cooking things; the frames are many and short so that, as in real

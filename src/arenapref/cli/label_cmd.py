@@ -44,11 +44,11 @@ CacheOption = Annotated[
     Path | None,
     typer.Option("--cache", help="SQLite cache of completed requests (default: beside the output)."),
 ]
-MaxRequestsOption = Annotated[
-    int, typer.Option("--max-requests", help="Stop before this many HTTP requests.")
+MaxRequestsOption = Annotated[int, typer.Option("--max-requests", help="Cap on HTTP requests (0: none).")]
+MaxTokensOption = Annotated[int, typer.Option("--max-tokens", help="Cap on tokens (0: none).")]
+MaxCostOption = Annotated[
+    float, typer.Option("--max-cost", help="Cap on USD, priced by the judge's table (0: none).")
 ]
-MaxTokensOption = Annotated[int, typer.Option("--max-tokens", help="Stop before this many tokens.")]
-MaxCostOption = Annotated[float, typer.Option("--max-cost", help="Stop before this many USD (price table).")]
 ConcurrencyOption = Annotated[int | None, typer.Option("--concurrency", help="Requests in flight at once.")]
 
 

@@ -10,7 +10,9 @@ import typer
 from arenapref.cli.app import app
 from arenapref.cli.common import FormatOption, console, err_console, open_input, report_rejects
 from arenapref.errors import ArenaprefError
+from arenapref.label.config import ClientSettings
 from arenapref.mine.miner import MineSettings, check_output_path, mine_pairs, write_result
+from arenapref.mine.regenerate import RegenerateSettings
 
 
 def _cap(value: int) -> int | None:
@@ -63,6 +65,32 @@ def mine(
         typer.Option("--topics", help="Topic model folder (arenapref topics); adds a topic column."),
     ] = None,
     fmt: FormatOption = None,
+    regenerate_model: Annotated[
+        str | None,
+        typer.Option(help="Ask this model for a second answer to prompts only one model answered."),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(envvar="ARENAPREF_BASE_URL", help="OpenAI-compatible endpoint for --regenerate-model."),
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the API key ('' for none).")
+    ] = "OPENAI_API_KEY",
+    regen_cache: Annotated[
+        Path | None,
+        typer.Option(help="SQLite cache of regenerated answers (default: OUT.regen.sqlite); reruns resume."),
+    ] = None,
+    regen_max_prompts: Annotated[
+        int, typer.Option(help="Regenerate at most this many prompts; 0 = all.")
+    ] = 0,
+    regen_max_requests: Annotated[int, typer.Option(help="Budget: HTTP requests; 0 = no cap.")] = 0,
+    regen_max_tokens_total: Annotated[int, typer.Option(help="Budget: tokens; 0 = no cap.")] = 0,
+    regen_max_cost: Annotated[float, typer.Option(help="Budget: USD (needs prices); 0 = no cap.")] = 0.0,
+    regen_temperature: Annotated[
+        float, typer.Option(help="Sampling temperature of regenerated answers.")
+    ] = 0.7,
+    regen_max_tokens: Annotated[int, typer.Option(help="max_tokens of each regenerated answer.")] = 1024,
+    regen_concurrency: Annotated[int, typer.Option(help="Concurrent requests to the endpoint.")] = 16,
 ) -> None:
     """Mine battles from conversations where different models answered the same prompt.
 
@@ -70,6 +98,9 @@ def mine(
     (each conversation in at most --max-uses pairs, capped per prompt and per model pair), puts each side in
     slot A or B at random, drops pairs whose prompt leaks into an --exclude source, and writes the pairs with
     a funnel report (OUT.funnel.json / OUT.funnel.md) that accounts for every input record.
+
+    With --regenerate-model, prompts answered by one model only get a second answer from that model over an
+    OpenAI-compatible endpoint (cached in SQLite and budgeted like the judge; a rerun resumes).
     """
     check_output_path(out)
     if max_uses < 1:
@@ -89,11 +120,28 @@ def mine(
         seed=seed,
         exclude_threshold=exclude_threshold,
     )
+    regen = None
+    if regenerate_model:
+        if not base_url:
+            raise ArenaprefError("--regenerate-model needs --base-url (or ARENAPREF_BASE_URL)")
+        regen = RegenerateSettings(
+            model=regenerate_model,
+            base_url=base_url,
+            api_key_env=api_key_env or None,
+            cache_path=regen_cache or out.with_name(out.name + ".regen.sqlite"),
+            temperature=regen_temperature,
+            max_tokens=regen_max_tokens,
+            max_prompts=regen_max_prompts or None,
+            max_requests=regen_max_requests,
+            max_total_tokens=regen_max_tokens_total,
+            max_cost=regen_max_cost,
+            client=ClientSettings(concurrency=max(1, regen_concurrency)),
+        )
     opened = [open_input(p, fmt) for p in sources]
     for src in opened:
         if src.kind != "conversations":
             raise ArenaprefError(f"{src.path} holds {src.kind}; mining needs conversations (one model each)")
-    result = mine_pairs(opened, settings, exclude=exclude or [], topics=topics)
+    result = mine_pairs(opened, settings, exclude=exclude or [], topics=topics, regenerate=regen)
     written = write_result(result, out, dropped)
     result.funnel.print(console)
     for src in opened:

@@ -77,6 +77,8 @@ def profile(
             combined.rejects.extend(s.rejects.rejects)
         combined.write(rejects)
         err_console.print(f"rejects written to {rejects}", highlight=False)
+    elif any(len(s.rejects) for s in sources):
+        err_console.print("  (pass --rejects FILE to write them out)", highlight=False)
     if json_out is not None:
         console.print(f"profile JSON written to {write_json(profiles, json_out)}", highlight=False)
     if chart is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,9 +17,10 @@ from arenapref.errors import ArenaprefError
 from arenapref.topics.embedders import DEFAULT_EMBEDDER, EMBEDDERS
 from arenapref.topics.fit import FitSettings, TopicModel, fit_topics, load_model, topic_batches
 from arenapref.topics.probe import ProbeReport, probe, wilson_interval, write_chart
+from arenapref.topics.titles import write_titles
 
 topics_app = typer.Typer(
-    help="Topic map (the LMSYS-Chat-1M paper's k-means topics): fit, show, probe mixes, assign.",
+    help="Topic map (the LMSYS-Chat-1M paper's k-means topics): fit, show, title, probe mixes, assign.",
     no_args_is_help=True,
 )
 app.add_typer(topics_app, name="topics")
@@ -31,7 +33,9 @@ def fit(
     source: Annotated[Path, typer.Argument(help="Conversations or battles to learn the topics from.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the topic map into.")],
     k: Annotated[int, typer.Option("--k", min=2, help="Number of topics.")] = 20,
-    sample: Annotated[int, typer.Option("--sample", min=1, help="Rows sampled at random before filtering.")] = 100_000,
+    sample: Annotated[
+        int, typer.Option("--sample", min=1, help="Rows sampled at random before filtering.")
+    ] = 100_000,
     embedder: Annotated[
         str,
         typer.Option(
@@ -42,6 +46,15 @@ def fit(
     english_only: Annotated[
         bool, typer.Option("--english-only/--all-languages", help="Keep English prompts only (paper).")
     ] = True,
+    threads: Annotated[
+        int,
+        typer.Option(
+            "--threads",
+            min=1,
+            envvar="ARENAPREF_THREADS",
+            help="BLAS/OpenMP threads for the SVD and k-means.",
+        ),
+    ] = 1,
     fmt: FormatOption = None,
 ) -> None:
     """Fit a topic map with the LMSYS-Chat-1M paper's recipe: a seeded random sample, first user prompt,
@@ -54,7 +67,7 @@ def fit(
     settings = FitSettings(k=k, sample=sample, embedder=embedder, seed=seed, english_only=english_only)
     opened = open_input(source, fmt)
     rejects = opened.rejects
-    model = fit_topics(opened, settings, rejects=rejects)
+    model = fit_topics(opened, settings, rejects=rejects, threads=threads)
     model.save(out)
     rejects.write(out / "rejects.jsonl")
     _print_topics(model)
@@ -79,8 +92,19 @@ def probe_cmd(
     target: Annotated[
         str | None, typer.Option("--target", help="Source the others are compared to (default: the last).")
     ] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the full report as JSON here.")] = None,
-    chart: Annotated[Path | None, typer.Option("--chart", help="Write a bar chart (PNG) of the mixes here.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the full report as JSON here.")
+    ] = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Write a bar chart (PNG) of the mixes here.")
+    ] = None,
+    unique_prompts: Annotated[
+        bool,
+        typer.Option(
+            "--unique-prompts/--all-rows",
+            help="Count each distinct prompt once per source (FastChat folders repeat a question per model).",
+        ),
+    ] = False,
 ) -> None:
     """Assign each source's first prompts to the topic map and compare the topic mixes: shares with 95%
     Wilson intervals side by side, chi-square test and Jensen-Shannon distance for every pair, and the
@@ -89,7 +113,7 @@ def probe_cmd(
     model = load_model(model_dir)
     opened = [open_input(s) for s in sources]
     names = [_display_name(s, sources) for s in sources]
-    report = probe(model, list(opened), names, target)
+    report = probe(model, list(opened), names, target, unique_prompts)
     for src in opened:
         if len(src.rejects):
             err_console.print(f"[yellow]{src.path}[/yellow]: {src.rejects.summary()}", highlight=False)
@@ -128,8 +152,12 @@ def assign(
                 counts[t] += 1
         if writer is None:
             empty = pa.Table.from_batches([], schema=opened.schema)
-            pq.write_table(empty.append_column("topic", pa.array([], pa.int32())).append_column(
-                "topic_label", pa.array([], pa.string())), out)
+            pq.write_table(
+                empty.append_column("topic", pa.array([], pa.int32())).append_column(
+                    "topic_label", pa.array([], pa.string())
+                ),
+                out,
+            )
     finally:
         if writer is not None:
             writer.close()
@@ -199,3 +227,24 @@ def _print_report(report: ProbeReport) -> None:
                 f"{c.share:.1%} vs {c.target_share:.1%} ({ratio}, {c.flag})",
                 highlight=False,
             )
+
+
+@topics_app.command("title")
+def title(
+    model_dir: ModelDir,
+    base_url: Annotated[
+        str,
+        typer.Option("--base-url", envvar="ARENAPREF_JUDGE_BASE_URL", help="OpenAI-compatible server URL."),
+    ],
+    llm: Annotated[str, typer.Option("--model", envvar="ARENAPREF_JUDGE_MODEL", help="Chat model to ask.")],
+    api_key_env: Annotated[
+        str, typer.Option("--api-key-env", help="Environment variable holding the API key (may be unset).")
+    ] = "OPENAI_API_KEY",
+) -> None:
+    """Ask a chat model for a short title per topic (from its terms and nearest prompts) and save the
+    titles into the map; labels then show the title, and the terms stay in topics.json.
+    """
+    model = load_model(model_dir)
+    write_titles(model, base_url, llm, os.environ.get(api_key_env) or None)
+    model.save(model_dir)
+    _print_topics(model)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from arenapref.compare.guard import decontaminate
-from arenapref.compare.report import compare_tables, write_compare
+from arenapref.compare.overlap import concat_prompt_sets, prompt_set
+from arenapref.compare.report import compare_sets, read_prompt_set, write_compare
 from arenapref.readers import open_source
 from arenapref.synth import SynthManifest
 from arenapref.writers import write_parquet
@@ -22,8 +22,9 @@ def demo_stage(synth_dir: Path, work_dir: Path) -> list[str]:
     out = work_dir / "compare"
     train = open_source(manifest.train_csv).read_table()
     test = open_source(manifest.test_csv).read_table()
-    lmsys = open_source(manifest.lmsys_dir).read_table()
-    result = compare_tables(pa.concat_tables([train, test]), lmsys, left_name="train+test", right_name="lmsys")
+    competition = concat_prompt_sets([prompt_set(train), prompt_set(test)])
+    lmsys, _ = read_prompt_set(manifest.lmsys_dir)
+    result = compare_sets(competition, lmsys, left_name="train+test", right_name="lmsys")
     paths = write_compare(result, out)
     rep = result.report
     lr = rep["left_in_right"]
@@ -36,7 +37,8 @@ def demo_stage(synth_dir: Path, work_dir: Path) -> list[str]:
     return [
         f"compare: {lr['matched']:,}/{lr['records']:,} competition prompts found in LMSYS "
         f"(exact {lr['exact']:,}, placeholder only {lr['placeholder']:,}, near {lr['near']:,}); "
-        f"planted: exact {planted['exact']:,}, placeholder {planted['placeholder']:,}, near {planted['near']:,}",
+        f"planted: exact {planted['exact']:,}, placeholder {planted['placeholder']:,}, "
+        f"near {planted['near']:,}",
         f"compare: LMSYS duplicate rate {100 * within['duplicate_rate']:.1f}% "
         f"({within['near']:,} records near-duplicates only); {rep['seconds']['total']:.1f} s",
         f"compare: guard on train vs test: kept {c['kept']:,}, dropped exact {c['exact']:,}, "

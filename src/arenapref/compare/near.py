@@ -25,6 +25,7 @@ approximation that only applies to such buckets; ``NearDupStats.windowed_buckets
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, TypeVar
@@ -46,6 +47,7 @@ F32 = npt.NDArray[np.float32]
 
 _MUL = np.uint64(0x100000001B3)  # FNV-64 prime: the polynomial base of token and n-gram hashes
 _DOC_CHUNK_BYTES = 16 << 20  # texts are shingled in chunks of about this many bytes to bound memory
+_SKETCH_CHUNK_DOCS = 50_000  # documents sketched per call; only their signatures are kept
 
 
 def optimal_param(
@@ -321,42 +323,38 @@ def _is_cross(cross: Cross, lo: I64, hi: I64) -> npt.NDArray[np.bool_]:
     return (in_a[lo] & in_b[hi]) | (in_b[lo] & in_a[hi])
 
 
-def candidate_pairs(
-    flat: U64, offsets: I64, settings: NearDupSettings, stats: NearDupStats, cross: Cross | None
-) -> tuple[I64, I64]:
-    """Document pairs (i < j) sharing at least one LSH band; only cross-group pairs when ``cross`` is given.
+def _flag_shared_band(texts: pa.Array, settings: NearDupSettings, stats: NearDupStats) -> I64:
+    """Documents sharing at least one LSH band with another document (rensa's native LSH).
 
-    ``cross`` is two boolean masks over the documents (first group, second group).
+    Sketches are built chunk by chunk and only the compact digest matrices are kept (``bands * rows``
+    32-bit slots per document), so the shingles of a million documents are never all in memory at once.
     """
-    n = len(offsets) - 1
     bands, rows = settings.bands_rows
-    nonempty = np.flatnonzero(np.diff(offsets) > 0)
-    if len(nonempty) < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    sub_flat, sub_off = _gather_rows(flat, offsets, nonempty)
-    matrix = sketch(sub_flat, sub_off, settings)
     lsh = rensa.RMinHashLSH(settings.threshold, bands * rows, bands)
-    flags = np.asarray(lsh.query_duplicate_flags_matrix_one_shot(matrix), dtype=bool)
-    flagged = nonempty[flags]
-    stats.flagged = len(flagged)
-    if len(flagged) < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if len(flagged) == len(nonempty):
-        sig = np.asarray(matrix.to_rows(), dtype=np.uint32)
-    else:
-        f_flat, f_off = _gather_rows(flat, offsets, flagged)
-        sig = np.asarray(sketch(f_flat, f_off, settings).to_rows(), dtype=np.uint32)
-    del matrix
+    matrices = []
+    for start in range(0, len(texts), _SKETCH_CHUNK_DOCS):
+        flat, offsets = shingle_hashes(texts.slice(start, _SKETCH_CHUNK_DOCS), settings)
+        stats.shingles += len(flat)
+        matrix = sketch(flat, offsets, settings)
+        lsh.insert_matrix(matrix, start_key=start)
+        matrices.append(matrix)
+    # Every document is in the index itself, so "more than one candidate" means another one shares a band.
+    flags = np.concatenate([np.asarray(lsh.query_duplicate_flags_matrix(m), dtype=bool) for m in matrices])
+    nonempty = np.asarray(pc.greater(pc.binary_length(texts), 0).to_numpy(zero_copy_only=False), dtype=bool)
+    return np.flatnonzero(flags & nonempty).astype(np.int64)
+
+
+def candidate_pairs(
+    sig: npt.NDArray[np.uint32], size: I64, settings: NearDupSettings, stats: NearDupStats
+) -> tuple[I64, I64]:
+    """Pairs (i < j) of rows of ``sig`` (signatures) that share at least one LSH band."""
+    bands, rows = settings.bands_rows
+    n = len(sig)
     keys = _band_keys(sig, bands, rows)
-    doc = np.repeat(flagged, bands)
-    size = np.diff(offsets)
+    doc = np.repeat(np.arange(n, dtype=np.int64), bands)
     a, b = _bucket_pairs(keys, doc, size, settings, stats)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
-    keep = lo != hi
-    if cross is not None:
-        keep &= _is_cross(cross, lo, hi)
-    code = _unique(lo[keep] * np.int64(n) + hi[keep])
-    stats.candidate_pairs = len(code)
+    code = _unique(lo[lo != hi] * np.int64(n) + hi[lo != hi])
     return code // n, code % n
 
 
@@ -421,23 +419,33 @@ def near_pairs(
     """All verified pairs of texts with shingle Jaccard >= threshold (cross-group only if ``cross`` given).
 
     ``texts`` should already be normalised (``normalize_texts``); identical texts are best collapsed by the
-    caller first, since they are exact matches and only inflate the buckets.
+    caller first, since they are exact matches and only inflate the buckets. Empty texts never match.
     """
-    import time
-
     settings = settings or NearDupSettings()
     stats = NearDupStats(documents=len(texts))
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
     t0 = time.perf_counter()
-    flat, offsets = shingle_hashes(texts, settings)
-    stats.shingles = len(flat)
+    flagged = _flag_shared_band(texts, settings, stats)
+    stats.flagged = len(flagged)
     t1 = time.perf_counter()
-    i, j = candidate_pairs(flat, offsets, settings, stats, cross)
+    # Only documents sharing a band can be in a pair: shingle them again, copy their signatures out.
+    flat, offsets = shingle_hashes(texts.take(pa.array(flagged)), settings)
+    i = j = np.zeros(0, np.int64)
+    if len(flagged) > 1:
+        sig = np.asarray(sketch(flat, offsets, settings).to_rows(), dtype=np.uint32)
+        i, j = candidate_pairs(sig, np.diff(offsets), settings, stats)
+        del sig
+        if cross is not None:
+            keep = _is_cross(cross, flagged[i], flagged[j])
+            i, j = i[keep], j[keep]
+    stats.candidate_pairs = len(i)
     t2 = time.perf_counter()
     i, j, sim = verify(flat, offsets, i, j, settings.threshold)
     t3 = time.perf_counter()
     stats.verified_pairs = len(i)
-    stats.seconds = {"shingle": t1 - t0, "minhash_lsh": t2 - t1, "verify": t3 - t2}
-    return NearPairs(i, j, sim, stats)
+    stats.seconds = {"minhash_lsh": t1 - t0, "candidates": t2 - t1, "verify": t3 - t2}
+    return NearPairs(flagged[i], flagged[j], sim, stats)
 
 
 def clusters(n: int, i: I64, j: I64) -> I64:

@@ -16,6 +16,7 @@ reported for a record is one representative record of the best matching document
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,9 +28,11 @@ import pyarrow.compute as pc
 
 from arenapref.compare.near import NearDupSettings, NearDupStats, clusters, near_pairs
 from arenapref.compare.normalize import EMPTY_KEY, _hash_texts, normalize_turns, turns_keys
-from arenapref.records import first_user_turn, kind_of, user_turns
+from arenapref.errors import ArenaprefError
+from arenapref.records import SCHEMAS, Kind, first_user_turn, kind_of, user_turns
 
 TurnsMode = Literal["all", "first"]
+TextField = Literal["prompt", "response"]
 KINDS = ("exact", "placeholder", "near")
 NO_MATCH = -1
 
@@ -56,19 +59,22 @@ class PromptSet:
         return len(self.ids)
 
 
-def record_ids(table: pa.Table) -> pa.Array:
+def _column(table: pa.Table | pa.RecordBatch, name: str) -> pa.Array:
+    col = table.column(name)
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def record_ids(table: pa.Table | pa.RecordBatch) -> pa.Array:
     """The id column of either record kind, as strings."""
     name = "conversation_id" if kind_of(table.schema) == "conversations" else "id"
-    return table.column(name).combine_chunks().cast(pa.string())
+    return _column(table, name).cast(pa.string())
 
 
-def _models(table: pa.Table) -> pa.ListArray:
+def _models(table: pa.Table | pa.RecordBatch) -> pa.ListArray:
     """Models of each record: [model] for conversations, [model_a, model_b] for battles (nulls dropped)."""
     n = table.num_rows
-    if kind_of(table.schema) == "conversations":
-        cols = [table.column("model").combine_chunks().cast(pa.string())]
-    else:
-        cols = [table.column(c).combine_chunks().cast(pa.string()) for c in ("model_a", "model_b")]
+    names = ["model"] if kind_of(table.schema) == "conversations" else ["model_a", "model_b"]
+    cols = [_column(table, c).cast(pa.string()) for c in names]
     frame = pl.DataFrame({f"m{k}": pl.from_arrow(c) for k, c in enumerate(cols)})
     lists = frame.select(pl.concat_list(pl.all()).list.drop_nulls().alias("m")).to_series()
     arr = lists.to_arrow().cast(pa.list_(pa.string()))
@@ -76,18 +82,46 @@ def _models(table: pa.Table) -> pa.ListArray:
     return arr
 
 
-def prompt_set(table: pa.Table, turns: TurnsMode = "all", mask_pii: bool = True) -> PromptSet:
-    """Keys and normalised text of every record of a conversations or battles table."""
+def assistant_turns(table: pa.Table | pa.RecordBatch) -> pa.ListArray:
+    """Assistant turns (the answers) of every conversation, as list<string>."""
+    turns = table.column("turns")
+    if isinstance(turns, pa.ChunkedArray):
+        turns = turns.combine_chunks()
+    flat = pc.list_flatten(turns)
+    parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
+    is_bot = pc.equal(flat.field("role"), "assistant").to_numpy(zero_copy_only=False).astype(bool)
+    counts = np.bincount(parents[is_bot], minlength=len(turns))
+    offsets = np.zeros(len(turns) + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pc.filter(flat.field("content"), pa.array(is_bot)))
+
+
+def _texts(table: pa.Table | pa.RecordBatch, turns: TurnsMode, field: TextField) -> pa.ListArray:
+    """The turns a prompt set is built from: user turns (prompts) or assistant turns (answers)."""
+    if field == "response":
+        if kind_of(table.schema) != "conversations":
+            raise ArenaprefError("--text response compares the answers of conversations, not of battles")
+        answers = assistant_turns(table)
+        return pc.list_slice(answers, 0, 1).cast(pa.list_(pa.string())) if turns == "first" else answers
     if turns == "first":
         first = first_user_turn(table)
         offsets = pa.array(np.arange(len(first) + 1, dtype=np.int32))
-        prompts = pa.ListArray.from_arrays(offsets, first)
-    else:
-        prompts = user_turns(table)
+        return pa.ListArray.from_arrays(offsets, first)
+    return user_turns(table)
+
+
+def prompt_set(
+    table: pa.Table | pa.RecordBatch,
+    turns: TurnsMode = "all",
+    mask_pii: bool = True,
+    field: TextField = "prompt",
+) -> PromptSet:
+    """Keys and normalised text of every record of a conversations or battles table (or batch)."""
+    prompts = _texts(table, turns, field)
     text = normalize_turns(prompts, mask=True, mask_pii=mask_pii)
     language = (
-        table.column("language").combine_chunks().cast(pa.string())
-        if "language" in table.column_names
+        _column(table, "language").cast(pa.string())
+        if "language" in table.schema.names
         else pa.nulls(table.num_rows, pa.string())
     )
     return PromptSet(
@@ -95,10 +129,24 @@ def prompt_set(table: pa.Table, turns: TurnsMode = "all", mask_pii: bool = True)
         plain=turns_keys(prompts, mask=False),
         masked=_hash_texts(text),
         text=text,
-        prompts=prompts,
+        prompts=prompts.cast(pa.list_(pa.string())),
         models=_models(table),
         language=language,
     )
+
+
+def prompt_set_of_batches(
+    batches: Iterable[pa.Table | pa.RecordBatch],
+    kind: Kind,
+    turns: TurnsMode = "all",
+    mask_pii: bool = True,
+    field: TextField = "prompt",
+) -> PromptSet:
+    """A prompt set built batch by batch, so a large source is never held as records (only its prompts)."""
+    sets = [prompt_set(b, turns, mask_pii, field) for b in batches if b.num_rows]
+    if not sets:
+        return prompt_set(pa.Table.from_batches([], SCHEMAS[kind]), turns, mask_pii, field)
+    return concat_prompt_sets(sets)
 
 
 def concat_prompt_sets(sets: list[PromptSet]) -> PromptSet:

@@ -10,11 +10,10 @@ record with its best *other* record).
 from __future__ import annotations
 
 import json
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -29,17 +28,18 @@ from arenapref.compare.overlap import (
     OverlapResult,
     PromptSet,
     SelfDuplicates,
+    TextField,
     TurnsMode,
     overlap,
     prompt_set,
+    prompt_set_of_batches,
 )
-from arenapref.errors import ArenaprefError, InputFormatError
+from arenapref.errors import InputFormatError
 from arenapref.readers import Source, open_source
-from arenapref.records import kind_of
 from arenapref.writers import write_parquet
 
-TextField = Literal["prompt", "response"]
 EXCERPT_CHARS = 300
+STREAM_BATCH_ROWS = 65_536
 MATCH_SCHEMA = pa.schema(
     [
         ("side", pa.string()),
@@ -77,6 +77,8 @@ class CompareResult:
     matches: pa.Table
     report: dict[str, Any]
     details: OverlapResult
+    left: PromptSet
+    right: PromptSet | None
 
 
 def load_source(path: str | Path, format: str | None = None) -> tuple[pa.Table, Source]:
@@ -139,39 +141,6 @@ def _answer_file_model(path: Path) -> str:
                     raise InputFormatError(f"{path}: first record is not JSON ({exc.msg})") from exc
                 return str(rec.get("model_id") or path.stem) if isinstance(rec, dict) else path.stem
     return path.stem
-
-
-def _assistant_turns(table: pa.Table) -> pa.ListArray:
-    """Assistant turns of every conversation (the answers), as list<string>."""
-    turns = table.column("turns").combine_chunks()
-    flat = pc.list_flatten(turns)
-    parents = pc.list_parent_indices(turns).to_numpy(zero_copy_only=False)
-    is_bot = pc.equal(flat.field("role"), "assistant").to_numpy(zero_copy_only=False).astype(bool)
-    counts = np.bincount(parents[is_bot], minlength=len(turns))
-    offsets = np.zeros(len(turns) + 1, dtype=np.int32)
-    np.cumsum(counts, out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), pc.filter(flat.field("content"), pa.array(is_bot)))
-
-
-def _set_of(table: pa.Table, settings: CompareSettings) -> PromptSet:
-    if settings.text == "prompt":
-        return prompt_set(table, settings.turns, settings.mask_pii)
-    if kind_of(table.schema) != "conversations":
-        raise ArenaprefError("--text response compares answers of conversations; a battle has two answers")
-    answers = _assistant_turns(table)
-    if settings.turns == "first":
-        answers = pc.list_slice(answers, 0, 1).cast(pa.list_(pa.string()))
-    shadow = pa.table(
-        {
-            "id": table.column("conversation_id"),
-            "prompt": answers,
-            "response_a": pa.nulls(table.num_rows, pa.list_(pa.string())),
-            "model_a": table.column("model"),
-            "model_b": pa.nulls(table.num_rows, pa.string()),
-            "language": table.column("language"),
-        }
-    )
-    return prompt_set(shadow, "all", settings.mask_pii)
 
 
 def _excerpt(ps: PromptSet, rows: np.ndarray) -> pa.Array:
@@ -259,11 +228,14 @@ def _dups_block(d: SelfDuplicates | None, n: int) -> dict[str, Any] | None:
 
 
 def _sample(matches: pa.Table, per_kind: int, seed: int) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
+    """Up to ``per_kind`` random matched pairs of each kind (seeded), for eyeballing."""
+    rng = np.random.default_rng(seed)
+    kinds = matches.column("kind").to_numpy(zero_copy_only=False)
     out: list[dict[str, Any]] = []
     for name in KINDS:
-        rows = matches.filter(pc.equal(matches.column("kind"), name)).to_pylist()
-        out.extend(rng.sample(rows, min(per_kind, len(rows))))
+        rows = np.flatnonzero(kinds == name)
+        pick = np.sort(rng.choice(rows, size=min(per_kind, len(rows)), replace=False))
+        out.extend(matches.take(pa.array(pick, pa.int64())).to_pylist())
     return out
 
 
@@ -274,28 +246,39 @@ def compare_tables(
     left_name: str = "left",
     right_name: str = "right",
 ) -> CompareResult:
-    """Compare two sources' prompts (``right=None``: one source with itself) and build the report."""
+    """Compare two tables' prompts (``right=None``: one table with itself) and build the report."""
     settings = settings or CompareSettings()
     t0 = time.perf_counter()
-    ls = _set_of(left, settings)
-    rs = None if right is None else _set_of(right, settings)
-    t_keys = time.perf_counter() - t0
+    ls = prompt_set(left, settings.turns, settings.mask_pii, settings.text)
+    rs = None if right is None else prompt_set(right, settings.turns, settings.mask_pii, settings.text)
+    return compare_sets(ls, rs, settings, left_name, right_name, time.perf_counter() - t0)
+
+
+def compare_sets(
+    ls: PromptSet,
+    rs: PromptSet | None,
+    settings: CompareSettings | None = None,
+    left_name: str = "left",
+    right_name: str = "right",
+    key_seconds: float = 0.0,
+) -> CompareResult:
+    """Compare two prompt sets (``rs=None``: one with itself) and build the match table and report."""
+    settings = settings or CompareSettings()
+    t0 = time.perf_counter()
     res = overlap(ls, rs, settings.near, near=settings.find_near, within=True)
-    t1 = time.perf_counter()
     same = rs is None
     parts = [_match_rows("left", ls, ls if rs is None else rs, res.left_to_right, True)]
     if rs is not None:
         parts.append(_match_rows("right", rs, ls, res.right_to_left, False))
     matches = pa.concat_tables(parts)
     bands, rows = settings.near.bands_rows
+    n_right = len(ls) if rs is None else len(rs)
     report: dict[str, Any] = {
         "left": {"name": left_name, "records": len(ls), "within": _dups_block(res.left_dups, len(ls))},
         "right": {
             "name": left_name if same else right_name,
-            "records": len(ls) if rs is None else len(rs),
-            "within": _dups_block(
-                res.left_dups if same else res.right_dups, len(ls) if rs is None else len(rs)
-            ),
+            "records": n_right,
+            "within": _dups_block(res.left_dups if same else res.right_dups, n_right),
         },
         "same_source": same,
         "settings": {
@@ -320,14 +303,32 @@ def compare_tables(
             "verified_pairs": res.near_stats.verified_pairs,
             "windowed_buckets": res.near_stats.windowed_buckets,
         },
-        "seconds": {"keys": t_keys, **res.seconds, **res.near_stats.seconds, "total": t1 - t0},
     }
     if rs is not None:
         report["right_in_left"] = _share_block(res.right_to_left, len(rs))
         report["right_in_left_by_model"] = _breakdown(res.right_to_left, rs.models)
         report["right_in_left_by_language"] = _breakdown(res.right_to_left, rs.language)
     report["sample"] = _sample(matches, settings.sample, settings.seed)
-    return CompareResult(matches, report, res)
+    total = key_seconds + time.perf_counter() - t0
+    report["seconds"] = {"keys": key_seconds, **res.seconds, **res.near_stats.seconds, "total": total}
+    return CompareResult(matches, report, res, ls, rs)
+
+
+def read_prompt_set(
+    path: str | Path, format: str | None = None, settings: CompareSettings | None = None
+) -> tuple[PromptSet, Source]:
+    """Read a source batch by batch straight into its prompt set (the records are never all in memory).
+
+    Answer files and ``question.jsonl`` get the views of ``load_source``; they are small.
+    """
+    settings = settings or CompareSettings()
+    p = Path(path)
+    if p.is_file() and (p.parent.name == "model_answer" or p.name == "question.jsonl"):
+        table, src = load_source(p, format)
+        return prompt_set(table, settings.turns, settings.mask_pii, settings.text), src
+    src = open_source(p, format)
+    batches = src.batches(STREAM_BATCH_ROWS)
+    return prompt_set_of_batches(batches, src.kind, settings.turns, settings.mask_pii, settings.text), src
 
 
 def compare_paths(
@@ -338,10 +339,12 @@ def compare_paths(
     format_right: str | None = None,
 ) -> CompareResult:
     """Read two sources with the readers and compare them; the same path twice means within one source."""
-    lt, lsrc = load_source(left, format_left)
+    settings = settings or CompareSettings()
+    t0 = time.perf_counter()
+    ls, lsrc = read_prompt_set(left, format_left, settings)
     same = Path(left).resolve() == Path(right).resolve() and format_left == format_right
-    rt, rsrc = (lt, lsrc) if same else load_source(right, format_right)
-    result = compare_tables(lt, None if same else rt, settings, str(left), str(right))
+    rs, rsrc = (None, lsrc) if same else read_prompt_set(right, format_right, settings)
+    result = compare_sets(ls, rs, settings, str(left), str(right), time.perf_counter() - t0)
     for key, src, path in (("left", lsrc, left), ("right", rsrc, right)):
         result.report[key].update(
             {

@@ -6,7 +6,7 @@ result is committed as soon as it arrives (WAL mode, ``synchronous=NORMAL``: a c
 microseconds and survives the process being killed), so a run killed half-way resumes without resending
 any (pair, order) whose answer had been stored. Writes go through one background thread that commits
 whatever has queued up in one transaction: the event loop never waits on the disk (SQLite releases the
-GIL while it writes), and the window in which an arrived answer is not yet on disk is a few
+GIL while it writes), and the window in which an arrived answer is not yet on disk is a few tens of
 milliseconds. Only successful results are stored: failures are retried on
 the next run. The API key is never part of a key or a value.
 """
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from arenapref.label.config import Probs
 
+BATCH_WAIT_S = 0.02
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS judgements (
     key TEXT PRIMARY KEY,
@@ -112,6 +113,10 @@ class JudgeCache:
         stop = False
         while not stop:
             batch = [self._queue.get()]
+            if batch[0] is not None:
+                # Let a few results gather: one transaction per wake-up instead of one per result, and
+                # far fewer GIL hand-overs with the event loop thread.
+                time.sleep(BATCH_WAIT_S)
             while True:
                 try:
                     batch.append(self._queue.get_nowait())

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
 
 from arenapref.errors import ArenaprefError
 
@@ -108,6 +107,9 @@ def fit_calibration(
     with it). ``full=None`` picks the full map from ``FULL_MAP_MIN_ROWS`` rows on. The penalty pulls
     towards the identity map (the geometric mean of both orders), i.e. towards trusting the judge as is.
     """
+    # Imported here: scipy.optimize costs a noticeable start-up time that labeling alone never needs.
+    from scipy.optimize import minimize
+
     x = _features(p_ab, p_ba)
     n = len(x)
     y = targets / targets.sum(axis=1, keepdims=True)

@@ -198,6 +198,7 @@ async def judge_battles_async(
                 progress=progress, workers=workers,
             )  # fmt: skip
     budget = budget if budget is not None else Budget()
+    cost_before = budget.cost  # a budget may be shared by several runs; report this run's spending
     fingerprint = config.fingerprint()
     rows = table.select(["id", "prompt", "response_a", "response_b"]).to_pylist()
     jobs: dict[str, _Job] = {}
@@ -257,7 +258,7 @@ async def judge_battles_async(
     stop_reason = "budget" if stats.stopped and not stats.stopped.startswith("aborted") else "aborted"
     for key in queue:
         errors[key] = (stop_reason, stats.stopped, "")
-    stats.cost = budget.cost
+    stats.cost = budget.cost - cost_before
     cache.flush()
 
     n = len(rows)

@@ -1,4 +1,4 @@
-"""The mining stage of ``arenapref demo``: mine the synthetic LMSYS shards, protecting the competition test set."""
+"""The mining stage of ``arenapref demo``: mine the synthetic LMSYS shards, protecting the test set."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from arenapref.synth import SynthManifest
 
 
 def demo_stage(synth_dir: Path, work_dir: Path) -> list[str]:
-    """Mine pairs from ``synth_dir``'s LMSYS shards excluding its test.csv; write them under ``work_dir/mine``.
+    """Mine pairs from ``synth_dir``'s LMSYS shards excluding its test.csv; write under ``work_dir/mine``.
 
     Also scores the run against the generator's truth: the share of minable prompt groups that produced at
     least one pair (output or removed by a cap / the guard).
@@ -30,7 +30,8 @@ def demo_stage(synth_dir: Path, work_dir: Path) -> list[str]:
         f"mine: {f.total_in:,} conversations -> {f.minable_groups:,} minable prompt groups -> "
         f"{f.pairs_out:,} pairs ({leaks:,} removed by the leakage guard against test.csv)",
         f"mine: dropped {', '.join(f'{k} {v:,}' for k, v in f.dropped.items())}",
-        f"mine: minable groups found vs truth: {recall:.4f}; busiest model pair {top_pair[0]} ({top_pair[1]:,})",
+        f"mine: minable groups found vs truth: {recall:.4f}; "
+        f"busiest model pair {top_pair[0]} ({top_pair[1]:,})",
         *(f"mine: wrote {p}" for p in written),
     ]
 

@@ -108,7 +108,9 @@ ERROR_TEXTS: tuple[ErrorText, ...] = (
     ),
     ErrorText("RATE LIMIT OF THIS MODEL IS REACHED", "contains", "FastChat RATE_LIMIT_MSG"),
     ErrorText("(error_code: ", "contains", "FastChat appends the worker error code to its error banner"),
-    ErrorText("CUDA out of memory. Tried to allocate", "contains", "PyTorch out-of-memory error leaked by a worker"),
+    ErrorText(
+        "CUDA out of memory. Tried to allocate", "contains", "PyTorch out-of-memory error from a worker"
+    ),
     ErrorText("An error occurred", "prefix", "generic API/client error text"),
     ErrorText("Rate limit reached for", "prefix", "OpenAI API rate-limit error"),
     ErrorText(
@@ -145,12 +147,14 @@ class InspectedBatch:
 
     ``reason`` holds an index into ``FILTER_REASONS`` plus one (0 = passed). ``prompts``/``answers`` are
     list<string> arrays aligned with the batch (only rows that passed are meaningful): the user turns and the
-    assistant turns a pair would use — all of them, or only the first exchange with ``key="first"``.
+    assistant turns a pair would use — all of them, or only the first exchange with ``key="first"``;
+    ``answer_chars`` is the length of those assistant turns together.
     """
 
     reason: np.ndarray
     prompts: pa.ListArray
     answers: pa.ListArray
+    answer_chars: np.ndarray
 
 
 def _per_row_any(mask: np.ndarray, parents: np.ndarray, n: int) -> np.ndarray:
@@ -242,4 +246,4 @@ def inspect_batch(batch: pa.RecordBatch, settings: FilterSettings) -> InspectedB
         reason[(reason == 0) & checks[name]] = code
     prompts = _lists(content.filter(pa.array(user_msg)), parents[user_msg], n)
     answers = _lists(content.filter(pa.array(asst_msg)), parents[asst_msg], n)
-    return InspectedBatch(reason, prompts, answers)
+    return InspectedBatch(reason, prompts, answers, answer_chars.astype(np.int64))

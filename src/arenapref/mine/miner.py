@@ -18,6 +18,7 @@ each step a short function over columns (no per-record Python on the million-rec
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -28,24 +29,32 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from arenapref.compare.guard import find_leaks
-from arenapref.compare.near import NearDupSettings, clusters, near_pairs
-from arenapref.compare.normalize import normalize_turns, turns_keys
+from arenapref.compare.near import NearDupSettings, clusters, near_pairs, shingle_hashes, verify
+from arenapref.compare.normalize import TURN_SEPARATOR, normalize_texts, normalize_turns, turns_keys
 from arenapref.errors import ArenaprefError
 from arenapref.mine import filters as F
-from arenapref.mine.filters import ERROR_TEXTS, ErrorText, FilterSettings, KeyMode, inspect_batch
+from arenapref.mine.filters import ERROR_TEXTS, ErrorText, FilterSettings, KeyMode, error_regex, inspect_batch
 from arenapref.mine.funnel import Funnel
 from arenapref.mine.pairing import PairingSettings, apply_caps, match
+from arenapref.mine.regenerate import RegenerateSettings, regenerate
 from arenapref.readers import Source, open_source, read_table
 from arenapref.records import BATTLE_SCHEMA
-from arenapref.topics import load_model, with_topic_columns
 from arenapref.writers import write_competition_csv, write_parquet
 
 PAIR_DROPPED = "pair_dropped"
+# Answer-repeat search (see answer_pairs_to_compare).
+LENGTH_WINDOW = 8
+END_CHARS = 40
+SHORT_ANSWER_CHARS = 200
+SHORT_SLACK_CHARS = 16
+PAIR_CHUNK = 4096
 F.REASON_HELP[PAIR_DROPPED] = "every pair it was in was removed by a cap or the leakage guard"
 RECORD_REASONS: tuple[str, ...] = (*F.RECORD_REASONS, PAIR_DROPPED)
 MINED_SOURCE = "mined"
+REGENERATED_SOURCE = "regenerated"
 
 DROPPED_SCHEMA = pa.schema(
     [
@@ -159,9 +168,34 @@ def _answer_hash(answers: pa.Array) -> pa.Array:
     return series.list.join("\x1f").hash(seed=0).to_arrow()
 
 
+class KeyCache:
+    """Prompt keys by a 64-bit hash of the raw user turns, so each distinct prompt is normalised once.
+
+    Why: normalising is the costly part of keying (a dozen regex passes), and popular prompts repeat
+    thousands of times across shards. A 64-bit collision between two different raw prompts among a
+    million has a probability around 1e-8.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, str] = {}
+
+    def keys(self, prompts: pa.Array) -> pa.Array:
+        raw = pl.from_arrow(prompts)
+        assert isinstance(raw, pl.Series)  # from_arrow of an Array is always a Series
+        hashes = raw.list.join(TURN_SEPARATOR).hash(seed=0).to_numpy()
+        uniq, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        missing = np.array([h not in self._known for h in uniq.tolist()], dtype=bool)
+        if missing.any():
+            rows = first[missing]
+            fresh = turns_keys(prompts.take(pa.array(rows, pa.int64())), mask=True).to_pylist()
+            self._known.update(zip(uniq[missing].tolist(), fresh, strict=True))
+        return pa.array([self._known[h] for h in uniq.tolist()], pa.string()).take(pa.array(inverse))
+
+
 def scan(sources: Sequence[Source], settings: MineSettings, store: TextStore, funnel: Funnel) -> pl.DataFrame:
     """Filter and key every record of every source; texts of the records that passed go to ``store``."""
     fs = settings.filter_settings()
+    key_cache = KeyCache()
     frames: list[pl.DataFrame] = []
     for src in sources:
         n_in = 0
@@ -175,7 +209,7 @@ def scan(sources: Sequence[Source], settings: MineSettings, store: TextStore, fu
             where = np.full(n, -1, dtype=np.int64)
             where[ok_idx] = np.arange(len(ok_idx))
             spread = pa.array(where, pa.int64(), mask=where < 0)
-            keys = turns_keys(prompts, mask=True).take(spread)
+            keys = key_cache.keys(prompts).take(spread)
             ahash = _answer_hash(answers).take(spread)
             tids = pa.array(store.append(prompts, answers)).take(spread)
             frames.append(
@@ -188,6 +222,7 @@ def scan(sources: Sequence[Source], settings: MineSettings, store: TextStore, fu
                         "filter": pl.Series(ins.reason, dtype=pl.UInt8),
                         "key": pl.from_arrow(keys),
                         "ahash": pl.from_arrow(ahash),
+                        "alen": pl.Series(ins.answer_chars, dtype=pl.Int64),
                         "tid": pl.from_arrow(tids),
                     }
                 )
@@ -208,40 +243,99 @@ def _first_per_component(rids: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.n
     return np.asarray(frame.get_column("pos").to_numpy()[first])
 
 
-def near_identical_answers(check: pl.DataFrame, store: TextStore, similarity: float | None) -> np.ndarray:
-    """Rows of ``check`` (rid, group, tid) whose answer repeats an earlier one of the same group.
+def _ends(store: TextStore, tids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of the first and of the last ``END_CHARS`` characters of each normalised answer.
 
-    Repeats are answers equal after normalisation (case, spacing, punctuation runs) or, when
-    ``similarity`` is set, with character 5-gram Jaccard at or above it (compare.near, exact-verified).
-    Near pairs are searched once per distinct normalised answer, then kept only inside a group; the first
-    record (in input order) of each connected set of repeats stays.
+    Only the ends are normalised (slices of ``2 * END_CHARS`` characters), so this costs a fixed amount
+    per answer, not its length.
     """
-    answers = store.take(check.get_column("tid").to_numpy()).column("answers")
-    norm = pl.from_arrow(normalize_turns(answers, mask=False))
-    assert isinstance(norm, pl.Series)
-    frame = check.select("rid", "group").with_columns(norm.alias("text"), pl.int_range(pl.len()).alias("pos"))
-    frame = frame.with_columns(pl.col("text").rank("dense").alias("doc") - 1)
-    same = ~pl.struct("group", "doc").is_first_distinct()
-    repeats = frame.filter(same).get_column("pos").to_numpy()
-    if similarity is None or similarity >= 1.0:
-        return np.asarray(repeats)
-    rest = frame.filter(~same)
-    docs = rest.group_by("doc").agg(pl.col("text").first()).sort("doc")
-    found = near_pairs(docs.get_column("text").to_arrow(), NearDupSettings(threshold=similarity))
-    doc_ids = docs.get_column("doc").to_numpy()
-    edges = pl.DataFrame({"d1": doc_ids[found.i], "d2": doc_ids[found.j]})
-    ends = rest.with_row_index("k").select("k", "group", "doc")
-    joined = (
-        edges.join(ends.rename({"k": "k1", "doc": "d1"}), on="d1")
-        .join(ends.rename({"k": "k2", "doc": "d2"}), on=["d2", "group"])
-        .select("k1", "k2")
-    )
-    near = _first_per_component(
-        rest.get_column("rid").to_numpy(),
-        joined.get_column("k1").to_numpy(),
-        joined.get_column("k2").to_numpy(),
-    )
-    return np.concatenate([repeats, rest.get_column("pos").to_numpy()[near]])
+    answers = store.take(tids).column("answers")
+    flat = pl.from_arrow(answers)
+    assert isinstance(flat, pl.Series)
+    joined = flat.list.join(TURN_SEPARATOR)
+    span = 2 * END_CHARS
+    heads = normalize_texts(joined.str.slice(0, span).to_arrow())
+    tails = normalize_texts(joined.str.slice(-span).to_arrow())
+    head = pl.Series(heads).str.slice(0, END_CHARS).hash(seed=1).to_numpy()
+    tail = pl.Series(tails).str.slice(-END_CHARS).hash(seed=2).to_numpy()
+    return head, tail
+
+
+def answer_pairs_to_compare(
+    check: pl.DataFrame, store: TextStore, similarity: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of rows of ``check`` worth comparing: same group, same normalised start or end, close lengths.
+
+    Near-identical answers (5-gram Jaccard >= 0.9) almost always keep their first or their last
+    ``END_CHARS`` characters: an edit would have to touch both ends. Jaccard >= t also needs lengths
+    within a factor t (short answers, under ``SHORT_ANSWER_CHARS``, are compared when within
+    ``SHORT_SLACK_CHARS``, so that "Paris" and "Paris." meet). Inside a bucket of equal (group, end),
+    records are sorted by length and each is compared with its next ``LENGTH_WINDOW`` neighbours only,
+    which bounds the work where thousands of answers open alike (greetings). These are the documented
+    approximations that keep the check proportional to the few plausible pairs, not to all text.
+    """
+    head, tail = _ends(store, check.get_column("tid").to_numpy())
+    base = check.select(pl.col("group").rank("dense").alias("g"), "alen").with_row_index("pos")
+    left: list[np.ndarray] = []
+    right: list[np.ndarray] = []
+    for end in (head, tail):
+        frame = base.with_columns(pl.Series("e", end)).sort(["g", "e", "alen", "pos"])
+        g = frame.get_column("g").to_numpy()
+        e = frame.get_column("e").to_numpy()
+        length = frame.get_column("alen").to_numpy().astype(np.float64)
+        pos = frame.get_column("pos").to_numpy().astype(np.int64)
+        for w in range(1, LENGTH_WINDOW + 1):
+            a = np.arange(max(len(g) - w, 0))
+            b = a + w
+            short = length[b] < SHORT_ANSWER_CHARS
+            close = (length[a] >= similarity * length[b]) | (
+                short & (length[b] - length[a] <= SHORT_SLACK_CHARS)
+            )
+            keep = (g[a] == g[b]) & (e[a] == e[b]) & close
+            left.append(np.minimum(pos[a[keep]], pos[b[keep]]))
+            right.append(np.maximum(pos[a[keep]], pos[b[keep]]))
+    if not left:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pairs = np.unique(np.stack([np.concatenate(left), np.concatenate(right)], axis=1), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def _repeated(store: TextStore, tid_a: np.ndarray, tid_b: np.ndarray, similarity: float) -> np.ndarray:
+    """Which answer pairs are equal after normalisation or have 5-gram Jaccard >= ``similarity``.
+
+    Pairs are checked in chunks so that shingles of at most ``PAIR_CHUNK`` pairs are in memory at once.
+    """
+    out = np.zeros(len(tid_a), dtype=bool)
+    near = NearDupSettings(threshold=similarity)
+    for start in range(0, len(tid_a), PAIR_CHUNK):
+        a, b = tid_a[start : start + PAIR_CHUNK], tid_b[start : start + PAIR_CHUNK]
+        rows, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+        ia, ib = inverse[: len(a)], inverse[len(a) :]
+        norm = normalize_turns(store.take(rows).column("answers"), mask=False)
+        texts = np.asarray(norm.to_pylist(), dtype=object)
+        equal = texts[ia] == texts[ib]
+        flat, offsets = shingle_hashes(norm, near)
+        vi, vj, _ = verify(flat, offsets, ia, ib, similarity)
+        code = ia * len(rows) + ib
+        out[start : start + len(a)] = equal | np.isin(code, vi * len(rows) + vj)
+    return out
+
+
+def near_identical_answers(check: pl.DataFrame, store: TextStore, similarity: float | None) -> np.ndarray:
+    """Rows of ``check`` (rid, group, tid, alen) whose answer repeats an earlier one of the same group.
+
+    A repeat is an answer equal after normalisation (case, spacing, punctuation runs) to another answer of
+    the group or, when ``similarity`` is set, with byte 5-gram Jaccard at or above it (exact, via
+    compare.near). Only plausible pairs are compared (``answer_pairs_to_compare``), which keeps the cost
+    proportional to those pairs' text rather than to all answers. Of each connected set of repeats the first
+    record (in input order) stays.
+    """
+    threshold = 1.0 if similarity is None else similarity
+    a, b = answer_pairs_to_compare(check, store, threshold)
+    tid = check.get_column("tid").to_numpy()
+    hit = _repeated(store, tid[a], tid[b], threshold) if len(a) else np.zeros(0, dtype=bool)
+    rid = check.get_column("rid").to_numpy()
+    return _first_per_component(rid, a[hit], b[hit])
 
 
 def near_prompt_groups(ok: pl.DataFrame, store: TextStore, threshold: float) -> pl.DataFrame:
@@ -266,7 +360,7 @@ def group_records(recs: pl.DataFrame, store: TextStore, settings: MineSettings) 
 
     Returns columns rid, group, model, tid, stage_reason (null = still a candidate for pairing).
     """
-    ok = recs.filter(pl.col("filter") == 0).select("rid", "key", "model", "ahash", "tid")
+    ok = recs.filter(pl.col("filter") == 0).select("rid", "key", "model", "ahash", "alen", "tid")
     if settings.near and ok.height:
         ok = ok.join(near_prompt_groups(ok, store, settings.near_threshold), on="key", how="left")
         ok = ok.sort("rid").drop("key")
@@ -338,24 +432,138 @@ def guard_pairs(
     return rows, reason, detail
 
 
+def regenerate_pairs(
+    recs: pl.DataFrame,
+    grouped: pl.DataFrame,
+    store: TextStore,
+    settings: MineSettings,
+    regen: RegenerateSettings,
+    protect: list[pa.Table],
+    funnel: Funnel,
+) -> tuple[pa.Table, np.ndarray, pl.DataFrame]:
+    """Pairs of (original answer, regenerated answer) for single-model prompt groups.
+
+    One record per single-model group (its first), single-turn prompts only, not already answered by the
+    regeneration model, and not leaking into a protected source (checked before anything is sent, so no
+    money is spent on a prompt that would be dropped). Returns the battles, the record ids they use, and
+    one row per prompt that did not become a pair (for the dropped file).
+    """
+    singles = (
+        grouped.filter(pl.col("stage_reason") == F.SINGLE_MODEL)
+        .group_by("group", maintain_order=True)
+        .agg(pl.col("rid").first(), pl.col("model").first(), pl.col("tid").first())
+        .filter(pl.col("model") != regen.model)
+    )
+    counts: dict[str, int] = {"single_model_groups": singles.height}
+    texts = store.take(singles.get_column("tid").to_numpy())
+    single_turn = np.asarray(
+        pc.equal(pc.list_value_length(texts.column("prompts")), 1).to_numpy(zero_copy_only=False)
+    )
+    counts["skipped_multi_turn"] = int((~single_turn).sum())
+    singles, texts = singles.filter(pl.Series(single_turn)), texts.filter(pa.array(single_turn))
+    if regen.max_prompts is not None and singles.height > regen.max_prompts:
+        counts["skipped_max_prompts"] = singles.height - regen.max_prompts
+        singles, texts = singles.head(regen.max_prompts), texts.slice(0, regen.max_prompts)
+    failed: list[tuple[int, str, str]] = []
+    if protect and singles.height:
+        probe = pa.table(
+            {
+                "id": pa.array([str(i) for i in range(singles.height)]),
+                "prompt": texts.column("prompts"),
+                "response_a": texts.column("answers"),
+                "response_b": texts.column("answers"),
+            }
+        )
+        leaks = find_leaks(probe, protect, settings.exclude_threshold, turns=settings.key)
+        leaking = np.zeros(singles.height, dtype=bool)
+        leaking[leaks.column("row").to_numpy()] = True
+        counts["excluded_before_asking"] = int(leaking.sum())
+        failed += [(int(r), "regen_leak", "") for r in singles.filter(pl.Series(leaking)).get_column("rid")]
+        singles, texts = singles.filter(pl.Series(~leaking)), texts.filter(pa.array(~leaking))
+    prompts = [turns[0] for turns in texts.column("prompts").to_pylist()]
+    result = regenerate(prompts, regen)
+    counts.update({k: v for k, v in result.counts.items() if k != "asked"})
+    counts["asked"] = len(prompts)
+    pattern = error_regex(settings.error_texts)
+    good = np.zeros(len(prompts), dtype=bool)
+    for k, (answer, reason) in enumerate(zip(result.answers, result.reasons, strict=True)):
+        rid = int(singles.get_column("rid")[k])
+        if answer is None:
+            failed.append((rid, f"regen_{reason}", ""))
+        elif not answer.strip() or (pattern is not None and re.search(pattern, answer)):
+            failed.append((rid, "regen_bad_answer", answer[:200]))
+        else:
+            good[k] = True
+    counts["pairs"] = int(good.sum())
+    funnel.regenerated = counts
+    funnel.settings["regenerate"] = {
+        "model": regen.model,
+        "base_url": regen.base_url,
+        "cost_usd": round(result.cost, 6),
+    }
+    keep = np.nonzero(good)[0]
+    rids = singles.get_column("rid").to_numpy()[keep]
+    new_answers = pa.array([[result.answers[k]] for k in keep], pa.list_(pa.string()))
+    orig = texts.take(pa.array(keep, pa.int64()))
+    m = len(keep)
+    flip = np.random.default_rng([settings.seed, 3]).random(m) < 0.5
+    both = pa.chunked_array([orig.column("answers").combine_chunks(), new_answers])
+    idx = np.arange(m)
+    orig_models = recs.get_column("model").gather(rids).to_list()
+    cids = recs.get_column("cid").gather(rids).to_list()
+    regen_id = f"regenerated:{regen.model}"
+    model_a = [regen.model if f else om for f, om in zip(flip, orig_models, strict=True)]
+    model_b = [om if f else regen.model for f, om in zip(flip, orig_models, strict=True)]
+    prov = [[regen_id, c] if f else [c, regen_id] for f, c in zip(flip, cids, strict=True)]
+    table = pa.table(
+        {
+            "id": pa.array([_pair_id(p[0], p[1]) for p in prov], pa.string()),
+            "prompt": orig.column("prompts"),
+            "response_a": both.take(pa.array(np.where(flip, idx + m, idx))),
+            "response_b": both.take(pa.array(np.where(flip, idx, idx + m))),
+            "model_a": pa.array(model_a, pa.string()),
+            "model_b": pa.array(model_b, pa.string()),
+            "p_a": pa.nulls(m, pa.float64()),
+            "p_b": pa.nulls(m, pa.float64()),
+            "p_tie": pa.nulls(m, pa.float64()),
+            "source": pa.array([REGENERATED_SOURCE] * m, pa.string()),
+            "provenance": pa.array(prov, pa.list_(pa.string())),
+            "group_key": singles.get_column("group").gather(keep).to_arrow().cast(pa.string()),
+            "language": recs.get_column("language").gather(rids).to_arrow().cast(pa.string()),
+        }
+    )
+    failures = pl.DataFrame(
+        {"rid": [f[0] for f in failed], "reason": [f[1] for f in failed], "detail": [f[2] for f in failed]},
+        schema={"rid": pl.UInt32, "reason": pl.String, "detail": pl.String},
+    )
+    return table, rids, failures
+
+
 def mine_pairs(
     sources: Sequence[Source | str | Path],
     settings: MineSettings | None = None,
     *,
     exclude: Sequence[str | Path | pa.Table] = (),
     topics: str | Path | None = None,
+    regenerate: RegenerateSettings | None = None,
     work_dir: Path | None = None,
 ) -> MineResult:
     """Mine different-model battle pairs from conversation sources (see the module docstring).
 
     ``exclude``: protected sources (paths or tables, any record kind) no mined prompt may leak into.
     ``topics``: a topic map folder (``arenapref topics fit``); adds ``topic`` and ``topic_label`` columns.
+    ``regenerate``: ask an OpenAI-compatible endpoint for second answers to single-model prompts.
     ``work_dir``: where the temporary text spill goes (the system temp folder by default).
     """
     settings = settings or MineSettings()
     opened = [s if isinstance(s, Source) else open_source(s) for s in sources]
     protect, protect_names = _read_protected(exclude)
-    topic_model = load_model(topics) if topics is not None else None
+    topic_model = None
+    if topics is not None:
+        # Imported here: the topic map pulls in scikit-learn, which most mining runs do not need.
+        from arenapref.topics import load_model, with_topic_columns
+
+        topic_model = load_model(topics)
     funnel = Funnel(settings=settings.describe())
     clock = time.perf_counter()
 
@@ -377,6 +585,13 @@ def mine_pairs(
         kept = np.nonzero(pair_reason == "")[0]
         table = _build(recs, cand, pairs[kept], store, settings)
         lap("build")
+        regen_rids = np.zeros(0, dtype=np.int64)
+        regen_failed: pl.DataFrame | None = None
+        if regenerate is not None:
+            regen_table, regen_rids, regen_failed = regenerate_pairs(
+                recs, grouped, store, settings, regenerate, protect, funnel
+            )
+            lap("regenerate")
     pair_detail = np.full(len(pairs), "", dtype=object)
     if protect:
         rows, reason, detail = guard_pairs(table, protect, protect_names, settings)
@@ -386,10 +601,33 @@ def mine_pairs(
         leaked[rows] = True
         table = table.filter(pa.array(~leaked))
         lap("guard")
+    if regenerate is not None:
+        table = pa.concat_tables([table, regen_table])
     if topic_model is not None:
+        from arenapref.topics import with_topic_columns
+
         table = with_topic_columns(topic_model, table)
         lap("topics")
-    return _finish(recs, grouped, cand, pairs, pair_reason, pair_detail, table, funnel)
+    result = _finish(recs, grouped, cand, pairs, pair_reason, pair_detail, table, funnel, regen_rids)
+    if regen_failed is not None and regen_failed.height:
+        result.dropped = pa.concat_tables([result.dropped, _regen_dropped(recs, regen_failed)])
+    return result
+
+
+def _regen_dropped(recs: pl.DataFrame, failed: pl.DataFrame) -> pa.Table:
+    rows = recs[failed.get_column("rid").to_numpy()]
+    frame = pl.DataFrame(
+        {
+            "stage": pl.repeat("regenerate", failed.height, eager=True, dtype=pl.String),
+            "reason": failed.get_column("reason"),
+            "conversation_ids": rows.get_column("cid").cast(pl.String).reshape((-1, 1)).arr.to_list(),
+            "models": rows.get_column("model").cast(pl.String).reshape((-1, 1)).arr.to_list(),
+            "source": rows.get_column("source"),
+            "group_key": rows.get_column("key"),
+            "detail": failed.get_column("detail"),
+        }
+    )
+    return frame.to_arrow().cast(DROPPED_SCHEMA)
 
 
 def _pair(grouped: pl.DataFrame, settings: MineSettings) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
@@ -435,8 +673,8 @@ def _build(
             "prompt": texts_first.column("prompts"),
             "response_a": response_a,
             "response_b": response_b,
-            "model_a": models.gather(a_rows).to_arrow(),
-            "model_b": models.gather(b_rows).to_arrow(),
+            "model_a": models.gather(a_rows).to_arrow().cast(pa.string()),
+            "model_b": models.gather(b_rows).to_arrow().cast(pa.string()),
             "p_a": pa.nulls(m, pa.float64()),
             "p_b": pa.nulls(m, pa.float64()),
             "p_tie": pa.nulls(m, pa.float64()),
@@ -459,6 +697,7 @@ def _finish(
     pair_detail: np.ndarray,
     table: pa.Table,
     funnel: Funnel,
+    regen_rids: np.ndarray,
 ) -> MineResult:
     """Give every record its final verdict, count the funnel and collect the dropped records and pairs."""
     n = recs.height
@@ -477,6 +716,8 @@ def _finish(
     reason[cand_rid] = F.UNPAIRED
     reason[in_pairs & ~in_kept] = PAIR_DROPPED
     reason[in_kept] = ""
+    in_kept[regen_rids] = True
+    reason[regen_rids] = ""
 
     counts = pl.Series(reason[reason != ""].astype(str)).value_counts()
     by_reason = dict(zip(counts.get_column("").to_list(), counts.get_column("count").to_list(), strict=True))

@@ -111,6 +111,10 @@ class LGBMPreferenceModel(BaseEstimator):  # type: ignore[misc]
     cosine of each answer with the prompt, of the two answers with each other, and each answer's
     embedding projected on ``embedding_dims`` fixed random directions (see ``model.embed``).
 
+    Small trees by default (7 leaves, at least 100 rows a leaf): preference signals from surface features
+    are close to additive, and on both synthetic battles and AlpacaFarm's GPT-4 labels these beat
+    31-leaf trees in out-of-fold log loss (1.0093 vs 1.0122 on 14k synthetic battles).
+
     ``n_jobs`` defaults to 1: on a small shared machine LightGBM's OpenMP threads spin-wait against
     other processes, and two threads measured 40x slower than one on 648 battles.
     """
@@ -119,8 +123,8 @@ class LGBMPreferenceModel(BaseEstimator):  # type: ignore[misc]
         self,
         n_estimators: int = 1000,
         learning_rate: float = 0.05,
-        num_leaves: int = 31,
-        min_child_samples: int = 40,
+        num_leaves: int = 7,
+        min_child_samples: int = 100,
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,

@@ -212,6 +212,11 @@ def predict_submission(
         where = {i: k for k, i in enumerate(ids)}
         rows = [proba[where[i]] if i in where else prior for i in order]
         n_fallback = sum(1 for i in order if i not in where)
+        if n_fallback > len(rejects):
+            raise ArenaprefError(
+                f"{test}: {n_fallback} ids of the file are missing from what was read, but only "
+                f"{len(rejects)} rows were rejected; the ids do not match (e.g. {order[0]!r})"
+            )
         proba = np.vstack(rows) if rows else np.zeros((0, 3))
         ids = order
     path = write_submission_csv(ids, proba, out, clip=clip)

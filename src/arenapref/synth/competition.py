@@ -27,7 +27,7 @@ from arenapref.synth.lmsys import (
     LANGUAGE_NAMES,
     TOPIC_WEIGHTS,
     LmsysPlan,
-    digest,
+    distinct_first_turns,
     language_probs,
 )
 from arenapref.synth.text import (
@@ -36,9 +36,9 @@ from arenapref.synth.text import (
     AnswerStyle,
     TextBank,
     Turns,
-    first_turn_keys,
     jaccard,
     small_edit,
+    spread_short_prompts,
     subset,
 )
 from arenapref.synth.topics import FIRST_NAMES, TOPICS
@@ -49,6 +49,9 @@ TIE_NU = 1.1
 POSITION_BIAS = 0.03
 HIDDEN_NOISE = 0.2
 COMPETITION_ENGLISH = 0.86
+# Weight of the hidden model strength in quality: small, so a model that sees only the text (test.csv has
+# no model names) can get close to the best possible log loss.
+STRENGTH_WEIGHT = 0.5
 
 OVERLAP_KINDS = ("exact", "placeholder", "near")
 OVERLAP_MIX = (0.45, 0.25, 0.30)
@@ -59,6 +62,9 @@ TEST_MALFORMED = ("lone_surrogate", "stray_escape", "truncated_json", "empty_cel
 P_ONE_EMPTY_WINNER = (0.82, 0.08, 0.10)  # for the non-empty side, the empty side, tie
 P_BOTH_EMPTY = (0.2, 0.2, 0.6)
 P_IDENTICAL = (0.22, 0.22, 0.56)
+
+TRAIN_HEADER = "id,model_a,model_b,prompt,response_a,response_b,winner_model_a,winner_model_b,winner_tie\n"
+TEST_HEADER = "id,prompt,response_a,response_b\n"
 
 _NAME_PH = re.compile(r"\bNAME_(\d+)\b")
 
@@ -115,13 +121,13 @@ def quality(feats: AnswerFeatures, strength: F64, code_topic: NDArray[np.bool_])
     """Latent answer quality from visible features plus the model's hidden strength."""
     tokens = feats.chars / 4.0
     q: F64 = (
-        strength
-        + 0.9 * np.log1p(tokens / 80.0)
-        + 0.35 * feats.has_list
-        + 0.2 * feats.has_header
-        + 0.3 * (feats.has_code & code_topic)
-        + 0.15 * feats.has_bold
-        - 1.2 * feats.refusal
+        STRENGTH_WEIGHT * strength
+        + 1.3 * np.log1p(tokens / 80.0)
+        + 0.5 * feats.has_list
+        + 0.3 * feats.has_header
+        + 0.45 * (feats.has_code & code_topic)
+        + 0.2 * feats.has_bold
+        - 1.6 * feats.refusal
     )
     return q
 
@@ -194,20 +200,8 @@ def write_competition(
     for arr, src in ((topic, g.topic), (lang, g.lang), (n_turns, g.n_turns)):
         arr[is_src] = src[sg[is_src]]
     fresh_rows = np.flatnonzero(~is_src)
-    seen = set(plan.prompt_digests)
-    todo = fresh_rows
-    for _ in range(50):
-        if len(todo) == 0:
-            break
-        clash = []
-        for r, k in zip(todo.tolist(), first_turn_keys(bank, subset(fresh, todo), names=True), strict=True):
-            d = digest(k)
-            if d in seen:
-                clash.append(r)
-            else:
-                seen.add(d)
-        todo = np.array(clash, dtype=np.int64)
-        key[todo] = rng.integers(0, 2**63, len(todo), dtype=np.int64).astype(np.uint64)
+    spread_short_prompts(bank, fresh, fresh_rows, set(plan.short_signatures))
+    distinct_first_turns(bank, fresh, fresh_rows, rng, plan.prompt_keys)
     prompts: list[list[str]] = [[] for _ in range(m)]
     for r, turns in zip(
         fresh_rows.tolist(), bank.user_turns(subset(fresh, fresh_rows), names=True).rows(), strict=True
@@ -303,35 +297,22 @@ def write_competition(
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = [str(i) for i in ids_all.tolist()]
     model_names = [x.name for x in COMPETITION_MODELS]
-    train_f = (out_dir / "train.csv").open("w", newline="", encoding="utf-8")
-    test_f = (out_dir / "test.csv").open("w", newline="", encoding="utf-8")
-    with train_f, test_f:
-        tw = csv.writer(train_f, lineterminator="\n")
-        sw = csv.writer(test_f, lineterminator="\n")
-        tw.writerow(
-            [
-                "id",
-                "model_a",
-                "model_b",
-                "prompt",
-                "response_a",
-                "response_b",
-                "winner_model_a",
-                "winner_model_b",
-                "winner_tie",
-            ]
-        )
-        sw.writerow(["id", "prompt", "response_a", "response_b"])
-        for r in range(m):
-            cells = [json.dumps(prompts[r]), json.dumps(out_a[r]), json.dumps(out_b[r])]
-            onehot = [int(label_idx[r] == 0), int(label_idx[r] == 1), int(label_idx[r] == 2)]
-            kind = malformed[r]
-            if kind is not None:
-                cells, onehot = _corrupt(kind, cells, onehot, int(key[r]))
-            if split[r] == "train":
-                tw.writerow([ids[r], model_names[ma[r]], model_names[mb[r]], *cells, *onehot])
-            else:
-                sw.writerow([ids[r], *cells])
+    train_lines = [TRAIN_HEADER]
+    test_lines = [TEST_HEADER]
+    for r in range(m):
+        cells = [json.dumps(prompts[r]), json.dumps(out_a[r]), json.dumps(out_b[r])]
+        onehot = [int(label_idx[r] == 0), int(label_idx[r] == 1), int(label_idx[r] == 2)]
+        kind = malformed[r]
+        if kind is not None:
+            cells, onehot = _corrupt(kind, cells, onehot, int(key[r]))
+        quoted = ",".join(map(csv_field, cells))
+        if split[r] == "train":
+            labels_txt = f"{onehot[0]},{onehot[1]},{onehot[2]}"
+            train_lines.append(f"{ids[r]},{model_names[ma[r]]},{model_names[mb[r]]},{quoted},{labels_txt}\n")
+        else:
+            test_lines.append(f"{ids[r]},{quoted}\n")
+    (out_dir / "train.csv").write_text("".join(train_lines), encoding="utf-8")
+    (out_dir / "test.csv").write_text("".join(test_lines), encoding="utf-8")
     test_ids = [ids[r] for r in range(m) if split[r] == "test"]
     with (out_dir / "sample_submission.csv").open("w", newline="", encoding="utf-8") as f:
         ww = csv.writer(f, lineterminator="\n")
@@ -386,6 +367,17 @@ def write_competition(
         realized_log_loss=float(realized.mean()) if m else 0.0,
         uniform_log_loss=float(np.log(3.0)),
     )
+
+
+def csv_field(value: str) -> str:
+    """One CSV field quoted like Python's csv module / pandas ``to_csv`` (QUOTE_MINIMAL), without its cost.
+
+    The csv writer scans every character of multi-kilobyte JSON cells; a few substring tests and one
+    ``replace`` give the same bytes.
+    """
+    if '"' in value or "," in value or "\n" in value:  # csv quotes \r only if it is in lineterminator
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _swap_names(text: str, names: list[str]) -> str:

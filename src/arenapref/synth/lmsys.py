@@ -8,7 +8,6 @@ bounded by the shard size while any prompt can be rendered again wherever it is 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +25,11 @@ from arenapref.synth.text import (
     TextBank,
     Turns,
     expand,
-    first_turn_keys,
     h,
     jaccard,
-    norm_key,
     small_edit,
+    spread_short_prompts,
+    structure_keys,
     subset,
     uniform,
 )
@@ -109,6 +108,9 @@ TRUTH_CONVERSATIONS_SCHEMA = pa.schema(
     ]
 )
 
+# Dictionary-encode only the low-cardinality columns (trying it on the text costs time and gains nothing).
+DICT_COLUMNS = ["model", "language", "conversation.list.element.role"]
+
 LANGUAGE_NAMES = ("English", *(lang.name for lang in LANGUAGES))
 
 
@@ -116,13 +118,6 @@ def language_probs(english: float) -> F64:
     """Probabilities over LANGUAGE_NAMES: ``english`` for English, the rest by the table's weights."""
     w = np.array([lang.weight for lang in LANGUAGES])
     return np.concatenate([[english], (1.0 - english) * w / w.sum()])
-
-
-def digest(text: str) -> int:
-    """A stable 64-bit digest of a prompt key (Python's hash() is salted per process)."""
-    return int.from_bytes(
-        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little"
-    )
 
 
 @dataclass
@@ -143,7 +138,8 @@ class LmsysPlan:
     c_flag_extra: B
     c_dup_of: I64  # output index of the original record, or -1
     c_id_key: U64
-    prompt_digests: set[int]  # normalised first-turn keys of all groups, to keep other prompts distinct
+    prompt_keys: U64  # structure keys of all groups' first turns, to keep other prompts distinct
+    short_signatures: set[int]  # request signatures of short first turns (see text.spread_short_prompts)
 
     @property
     def n_conversations(self) -> int:
@@ -218,8 +214,11 @@ def plan_lmsys(bank: TextBank, n: int, seed: int) -> LmsysPlan:
     groups = Turns(key, topic, lang, n_turns, ctx0, has_name, name_prefix, ph_other)
     g_edit_key = rng.integers(0, 2**63, g_n, dtype=np.int64).astype(np.uint64)
 
-    # Keep every group's first turn distinct under a strict normalised key (no accidental exact matches).
-    digests = _distinct_first_turns(bank, groups, g_variant, rng)
+    # Keep every group's first turn distinct under a strict normalised key (no accidental exact matches),
+    # and short prompts distinct in what they ask (no accidental near-duplicates).
+    short_sigs: set[int] = set()
+    spread_short_prompts(bank, groups, np.flatnonzero(~g_variant), short_sigs)
+    prompt_keys = distinct_first_turns(bank, groups, np.flatnonzero(~g_variant), rng, np.zeros(0, np.uint64))
     key[g_variant] = key[g_near[g_variant]]  # re-keyed sources take their variants along
     g_jaccard = np.full(g_n, np.nan)
     var_idx = np.flatnonzero(g_variant)
@@ -227,14 +226,7 @@ def plan_lmsys(bank: TextBank, n: int, seed: int) -> LmsysPlan:
     for g, src in zip(
         var_idx.tolist(), bank.user_turns(subset(one_turn, var_idx), names=False).texts, strict=True
     ):
-        for _ in range(20):
-            edited = small_edit(src, int(g_edit_key[g]))
-            d = digest(norm_key(edited))
-            if d not in digests:
-                break
-            g_edit_key[g] = mix1(int(g_edit_key[g]))
-        digests.add(d)
-        g_jaccard[g] = jaccard(src, edited)
+        g_jaccard[g] = jaccard(src, small_edit(src, int(g_edit_key[g])))
 
     # Conversations: members of groups, with models, exact duplicate records, then shuffled.
     c_group = np.repeat(np.arange(g_n, dtype=np.int64), sizes)
@@ -277,13 +269,9 @@ def plan_lmsys(bank: TextBank, n: int, seed: int) -> LmsysPlan:
         c_flag_extra=c_flag_extra,
         c_dup_of=c_dup_of,
         c_id_key=c_id_key,
-        prompt_digests=digests,
+        prompt_keys=prompt_keys,
+        short_signatures=short_sigs,
     )
-
-
-def mix1(x: int) -> int:
-    """Next key for a re-draw (deterministic)."""
-    return int(h(np.array([x], dtype=np.uint64), 777)[0] >> np.uint64(1))
 
 
 def _reorder_dups(dup_of: I64) -> I64:
@@ -296,24 +284,24 @@ def _reorder_dups(dup_of: I64) -> I64:
     return np.where(e == np.arange(n), -1, e)
 
 
-def _distinct_first_turns(bank: TextBank, groups: Turns, variant: B, rng: np.random.Generator) -> set[int]:
-    """Re-key groups whose first turn collides with another's; return the digests of all first turns."""
-    todo = np.flatnonzero(~variant)
-    seen: set[int] = set()
+def distinct_first_turns(bank: TextBank, spec: Turns, rows: I64, rng: np.random.Generator, taken: U64) -> U64:
+    """Re-key ``rows`` whose first turn would equal another's (names masked); return all keys in use.
+
+    ``taken``: structure keys already used elsewhere (the LMSYS groups, when placing competition prompts).
+    """
+    todo = rows
+    seen = taken
     for _ in range(50):
         if len(todo) == 0:
             break
-        keys = first_turn_keys(bank, subset(groups, todo), names=False)
-        clash = []
-        for g, k in zip(todo.tolist(), keys, strict=True):
-            d = digest(k)
-            if d in seen:
-                clash.append(g)
-            else:
-                seen.add(d)
-        todo = np.array(clash, dtype=np.int64)
-        if len(todo):
-            groups.key[todo] = rng.integers(0, 2**63, len(todo), dtype=np.int64).astype(np.uint64)
+        keys = structure_keys(bank, subset(spec, todo))
+        _, first = np.unique(keys, return_index=True)
+        keep = np.zeros(len(todo), dtype=bool)
+        keep[first] = True
+        keep &= ~np.isin(keys, seen)
+        seen = np.concatenate([seen, keys[keep]])
+        todo = todo[~keep]
+        spec.key[todo] = rng.integers(0, 2**63, len(todo), dtype=np.int64).astype(np.uint64)
     return seen
 
 
@@ -352,7 +340,9 @@ def write_lmsys(
                 bank, plan, idx, strength_len, md, ref, model_names, lang_names, topic_names
             )
             path = out_dir / f"part-{s:05d}.parquet"
-            pq.write_table(table, path, compression="snappy")
+            pq.write_table(
+                table, path, compression="snappy", use_dictionary=DICT_COLUMNS, write_statistics=False
+            )
             shards.append(path)
             writer.write_table(truth)
             keep_codes.append(keep)

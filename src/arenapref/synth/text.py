@@ -227,29 +227,33 @@ class TextBank:
                 (ANSWER_FRAMES, ANS_POOL, self.ans_off),
             ):
                 offs[t] = len(bank)
-                fi = rng.integers(0, len(frames), size)
-                n1 = rng.integers(0, len(topic.nouns), size)
-                n2 = (n1 + rng.integers(1, len(topic.nouns), size)) % len(topic.nouns)
-                vi = rng.integers(0, len(topic.verbs), size)
-                ji = rng.integers(0, len(topic.adjs), size)
-                bank.extend(
+                draw = 2 * size
+                fi = rng.integers(0, len(frames), draw)
+                n1 = rng.integers(0, len(topic.nouns), draw)
+                n2 = (n1 + rng.integers(1, len(topic.nouns), draw)) % len(topic.nouns)
+                vi = rng.integers(0, len(topic.verbs), draw)
+                ji = rng.integers(0, len(topic.adjs), draw)
+                pool = dict.fromkeys(
                     frames[f].format(n1=topic.nouns[a], n2=topic.nouns[b], v=topic.verbs[v], j=topic.adjs[j])
                     for f, a, b, v, j in zip(
                         fi.tolist(), n1.tolist(), n2.tolist(), vi.tolist(), ji.tolist(), strict=True
                     )
                 )
+                bank.extend(list(pool)[:size])  # distinct sentences: different picks, different text
         self.lang_off = np.zeros(len(LANGUAGES) + 1, dtype=np.int64)
         for li, lang in enumerate(LANGUAGES, start=1):
             self.lang_off[li] = len(bank)
-            lens = rng.integers(5, 13, LANG_POOL)
+            lens = rng.integers(5, 13, LANG_POOL + 100)
             idx = rng.integers(0, len(lang.words), int(lens.sum())).tolist()
             sep = " " if lang.spaced else ""
             pos = 0
+            sents: dict[str, None] = {}
             for n in lens.tolist():
                 words = [lang.words[i] for i in idx[pos : pos + n]]
                 pos += n
                 s = sep.join(words)
-                bank.append(s[:1].upper() + s[1:] + lang.stop)
+                sents[s[:1].upper() + s[1:] + lang.stop] = None
+            bank.extend(list(sents)[:LANG_POOL])
         self.bank = bank
         self.bank_arr = pa.array(bank, pa.string())
         self.head_arr = pa.array(_head_table(), pa.string())
@@ -258,6 +262,19 @@ class TextBank:
         self.name_tmpl = [tuple(x for x in t.templates if "{name}" in x) for t in TOPICS]
         self.plain_tmpl = [tuple(x for x in t.templates if "{name}" not in x) for t in TOPICS]
         self.spaced = np.array([True] + [lang.spaced for lang in LANGUAGES])
+        n_t = len(TOPICS)
+        self.n_tmpl = np.array(
+            [[len(self.plain_tmpl[i]), max(1, len(self.name_tmpl[i]))] for i in range(n_t)]
+        )
+        self.n_slot = np.array([[len(t.a), len(t.b), len(t.c)] for t in TOPICS])
+        self.n_nouns = np.array([len(t.nouns) for t in TOPICS])
+        width = int(self.n_tmpl.max())
+        self.slot_used = np.zeros((n_t, 2, width, 3), dtype=bool)
+        for i in range(n_t):
+            for kind, templates in enumerate((self.plain_tmpl[i], self.name_tmpl[i])):
+                for j, tmpl in enumerate(templates):
+                    for q, slot in enumerate(("{a}", "{b}", "{c}")):
+                        self.slot_used[i, kind, j, q] = slot in tmpl
 
     # ------------------------------------------------------------------ prompts
     def user_turns(self, spec: Turns, names: bool) -> Flat:
@@ -472,21 +489,6 @@ def _offsets(counts: I64) -> I64:
     return out
 
 
-def first_turn_keys(bank: TextBank, spec: Turns, names: bool) -> list[str]:
-    """Normalised keys of the first user turn of every row (used to keep prompt groups distinct)."""
-    one = Turns(
-        spec.key,
-        spec.topic,
-        spec.lang,
-        np.ones_like(spec.n_turns),
-        spec.ctx0,
-        spec.has_name,
-        spec.name_prefix,
-        spec.ph_other,
-    )
-    return [norm_key(t) for t in bank.user_turns(one, names).texts]
-
-
 def subset(spec: Turns, idx: Sequence[int] | NDArray[np.int64]) -> Turns:
     """Rows ``idx`` of a Turns spec."""
     ix = np.asarray(idx, dtype=np.int64)
@@ -500,3 +502,69 @@ def subset(spec: Turns, idx: Sequence[int] | NDArray[np.int64]) -> Turns:
         spec.name_prefix[ix],
         spec.ph_other[ix],
     )
+
+
+SHORT_CTX = 2
+
+
+def request_signatures(bank: TextBank, spec: Turns) -> U64:
+    """A hash of what a first turn's request is made of: topic, template and the slot values it uses.
+
+    Two short prompts (at most SHORT_CTX context sentences) with the same signature would be accidental
+    near-duplicates; callers lengthen all but the first of them (see ``spread_short_prompts``).
+    """
+    t_kind = np.where(spec.has_name & ~spec.name_prefix, 1, 0)
+    tmpl = (h(spec.key, S_TMPL, 0) % bank.n_tmpl[spec.topic, t_kind].astype(np.uint64)).astype(np.int64)
+    sig = mix(spec.topic.astype(np.uint64) ^ (t_kind.astype(np.uint64) << np.uint64(8)))
+    sig = mix(sig ^ tmpl.astype(np.uint64) ^ (spec.name_prefix.astype(np.uint64) << np.uint64(16)))
+    for j, salt in enumerate((S_A, S_B, S_C)):
+        val = (h(spec.key, salt, 0) % bank.n_slot[spec.topic, j].astype(np.uint64)).astype(np.int64)
+        sig = mix(sig ^ np.where(bank.slot_used[spec.topic, t_kind, tmpl, j], val, -1).astype(np.uint64))
+    return sig
+
+
+def structure_keys(bank: TextBank, spec: Turns) -> U64:
+    """A hash of everything a first user turn's text is built from, names and placeholders left out.
+
+    Equal keys mean equal text after masking names; pools hold no duplicate sentences, so different keys
+    mean different text. This is how groups are kept distinct without rendering and normalising text.
+    """
+    english = spec.lang == 0
+    owner, pos = expand(spec.ctx0)
+    k, lang_o, topic_o = spec.key[owner], spec.lang[owner], spec.topic[owner]
+    idx = np.where(
+        lang_o == 0,
+        bank.ctx_off[topic_o] + pick(k, S_CTX, CTX_POOL, 0, pos),
+        bank.lang_off[lang_o] + pick(k, S_CTX, LANG_POOL, 0, pos),
+    )
+    ctx = np.zeros(len(spec.key), dtype=np.uint64)
+    np.add.at(ctx, owner, mix(idx.astype(np.uint64) ^ (pos.astype(np.uint64) * _M1)))
+    r_n = h(spec.key, S_NOUN, 0)
+    noun = np.where(r_n % np.uint64(2) == 0, r_n % bank.n_nouns[spec.topic].astype(np.uint64), np.uint64(999))
+    other = mix(
+        spec.lang.astype(np.uint64)
+        ^ (noun << np.uint64(16))
+        ^ (spec.has_name.astype(np.uint64) << np.uint64(32))
+    )
+    base = np.where(english, request_signatures(bank, spec), mix(other ^ spec.topic.astype(np.uint64)))
+    return mix(base ^ mix(ctx ^ spec.ctx0.astype(np.uint64)))
+
+
+def spread_short_prompts(bank: TextBank, spec: Turns, rows: I64, taken: set[int]) -> None:
+    """Give every short English first turn a request no other short prompt has; lengthen the rest.
+
+    Short prompts are where accidental near-duplicates come from (same request, one similar context
+    sentence), and the truth must list only planted ones. ``taken``: signatures already in use (updated).
+    Non-English first turns always get at least three context sentences for the same reason.
+    """
+    non_en = rows[spec.lang[rows] != 0]
+    spec.ctx0[non_en] = np.maximum(spec.ctx0[non_en], SHORT_CTX + 1)
+    short = rows[(spec.lang[rows] == 0) & (spec.ctx0[rows] <= SHORT_CTX)]
+    if len(short) == 0:
+        return
+    sig = request_signatures(bank, subset(spec, short)).tolist()
+    for r, s in zip(short.tolist(), sig, strict=True):
+        if s in taken:
+            spec.ctx0[r] += SHORT_CTX
+        else:
+            taken.add(s)

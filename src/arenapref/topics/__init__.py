@@ -7,7 +7,13 @@ Notebook use::
     report = probe(load_model("topics/"), ["lmsys/", "train.csv", "test.csv"])
 """
 
-from arenapref.topics.embedders import DEFAULT_EMBEDDER, EMBEDDERS, MiniLMEmbedder, TfidfSvdEmbedder, make_embedder
+from arenapref.topics.embedders import (
+    DEFAULT_EMBEDDER,
+    EMBEDDERS,
+    MiniLMEmbedder,
+    TfidfSvdEmbedder,
+    make_embedder,
+)
 from arenapref.topics.fit import (
     FitSettings,
     Topic,
@@ -18,7 +24,15 @@ from arenapref.topics.fit import (
     topic_batches,
     with_topic_columns,
 )
-from arenapref.topics.probe import ProbeReport, SourceMix, probe, probe_mixes, source_mix, wilson_interval, write_chart
+from arenapref.topics.probe import (
+    ProbeReport,
+    SourceMix,
+    probe,
+    probe_mixes,
+    source_mix,
+    wilson_interval,
+    write_chart,
+)
 
 __all__ = [
     "DEFAULT_EMBEDDER",

@@ -26,8 +26,8 @@ def demo_stage(synth_dir: Path, work_dir: Path) -> list[str]:
     labelled = pa.concat_tables(topic_batches(model, train.batches()))
     write_parquet(labelled, out / "train_with_topics.parquet")
     lines = [
-        f"fitted {model.k} topics on {model.stats['kept']:,} of {model.stats['sampled']:,} sampled LMSYS prompts "
-        f"({model.embedder.name} embedder): {out / 'map'}",
+        f"fitted {model.k} topics on {model.stats['kept']:,} of {model.stats['sampled']:,} sampled "
+        f"LMSYS prompts ({model.embedder.name} embedder): {out / 'map'}",
     ]
     for topic in model.topics[:5]:
         lines.append(f"  topic {topic.topic} ({topic.share:.1%}): {topic.label}")

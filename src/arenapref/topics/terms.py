@@ -46,7 +46,7 @@ def _word_bytes(data: np.ndarray) -> np.ndarray:
     the no-break space (C2 A0), General Punctuation (E2 80..81 xx: curly quotes, dashes, ellipsis) and
     CJK punctuation (E3 80 xx), which separate words like ASCII punctuation does.
     """
-    word = _WORD_BYTE[data]
+    word: np.ndarray = _WORD_BYTE[data]
     lead = np.flatnonzero(data[:-2] == 0xE2)
     lead = lead[(data[lead + 1] == 0x80) | (data[lead + 1] == 0x81)]
     cjk = np.flatnonzero(data[:-2] == 0xE3)
@@ -66,7 +66,9 @@ def split_words(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
     Works on the raw UTF-8 buffer: a byte mask marks word bytes, run starts and ends become the offsets
     of a new string array over the same buffer, and every other string (the gaps) is dropped.
     """
-    lowered = pc.utf8_lower(pc.fill_null(pc.utf8_slice_codeunits(as_text_array(texts), 0, MAX_TEXT_CHARS), ""))
+    lowered = pc.utf8_lower(
+        pc.fill_null(pc.utf8_slice_codeunits(as_text_array(texts), 0, MAX_TEXT_CHARS), "")
+    )
     n = len(lowered)
     offsets = np.frombuffer(lowered.buffers()[1], dtype=np.int32)[lowered.offset : lowered.offset + n + 1]
     data_buffer = lowered.buffers()[2]

@@ -1,0 +1,353 @@
+"""Benchmark: ``mine_pairs`` over N synthetic LMSYS-shaped conversations against a plain Python reference.
+
+Issue 5's budget: 1M conversations mined in at most 60 s wall and 4 GB peak RSS, with the generator's
+ground truth (``truth/minable_groups.parquet``) showing that every minable prompt group was found.
+
+"Found" means at least one pair of different models was formed from the group (whether it then made the
+output or was removed by the per-prompt cap); the truth's definition of minable is "two or more different
+models among records a miner should keep" (not flagged, not redacted, no error text, no empty answer),
+which is exactly what the miner's default filters keep, so recall should be 1.0 and no group outside the
+truth should be found. The run is made without ``--exclude``, since the truth does not know about it.
+
+The reference is what one would write first: ``pyarrow`` rows as Python dicts, a plain Python key
+(NFKC, casefold, NAME_k placeholders masked, whitespace collapsed), dict grouping, exact duplicate
+removal, the same closed-form matching and per-prompt cap. It does no near-identical-answer check. It runs
+on whole shards covering ``--ref-n`` conversations (its memory grows with the text it holds), and its time
+is extrapolated linearly to N; arenapref runs on the same subset too, and the two must agree on the
+number of minable groups found there.
+
+Each implementation runs in a fresh Python process so its peak RSS is its own.
+
+    .venv/bin/python bench/bench_mine.py --n 1000000 --ref-n 200000 --workdir /tmp/bench_mine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+WALL_BUDGET_S = 60.0
+RSS_BUDGET_MB = 4096.0
+BUDGET_N = 1_000_000
+CAP = 5
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM starts afresh at exec; ru_maxrss would carry the parent's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_arenapref(path: Path) -> dict[str, Any]:
+    """The implementation under test, with default settings; returns the conversation ids of formed pairs."""
+    start = time.perf_counter()
+    import polars as pl
+
+    from arenapref.mine import MineSettings, mine_pairs
+
+    result = mine_pairs([path], MineSettings())
+    wall = time.perf_counter() - start
+    kept = pl.from_arrow(result.pairs.select(["provenance"]))
+    dropped = pl.from_arrow(result.dropped)
+    assert isinstance(kept, pl.DataFrame) and isinstance(dropped, pl.DataFrame)
+    formed = dropped.filter(pl.col("stage") == "pair").select(pl.col("conversation_ids").alias("provenance"))
+    ids = pl.concat([kept, formed]).explode("provenance").get_column("provenance").unique().to_list()
+    f = result.funnel
+    return {
+        "wall_s": wall,
+        "rows": f.total_in,
+        "pairs_out": f.pairs_out,
+        "pairs_formed": f.pairs_formed,
+        "minable_groups": f.minable_groups,
+        "stages_s": f.seconds,
+        "paired_ids": ids,
+    }
+
+
+_PLACEHOLDER = re.compile(r"\b[A-Z]{2,}(?:_[A-Z]+)*_\d+\b")
+_ERRORS = re.compile(
+    r"NETWORK ERROR DUE TO HIGH TRAFFIC|RATE LIMIT OF THIS MODEL|VIOLATES OUR CONTENT MODERATION|"
+    r"\(error_code: |CUDA out of memory"
+)
+
+
+def _key(turns: list[str]) -> str:
+    parts = []
+    for t in turns:
+        t = unicodedata.normalize("NFKC", t)
+        t = _PLACEHOLDER.sub("\ue000", t).casefold()
+        parts.append(" ".join(t.split()))
+    return "\x1f".join(parts)
+
+
+def run_reference(path: Path) -> dict[str, Any]:
+    """The plain reference: Python dicts over pyarrow rows, dict grouping, the same matching rule."""
+    start = time.perf_counter()
+    groups: dict[str, list[tuple[str, str, tuple[str, ...]]]] = defaultdict(list)
+    rows = 0
+    for shard in sorted(path.glob("*.parquet")):
+        for rec in pq.read_table(shard).to_pylist():
+            rows += 1
+            conv = rec["conversation"] or []
+            moderation = rec.get("openai_moderation") or []
+            if rec.get("redacted") or any(m and m.get("flagged") for m in moderation):
+                continue
+            roles = [m["role"] for m in conv]
+            if not conv or len(conv) % 2 or roles != ["user", "assistant"] * (len(conv) // 2):
+                continue
+            users = [m["content"] or "" for m in conv[0::2]]
+            answers = tuple(m["content"] or "" for m in conv[1::2])
+            if not rec.get("model") or any(not u.strip() for u in users):
+                continue
+            if any(not a.strip() or _ERRORS.search(a) for a in answers):
+                continue
+            groups[_key(users)].append((rec["conversation_id"], rec["model"], answers))
+    paired: list[str] = []
+    pairs_out = 0
+    minable = 0
+    for records in groups.values():
+        seen: set[tuple[str, ...]] = set()
+        kept: list[tuple[str, str]] = []
+        for cid, model, answers in records:
+            if answers not in seen:
+                seen.add(answers)
+                kept.append((cid, model))
+        counts = Counter(m for _, m in kept)
+        if len(counts) < 2:
+            continue
+        minable += 1
+        order = sorted(kept, key=lambda r: (-counts[r[1]], r[1]))
+        n, s = len(order), max(counts.values())
+        d = max(s, n // 2)
+        formed = [(order[i], order[i + d]) for i in range(min(d, n - d))]
+        paired += [c for pair in formed for c, _ in pair]
+        pairs_out += min(len(formed), CAP)
+    return {
+        "wall_s": time.perf_counter() - start,
+        "rows": rows,
+        "pairs_out": pairs_out,
+        "pairs_formed": len(paired) // 2,
+        "minable_groups": minable,
+        "paired_ids": paired,
+    }
+
+
+RUNNERS = {"arenapref": run_arenapref, "reference": run_reference}
+
+
+def _child(impl: str, path: Path, ids_out: Path) -> None:
+    result = RUNNERS[impl](path)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
+    result["peak_rss_mb"] = _peak_rss_mb()
+    ids_out.write_text("\n".join(result.pop("paired_ids")), encoding="utf-8")
+    print(json.dumps(result))
+
+
+def measure(impl: str, path: Path, scratch: Path) -> dict[str, Any]:
+    """Run one implementation in a fresh interpreter; returns its figures and the ids it paired."""
+    ids_out = scratch / f"{impl}-{path.name}.ids"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", impl, "--path", str(path)]
+    done = subprocess.run([*cmd, "--ids-out", str(ids_out)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{impl} run failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["paired_ids"] = set(ids_out.read_text(encoding="utf-8").split("\n")) - {""}
+    return result
+
+
+def truth_recall(truth_dir: Path, paired_ids: set[str], shards: list[Path]) -> dict[str, Any]:
+    """Minable groups (of the records in ``shards``) with at least one formed pair, and extra groups."""
+    import polars as pl
+
+    ids = pl.concat([pl.read_parquet(s, columns=["conversation_id"]) for s in shards])
+    conv = pl.read_parquet(truth_dir / "conversations.parquet").join(ids, on="conversation_id")
+    keep = conv.filter(pl.col("keep_for_mining"))
+    per_group = keep.group_by("prompt_group").agg(pl.col("model").n_unique().alias("models"))
+    minable = per_group.filter(pl.col("models") >= 2).get_column("prompt_group")
+    found = conv.filter(pl.col("conversation_id").is_in(list(paired_ids))).get_column("prompt_group").unique()
+    hit = int(minable.is_in(found.implode()).sum())
+    extra = int((~found.is_in(minable.implode())).sum())
+    return {"minable": minable.len(), "found": hit, "recall": hit / max(minable.len(), 1), "extra": extra}
+
+
+def subset(lmsys_dir: Path, min_rows: int, out_dir: Path) -> tuple[Path, list[Path]]:
+    """Link whole shards covering at least ``min_rows`` conversations into a folder of their own."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    shards = []
+    for shard in sorted(lmsys_dir.glob("*.parquet")):
+        (out_dir / shard.name).symlink_to(shard.resolve())
+        shards.append(shard)
+        rows += pq.ParquetFile(shard).metadata.num_rows
+        if rows >= min_rows:
+            break
+    return out_dir, shards
+
+
+def generate(out_dir: Path, n: int, seed: int, shard_rows: int) -> tuple[Path, bool]:
+    """Write N conversations with the project's generator, or reuse a workspace with the same N and seed."""
+    manifest = out_dir / "manifest.json"
+    if manifest.exists():
+        done = json.loads(manifest.read_text())
+        if (done.get("conversations"), done.get("seed")) == (n, seed):
+            return out_dir, True
+    from arenapref.synth import generate as synth_generate
+
+    synth_generate(out_dir, conversations=n, battles=0, seed=seed, shard_rows=shard_rows)
+    return out_dir, False
+
+
+def _row(label: str, *cells: str) -> str:
+    return f"{label:<24}" + "".join(f"{c:>22}" for c in cells)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=BUDGET_N, help="conversations to generate and mine")
+    parser.add_argument("--ref-n", type=int, default=200_000, help="conversations the reference mines")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shard-rows", type=int, default=100_000, help="conversations per Parquet shard")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep (and reuse) the generated data here")
+    parser.add_argument("--child", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
+    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--ids-out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child, args.path, args.ids_out)
+        return {}
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_mine_")) if args.workdir is None else args.workdir
+    try:
+        start = time.perf_counter()
+        synth, reused = generate(tmp / "synth", args.n, args.seed, args.shard_rows)
+        gen_s = time.perf_counter() - start
+        lmsys_dir = synth / "lmsys"
+        all_shards = sorted(lmsys_dir.glob("*.parquet"))
+        shutil.rmtree(tmp / "ref_subset", ignore_errors=True)
+        ref_dir, ref_shards = subset(lmsys_dir, min(args.ref_n, args.n), tmp / "ref_subset")
+        scratch = tmp / "ids"
+        scratch.mkdir(exist_ok=True)
+        ours = measure("arenapref", lmsys_dir, scratch)
+        ours_ref = measure("arenapref", ref_dir, scratch)
+        plain_ref = measure("reference", ref_dir, scratch)
+        recall = truth_recall(synth / "truth", ours["paired_ids"], all_shards)
+        recall_ours_ref = truth_recall(synth / "truth", ours_ref["paired_ids"], ref_shards)
+        recall_plain_ref = truth_recall(synth / "truth", plain_ref["paired_ids"], ref_shards)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return report(
+        None if reused else gen_s, ours, ours_ref, plain_ref, recall, recall_ours_ref, recall_plain_ref
+    )
+
+
+def report(
+    gen_s: float | None,
+    ours: dict[str, Any],
+    ours_ref: dict[str, Any],
+    plain_ref: dict[str, Any],
+    recall: dict[str, Any],
+    recall_ours_ref: dict[str, Any],
+    recall_plain_ref: dict[str, Any],
+) -> dict[str, Any]:
+    """Print the side-by-side table and the budget verdicts; return every figure."""
+    scale = ours["rows"] / max(plain_ref["rows"], 1)
+    plain_at_n = {k: plain_ref[k] * scale for k in ("wall_s", "cpu_s")}
+    speedup = {k: plain_at_n[k] / max(ours[k], 1e-9) for k in ("wall_s", "cpu_s")}
+    same = {k: plain_ref[k] / max(ours_ref[k], 1e-9) for k in ("wall_s", "cpu_s")}
+    n = ours["rows"]
+    print(f"mine benchmark: N={n:,} synthetic LMSYS-shaped conversations, default settings, no --exclude")
+    print(
+        "  data reused from --workdir"
+        if gen_s is None
+        else f"  data written by arenapref.synth.generate in {gen_s:.1f} s (not part of the budget)"
+    )
+    print(
+        f"  the plain reference ran on whole shards holding {plain_ref['rows']:,} conversations; "
+        f"its time at N is extrapolated linearly (x{scale:.2f})"
+    )
+    print(_row("", "arenapref at N", "reference at N (ext.)", "arenapref on subset", "reference on subset"))
+    print(_row("conversations", f"{n:,}", f"{n:,}", f"{ours_ref['rows']:,}", f"{plain_ref['rows']:,}"))
+    for key, label in (("wall_s", "wall s"), ("cpu_s", "cpu s (user+sys)")):
+        cells = (ours[key], plain_at_n[key], ours_ref[key], plain_ref[key])
+        print(_row(label, *(f"{c:.1f}" for c in cells)))
+    print(
+        _row(
+            "peak RSS MB",
+            f"{ours['peak_rss_mb']:.0f}",
+            "-",
+            f"{ours_ref['peak_rss_mb']:.0f}",
+            f"{plain_ref['peak_rss_mb']:.0f}",
+        )
+    )
+    for key in ("minable_groups", "pairs_formed", "pairs_out"):
+        print(_row(key, f"{ours[key]:,}", "", f"{ours_ref[key]:,}", f"{plain_ref[key]:,}"))
+    for label, r in (("truth recall", recall), ("", None)):
+        if r is None:
+            continue
+        print(
+            _row(
+                label,
+                f"{r['found']:,}/{r['minable']:,}",
+                "",
+                f"{recall_ours_ref['found']:,}/{recall_ours_ref['minable']:,}",
+                f"{recall_plain_ref['found']:,}/{recall_plain_ref['minable']:,}",
+            )
+        )
+    print(
+        _row(
+            "found, not minable",
+            f"{recall['extra']:,}",
+            "",
+            f"{recall_ours_ref['extra']:,}",
+            f"{recall_plain_ref['extra']:,}",
+        )
+    )
+    print(f"arenapref stage seconds at N: {ours['stages_s']}")
+    print(
+        f"speed-up over the reference at N: {speedup['wall_s']:.1f}x wall, {speedup['cpu_s']:.1f}x cpu; "
+        f"on the same subset: {same['wall_s']:.1f}x wall, {same['cpu_s']:.1f}x cpu"
+    )
+    checks = [("every minable group found", recall["recall"] == 1.0 and recall["extra"] == 0)]
+    if n >= BUDGET_N:
+        checks += [
+            (f"wall <= {WALL_BUDGET_S:.0f} s", ours["wall_s"] <= WALL_BUDGET_S),
+            (f"peak RSS <= {RSS_BUDGET_MB:.0f} MB", ours["peak_rss_mb"] <= RSS_BUDGET_MB),
+        ]
+    for name, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}: {name}")
+    out = {
+        "arenapref": {k: v for k, v in ours.items() if k != "paired_ids"},
+        "arenapref_subset": {k: v for k, v in ours_ref.items() if k != "paired_ids"},
+        "reference_subset": {k: v for k, v in plain_ref.items() if k != "paired_ids"},
+        "recall": recall,
+        "recall_subset_arenapref": recall_ours_ref,
+        "recall_subset_reference": recall_plain_ref,
+        "speedup_wall": speedup["wall_s"],
+        "speedup_cpu": speedup["cpu_s"],
+        "checks": dict(checks),
+    }
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Regeneration against the local OpenAI-compatible server: pairs, cache, resume and budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from arenapref.label.testserver import ServerSettings, serve_in_thread
+from arenapref.mine import MineSettings, mine_pairs
+from arenapref.mine.regenerate import RegenerateSettings
+from arenapref.records import Conversation, Turn, conversations_table
+from arenapref.writers import write_parquet
+
+REGEN = "regen-model"
+
+
+def _source(tmp_path: Path) -> Path:
+    def conv(cid: str, model: str, turns: list[tuple[str, str]]) -> Conversation:
+        flat = [Turn(role, text) for q, a in turns for role, text in (("user", q), ("assistant", a))]
+        return Conversation(cid, model, flat, language="English")
+
+    convs = [
+        conv("pair-1", "m1", [("What is a prime?", "A number with two divisors.")]),
+        conv("pair-2", "m2", [("What is a prime?", "Only divisible by 1 and itself.")]),
+        *(conv(f"single-{i}", "m1", [(f"Question number {i}?", f"Answer {i}.")]) for i in range(3)),
+        conv("multi", "m2", [("Hello there", "Hi!"), ("Tell me more", "More.")]),
+        conv("own", REGEN, [("Already answered by the regeneration model", "Yes.")]),
+    ]
+    return write_parquet(conversations_table(convs), tmp_path / "convs.parquet")
+
+
+def _settings(base_url: str, cache: Path, **extra: object) -> RegenerateSettings:
+    return RegenerateSettings(model=REGEN, base_url=base_url, api_key_env=None, cache_path=cache, **extra)  # type: ignore[arg-type]
+
+
+def test_regeneration_pairs_cache_and_resume(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    cache = tmp_path / "regen.sqlite"
+    with serve_in_thread(ServerSettings(seed=1)) as server:
+        first = mine_pairs(
+            [source], MineSettings(seed=3), regenerate=_settings(server.base_url, cache, max_requests=2)
+        )
+        assert server.stats(summary=True)["total"] == 2
+        regen = first.funnel.regenerated
+        assert regen["single_model_groups"] == 4 and regen["skipped_multi_turn"] == 1
+        assert regen["sent"] == 2 and regen["failed"] == 1 and regen["pairs"] == 2
+        budget_rows = [r for r in first.dropped.to_pylist() if r["stage"] == "regenerate"]
+        assert [r["reason"] for r in budget_rows] == ["regen_budget"]
+
+        resumed = mine_pairs([source], MineSettings(seed=3), regenerate=_settings(server.base_url, cache))
+        assert server.stats(summary=True)["total"] == 3  # only the prompt the budget stopped was sent
+        assert resumed.funnel.regenerated["cached"] == 2 and resumed.funnel.regenerated["sent"] == 1
+
+        again = mine_pairs([source], MineSettings(seed=3), regenerate=_settings(server.base_url, cache))
+        assert server.stats(summary=True)["total"] == 3  # everything came from the cache
+    assert again.pairs.equals(resumed.pairs)
+    rows = resumed.pairs.to_pylist()
+    assert len(rows) == 4  # one mined pair and three regenerated ones
+    regenerated = [r for r in rows if r["source"] == "regenerated"]
+    assert len(regenerated) == 3
+    for r in regenerated:
+        slot = "a" if r["model_a"] == REGEN else "b"
+        assert r[f"model_{'b' if slot == 'a' else 'a'}"] == "m1"
+        assert r["provenance"][0 if slot == "a" else 1] == f"regenerated:{REGEN}"
+        assert r[f"response_{slot}"][0]  # the server's answer
+        assert len(r["prompt"]) == 1
+    funnel = resumed.funnel
+    assert funnel.records_paired == 2 + 3
+    assert sum(funnel.dropped.values()) + funnel.records_paired == funnel.total_in
