@@ -134,11 +134,11 @@ def evaluate(m: SynthManifest, result: CompareResult, threshold: float) -> dict[
     lm_docs = set(det.right_docs.tolist())
     found = {(min(a, b), max(a, b)) for a, b in zip(u.tolist(), v.tolist(), strict=True)}
     in_lm = [p for p in found if p[0] in lm_docs and p[1] in lm_docs]
-    planted = [p for p in in_lm if ndg.get(p[0]) is not None and ndg.get(p[0]) == ndg.get(p[1])]
+    planted = {p for p in in_lm if ndg.get(p[0]) is not None and ndg.get(p[0]) == ndg.get(p[1])}
     accidental = [
         p
         for p in in_lm
-        if p not in set(planted) and truth_jaccard(first_of_doc[p[0]], first_of_doc[p[1]]) >= threshold
+        if p not in planted and truth_jaccard(first_of_doc[p[0]], first_of_doc[p[1]]) >= threshold
     ]
     variants = (
         rec.filter(pl.col("is_near_dup_variant") & (pl.col("near_dup_jaccard") >= threshold))
@@ -286,6 +286,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     m = prepare(args.workdir, args.conversations, args.battles, args.seed)
     base_rss = peak_rss_gb()
     ours, result = run_ours(m, args.threshold)
+    print(
+        f"arenapref: {ours['total_s']:.1f} s wall, {ours['cpu_s']:.1f} s CPU, "
+        f"peak RSS {ours['peak_rss_gb']:.2f} GB; stages {json.dumps(ours['stages'])}",
+        flush=True,
+    )
     quality = evaluate(m, result, args.threshold)
     ref = run_reference(result, args.reference_sample, args.seed)
     speedup = ref["reference_extrapolated_s"] / ours["near_s"] if ours["near_s"] else float("inf")

@@ -162,8 +162,18 @@ def _child(impl: str, path: Path, ids_out: Path) -> None:
     print(json.dumps(result))
 
 
-def measure(impl: str, path: Path, scratch: Path) -> dict[str, Any]:
-    """Run one implementation in a fresh interpreter; returns its figures and the ids it paired."""
+def measure(impl: str, path: Path, scratch: Path, in_process: bool = False) -> dict[str, Any]:
+    """Run one implementation in a fresh interpreter; returns its figures and the ids it paired.
+
+    ``in_process`` (smoke tests only) runs it here instead: no interpreter start-up, but the peak RSS is
+    then this process's.
+    """
+    if in_process:
+        result = RUNNERS[impl](path)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result.update(cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=_peak_rss_mb())
+        result["paired_ids"] = set(result["paired_ids"])
+        return result
     ids_out = scratch / f"{impl}-{path.name}.ids"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", impl, "--path", str(path)]
     done = subprocess.run([*cmd, "--ids-out", str(ids_out)], capture_output=True, text=True, check=False)
@@ -227,6 +237,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--shard-rows", type=int, default=100_000, help="conversations per Parquet shard")
     parser.add_argument("--workdir", type=Path, default=None, help="keep (and reuse) the generated data here")
+    parser.add_argument("--in-process", action="store_true", help="smoke tests: no child processes")
     parser.add_argument("--child", choices=sorted(RUNNERS), help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--ids-out", type=Path, help=argparse.SUPPRESS)
@@ -246,9 +257,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ref_dir, ref_shards = subset(lmsys_dir, min(args.ref_n, args.n), tmp / "ref_subset")
         scratch = tmp / "ids"
         scratch.mkdir(exist_ok=True)
-        ours = measure("arenapref", lmsys_dir, scratch)
-        ours_ref = measure("arenapref", ref_dir, scratch)
-        plain_ref = measure("reference", ref_dir, scratch)
+        ours = measure("arenapref", lmsys_dir, scratch, args.in_process)
+        ours_ref = measure("arenapref", ref_dir, scratch, args.in_process)
+        plain_ref = measure("reference", ref_dir, scratch, args.in_process)
         recall = truth_recall(synth / "truth", ours["paired_ids"], all_shards)
         recall_ours_ref = truth_recall(synth / "truth", ours_ref["paired_ids"], ref_shards)
         recall_plain_ref = truth_recall(synth / "truth", plain_ref["paired_ids"], ref_shards)

@@ -64,7 +64,7 @@ def test_convert_writes_rejects(capsys: pytest.CaptureFixture[str], tmp_path: Pa
         '2,"[""q""","[""a""]","[""b""]",1,0,0\n'
     )
     rejects = tmp_path / "rejects.jsonl"
-    code, out, err = _run(
+    code, _out, err = _run(
         ["convert", str(src), "--out", str(tmp_path / "o.parquet"), "--rejects", str(rejects)], capsys
     )
     assert code == 0

@@ -15,7 +15,18 @@ def test_bench_mine_smoke(tmp_path: Path) -> None:
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_mine"] = module
     spec.loader.exec_module(module)
-    out = module.main(["--n", "3000", "--ref-n", "3000", "--shard-rows", "1500", "--workdir", str(tmp_path)])
+    argv = [
+        "--n",
+        "3000",
+        "--ref-n",
+        "1500",
+        "--shard-rows",
+        "1500",
+        "--workdir",
+        str(tmp_path),
+        "--in-process",
+    ]
+    out = module.main(argv)
     assert out["arenapref"]["rows"] == 3000
     assert out["recall"]["recall"] == 1.0 and out["recall"]["extra"] == 0
     # Both implementations find the same minable groups on the shared subset.

@@ -12,11 +12,12 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from arenapref.cli import main
 from arenapref.compare.guard import find_leaks
-from arenapref.compare.normalize import normalize_text, turns_key
+from arenapref.compare.normalize import normalize_texts, turns_keys
 from arenapref.mine import MineSettings, mine_pairs
 from arenapref.readers import read_table
 
@@ -57,6 +58,9 @@ def expected_pairs(folder: Path) -> int:
     for line in (folder / "question.jsonl").read_text(encoding="utf-8").splitlines():
         q = json.loads(line)
         questions[q["question_id"]] = q["turns"]
+    ids = list(questions)
+    key_list = turns_keys(pa.array([questions[i] for i in ids], pa.list_(pa.string()))).to_pylist()
+    keys = dict(zip(ids, key_list, strict=True))
     groups: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
     for answer_file in sorted((folder / "model_answer").glob("*.jsonl")):
         for line in answer_file.read_text(encoding="utf-8").splitlines():
@@ -64,7 +68,10 @@ def expected_pairs(folder: Path) -> int:
             answers = rec["choices"][0]["turns"]
             if any(not (a or "").strip() for a in answers):
                 continue
-            groups[turns_key(questions[rec["question_id"]])].append((rec["model_id"], answers))
+            groups[keys[rec["question_id"]]].append((rec["model_id"], answers))
+    # Every answer text normalised in one call (the per-string function would start Polars 2,390 times).
+    texts = sorted({a for records in groups.values() for _, answers in records for a in answers})
+    normalised = dict(zip(texts, normalize_texts(pa.array(texts, pa.string())).to_pylist(), strict=True))
     total = 0
     for records in groups.values():
         seen_exact: set[tuple[str, ...]] = set()
@@ -73,7 +80,7 @@ def expected_pairs(folder: Path) -> int:
             if tuple(answers) in seen_exact:  # duplicate_record: same prompt, identical answer
                 continue
             seen_exact.add(tuple(answers))
-            norm = "\x1f".join(normalize_text(a) for a in answers)
+            norm = "\x1f".join(normalised[a] for a in answers)
             kept.append((model, norm, _shingles(norm)))
         # near_identical_answer: equal normalised text or Jaccard >= 0.9, connected sets keep their first.
         parent = list(range(len(kept)))

@@ -180,7 +180,7 @@ def test_ablate_api_per_topic_and_leak_guard(synth: SynthManifest) -> None:
 
 def test_alpacafarm_model_beats_the_class_prior(shared_data: Path, tmp_path: Path) -> None:
     """Done criterion: 5-fold grouped validation on 648 real GPT-4 labels beats the class prior (OOF)."""
-    data = shared_data / "alpacafarm_gpt4_648" / "alpacafarm_gpt4_b1_annotations_seed0.json"
+    data = shared_data / "alpacafarm_gpt4_648"  # the folder: open_source detects the pairwise layout
     summary = train_model([data], tmp_path / "m", n_folds=5, seed=0)
     assert summary.n_labeled == 648
     assert summary.oof_log_loss < summary.prior_log_loss - 0.005, summary.lines()

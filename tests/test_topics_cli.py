@@ -227,3 +227,18 @@ def test_llm_titles_through_the_chat_client(planted_file: Path, tmp_path: Path) 
     with pytest.raises(SystemExit) as exc:
         main(["topics", "title", str(out), "--base-url", "http://127.0.0.1:9/v1", "--model", "x"])
     assert exc.value.code == 1
+
+
+def test_demo_stage_on_a_small_synthetic_workspace(tmp_path: Path) -> None:
+    from arenapref.synth import generate
+    from arenapref.topics.demo import demo_stage
+
+    generate(tmp_path / "synth", conversations=1500, battles=200, seed=1)
+    lines = demo_stage(tmp_path / "synth", tmp_path / "work")
+    assert lines[0].startswith("fitted 20 topics")
+    out = tmp_path / "work" / "topics"
+    assert load_model(out / "map").k == 20
+    report = json.loads((out / "probe.json").read_text())
+    assert [s["name"] for s in report["sources"]] == ["lmsys", "train", "test"] and report["target"] == "test"
+    table = pq.read_table(out / "train_with_topics.parquet")
+    assert "topic" in table.column_names and table.num_rows > 0

@@ -9,15 +9,17 @@ import sys
 
 from rich.console import Console
 
-from arenapref.cli import compare_cmd  # noqa: F401  (registers commands)
-from arenapref.cli import demo_cmd  # noqa: F401  (registers commands)
-from arenapref.cli import io_cmds  # noqa: F401  (registers commands)
-from arenapref.cli import label_cmd  # noqa: F401  (registers commands)
-from arenapref.cli import mine_cmd  # noqa: F401  (registers commands)
-from arenapref.cli import model_cmd  # noqa: F401  (registers commands)
-from arenapref.cli import profile_cmd  # noqa: F401  (registers commands)
-from arenapref.cli import synth_cmd  # noqa: F401  (registers commands)
-from arenapref.cli import topics_cmd  # noqa: F401  (registers commands)
+from arenapref.cli import (
+    compare_cmd,  # noqa: F401  (registers commands)
+    demo_cmd,  # noqa: F401  (registers commands)
+    io_cmds,  # noqa: F401  (registers commands)
+    label_cmd,  # noqa: F401  (registers commands)
+    mine_cmd,  # noqa: F401  (registers commands)
+    model_cmd,  # noqa: F401  (registers commands)
+    profile_cmd,  # noqa: F401  (registers commands)
+    synth_cmd,  # noqa: F401  (registers commands)
+    topics_cmd,  # noqa: F401  (registers commands)
+)
 from arenapref.cli.app import app
 from arenapref.errors import ArenaprefError
 
@@ -29,5 +31,5 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=True)
     except ArenaprefError as exc:
-        Console(stderr=True).print(f"error: {exc}", highlight=False, markup=False)
+        Console(stderr=True, soft_wrap=True).print(f"error: {exc}", highlight=False, markup=False)
         sys.exit(1)

@@ -74,7 +74,7 @@ def fit(
     stats = model.stats
     console.print(
         f"fitted {model.k} topics on {stats['kept']} prompts of {stats['sampled']} sampled; "
-        f"dropped: {rejects.summary()}; map written to {out}",
+        f"{rejects.summary()}; map written to {out}",
         highlight=False,
     )
 

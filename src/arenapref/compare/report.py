@@ -300,6 +300,7 @@ def compare_sets(
             "shingles": res.near_stats.shingles,
             "flagged_by_lsh": res.near_stats.flagged,
             "candidate_pairs": res.near_stats.candidate_pairs,
+            "passed_minhash_estimate": res.near_stats.estimate_passed,
             "verified_pairs": res.near_stats.verified_pairs,
             "windowed_buckets": res.near_stats.windowed_buckets,
         },
@@ -457,7 +458,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"Near-duplicate search: {ns['documents']:,} distinct masked texts, {ns['shingles']:,} shingles, "
         f"{ns['flagged_by_lsh']:,} sharing an LSH band, {ns['candidate_pairs']:,} candidate pairs, "
-        f"{ns['verified_pairs']:,} verified; {report['seconds']['total']:.1f} s.",
+        f"{ns['passed_minhash_estimate']:,} checked exactly, {ns['verified_pairs']:,} verified; "
+        f"{report['seconds']['total']:.1f} s.",
         "",
         "## Sample of matched pairs",
         "",

@@ -6,9 +6,10 @@ result is committed as soon as it arrives (WAL mode, ``synchronous=NORMAL``: a c
 microseconds and survives the process being killed), so a run killed half-way resumes without resending
 any (pair, order) whose answer had been stored. Writes go through one background thread that commits
 whatever has queued up in one transaction: the event loop never waits on the disk (SQLite releases the
-GIL while it writes), and the window in which an arrived answer is not yet on disk is a few tens of
-milliseconds. Only successful results are stored: failures are retried on
-the next run. The API key is never part of a key or a value.
+GIL while it writes), and the window in which an arrived answer is not yet on disk is a few
+milliseconds (``BATCH_WAIT_S`` plus one commit): a process killed inside it resends only those
+answers. Only successful results are stored: failures are retried on the next run. The API key is never
+part of a key or a value.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from arenapref.label.config import Probs
 
-BATCH_WAIT_S = 0.02
+BATCH_WAIT_S = 0.005
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS judgements (
     key TEXT PRIMARY KEY,

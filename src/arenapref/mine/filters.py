@@ -41,6 +41,7 @@ DUPLICATE = "duplicate_record"
 NEAR_IDENTICAL = "near_identical_answer"
 SINGLE_MODEL = "single_model_group"
 UNPAIRED = "unpaired"
+PAIR_DROPPED = "pair_dropped"
 # Pair-level reasons.
 PROMPT_CAP = "prompt_cap"
 MODEL_PAIR_CAP = "model_pair_cap"
@@ -57,7 +58,14 @@ FILTER_REASONS: tuple[str, ...] = (
     TOO_SHORT,
     TOO_LONG,
 )
-RECORD_REASONS: tuple[str, ...] = (*FILTER_REASONS, DUPLICATE, NEAR_IDENTICAL, SINGLE_MODEL, UNPAIRED)
+RECORD_REASONS: tuple[str, ...] = (
+    *FILTER_REASONS,
+    DUPLICATE,
+    NEAR_IDENTICAL,
+    SINGLE_MODEL,
+    UNPAIRED,
+    PAIR_DROPPED,
+)
 
 REASON_HELP: dict[str, str] = {
     MISSING_MODEL: "no model name, so the record cannot be paired with a different model",
@@ -74,6 +82,7 @@ REASON_HELP: dict[str, str] = {
     NEAR_IDENTICAL: "same prompt group and an answer equal after normalisation, or nearly, to an earlier one",
     SINGLE_MODEL: "its prompt group is answered by only one model",
     UNPAIRED: "in a minable group but left over by the pairing (odd count, dominant model, --max-uses)",
+    PAIR_DROPPED: "every pair it was in was removed by a cap or the leakage guard",
     PROMPT_CAP: "pair beyond --max-pairs-per-prompt for its prompt group",
     MODEL_PAIR_CAP: "pair beyond --max-pairs-per-model-pair for its model pair",
 }

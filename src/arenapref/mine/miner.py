@@ -44,15 +44,13 @@ from arenapref.readers import Source, open_source, read_table
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.writers import write_competition_csv, write_parquet
 
-PAIR_DROPPED = "pair_dropped"
 # Answer-repeat search (see answer_pairs_to_compare).
 LENGTH_WINDOW = 8
 END_CHARS = 40
+ENDS_CHUNK = 65536
 SHORT_ANSWER_CHARS = 200
 SHORT_SLACK_CHARS = 16
 PAIR_CHUNK = 4096
-F.REASON_HELP[PAIR_DROPPED] = "every pair it was in was removed by a cap or the leakage guard"
-RECORD_REASONS: tuple[str, ...] = (*F.RECORD_REASONS, PAIR_DROPPED)
 MINED_SOURCE = "mined"
 REGENERATED_SOURCE = "regenerated"
 
@@ -116,7 +114,9 @@ class TextStore:
     """The used turns of every record that passed the filters, spilled to an Arrow IPC file.
 
     Why spill: the full LMSYS-Chat-1M text is several GB, and only the records that end up in pairs need
-    their text again. The file is memory-mapped on read, so taking rows touches only their pages.
+    their text again. Rows are read back batch by batch (plain reads, not a memory map, whose touched
+    pages would count as resident memory), so taking rows costs the batches that hold them and the rows
+    themselves, never the whole file.
     """
 
     SCHEMA = pa.schema(
@@ -126,29 +126,59 @@ class TextStore:
     def __init__(self, directory: Path) -> None:
         self.path = directory / "texts.arrow"
         self._sink = pa.OSFile(str(self.path), "wb")
-        self._writer = pa.ipc.new_file(self._sink, self.SCHEMA)
+        self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(self._sink, self.SCHEMA)
+        self._starts: list[int] = []
         self.rows = 0
-        self._table: pa.Table | None = None
+        self._source: pa.OSFile | None = None
+        self._reader: pa.ipc.RecordBatchFileReader | None = None
 
     def append(self, prompts: pa.Array, answers: pa.Array) -> np.ndarray:
         """Store rows; returns their row numbers in the store."""
+        assert self._writer is not None, "the store is read-only once rows have been taken"
         self._writer.write_batch(pa.record_batch([prompts, answers], schema=self.SCHEMA))
+        self._starts.append(self.rows)
         ids = np.arange(self.rows, self.rows + len(prompts), dtype=np.int64)
         self.rows += len(prompts)
         return ids
 
-    def take(self, rows: np.ndarray) -> pa.Table:
-        if self._table is None:
+    def _open(self) -> pa.ipc.RecordBatchFileReader:
+        if self._reader is None:
+            self._finish_writing()
+            self._source = pa.OSFile(str(self.path), "rb")
+            self._reader = pa.ipc.open_file(self._source)
+        return self._reader
+
+    def _finish_writing(self) -> None:
+        if self._writer is not None:
             self._writer.close()
             self._sink.close()
-            self._table = pa.ipc.open_file(pa.memory_map(str(self.path))).read_all()
-        return self._table.take(pa.array(rows, pa.int64()))
+            self._writer = None
+
+    def take(self, rows: np.ndarray) -> pa.Table:
+        """The stored rows ``rows`` (any order, repeats allowed), in that order."""
+        reader = self._open()
+        rows = np.asarray(rows, dtype=np.int64)
+        order = np.argsort(rows, kind="stable")
+        wanted = rows[order]
+        starts = np.asarray(self._starts, dtype=np.int64)
+        batch_of = np.searchsorted(starts, wanted, side="right") - 1
+        cuts = np.flatnonzero(np.diff(batch_of)) + 1
+        parts = []
+        for chunk in np.split(np.arange(len(wanted)), cuts) if len(wanted) else []:
+            b = int(batch_of[chunk[0]])
+            batch = reader.get_batch(b)
+            parts.append(batch.take(pa.array(wanted[chunk] - starts[b], pa.int64())))
+        taken = pa.Table.from_batches(parts, schema=self.SCHEMA)
+        back = np.empty(len(order), dtype=np.int64)
+        back[order] = np.arange(len(order))
+        return taken.take(pa.array(back, pa.int64()))
 
     def close(self) -> None:
-        if self._table is None:
-            self._writer.close()
-            self._sink.close()
-        self._table = None
+        self._finish_writing()
+        if self._source is not None:
+            self._source.close()
+        self._reader = None
+        self._source = None
 
 
 @contextmanager
@@ -249,15 +279,20 @@ def _ends(store: TextStore, tids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Only the ends are normalised (slices of ``2 * END_CHARS`` characters), so this costs a fixed amount
     per answer, not its length.
     """
-    answers = store.take(tids).column("answers")
-    flat = pl.from_arrow(answers)
-    assert isinstance(flat, pl.Series)
-    joined = flat.list.join(TURN_SEPARATOR)
+    order = np.argsort(tids, kind="stable")
+    head = np.zeros(len(tids), dtype=np.uint64)
+    tail = np.zeros(len(tids), dtype=np.uint64)
     span = 2 * END_CHARS
-    heads = normalize_texts(joined.str.slice(0, span).to_arrow())
-    tails = normalize_texts(joined.str.slice(-span).to_arrow())
-    head = pl.Series(heads).str.slice(0, END_CHARS).hash(seed=1).to_numpy()
-    tail = pl.Series(tails).str.slice(-END_CHARS).hash(seed=2).to_numpy()
+    # Chunks in store order read each spilled batch about once; only the ends stay in memory.
+    for start in range(0, len(order), ENDS_CHUNK):
+        part = order[start : start + ENDS_CHUNK]
+        flat = pl.from_arrow(store.take(tids[part]).column("answers"))
+        assert isinstance(flat, pl.Series)
+        joined = flat.list.join(TURN_SEPARATOR)
+        heads = pl.Series(normalize_texts(joined.str.slice(0, span).to_arrow()))
+        tails = pl.Series(normalize_texts(joined.str.slice(-span).to_arrow()))
+        head[part] = heads.str.slice(0, END_CHARS).hash(seed=1).to_numpy()
+        tail[part] = tails.str.slice(-END_CHARS).hash(seed=2).to_numpy()
     return head, tail
 
 
@@ -714,14 +749,14 @@ def _finish(
     in_kept = np.zeros(n, dtype=bool)
     in_kept[cand_rid[pairs[kept].ravel()]] = True
     reason[cand_rid] = F.UNPAIRED
-    reason[in_pairs & ~in_kept] = PAIR_DROPPED
+    reason[in_pairs & ~in_kept] = F.PAIR_DROPPED
     reason[in_kept] = ""
     in_kept[regen_rids] = True
     reason[regen_rids] = ""
 
     counts = pl.Series(reason[reason != ""].astype(str)).value_counts()
     by_reason = dict(zip(counts.get_column("").to_list(), counts.get_column("count").to_list(), strict=True))
-    funnel.dropped = {r: int(by_reason[r]) for r in RECORD_REASONS if by_reason.get(r)}
+    funnel.dropped = {r: int(by_reason[r]) for r in F.RECORD_REASONS if by_reason.get(r)}
     ok = recs.filter(pl.col("filter") == 0)
     funnel.groups = ok.get_column("key").n_unique()
     funnel.minable_groups = cand.get_column("group").n_unique()

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from arenapref.errors import InputFormatError
+from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import CONVERSATION_SCHEMA, TURN_TYPE
 from arenapref.rejects import RejectLog
 
@@ -35,7 +36,7 @@ def files_of(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
 
 def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
     """Stream LMSYS-Chat-1M conversations from Parquet shards or JSON lines."""
-    if path.is_dir() and any(path.glob("*.parquet")):
+    if path.suffix.lower() == ".parquet" or (path.is_dir() and any(path.glob("*.parquet"))):
         for shard in files_of(path, (".parquet",)):
             yield from _read_parquet(shard, rejects, batch_size)
     else:
@@ -172,26 +173,15 @@ def convert_batch(batch: pa.RecordBatch, path: Path, offset: int, rejects: Rejec
 
 def _read_jsonl(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
     rows: list[dict[str, object]] = []
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                rejects.add(path, line_no, "not a JSON object", exc.msg, line[:500])
-                continue
-            if not isinstance(rec, dict):
-                rejects.add(path, line_no, "not a JSON object", type(rec).__name__, line[:500])
-                continue
-            row = _json_row(rec)
-            if isinstance(row, str):
-                rejects.add(path, line_no, row, raw=line[:500])
-                continue
-            rows.append(row)
-            if len(rows) >= batch_size:
-                yield pa.RecordBatch.from_pylist(rows, schema=CONVERSATION_SCHEMA)
-                rows = []
+    for line_no, rec in iter_json_records(path, rejects):
+        row = _json_row(rec)
+        if isinstance(row, str):
+            rejects.add(path, line_no, row, raw=json.dumps(rec, default=str)[:500])
+            continue
+        rows.append(row)
+        if len(rows) >= batch_size:
+            yield pa.RecordBatch.from_pylist(rows, schema=CONVERSATION_SCHEMA)
+            rows = []
     if rows:
         yield pa.RecordBatch.from_pylist(rows, schema=CONVERSATION_SCHEMA)
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from arenapref.errors import InputFormatError
 from arenapref.readers.jsonrecords import iter_json_records
+from arenapref.readers.lmsys import files_of
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.rejects import RejectLog
 
@@ -132,7 +133,14 @@ def _rows(
 def read(
     path: Path, rejects: RejectLog, batch_size: int, mapping: dict[str, str] | None
 ) -> Iterator[pa.RecordBatch]:
-    """Stream a pairwise file as battles, using (and completing) the column mapping."""
+    """Stream a pairwise file (or a folder of them) as battles, using (and completing) the column mapping."""
+    for f in files_of(path, (".csv", ".tsv", ".json", ".jsonl", ".ndjson")):
+        yield from _read_file(f, rejects, batch_size, mapping)
+
+
+def _read_file(
+    path: Path, rejects: RejectLog, batch_size: int, mapping: dict[str, str] | None
+) -> Iterator[pa.RecordBatch]:
     rows: list[dict[str, object]] = []
     resolved: dict[str, str] | None = None
     for row_no, rec in _rows(path, rejects, mapping):

@@ -30,6 +30,7 @@ from arenapref.synth.topics import TOPICS
 __all__ = ["GENERATOR_VERSION", "SynthManifest", "generate"]
 
 GENERATOR_VERSION = "1"
+MAX_SHARD_ROWS = 500_000
 
 
 @dataclass
@@ -112,8 +113,10 @@ def generate(
     """Write a synthetic workspace under ``out_dir`` and return its manifest."""
     if conversations < 0 or battles < 0:
         raise ArenaprefError("conversations and battles must be zero or more")
-    if shard_rows < 1:
-        raise ArenaprefError("shard_rows must be at least 1")
+    if not 1 <= shard_rows <= MAX_SHARD_ROWS:
+        raise ArenaprefError(
+            f"shard_rows must be between 1 and {MAX_SHARD_ROWS} (one shard's text must fit 2 GB)"
+        )
     for name, v in (
         ("malformed_share", malformed_share),
         ("test_share", test_share),

@@ -321,7 +321,7 @@ def write_competition(
         for i in test_ids:
             ww.writerow([i, third, third, third])
 
-    src_ids = plan.conversation_ids(plan.g_first_conv[sg]).to_pylist() if m else []
+    src_ids = plan.conversation_ids(plan.g_first_conv[sg]).to_pylist() if plan.n_groups else [None] * m
     topic_names = np.array([t.name for t in TOPICS], dtype=object)
     truth = pa.table(
         [

@@ -9,7 +9,6 @@ only Python loop is one string join per turn over pre-built sentences (no per-wo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import filterfalse
@@ -51,14 +50,13 @@ MAX_CTX = 60
 MAX_SENT = 120
 
 # Salts: one per independent random choice, so choices never share bits.
-S_TMPL, S_A, S_B, S_C, S_CTXN, S_CTX, S_FOLLOW, S_NAME1, S_NAME2, S_NOUN, S_TERM = range(1, 12)
+S_TMPL, S_A, S_B, S_C, S_CTXN, S_CTX, S_FOLLOW, S_NAME1, S_NAME2, S_NOUN = range(1, 11)
 S_KIND, S_NSENT, S_NSENT2, S_LIST, S_HEAD, S_CODE, S_BOLD, S_OPEN, S_REF, S_SENT, S_ERR, S_NCODE = range(
     20, 32
 )
 S_EDIT_OP, S_EDIT_POS, S_EDIT_WORD, S_EDIT_COS = range(40, 44)
 
 EDIT_WORDS = ("please", "really", "quickly", "also", "just", "now", "exactly", "simple", "detailed", "short")
-PLACEHOLDER_RE = re.compile(r"\b(?:NAME|ORGANIZATION|LOCATION|EMAIL_ADDRESS|PHONE_NUMBER)_\d+\b")
 # Punctuation of every script the generator writes (ASCII and CJK), folded to spaces by str.translate.
 _PUNCT = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\n\t。、，！？：；«»“”„…—–·¿¡"})
 # Tokens a placeholder-aware key may mask: first names and the words/digits of `<TYPE>_<k>` placeholders.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+
 from arenapref.readers import open_source
 from arenapref.topics.fit import FitSettings, fit_topics, topic_batches
 from arenapref.topics.probe import probe, write_chart
@@ -21,8 +23,6 @@ def demo_stage(synth_dir: Path, work_dir: Path) -> list[str]:
     report.write_json(out / "probe.json")
     write_chart(report, out / "probe.png")
     train = open_source(competition / "train.csv")
-    import pyarrow as pa
-
     labelled = pa.concat_tables(topic_batches(model, train.batches()))
     write_parquet(labelled, out / "train_with_topics.parquet")
     lines = [
@@ -38,6 +38,7 @@ def demo_stage(synth_dir: Path, work_dir: Path) -> list[str]:
     lines += [
         f"train vs test: chi2 {train_test.chi2:.1f} (p={train_test.p_value:.3g}), JS distance "
         f"{train_test.js_distance:.3f}; lmsys vs test: JS distance {lmsys_test.js_distance:.3f}",
+        f"LMSYS prompts the map cannot place (other languages): {report.mixes[0].unassigned:,}",
         f"topics LMSYS under-represents relative to test: {len(flagged)}; report {out / 'probe.json'}, "
         f"chart {out / 'probe.png'}",
         f"train battles with a topic column: {out / 'train_with_topics.parquet'}",

@@ -39,7 +39,7 @@ def clean_title(text: str) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     if line.lower().startswith("title:"):
         line = line[len("title:") :].strip()
-    line = line.strip("\"'*` ").rstrip(".")
+    line = line.rstrip(".").strip("\"'*` ").rstrip(".")
     return line if len(line) <= MAX_TITLE_CHARS else line[: MAX_TITLE_CHARS - 1] + "…"
 
 
