@@ -15,7 +15,7 @@ from pathlib import Path
 
 from arenapref.synth import SynthManifest, generate
 
-# Pipeline order: read and profile, compare, topics, mine pairs, label them, train and ablate.
+# Pipeline order: profile, compare, topics, mine pairs, label them, train, then ablate (decide).
 STAGES: tuple[tuple[str, str], ...] = (
     ("profile", "arenapref.profile.demo"),
     ("compare", "arenapref.compare.demo"),
@@ -23,6 +23,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("mine", "arenapref.mine.demo"),
     ("label", "arenapref.label.demo"),
     ("model", "arenapref.model.demo"),
+    ("decide", "arenapref.model.decide_demo"),
 )
 DemoStage = Callable[[Path, Path], list[str]]
 
