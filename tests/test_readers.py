@@ -405,3 +405,13 @@ def test_detect_format_names_the_problem(tmp_path: Path) -> None:
     weird.write_bytes(b"PK")
     with pytest.raises(InputFormatError, match="--format"):
         detect_format(weird)
+
+
+def test_single_lmsys_shard_and_binary_jsonl(tmp_path: Path) -> None:
+    shard = _lmsys_shard(tmp_path / "train-00000.parquet")
+    src = open_source(shard, format="lmsys")
+    assert src.read_table().num_rows == 2
+    binary = tmp_path / "dump.jsonl"
+    binary.write_bytes(b"\x00\x01garbage\n" * 60)
+    with pytest.raises(InputFormatError, match="not JSON lines"):
+        open_source(binary, format="lmsys").read_table()
