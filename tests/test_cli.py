@@ -8,17 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.main import get_command
 
-from arenapref.cli import app, main
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from arenapref.cli import app
+from cli_helpers import run_cli as _run
 
 
 def _command_paths() -> list[list[str]]:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from arenapref.cli import main
 from arenapref.label.cache import JudgeCache
 from arenapref.label.config import load_judge
 from arenapref.label.judge import judge_battles
@@ -21,20 +20,11 @@ from arenapref.label.testserver import ServerSettings, serve_in_thread
 from arenapref.model.estimators import PriorModel
 from arenapref.model.io import save_model
 from arenapref.writers import write_parquet
+from cli_helpers import run_cli as _run
 from label_helpers import make_pairs, server_keys
 
 KEY_ENV = "ARENAPREF_TEST_JUDGE_KEY"
 SECRET = "sk-test-0123456789-do-not-store"
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _files_containing(root: Path, needle: str) -> list[Path]:

@@ -15,6 +15,7 @@ from arenapref.mine import MineResult, MineSettings, mine_pairs
 from arenapref.mine.pairing import PairingSettings, apply_caps, match, max_pairs
 from arenapref.records import Conversation, Turn, conversations_table
 from arenapref.writers import write_parquet
+from cli_helpers import run_cli as _cli
 
 
 def conv(
@@ -251,18 +252,6 @@ def test_near_groups_merge_near_duplicate_prompts(tmp_path: Path) -> None:
     assert run(tmp_path, convs).pairs.num_rows == 0
     pairs = run(tmp_path, convs, near=True).pairs
     assert pairs.num_rows == 1
-
-
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from arenapref.cli import main
-
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, " ".join(err.split())  # rich wraps long lines
 
 
 def test_cli_mistakes_are_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,11 +15,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from arenapref.cli import main
 from arenapref.compare.guard import find_leaks
 from arenapref.compare.normalize import normalize_texts, turns_keys
 from arenapref.mine import MineSettings, mine_pairs
 from arenapref.readers import read_table
+from cli_helpers import run_cli as _run
 
 FOLDER = "arena_prompts_1135"
 CAP = 5  # the default --max-pairs-per-prompt
@@ -34,16 +34,6 @@ def _shingles(text: str) -> set[bytes]:
 
 def _jaccard(a: set[bytes], b: set[bytes]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _root(parent: list[int], i: int) -> int:

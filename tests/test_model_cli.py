@@ -9,7 +9,6 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from arenapref.cli import main
 from arenapref.label.teacher import teacher_battles
 from arenapref.mine.miner import mine_pairs
 from arenapref.model.ablate import ablate
@@ -17,19 +16,10 @@ from arenapref.model.io import check_submission, load_model, read_battles
 from arenapref.model.training import train_model
 from arenapref.synth import SynthManifest, generate
 from arenapref.writers import write_parquet
+from cli_helpers import run_cli as _run
 
 FAST = {"n_estimators": 80, "learning_rate": 0.15, "num_leaves": 7, "min_child_samples": 10}
 FAST_ARGS = [arg for k, v in FAST.items() for arg in ("--param", f"{k}={v}")]
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, " ".join(out.split()), " ".join(err.split())  # rich wraps long lines
 
 
 @pytest.fixture(scope="module")
