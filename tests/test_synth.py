@@ -318,6 +318,32 @@ def test_non_english_rows_use_their_language() -> None:
         assert py3langid.classify(text)[0] == expect, (name, text)
 
 
+def test_long_prompts_in_narrow_scripts_are_not_near_duplicates() -> None:
+    """Different groups in scripts with few byte 5-grams stay below compare's 0.8 (long ones used not to)."""
+    from arenapref.compare.normalize import normalize_text
+    from arenapref.synth.text import MAX_CTX, TextBank, Turns
+    from arenapref.synth.vocab import LANGUAGES
+
+    def grams(turns: list[str]) -> set[bytes]:
+        b = normalize_text(" ".join(turns), mask=True).encode("utf-8")
+        return {b[i : i + 5] for i in range(len(b) - 4)}
+
+    bank = TextBank(0)
+    names = [lang.name for lang in LANGUAGES]
+    n = 25
+    for name in ("Tamil", "Georgian", "Bengali", "Nepali"):
+        li = names.index(name) + 1
+        assert bank.lang_max_ctx[li] < MAX_CTX and bank.lang_max_ctx[names.index("Spanish") + 1] == MAX_CTX
+        for n_turns in (1, 4):
+            lang, turns = np.full(n, li), np.full(n, n_turns)
+            no = np.zeros(n, dtype=bool)
+            keys = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+            spec = Turns(keys, np.zeros(n, np.int64), lang, turns, bank.ctx_caps(lang, turns)[0], no, no, no)
+            sets = [grams(t) for t in bank.user_turns(spec, names=False).rows()]
+            worst = max(len(a & b) / len(a | b) for i, a in enumerate(sets) for b in sets[i + 1 :])
+            assert worst < 0.78, (name, n_turns, worst)
+
+
 def test_davidson_and_edits() -> None:
     p = davidson(np.array([0.0, 5.0, -5.0]))
     assert np.allclose(p[0] + p[1] + p[2], 1.0)

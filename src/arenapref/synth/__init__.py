@@ -29,7 +29,7 @@ from arenapref.synth.topics import TOPICS
 
 __all__ = ["GENERATOR_VERSION", "SynthManifest", "generate"]
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 MAX_SHARD_ROWS = 500_000
 
 

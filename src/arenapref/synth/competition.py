@@ -192,6 +192,7 @@ def write_competition(
     lang = rng.choice(len(LANGUAGE_NAMES), m, p=language_probs(COMPETITION_ENGLISH)).astype(np.int64)
     n_turns = np.where(rng.random(m) < 0.87, 1, 1 + rng.geometric(0.55, m)).astype(np.int64)
     ctx0 = np.clip(np.floor(np.exp(CTX0_MU + CTX0_SIGMA * rng.standard_normal(m))), 1, 60).astype(np.int64)
+    ctx0 = np.minimum(ctx0, bank.ctx_caps(lang, n_turns)[0])
     has_tmpl = np.array([len(t) > 0 for t in bank.name_tmpl])[topic]
     has_name = has_tmpl & (rng.random(m) < 0.5)
     fresh = Turns(key, topic, lang, n_turns, ctx0, has_name, np.zeros(m, dtype=bool), np.zeros(m, dtype=bool))

@@ -185,6 +185,7 @@ def plan_lmsys(bank: TextBank, n: int, seed: int) -> LmsysPlan:
     n_turns = np.where(u_t < 0.6, 1, 1 + rng.geometric(0.4, g_n)).astype(np.int64)
     n_turns = np.minimum(n_turns, 30)
     ctx0 = np.clip(np.floor(np.exp(CTX0_MU + CTX0_SIGMA * rng.standard_normal(g_n))), 1, 60).astype(np.int64)
+    ctx0 = np.minimum(ctx0, bank.ctx_caps(lang, n_turns)[0])
     has_name_tmpl = np.array([len(t) > 0 for t in bank.name_tmpl])[topic]
     name_prefix = rng.random(g_n) < 0.04
     has_name = name_prefix | (has_name_tmpl & (rng.random(g_n) < 0.5))

@@ -79,9 +79,13 @@ keys are re-drawn on collision).
 Only planted near-duplicates are listed. Others are kept rare by construction: every prompt group's first
 turn differs from every other's; a short English first turn (at most two context sentences after the
 request) never shares its request (template + slot values) with another short one; non-English first turns
-have at least three sentences. A check with MinHash candidates verified by exact character 5-gram Jaccard
-(>= 0.8) over 100k conversations + 12k battles found 1 unplanted pair against 4,316 planted ones. Precision measured against this
-truth is therefore slightly pessimistic.
+have at least three sentences, and all their user turns together about as many sentences as hold the
+distinct byte 5-grams of their language's sentence pool (a later turn keeps at least one), so that long
+texts in scripts with few byte 5-grams (3-byte characters, small word lists: Tamil, Georgian, Bengali...)
+do not look alike. `arenapref compare` (MinHash, candidates verified by exact Jaccard >= 0.8 on byte
+5-grams of the masked text) over 200k conversations + 12k battles (generator version 2) reported 5,109
+pairs inside LMSYS, every one within a planted cluster. Precision measured against this truth is therefore
+at most slightly pessimistic.
 
 ## truth/topics.json
 

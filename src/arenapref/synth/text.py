@@ -48,6 +48,7 @@ ANS_POOL = 4000
 LANG_POOL = 1500
 MAX_CTX = 60
 MAX_SENT = 120
+LANG_CAP_SAMPLE = 300
 
 # Salts: one per independent random choice, so choices never share bits.
 S_TMPL, S_A, S_B, S_C, S_CTXN, S_CTX, S_FOLLOW, S_NAME1, S_NAME2, S_NOUN = range(1, 11)
@@ -252,6 +253,7 @@ class TextBank:
                 s = sep.join(words)
                 sents[s[:1].upper() + s[1:] + lang.stop] = None
             bank.extend(list(sents)[:LANG_POOL])
+        self.lang_max_ctx = _lang_max_ctx(bank, self.lang_off)
         self.bank = bank
         self.bank_arr = pa.array(bank, pa.string())
         self.head_arr = pa.array(_head_table(), pa.string())
@@ -275,6 +277,17 @@ class TextBank:
                         self.slot_used[i, kind, j, q] = slot in tmpl
 
     # ------------------------------------------------------------------ prompts
+    def ctx_caps(self, lang: I64, n_turns: I64) -> tuple[I64, I64]:
+        """Most context sentences of a first and of a later user turn, per row (see ``_lang_max_ctx``).
+
+        A non-English prompt's turns share its language's cap (a later turn keeps at least one sentence, a
+        first turn at least SHORT_CTX + 1), so a many-turn prompt is not longer than a one-turn one.
+        """
+        cap = self.lang_max_ctx[lang]
+        later = np.where(lang == 0, MAX_CTX, np.maximum(1, cap // n_turns))
+        first = np.where(lang == 0, MAX_CTX, np.maximum(SHORT_CTX + 1, cap - (n_turns - 1) * later))
+        return first, later
+
     def user_turns(self, spec: Turns, names: bool) -> Flat:
         """Render the user turns of every row. ``names``: real first names instead of NAME_k placeholders."""
         owner, turn = expand(spec.n_turns)
@@ -287,6 +300,7 @@ class TextBank:
             spec.ctx0[owner],
             np.clip(np.floor(np.exp(1.0 + 1.0 * normal(key, S_CTXN, turn))) - 1, 0, MAX_CTX).astype(np.int64),
         )
+        ctx_n = np.where(first, ctx_n, np.minimum(ctx_n, self.ctx_caps(lang, spec.n_turns[owner])[1]))
         c_owner, c_pos = expand(ctx_n)
         c_key, c_turn, c_topic, c_lang = key[c_owner], turn[c_owner], topic[c_owner], lang[c_owner]
         ctx_idx = np.where(
@@ -428,6 +442,28 @@ class TextBank:
             empty=any_of(is_empty),
         )
         return ArrowFlat(texts, _offsets(st.n_turns)), feats
+
+
+def _lang_max_ctx(bank: list[str], lang_off: I64) -> I64:
+    """Most context sentences a turn may have, per language (index 0, English: MAX_CTX).
+
+    Why: compare shingles bytes, and a script of 3-byte characters with a small word list has only a few
+    hundred distinct byte 5-grams; two long random texts in it cover most of them and look like
+    near-duplicates although they are different prompts. A turn is kept under the number of sentences
+    that together hold as many distinct 5-grams as the language's whole pool (measured on its first
+    LANG_CAP_SAMPLE sentences), so different groups stay well below the 0.8 threshold.
+    """
+    caps = np.full(len(lang_off), MAX_CTX, dtype=np.int64)
+    for li in range(1, len(lang_off)):
+        seen: set[bytes] = set()
+        total = 0
+        for s in bank[int(lang_off[li]) : int(lang_off[li]) + LANG_CAP_SAMPLE]:
+            b = s.lower().encode("utf-8")
+            grams = {b[i : i + 5] for i in range(len(b) - 4)}
+            seen |= grams
+            total += len(grams)
+        caps[li] = min(MAX_CTX, max(SHORT_CTX + 1, len(seen) * LANG_CAP_SAMPLE // max(total, 1)))
+    return caps
 
 
 def _head_table() -> list[str]:
