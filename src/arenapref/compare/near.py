@@ -49,6 +49,7 @@ F32 = npt.NDArray[np.float32]
 _MUL = np.uint64(0x100000001B3)  # FNV-64 prime: the polynomial base of token and n-gram hashes
 _DOC_CHUNK_BYTES = 4 << 20  # texts are shingled in chunks of about this many bytes to bound memory
 _SKETCH_CHUNK_DOCS = 50_000  # documents sketched per call; only their signatures are kept
+_VERIFY_CHUNK_DOCS = 20_000  # documents sketched or de-duplicated per step after the first LSH pass
 
 
 def optimal_param(
@@ -283,7 +284,7 @@ def _unique(x: npt.NDArray[_T]) -> npt.NDArray[_T]:
     return x[keep]
 
 
-def _gather_rows(flat: U64, offsets: I64, rows: I64) -> tuple[U64, I64]:
+def _gather_rows(flat: npt.NDArray[_T], offsets: I64, rows: I64) -> tuple[npt.NDArray[_T], I64]:
     """The CSR sub-matrix of ``rows`` (vectorised gather of variable-length segments)."""
     lens = offsets[rows + 1] - offsets[rows]
     new_off = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -365,6 +366,23 @@ def _flag_shared_band(texts: pa.Array, settings: NearDupSettings, stats: NearDup
     return np.flatnonzero(flags & nonempty).astype(np.int64)
 
 
+def _signatures(texts: pa.Array, settings: NearDupSettings) -> tuple[npt.NDArray[np.uint32], I64]:
+    """MinHash signature rows and shingle counts of every text, sketched a chunk of documents at a time.
+
+    rensa hands signatures back as Python lists; converting a chunk at a time keeps that transient small.
+    """
+    bands, rows = settings.bands_rows
+    sig = np.empty((len(texts), bands * rows), dtype=np.uint32)
+    sizes = np.empty(len(texts), dtype=np.int64)
+    for start in range(0, len(texts), _VERIFY_CHUNK_DOCS):
+        flat, offsets = shingle_hashes(texts.slice(start, _VERIFY_CHUNK_DOCS), settings)
+        stop = start + len(offsets) - 1
+        sizes[start:stop] = np.diff(offsets)
+        if stop > start:
+            sig[start:stop] = np.asarray(sketch(flat, offsets, settings).to_rows(), dtype=np.uint32)
+    return sig, sizes
+
+
 def candidate_pairs(
     sig: npt.NDArray[np.uint32], size: I64, settings: NearDupSettings, stats: NearDupStats
 ) -> tuple[I64, I64]:
@@ -388,6 +406,29 @@ def estimated_jaccard(sig: npt.NDArray[np.uint32], i: I64, j: I64, chunk: int = 
     return out
 
 
+def _unique_shingle_sets(
+    flat: U64, offsets: I64, docs: I64, chunk: int = _VERIFY_CHUNK_DOCS
+) -> tuple[npt.NDArray[np.uint32], I64]:
+    """Each document's distinct shingle hashes (truncated to 32 bits), concatenated, and their counts.
+
+    Built a chunk of documents at a time, so the sort keys and gathers never span all shingles at once:
+    at a million documents the whole-array version peaked at several times the shingle array's size.
+    """
+    parts: list[npt.NDArray[np.uint32]] = []
+    counts: list[I64] = []
+    for start in range(0, len(docs), chunk):
+        part_docs = docs[start : start + chunk]
+        sub, sub_off = _gather_rows(flat, offsets, part_docs)
+        owner = np.repeat(np.arange(len(part_docs), dtype=np.uint64), np.diff(sub_off))
+        uniq = _unique((owner << np.uint64(32)) | (sub >> np.uint64(32)))
+        del sub, owner
+        parts.append((uniq & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+        counts.append(np.bincount((uniq >> np.uint64(32)).astype(np.int64), minlength=len(part_docs)))
+    if not parts:
+        return np.zeros(0, np.uint32), np.zeros(0, np.int64)
+    return np.concatenate(parts), np.concatenate(counts).astype(np.int64)
+
+
 def verify(
     flat: U64, offsets: I64, i: I64, j: I64, threshold: float, chunk: int = 4_000_000
 ) -> tuple[I64, I64, F32]:
@@ -400,13 +441,7 @@ def verify(
     if len(i) == 0:
         return i, j, np.zeros(0, np.float32)
     docs = _unique(np.concatenate([i, j]))
-    sub, sub_off = _gather_rows(flat, offsets, docs)
-    lens = np.diff(sub_off)
-    owner = np.repeat(np.arange(len(docs), dtype=np.uint64), lens)
-    uniq = _unique((owner << np.uint64(32)) | (sub >> np.uint64(32)))
-    u_owner = (uniq >> np.uint64(32)).astype(np.int64)
-    u_hash = uniq & np.uint64(0xFFFFFFFF)
-    u_count = np.bincount(u_owner, minlength=len(docs)).astype(np.int64)
+    u_hash, u_count = _unique_shingle_sets(flat, offsets, docs)
     u_off = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum(u_count, out=u_off[1:])
     ii = np.searchsorted(docs, i)
@@ -420,6 +455,7 @@ def verify(
         p = np.arange(start, stop, dtype=np.int64)
         a_h, a_off = _gather_rows(u_hash, u_off, ii[p])
         b_h, b_off = _gather_rows(u_hash, u_off, jj[p])
+        a_h, b_h = a_h.astype(np.uint64), b_h.astype(np.uint64)
         a_pair = np.repeat(np.arange(len(p), dtype=np.uint64), np.diff(a_off))
         b_pair = np.repeat(np.arange(len(p), dtype=np.uint64), np.diff(b_off))
         both = np.sort(np.concatenate([(a_pair << np.uint64(32)) | a_h, (b_pair << np.uint64(32)) | b_h]))
@@ -459,12 +495,12 @@ def near_pairs(
     flagged = _flag_shared_band(texts, settings, stats)
     stats.flagged = len(flagged)
     t1 = time.perf_counter()
-    # Only documents sharing a band can be in a pair: shingle them again, copy their signatures out.
-    flat, offsets = shingle_hashes(texts.take(pa.array(flagged)), settings)
+    # Only documents sharing a band can be in a pair: sketch them again, chunk by chunk, keeping signatures.
+    flagged_texts = texts.take(pa.array(flagged))
     i = j = np.zeros(0, np.int64)
     if len(flagged) > 1:
-        sig = np.asarray(sketch(flat, offsets, settings).to_rows(), dtype=np.uint32)
-        i, j = candidate_pairs(sig, np.diff(offsets), settings, stats)
+        sig, sizes = _signatures(flagged_texts, settings)
+        i, j = candidate_pairs(sig, sizes, settings, stats)
         if cross is not None:
             keep = _is_cross(cross, flagged[i], flagged[j])
             i, j = i[keep], j[keep]
@@ -474,7 +510,13 @@ def near_pairs(
         del sig
     stats.estimate_passed = len(i)
     t2 = time.perf_counter()
-    i, j, sim = verify(flat, offsets, i, j, settings.threshold)
+    # Exact shingle sets are needed only for documents in a surviving candidate pair.
+    docs = _unique(np.concatenate([i, j]))
+    flat, offsets = shingle_hashes(flagged_texts.take(pa.array(docs)), settings)
+    vi, vj, sim = verify(
+        flat, offsets, np.searchsorted(docs, i), np.searchsorted(docs, j), settings.threshold
+    )
+    i, j = docs[vi], docs[vj]
     t3 = time.perf_counter()
     stats.verified_pairs = len(i)
     stats.seconds = {"minhash_lsh": t1 - t0, "candidates": t2 - t1, "verify": t3 - t2}
