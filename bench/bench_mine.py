@@ -26,10 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import unicodedata
@@ -39,21 +36,12 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from benchlib import link_shards, own_usage, run_child, synth_workspace
+
 WALL_BUDGET_S = 60.0
 RSS_BUDGET_MB = 4096.0
 BUDGET_N = 1_000_000
 CAP = 5
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak RSS (VmHWM starts afresh at exec; ru_maxrss would carry the parent's)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_arenapref(path: Path) -> dict[str, Any]:
@@ -154,10 +142,7 @@ RUNNERS = {"arenapref": run_arenapref, "reference": run_reference}
 
 
 def _child(impl: str, path: Path, ids_out: Path) -> None:
-    result = RUNNERS[impl](path)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["cpu_s"] = usage.ru_utime + usage.ru_stime
-    result["peak_rss_mb"] = _peak_rss_mb()
+    result = {**RUNNERS[impl](path), **own_usage()}
     ids_out.write_text("\n".join(result.pop("paired_ids")), encoding="utf-8")
     print(json.dumps(result))
 
@@ -169,17 +154,12 @@ def measure(impl: str, path: Path, scratch: Path, in_process: bool = False) -> d
     then this process's.
     """
     if in_process:
-        result = RUNNERS[impl](path)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        result.update(cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=_peak_rss_mb())
+        result = {**RUNNERS[impl](path), **own_usage()}
         result["paired_ids"] = set(result["paired_ids"])
         return result
     ids_out = scratch / f"{impl}-{path.name}.ids"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", impl, "--path", str(path)]
-    done = subprocess.run([*cmd, "--ids-out", str(ids_out)], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{impl} run failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    script = str(Path(__file__).resolve())
+    result = run_child(script, "--child", impl, "--path", str(path), "--ids-out", str(ids_out))
     result["paired_ids"] = set(ids_out.read_text(encoding="utf-8").split("\n")) - {""}
     return result
 
@@ -197,33 +177,6 @@ def truth_recall(truth_dir: Path, paired_ids: set[str], shards: list[Path]) -> d
     hit = int(minable.is_in(found.implode()).sum())
     extra = int((~found.is_in(minable.implode())).sum())
     return {"minable": minable.len(), "found": hit, "recall": hit / max(minable.len(), 1), "extra": extra}
-
-
-def subset(lmsys_dir: Path, min_rows: int, out_dir: Path) -> tuple[Path, list[Path]]:
-    """Link whole shards covering at least ``min_rows`` conversations into a folder of their own."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = 0
-    shards = []
-    for shard in sorted(lmsys_dir.glob("*.parquet")):
-        (out_dir / shard.name).symlink_to(shard.resolve())
-        shards.append(shard)
-        rows += pq.ParquetFile(shard).metadata.num_rows
-        if rows >= min_rows:
-            break
-    return out_dir, shards
-
-
-def generate(out_dir: Path, n: int, seed: int, shard_rows: int) -> tuple[Path, bool]:
-    """Write N conversations with the project's generator, or reuse a workspace with the same N and seed."""
-    manifest = out_dir / "manifest.json"
-    if manifest.exists():
-        done = json.loads(manifest.read_text())
-        if (done.get("conversations"), done.get("seed")) == (n, seed):
-            return out_dir, True
-    from arenapref.synth import generate as synth_generate
-
-    synth_generate(out_dir, conversations=n, battles=0, seed=seed, shard_rows=shard_rows)
-    return out_dir, False
 
 
 def _row(label: str, *cells: str) -> str:
@@ -249,12 +202,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench_mine_")) if args.workdir is None else args.workdir
     try:
         start = time.perf_counter()
-        synth, reused = generate(tmp / "synth", args.n, args.seed, args.shard_rows)
+        synth, reused = synth_workspace(tmp / "synth", args.n, args.seed, args.shard_rows)
         gen_s = time.perf_counter() - start
         lmsys_dir = synth / "lmsys"
         all_shards = sorted(lmsys_dir.glob("*.parquet"))
         shutil.rmtree(tmp / "ref_subset", ignore_errors=True)
-        ref_dir, ref_shards = subset(lmsys_dir, min(args.ref_n, args.n), tmp / "ref_subset")
+        ref_dir, ref_shards, _ = link_shards(lmsys_dir, min(args.ref_n, args.n), tmp / "ref_subset")
         scratch = tmp / "ids"
         scratch.mkdir(exist_ok=True)
         ours = measure("arenapref", lmsys_dir, scratch, args.in_process)

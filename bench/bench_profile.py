@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -30,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
+
+from benchlib import link_shards, own_usage, run_child, synth_workspace
 
 WALL_BUDGET_S = 60.0
 RSS_BUDGET_MB = 4096.0
@@ -46,18 +45,6 @@ FIGURES = (
     "responses",
     "response_tokens",
 )
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak RSS. Linux's VmHWM starts afresh at exec; ``ru_maxrss`` would carry over the
-    high-water mark of the parent that forked us (the generator), so it is only the fallback."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def run_arenapref(path: Path, tokenizer: str) -> dict[str, Any]:
@@ -170,49 +157,14 @@ RUNNERS = {"arenapref": run_arenapref, "pandas": run_pandas, "tokenize-only": ru
 
 
 def _child(impl: str, path: Path, tokenizer: str) -> None:
-    result = RUNNERS[impl](path, tokenizer)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["cpu_s"] = usage.ru_utime + usage.ru_stime
-    result["peak_rss_mb"] = _peak_rss_mb()
-    print(json.dumps(result))
+    print(json.dumps({**RUNNERS[impl](path, tokenizer), **own_usage()}))
 
 
 def measure(impl: str, path: Path, tokenizer: str) -> dict[str, Any]:
     """Run one implementation in a fresh interpreter: its wall time, CPU time and peak RSS are its own."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", impl, "--path", str(path)]
-    done = subprocess.run([*cmd, "--tokenizer", tokenizer], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{impl} run failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
-def subset(lmsys_dir: Path, min_rows: int, out_dir: Path) -> tuple[Path, int]:
-    """Link whole shards covering at least ``min_rows`` conversations into a folder of their own."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = 0
-    for shard in sorted(lmsys_dir.glob("*.parquet")):
-        (out_dir / shard.name).symlink_to(shard.resolve())
-        rows += pq.ParquetFile(shard).metadata.num_rows
-        if rows >= min_rows:
-            break
-    return out_dir, rows
-
-
-def generate(out_dir: Path, n: int, seed: int, shard_rows: int) -> tuple[Path, bool]:
-    """Write N LMSYS-shaped conversations with the project's generator; returns the shard folder.
-
-    A kept ``--workdir`` that already holds the same N and seed is reused (generating 1M takes minutes).
-    """
-    manifest = out_dir / "manifest.json"
-    if manifest.exists():
-        done = json.loads(manifest.read_text())
-        if (done.get("conversations"), done.get("seed")) == (n, seed):
-            return out_dir / done["lmsys_dir"], True
-    from arenapref.synth import generate as synth_generate
-
-    made = synth_generate(out_dir, conversations=n, battles=0, seed=seed, shard_rows=shard_rows)
-    return made.lmsys_dir, False
+    return run_child(
+        str(Path(__file__).resolve()), "--child", impl, "--path", str(path), "--tokenizer", tokenizer
+    )
 
 
 def _row(label: str, *cells: str) -> str:
@@ -239,10 +191,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench_profile_")) if args.workdir is None else args.workdir
     try:
         start = time.perf_counter()
-        lmsys_dir, reused = generate(tmp / "synth", args.n, args.seed, args.shard_rows)
+        synth, reused = synth_workspace(tmp / "synth", args.n, args.seed, args.shard_rows)
+        lmsys_dir = synth / "lmsys"
         gen_s = time.perf_counter() - start
         shutil.rmtree(tmp / "ref_subset", ignore_errors=True)
-        ref_dir, _ = subset(lmsys_dir, min(args.ref_n, args.n), tmp / "ref_subset")
+        ref_dir, _, _ = link_shards(lmsys_dir, min(args.ref_n, args.n), tmp / "ref_subset")
         ours = measure("arenapref", lmsys_dir, args.tokenizer)
         ours_ref = measure("arenapref", ref_dir, args.tokenizer)
         pandas_ref = measure("pandas", ref_dir, args.tokenizer)

@@ -18,6 +18,7 @@ from arenapref.errors import InputFormatError
 from arenapref.readers import detect_format, open_source
 from arenapref.readers.jsoncells import CellError, decode_turns
 from arenapref.records import Battle, battles_table, first_user_turn, user_turns
+from arenapref.rejects import RejectLog
 from arenapref.writers import normalise_probabilities, write_competition_csv, write_submission_csv
 
 HEADER = [
@@ -415,3 +416,14 @@ def test_single_lmsys_shard_and_binary_jsonl(tmp_path: Path) -> None:
     binary.write_bytes(b"\x00\x01garbage\n" * 60)
     with pytest.raises(InputFormatError, match="not JSON lines"):
         open_source(binary, format="lmsys").read_table()
+
+
+def test_reject_logs_merge_counts_and_recoveries(tmp_path: Path) -> None:
+    a, b = RejectLog(), RejectLog()
+    a.add("x.csv", 1, "bad")
+    b.add("y.csv", 2, "bad")
+    b.add("y.csv", 3, "worse")
+    b.recover("lone surrogate")
+    a.extend(b)
+    assert a.counts == {"bad": 2, "worse": 1} and a.recovered == {"lone surrogate": 1}
+    assert [r.file for r in a.rejects] == ["x.csv", "y.csv", "y.csv"]

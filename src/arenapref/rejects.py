@@ -38,6 +38,13 @@ class RejectLog:
             self.rejects.append(Reject(str(file), row, reason, detail, raw[:MAX_RAW_CHARS]))
         self._counts[reason] += 1
 
+    def extend(self, other: RejectLog) -> None:
+        """Add another log's rejects, counts and recoveries (one rejects file for several inputs)."""
+        room = max(self.max_kept - len(self.rejects), 0)
+        self.rejects.extend(other.rejects[:room])
+        self._counts.update(other.counts)
+        self.recovered.update(other.recovered)
+
     def recover(self, reason: str, n: int = 1) -> None:
         self.recovered[reason] += n
 

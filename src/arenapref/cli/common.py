@@ -10,6 +10,7 @@ from rich.console import Console
 
 from arenapref.readers import FORMATS, Source, open_source
 from arenapref.readers.pairwise import parse_mapping
+from arenapref.rejects import RejectLog
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -43,13 +44,18 @@ def open_input(path: Path, fmt: str | None = None, mapping: str | None = None) -
     return open_source(path, fmt, mapping=parse_mapping(mapping) if mapping else None)
 
 
-def report_rejects(source: Source, rejects_path: Path | None) -> None:
-    """Print the reader's reject/recovery summary and, on request, write the rejects out."""
-    log = source.rejects
+def report_rejects(
+    log: RejectLog, label: str | Path, rejects_path: Path | None = None, hint: bool = True
+) -> None:
+    """Print an input's reject/recovery summary and, on request, write the rejects out.
+
+    Every command reports dropped input rows through here, so the wording is the same everywhere;
+    ``hint`` says whether the command offers ``--rejects``.
+    """
     if len(log) or log.recovered:
-        err_console.print(f"[yellow]{source.path}[/yellow]: {log.summary()}", highlight=False)
+        err_console.print(f"{label}: {log.summary()}", highlight=False, markup=False)
     if rejects_path is not None:
         log.write(rejects_path)
-        err_console.print(f"rejects written to {rejects_path}", highlight=False)
-    elif len(log):
-        err_console.print("  (pass --rejects FILE to write them out)", highlight=False)
+        err_console.print(f"rejects written to {rejects_path}", highlight=False, markup=False)
+    elif len(log) and hint:
+        err_console.print("  (pass --rejects FILE to write them out)", highlight=False, markup=False)

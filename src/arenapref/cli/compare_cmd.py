@@ -9,7 +9,7 @@ import pyarrow as pa
 import typer
 
 from arenapref.cli.app import app
-from arenapref.cli.common import console, err_console
+from arenapref.cli.common import console, err_console, report_rejects
 from arenapref.compare.guard import decontaminate, find_leaks
 from arenapref.compare.near import NearDupSettings
 from arenapref.compare.report import CompareSettings, compare_paths, load_source, write_compare
@@ -149,8 +149,7 @@ def decontaminate_cmd(
         f"{c['placeholder']:,} placeholder, {c['near']:,} near",
         highlight=False,
     )
-    if len(src.rejects):
-        err_console.print(f"{candidates}: {src.rejects.summary()}", highlight=False)
+    report_rejects(src.rejects, candidates, hint=False)
     console.print(f"wrote {out}", highlight=False)
     if dropped is not None:
         write_parquet(result.dropped, dropped)

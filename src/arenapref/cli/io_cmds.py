@@ -48,4 +48,4 @@ def convert(
     console.print(
         f"{table.num_rows} {src.kind} from {source} ({src.format}) written to {out}", highlight=False
     )
-    report_rejects(src, rejects)
+    report_rejects(src.rejects, src.path, rejects)

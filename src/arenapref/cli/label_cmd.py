@@ -12,8 +12,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from arenapref.cli.app import app
-from arenapref.cli.common import FormatOption, MappingOption, RejectsOption, console, err_console, open_input
-from arenapref.cli.common import report_rejects as _report_rejects
+from arenapref.cli.common import (
+    FormatOption,
+    MappingOption,
+    RejectsOption,
+    console,
+    err_console,
+    open_input,
+    report_rejects,
+)
 from arenapref.errors import ArenaprefError
 from arenapref.label.cache import JudgeCache
 from arenapref.label.client import Budget
@@ -118,7 +125,7 @@ def _read_battles(pairs: Path, fmt: str | None, mapping: str | None, rejects: Pa
     if src.kind != "battles":
         raise ArenaprefError(f"{pairs} holds {src.kind}; labeling needs pairs (battles)")
     table = src.read_table()
-    _report_rejects(src, rejects)
+    report_rejects(src.rejects, src.path, rejects)
     return table
 
 

@@ -145,7 +145,7 @@ def mine(
     written = write_result(result, out, dropped)
     result.funnel.print(console)
     for src in opened:
-        report_rejects(src, None)
+        report_rejects(src.rejects, src.path, hint=False)
     err_console.print(f"{result.pairs.num_rows:,} pairs written to {written[0]}", highlight=False)
     for path in written[1:]:
         err_console.print(f"  {path}", highlight=False)

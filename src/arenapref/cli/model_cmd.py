@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from arenapref.cli.app import app
-from arenapref.cli.common import FormatOption, console, err_console
+from arenapref.cli.common import FormatOption, console, report_rejects
 from arenapref.errors import ArenaprefError
 from arenapref.model.ablate import ablate as run_ablation
 from arenapref.model.ablate import write_report
@@ -32,14 +32,6 @@ ModelName = Annotated[
 def _print(lines: list[str]) -> None:
     for line in lines:
         console.print(line, highlight=False, markup=False)
-
-
-def _report_rejects(rejects: RejectLog, path: Path | None) -> None:
-    if len(rejects) or rejects.recovered:
-        err_console.print(f"input: {rejects.summary()}", highlight=False, markup=False)
-    if path is not None:
-        rejects.write(path)
-        err_console.print(f"rejects written to {path}", highlight=False, markup=False)
 
 
 @app.command("train")
@@ -87,7 +79,7 @@ def train(
         params=params,
         format=fmt,
     )
-    _report_rejects(summary.rejects, rejects)
+    report_rejects(summary.rejects, "input", rejects, hint=False)
     _print(summary.lines())
 
 
@@ -194,7 +186,7 @@ def ablate(
         n_boot=boot,
         seed=seed,
     )
-    _report_rejects(rejects, None)
+    report_rejects(rejects, "input", hint=False)
     _print(report.lines())
     if out is not None:
         console.print(f"report written to {write_report(report, out)}", highlight=False)

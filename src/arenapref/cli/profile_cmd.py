@@ -16,6 +16,7 @@ from arenapref.cli.common import (
     console,
     err_console,
     open_input,
+    report_rejects,
 )
 from arenapref.profile import (
     DEFAULT_TOKENIZER,
@@ -68,16 +69,14 @@ def profile(
     for p in profiles:
         for table in render_details(p, top):
             out.print(table)
+    combined = RejectLog()
     for s in sources:
-        if len(s.rejects) or s.rejects.recovered:
-            err_console.print(f"[yellow]{s.path}[/yellow]: {s.rejects.summary()}", highlight=False)
+        report_rejects(s.rejects, s.path, hint=False)
+        combined.extend(s.rejects)
     if rejects is not None:
-        combined = RejectLog()
-        for s in sources:
-            combined.rejects.extend(s.rejects.rejects)
         combined.write(rejects)
         err_console.print(f"rejects written to {rejects}", highlight=False)
-    elif any(len(s.rejects) for s in sources):
+    elif len(combined):
         err_console.print("  (pass --rejects FILE to write them out)", highlight=False)
     if json_out is not None:
         console.print(f"profile JSON written to {write_json(profiles, json_out)}", highlight=False)

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from arenapref.cli.app import app
-from arenapref.cli.common import FormatOption, console, err_console, open_input
+from arenapref.cli.common import FormatOption, console, open_input, report_rejects
 from arenapref.errors import ArenaprefError
 from arenapref.topics.embedders import DEFAULT_EMBEDDER, EMBEDDERS
 from arenapref.topics.fit import FitSettings, TopicModel, fit_topics, load_model, topic_batches
@@ -115,8 +115,7 @@ def probe_cmd(
     names = [_display_name(s, sources) for s in sources]
     report = probe(model, list(opened), names, target, unique_prompts)
     for src in opened:
-        if len(src.rejects):
-            err_console.print(f"[yellow]{src.path}[/yellow]: {src.rejects.summary()}", highlight=False)
+        report_rejects(src.rejects, src.path, hint=False)
     _print_report(report)
     if json_out is not None:
         report.write_json(json_out)
@@ -161,8 +160,7 @@ def assign(
     finally:
         if writer is not None:
             writer.close()
-    if len(opened.rejects):
-        err_console.print(f"[yellow]{source}[/yellow]: {opened.rejects.summary()}", highlight=False)
+    report_rejects(opened.rejects, source, hint=False)
     top = sorted(range(model.k), key=lambda t: -counts[t])[:3]
     summary = ", ".join(f"{t} ({counts[t]})" for t in top)
     console.print(f"{rows} rows written to {out}; largest topics: {summary}", highlight=False)
