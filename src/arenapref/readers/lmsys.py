@@ -17,21 +17,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from arenapref.errors import InputFormatError
+from arenapref.readers.files import files_of
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import CONVERSATION_SCHEMA, TURN_TYPE
 from arenapref.rejects import RejectLog
 
 ROLES = ("user", "assistant", "system")
-
-
-def files_of(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """The data files of a path: the file itself, or a folder's files with the given suffixes, sorted."""
-    if path.is_file():
-        return [path]
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
-    if not files:
-        raise InputFormatError(f"{path}: folder holds no {' or '.join(suffixes)} files")
-    return files
 
 
 def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.lmsys import files_of
+from arenapref.readers.files import files_of
 from arenapref.records import Kind, conform
 
 

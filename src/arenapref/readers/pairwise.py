@@ -17,8 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
+from arenapref.readers.files import files_of
 from arenapref.readers.jsonrecords import iter_json_records
-from arenapref.readers.lmsys import files_of
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.rejects import RejectLog
 
