@@ -16,7 +16,3 @@ class MissingDependencyError(ArenaprefError):
 
     def __init__(self, package: str, feature: str, extra: str) -> None:
         super().__init__(f"install {package} to use {feature} (pip install 'arenapref[{extra}]')")
-
-
-class BudgetExceeded(ArenaprefError):
-    """A paid-request budget (requests, tokens or money) was reached."""

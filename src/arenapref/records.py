@@ -85,10 +85,6 @@ class Conversation:
     redacted: bool | None = None
     source: str | None = None
 
-    @property
-    def user_turns(self) -> list[str | None]:
-        return [t.content for t in self.turns if t.role == "user"]
-
     def to_row(self) -> dict[str, object]:
         return {
             "conversation_id": self.conversation_id,
@@ -143,29 +139,6 @@ def conversations_table(records: Iterable[Conversation]) -> pa.Table:
 def battles_table(records: Iterable[Battle]) -> pa.Table:
     """Build a table in BATTLE_SCHEMA from dataclasses (small inputs: tests, notebooks)."""
     return pa.Table.from_pylist([r.to_row() for r in records], schema=BATTLE_SCHEMA)
-
-
-def table_to_battles(table: pa.Table) -> list[Battle]:
-    """Turn a battle table back into dataclasses (small inputs only)."""
-    out = []
-    for row in table.select(list(BATTLE_SCHEMA.names)).to_pylist():
-        label = None
-        if row["p_a"] is not None and row["p_b"] is not None and row["p_tie"] is not None:
-            label = (row["p_a"], row["p_b"], row["p_tie"])
-        out.append(
-            Battle(
-                id=row["id"],
-                prompt=row["prompt"] or [],
-                response_a=row["response_a"] or [],
-                response_b=row["response_b"] or [],
-                model_a=row["model_a"],
-                model_b=row["model_b"],
-                label=label,
-                source=row["source"],
-                provenance=row["provenance"] or [],
-            )
-        )
-    return out
 
 
 def kind_of(schema: pa.Schema) -> Kind:
