@@ -1,4 +1,4 @@
-"""Benchmark of the judge client against the local OpenAI-compatible server (arenapref.label.testserver).
+"""Benchmark of the judge client against the local OpenAI-compatible server (arenapref.testing.judge_server).
 
 Run:  .venv/bin/python bench/bench_judge.py --pairs 10000 --latency 0.1 --concurrency 64
 
@@ -39,8 +39,8 @@ import pyarrow.parquet as pq
 from arenapref.label.cache import JudgeCache, request_key
 from arenapref.label.config import JudgeConfig, load_judge, render_messages
 from arenapref.label.judge import judge_battles
-from arenapref.label.testserver import ServerSettings, serve_in_subprocess
-from arenapref.label.testserver import request_key as server_key
+from arenapref.testing.judge_server import ServerSettings, serve_in_subprocess
+from arenapref.testing.judge_server import request_key as server_key
 from arenapref.records import Battle, battles_table
 
 WORDS = [

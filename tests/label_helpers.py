@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from arenapref.label.cache import request_key
 from arenapref.label.config import JudgeConfig, load_judge, render_messages
-from arenapref.label.testserver import request_key as server_key
+from arenapref.testing.judge_server import request_key as server_key
 from arenapref.records import Battle, battles_table
 
 

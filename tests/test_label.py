@@ -21,7 +21,7 @@ from arenapref.label.config import load_judge, render_messages
 from arenapref.label.judge import judge_battles, judge_battles_async
 from arenapref.label.parse import VerdictError, combine_orders, logprob_probs, parse_verdict
 from arenapref.label.teacher import swap_battles, teacher_battles
-from arenapref.label.testserver import FAULT_KINDS, ServerSettings, serve_in_thread
+from arenapref.testing.judge_server import FAULT_KINDS, ServerSettings, serve_in_thread
 from label_helpers import fast_judge, make_pairs, server_keys
 
 # --- parsing -----------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 from arenapref.label.cache import JudgeCache
 from arenapref.label.config import load_judge
 from arenapref.label.judge import judge_battles
-from arenapref.label.testserver import ServerSettings, serve_in_thread
+from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.model.estimators import PriorModel
 from arenapref.model.io import save_model
 from arenapref.writers import write_parquet

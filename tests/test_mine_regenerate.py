@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arenapref.label.testserver import ServerSettings, serve_in_thread
+from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.mine import MineSettings, mine_pairs
 from arenapref.mine.regenerate import RegenerateSettings
 from arenapref.records import Conversation, Turn, conversations_table

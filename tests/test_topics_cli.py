@@ -198,7 +198,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
 
 
 def test_llm_titles_through_the_chat_client(planted_file: Path, tmp_path: Path) -> None:
-    from arenapref.label.testserver import serve_in_thread
+    from arenapref.testing.judge_server import serve_in_thread
     from arenapref.topics.titles import clean_title, title_messages
 
     out = tmp_path / "map"

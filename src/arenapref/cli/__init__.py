@@ -1,12 +1,15 @@
 """Command line: a thin layer over the Python API; one module per command group.
 
-User mistakes (``ArenaprefError``) become one sentence on stderr and exit code 1, never a traceback.
+User mistakes (``ArenaprefError``) become one sentence on stderr and the error's documented exit code
+(see ``arenapref.errors``), never a traceback. Command modules import their stage packages inside the
+command functions, so ``arenapref --help`` does not pay for scikit-learn, LightGBM or matplotlib.
 """
 
 from __future__ import annotations
 
 import sys
 
+import click
 from rich.console import Console
 
 from arenapref.cli import (
@@ -21,7 +24,7 @@ from arenapref.cli import (
     topics_cmd,  # noqa: F401  (registers commands)
 )
 from arenapref.cli.app import app
-from arenapref.errors import ArenaprefError
+from arenapref.errors import EXIT_INTERRUPTED, ArenaprefError
 
 __all__ = ["app", "main"]
 
@@ -29,7 +32,15 @@ __all__ = ["app", "main"]
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``arenapref`` command."""
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=argv, standalone_mode=False)
+    except click.ClickException as exc:  # usage errors: click's own message and exit code 2
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.Abort):
+        Console(stderr=True, soft_wrap=True).print("interrupted", highlight=False, markup=False)
+        sys.exit(EXIT_INTERRUPTED)
     except ArenaprefError as exc:
         Console(stderr=True, soft_wrap=True).print(f"error: {exc}", highlight=False, markup=False)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -59,3 +62,42 @@ def report_rejects(
         err_console.print(f"rejects written to {rejects_path}", highlight=False, markup=False)
     elif len(log) and hint:
         err_console.print("  (pass --rejects FILE to write them out)", highlight=False, markup=False)
+
+
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print one JSON summary object on stdout and nothing else there (text goes to stderr)."
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or progress lines.")]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="The command's main output.")]
+
+
+def emit_json(summary: Mapping[str, Any]) -> None:
+    """Print the command's one JSON summary object on stdout (for ``--json``); paths become strings."""
+    sys.stdout.write(json.dumps(summary, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def say(text: str) -> None:
+    """Human-readable result text: stderr, so stdout stays clean for ``--json`` and pipes."""
+    err_console.print(text, highlight=False, markup=False)
+
+
+def start_command(json_out: bool = False, quiet: bool = False) -> None:
+    """Call first in every command: with ``--json`` human text moves to stderr, so stdout holds one object.
+
+    ``quiet`` is recorded for the stage's progress bars (see ``progress_enabled``).
+    """
+    console.file = sys.stderr if json_out else None  # type: ignore[assignment]
+    global _QUIET
+    _QUIET = quiet or json_out and not sys.stderr.isatty()
+
+
+_QUIET = False
+
+
+def progress_enabled() -> bool:
+    """Whether the running command may draw progress bars (off with ``--quiet``)."""
+    return not _QUIET

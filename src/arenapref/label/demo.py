@@ -1,6 +1,6 @@
 """Demo stage: judge synthetic battles with the local judge server, calibrate it, label mined pairs.
 
-Everything runs offline: the "LLM" is ``arenapref.label.testserver`` on 127.0.0.1, reached over real HTTP
+Everything runs offline: the "LLM" is ``arenapref.testing.judge_server`` on 127.0.0.1, reached over real HTTP
 by the same client that would talk to OpenAI or vLLM.
 """
 
@@ -14,7 +14,7 @@ from arenapref.label.config import load_judge
 from arenapref.label.evaluate import judge_eval
 from arenapref.label.judge import judge_battles
 from arenapref.label.output import write_outputs
-from arenapref.label.testserver import ServerSettings, serve_in_thread
+from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.readers import open_source
 from arenapref.synth import SynthManifest
 

@@ -10,7 +10,7 @@ real to measure: the longer conversation tends to win, the answer shown first ge
 bias), and each (pair, order) carries its own noise. It counts requests per (pair, order) — keyed by
 a hash of the user message, see ``request_key`` — so tests can assert that a resumed run resent nothing.
 
-Run standalone: ``python -m arenapref.label.testserver --latency 0.1 --fault-rate 0.05`` prints
+Run standalone: ``python -m arenapref.testing.judge_server --latency 0.1 --fault-rate 0.05`` prints
 ``PORT <n>`` and serves until killed, its parent exits, or ``--lifetime`` seconds pass.
 """
 
