@@ -2,7 +2,8 @@
 
 The judge cache, topic titles and distilled embedders are shared across runs and output names, so a rerun
 with any ``--out`` never pays twice. ``$ARENAPREF_CACHE_DIR`` wins; otherwise ``$XDG_CACHE_HOME/arenapref``,
-else ``~/.cache/arenapref`` (``~/Library/Caches/arenapref`` on macOS, ``%LOCALAPPDATA%/arenapref`` on Windows).
+else ``~/.cache/arenapref`` (``~/Library/Caches/arenapref`` on macOS,
+``%LOCALAPPDATA%/arenapref`` on Windows).
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def start_command(json_out: bool = False, quiet: bool = False) -> None:
     """
     console.file = sys.stderr if json_out else None  # type: ignore[assignment]
     global _QUIET
-    _QUIET = quiet or json_out and not sys.stderr.isatty()
+    _QUIET = quiet or (json_out and not sys.stderr.isatty())
 
 
 _QUIET = False
