@@ -39,9 +39,9 @@ import pyarrow.parquet as pq
 from arenapref.label.cache import JudgeCache, request_key
 from arenapref.label.config import JudgeConfig, load_judge, render_messages
 from arenapref.label.judge import judge_battles
+from arenapref.records import Battle, battles_table
 from arenapref.testing.judge_server import ServerSettings, serve_in_subprocess
 from arenapref.testing.judge_server import request_key as server_key
-from arenapref.records import Battle, battles_table
 
 WORDS = [
     "the",

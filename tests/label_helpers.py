@@ -10,8 +10,8 @@ import pyarrow as pa
 
 from arenapref.label.cache import request_key
 from arenapref.label.config import JudgeConfig, load_judge, render_messages
-from arenapref.testing.judge_server import request_key as server_key
 from arenapref.records import Battle, battles_table
+from arenapref.testing.judge_server import request_key as server_key
 
 
 def make_pairs(n: int, seed: int = 0) -> pa.Table:

@@ -16,9 +16,9 @@ import pytest
 from arenapref.label.cache import JudgeCache
 from arenapref.label.config import load_judge
 from arenapref.label.judge import judge_battles
-from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.model.estimators import PriorModel
 from arenapref.model.io import save_model
+from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.writers import write_parquet
 from cli_helpers import run_cli as _run
 from label_helpers import make_pairs, server_keys

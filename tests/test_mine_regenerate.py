@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.mine import MineSettings, mine_pairs
 from arenapref.mine.regenerate import RegenerateSettings
 from arenapref.records import Conversation, Turn, conversations_table
+from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.writers import write_parquet
 
 REGEN = "regen-model"

@@ -14,9 +14,9 @@ from arenapref.label.config import load_judge
 from arenapref.label.evaluate import judge_eval
 from arenapref.label.judge import judge_battles
 from arenapref.label.output import write_outputs
-from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.readers import open_source
 from arenapref.synth import SynthManifest
+from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 
 DEMO_PAIRS = 100
 
