@@ -1,4 +1,12 @@
-"""Benchmark of the topic map on synthetic LMSYS prompts with planted topics.
+"""Benchmark of the topic map: agreement with real topic labels per embedder, and speed at scale.
+
+Part 1 (real data, when ../shared/data is present): for each embedder (hybrid, static, tfidf, minilm),
+k-means with k = the number of labels on real prompts with real topic labels, ARI and NMI (mean of 3
+seeds) side by side with embedding speed: pandalm_human_999 (distinct instructions, motivation_app,
+50 apps) and arena_hard_34_models (500 prompts, 250 question clusters). Distillation of the static
+table is timed cold (fresh cache folder) and warm (reused).
+
+Part 2 (synthetic LMSYS prompts with planted topics):
 
 Measures, in one run: fit time and adjusted Rand index (ARI) against the planted topics with the default
 embedder; assignment throughput (prompts/s, extrapolated to 1M); the MiniLM embedder's sentences/s and
@@ -11,6 +19,9 @@ n-grams, sublinear tf, stop words) with k-means on the sparse TF-IDF rows (no SV
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -21,8 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import adjusted_rand_score
-from threadpoolctl import threadpool_limits
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from arenapref.errors import MissingDependencyError
 from arenapref.readers import open_source
@@ -30,7 +41,83 @@ from arenapref.records import first_user_turn
 from arenapref.rejects import RejectLog
 from arenapref.synth import generate
 from arenapref.topics import FitSettings, MiniLMEmbedder, fit_topics
-from arenapref.topics.fit import sample_first_prompts, select_prompts
+from arenapref.topics.embedders import make_embedder
+from arenapref.topics.fit import kmeans_centroids, sample_first_prompts, select_prompts
+from arenapref.topics.static import distill_vectors
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL_EMBEDDERS = ("hybrid", "static", "tfidf", "minilm")
+
+
+def real_sets(shared: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """Real prompts with real topic labels (distinct prompts only: PandaLM repeats an instruction)."""
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    pandalm = shared / "pandalm_human_999" / "testset-v1.json"
+    if pandalm.is_file():
+        seen: dict[str, str] = {}
+        for row in json.loads(pandalm.read_text(encoding="utf-8")):
+            text = (row["instruction"] + "\n" + (row.get("input") or "")).strip()
+            seen.setdefault(text, row["motivation_app"])
+        out["pandalm_human_999 (motivation_app)"] = (list(seen), list(seen.values()))
+    questions = shared / "arena_hard_34_models" / "question.jsonl"
+    if questions.is_file():
+        rows = [json.loads(line) for line in questions.read_text(encoding="utf-8").splitlines() if line]
+        out["arena_hard_34_models (cluster)"] = (
+            [r["turns"][0]["content"] for r in rows],
+            [r["cluster"] for r in rows],
+        )
+    return out
+
+
+def agreement(
+    name: str, texts: list[str], labels: list[str], seeds: int = 3, limit: int = 0
+) -> dict[str, float]:
+    """ARI/NMI of the map's clustering (kmeans_centroids + nearest centroid) and embedding prompts/s."""
+    if limit:
+        texts, labels = texts[:limit], labels[:limit]
+    arr = pa.array(texts, pa.string())
+    emb = make_embedder(name)
+    emb.fit(arr, 0)
+    t0 = time.perf_counter()
+    vectors = emb.embed(arr)
+    per_second = len(texts) / (time.perf_counter() - t0)
+    k = len(set(labels))
+    aris, nmis = [], []
+    for seed in range(seeds):
+        centroids = kmeans_centroids(vectors, k, 4, seed)
+        predicted = np.argmax(vectors @ centroids.T, axis=1)
+        aris.append(adjusted_rand_score(labels, predicted))
+        nmis.append(normalized_mutual_info_score(labels, predicted))
+    return {"ari": float(np.mean(aris)), "nmi": float(np.mean(nmis)), "per_second": per_second}
+
+
+def real_table(shared: Path, figures: dict[str, float], minilm_limit: int) -> None:
+    sets = real_sets(shared)
+    if not sets:
+        print(f"real-data table skipped: {shared} is not present")
+        return
+    with tempfile.TemporaryDirectory() as cache:
+        t0 = time.perf_counter()
+        distill_vectors(cache=Path(cache))
+        figures["distill_cold_seconds"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        _, info = distill_vectors(cache=Path(cache))
+        figures["distill_warm_seconds"] = time.perf_counter() - t0
+    print(
+        f"static table distilled from the bundled MiniLM ONNX: {figures['distill_cold_seconds']:.1f} s cold, "
+        f"{figures['distill_warm_seconds']:.2f} s reused from the cache (reused={info['reused']})"
+    )
+    print(f"{'data set':38}{'embedder':>9}{'ARI':>8}{'NMI':>8}{'prompts/s':>11}")
+    for set_name, (texts, labels) in sets.items():
+        for emb in REAL_EMBEDDERS:
+            try:
+                r = agreement(emb, texts, labels, limit=minilm_limit if emb == "minilm" else 0)
+            except MissingDependencyError as exc:
+                print(f"{set_name:38}{emb:>9}  skipped: {exc}")
+                continue
+            key = set_name.split()[0]
+            figures.update({f"{key}_{emb}_{m}": v for m, v in r.items()})
+            print(f"{set_name:38}{emb:>9}{r['ari']:8.3f}{r['nmi']:8.3f}{r['per_second']:11,.0f}", flush=True)
 
 
 def planted_topics(synth_dir: Path, rows: np.ndarray) -> np.ndarray:
@@ -60,7 +147,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads, ours and reference")
     parser.add_argument("--workdir", type=Path, default=None, help="where the synthetic workspace goes")
+    parser.add_argument("--shared", type=Path, default=SHARED, help="folder of the real labelled samples")
+    parser.add_argument("--real-minilm-n", type=int, default=0, help="cap MiniLM's real prompts (0: all)")
     args = parser.parse_args(argv)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared by other jobs)")
+    figures: dict[str, float] = {}
+    real_table(args.shared, figures, args.real_minilm_n)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_topics_"))
     synth_dir = workdir / f"synth_{args.n}_{args.seed}"
@@ -68,7 +160,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     if not (synth_dir / "manifest.json").exists():
         generate(synth_dir, conversations=args.n, battles=100, seed=args.seed)
     print(f"synthetic workspace: {synth_dir} ({time.perf_counter() - t0:.1f} s, not counted)")
-    figures: dict[str, float] = {}
 
     # --- ours: fit (read, sample, filter, dedupe, embed, k-means, labels) -------------------------------
     settings = FitSettings(k=args.k, sample=args.n, seed=args.seed)
@@ -156,6 +247,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f"{figures['minilm_per_cpu_second']:.0f}/CPU-s on "
             f"{min(args.minilm_n, len(kept))} prompts; k-means ARI on those {figures['minilm_ari']:.3f}"
         )
+    figures["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"peak memory (max RSS of this process, whole run): {figures['peak_rss_gb']:.2f} GB")
+    print(
+        f"default embedder {model.embedder.name}: fit {figures['fit_seconds']:.1f} s, {len(kept):,} prompts "
+        f"(budget 120 s at 100k), assign {args.assign_n:,} in {figures['assign_seconds']:.1f} s "
+        f"-> 1M in {figures['assign_seconds'] * 1_000_000 / args.assign_n:.0f} s (budget 300 s)"
+    )
     print("top labels:")
     for topic in model.topics[: args.k]:
         print(f"  {topic.topic:2d} {topic.share:6.1%}  {topic.label}")

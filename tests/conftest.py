@@ -15,3 +15,23 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def _static_embedder_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for the distilled static embedder across the whole run (content-addressed, so safe)."""
+    return tmp_path_factory.mktemp("static-embedder")
+
+
+@pytest.fixture(autouse=True)
+def _private_user_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, _static_embedder_cache: Path
+) -> None:
+    """Every test gets its own per-user cache folder, so no test reads or fills the real ~/.cache.
+
+    The distilled static embedder (about 20 s to build) is the one entry shared between tests: it is keyed
+    by the ONNX file and settings, so sharing cannot make one test see another's state.
+    """
+    cache = tmp_path_factory.mktemp("user-cache")
+    (cache / "static-embedder").symlink_to(_static_embedder_cache, target_is_directory=True)
+    monkeypatch.setenv("ARENAPREF_CACHE_DIR", str(cache))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,7 +34,7 @@ def make_pairs(n: int, seed: int = 0) -> pa.Table:
     return battles_table(rows)
 
 
-def fast_judge(base_url: str, **client: float) -> JudgeConfig:
+def fast_judge(base_url: str, **client: Any) -> JudgeConfig:
     """The default judge pointed at the local server, with test-sized timeouts and backoff."""
     config = load_judge("default").with_overrides(base_url=base_url, api_key_env="")
     settings = {"timeout_s": 2.0, "backoff_base_s": 0.005, "backoff_max_s": 0.02, "concurrency": 8} | client

@@ -22,7 +22,7 @@ from arenapref.errors import ArenaprefError
 
 def py_shingles(text: str, settings: NearDupSettings) -> set[tuple[object, ...]]:
     """Reference shingles in plain Python: byte n-grams or word n-grams; short texts give one shingle."""
-    tokens: list[object] = list(text.encode()) if settings.shingle == "char" else text.split()
+    tokens: list[object] = list(text.encode()) if settings.shingle == "char" else list(text.split())
     if not tokens:
         return set()
     n = settings.ngram

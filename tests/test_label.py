@@ -18,7 +18,7 @@ from arenapref.label.cache import JudgeCache
 from arenapref.label.calibration import CalibrationMap, fit_calibration, log_loss
 from arenapref.label.client import Budget, retry_after_seconds
 from arenapref.label.config import load_judge, render_messages
-from arenapref.label.judge import judge_battles, judge_battles_async
+from arenapref.label.judge import ajudge_battles, judge_battles
 from arenapref.label.parse import VerdictError, combine_orders, logprob_probs, parse_verdict
 from arenapref.label.teacher import swap_battles, teacher_battles
 from arenapref.testing.judge_server import FAULT_KINDS, ServerSettings, serve_in_thread
@@ -95,7 +95,7 @@ def test_config_errors_and_fingerprint(tmp_path: Path) -> None:
     with pytest.raises(ArenaprefError, match="conversation_a"):
         load_judge(tmp_path / "j.toml")
     (tmp_path / "k.toml").write_text('model = "m"\nprompt = "p.txt"\ncolour = 1\n[verdicts]\nA = [1, 0, 0]\n')
-    with pytest.raises(ArenaprefError, match="unknown judge settings"):
+    with pytest.raises(ArenaprefError, match="unknown judge setting"):
         load_judge(tmp_path / "k.toml")
     with pytest.raises(ArenaprefError, match="shipped"):
         load_judge("no_such_judge")
@@ -248,7 +248,7 @@ def test_bad_key_aborts_without_leaking_it() -> None:
     secret = "sk-never-write-me-123"
     table = make_pairs(5)
     with serve_in_thread(ServerSettings(api_key="the-right-key")) as server:
-        result = asyncio.run(judge_battles_async(table, fast_judge(server.base_url), api_key=secret))
+        result = asyncio.run(ajudge_battles(table, fast_judge(server.base_url), api_key=secret))
     assert result.stats.stopped.startswith("aborted")
     assert result.stats.labeled == 0
     assert {f.reason for f in result.failures} <= {"http 401", "aborted"}

@@ -27,6 +27,14 @@ KEY_ENV = "ARENAPREF_TEST_JUDGE_KEY"
 SECRET = "sk-test-0123456789-do-not-store"
 
 
+@pytest.fixture(autouse=True)
+def _user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The per-user cache folder of these tests: inside the test's folder, never ~/.cache."""
+    folder = tmp_path / "user-cache"
+    monkeypatch.setenv("ARENAPREF_CACHE_DIR", str(folder))
+    return folder
+
+
 def _files_containing(root: Path, needle: str) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
 
@@ -50,7 +58,7 @@ def test_label_judge_and_teacher_share_one_layout_and_no_key_reaches_disk(
             capsys,
         )  # fmt: skip
         assert code == 0, err
-        assert "30 of 30 pairs labeled" in out
+        assert "30 of 30 pairs labeled" in err
         # A wrong key: exit 1, one sentence, and the key still appears nowhere.
         monkeypatch.setenv(KEY_ENV, SECRET + "-wrong")
         code, out2, err2 = _run(
@@ -63,7 +71,7 @@ def test_label_judge_and_teacher_share_one_layout_and_no_key_reaches_disk(
     assert judged.num_rows == 30
     assert set(judged.column("label_source").to_pylist()) == {"judge:default/gpt-4o-mini"}
     assert (tmp_path / "judged.failures.jsonl").read_text() == ""
-    assert (tmp_path / "judged.judge-cache.sqlite").exists()
+    assert (tmp_path / "user-cache" / "judge.sqlite").exists()  # the per-user cache
     for text in (out, err, out2, err2, caplog.text):
         assert SECRET not in text
     assert _files_containing(tmp_path, SECRET) == []
@@ -165,10 +173,11 @@ def test_judge_eval_on_alpacafarm_then_label_with_calibration(
         cal = report["calibration"]
         assert cal["fitted"] and cal["heldout_rows"] > 100
         assert cal["log_loss_after"] < cal["log_loss_before"]
-        assert "calibration on" in out and "agreement: accuracy" in out
+        assert "calibration on" in err and "agreement: accuracy" in err
+        assert out == ""  # human text goes to stderr; stdout is for --json
 
         pairs = write_parquet(make_pairs(10), tmp_path / "pairs.parquet")
-        code, out, err = _run(
+        code, _, err = _run(
             ["label", str(pairs), "--judge", "default", "--out", str(tmp_path / "cal.parquet"),
              "--base-url", server.base_url, "--api-key-env", "",
              "--calibration", str(run_dir / "calibration.json")],

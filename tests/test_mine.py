@@ -257,7 +257,7 @@ def test_near_groups_merge_near_duplicate_prompts(tmp_path: Path) -> None:
 def test_cli_mistakes_are_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_parquet(conversations_table(_many(3)), tmp_path / "c.parquet")
     code, _, err = _cli(["mine", str(path), "--out", str(tmp_path / "x.txt")], capsys)
-    assert code == 1 and "expected a .csv" in err and "Traceback" not in err
+    assert code == 1 and "cannot tell the output format" in err and "Traceback" not in err
     code, _, err = _cli(["mine", str(path), "--out", str(tmp_path / "x.csv"), "--max-uses", "0"], capsys)
     assert code == 1 and "--max-uses" in err
     code, _, err = _cli(["mine", str(tmp_path / "missing"), "--out", str(tmp_path / "x.csv")], capsys)

@@ -32,3 +32,4 @@ def test_bench_mine_smoke(tmp_path: Path) -> None:
     # Both implementations find the same minable groups on the shared subset.
     assert out["recall_subset_reference"]["found"] == out["recall_subset_arenapref"]["found"]
     assert out["checks"]["every minable group found"]
+    assert out["keys"]["arenapref_s"] > 0 and out["keys"]["polars_alone_s"] > 0

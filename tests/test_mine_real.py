@@ -107,7 +107,10 @@ def test_mine_cli_on_real_data_with_exclusion_passes_check_leakage(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = shared_data / FOLDER
-    protected = folder / "arena_battles_1135.jsonl"
+    # Half of the real battles as the protected set (written to tmp_path only), so some pairs survive.
+    lines = (folder / "arena_battles_1135.jsonl").read_text(encoding="utf-8").splitlines()
+    protected = tmp_path / "protected.jsonl"
+    protected.write_text("\n".join(lines[: len(lines) // 2]) + "\n", encoding="utf-8")
     out = tmp_path / "mined.csv"
     dropped = tmp_path / "dropped.jsonl"
     argv = ["mine", str(folder), "--out", str(out), "--exclude", str(protected), "--dropped", str(dropped)]
@@ -118,16 +121,25 @@ def test_mine_cli_on_real_data_with_exclusion_passes_check_leakage(
         rows = list(csv.DictReader(fh))
     assert rows and rows[0]["winner_model_a"] == ""
     assert set(rows[0]) >= {"id", "model_a", "model_b", "prompt", "response_a", "response_b", "provenance"}
-    # Most of the 478 prompts are among the protected battles; what is left must not leak.
-    assert 0 < len(rows) < 200
+    assert 0 < len(rows) < 893  # 893 pairs without --exclude
     assert find_leaks(read_table(out), [read_table(protected)]).num_rows == 0
     assert _run(["check-leakage", str(out), "--protect", str(protected)], capsys)[0] == 0
-    # Without --exclude the same pairs leak, and check-leakage says so.
+    # Without --exclude the same pairs leak, and check-leakage says so (exit 3: the check failed).
     leaky = tmp_path / "leaky.parquet"
     assert _run(["mine", str(folder), "--out", str(leaky)], capsys)[0] == 0
     code, _, err = _run(["check-leakage", str(leaky), "--protect", str(protected)], capsys)
-    assert code == 1 and "leak" in err
+    assert code == 3 and "leak" in err
     funnel = json.loads((tmp_path / "mined.funnel.json").read_text(encoding="utf-8"))
     assert funnel["pairs_out"] == len(rows)
     leak_lines = [json.loads(x) for x in dropped.read_text(encoding="utf-8").splitlines() if '"leak_' in x]
     assert len(leak_lines) == sum(v for k, v in funnel["pairs_dropped"].items() if k.startswith("leak_"))
+
+
+def test_real_prompts_opening_longer_protected_battles_are_caught(shared_data: Path) -> None:
+    """87 mined prompts open a longer (multi-turn) real protected battle: the prefix rule drops them."""
+    folder = shared_data / FOLDER
+    result = mine_pairs([folder], MineSettings())
+    leaks = find_leaks(result.pairs, [folder / "arena_battles_1135.jsonl"])
+    scopes = Counter(leaks.column("scope").to_pylist())
+    assert leaks.num_rows == result.pairs.num_rows  # every real prompt is among the 1,135 battles
+    assert scopes["candidate_opens_protected"] > 0 and scopes["whole"] > 0

@@ -111,7 +111,7 @@ def test_estimators_follow_the_sklearn_shape(train_table: pa.Table) -> None:
     twin = clone(est).set_params(num_leaves=5)
     assert twin.get_params()["num_leaves"] == 5 and est.get_params()["num_leaves"] == 7
     assert est.fit(train_table) is est
-    assert hasattr(est, "booster_") and est.n_features_in_ == len(est.feature_names_)
+    assert len(est.boosters_) == est.n_seeds and est.n_features_in_ == len(est.feature_names_)
     p = est.predict_proba(train_table.slice(0, 25))
     assert p.shape == (25, 3)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)

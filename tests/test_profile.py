@@ -226,10 +226,14 @@ def test_real_lmsys_sample_counts(shared_data: Path) -> None:
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
+    """Exit code, stdout and stderr, uncollapsed (the tests read the table's columns)."""
+    try:
         main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
     out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
+    return code, out, err
 
 
 def test_cli_real_sample_reports_191_conversations_and_1001_user_turns(
@@ -250,7 +254,7 @@ def test_cli_writes_json_and_chart_side_by_side(tmp_path: Path, capsys: pytest.C
     fights = write_native(battles_table(battles()), tmp_path / "battles.parquet")
     lmsys = write_lmsys_layout(tmp_path / "lmsys")
     out_json, out_png = tmp_path / "out" / "profile.json", tmp_path / "out" / "profile.png"
-    args = ["profile", str(convs), str(fights), str(lmsys), "--json", str(out_json), "--chart", str(out_png)]
+    args = ["profile", str(convs), str(fights), str(lmsys), "--out", str(out_json), "--chart", str(out_png)]
     code, out, err = run_cli([*args, "--rejects", str(tmp_path / "rejects.jsonl")], capsys)
     assert code == 0, err
     assert "convs.parquet" in out and "battles.parquet" in out and "paper (LMSYS-Chat-1M)" in out

@@ -363,7 +363,7 @@ def test_cli_writes_a_workspace(tmp_path: Path) -> None:
             str(tmp_path / "w"),
             "-n",
             "800",
-            "-m",
+            "--battles",
             "200",
             "--seed",
             "2",

@@ -27,7 +27,13 @@ from arenapref.topics import (
     with_topic_columns,
     write_chart,
 )
-from arenapref.topics.fit import MODEL_VERSION, class_tfidf_terms, sample_first_prompts
+from arenapref.topics.fit import (
+    MODEL_VERSION,
+    NO_PROMPT,
+    NOTHING_KNOWN,
+    class_tfidf_terms,
+    sample_first_prompts,
+)
 from arenapref.topics.terms import TermCounter, split_words, tokenize
 from topics_data import PLANTED, planted_table
 
@@ -115,8 +121,8 @@ def test_save_load_round_trip_and_version_check(fitted: object, tmp_path: Path) 
     assert loaded.settings == model.settings  # type: ignore[attr-defined]
     assert np.array_equal(loaded.assign_texts(texts), model.assign_texts(texts))  # type: ignore[attr-defined]
     assert loaded.assign_texts(texts)[2] == -1
-    # A text with none of the map's terms cannot be placed (its vector is zero), like a blank one.
-    assert loaded.assign_texts(["Привет, как дела?", "   ", "the of and"]).tolist() == [-1, -1, -1]
+    # The default (hybrid) map places any text with a word it has a token for, in any script.
+    assert loaded.assign_texts(["Привет, как дела?", "   "]).tolist()[1] == -1
     meta = json.loads((folder / "model.json").read_text())
     meta["version"] = MODEL_VERSION + 1
     (folder / "model.json").write_text(json.dumps(meta))
@@ -124,6 +130,13 @@ def test_save_load_round_trip_and_version_check(fitted: object, tmp_path: Path) 
         load_model(folder)
     with pytest.raises(ArenaprefError, match=r"no model\.json"):
         load_model(tmp_path / "nothing")
+
+
+def test_tfidf_map_cannot_place_text_without_its_terms(planted: tuple[pa.Table, list[int]]) -> None:
+    model = fit_topics(planted[0], FitSettings(k=5, seed=3, embedder="tfidf"))
+    ids, reasons = model.assign_with_reasons(["Привет, как дела?", "   ", "the of and", "garlic pasta"])
+    assert ids.tolist()[:3] == [-1, -1, -1] and ids[3] >= 0
+    assert reasons.to_pylist() == [NOTHING_KNOWN, NO_PROMPT, NOTHING_KNOWN, None]
 
 
 def test_recipe_filters_are_counted_and_logged() -> None:
@@ -202,7 +215,7 @@ def test_topic_column_on_battles_and_conversations(fitted: object) -> None:
     topic = assign_topics(model, battles)  # type: ignore[arg-type]
     assert topic.type == pa.int32() and topic.null_count == 1
     out = with_topic_columns(model, battles)  # type: ignore[arg-type]
-    assert out.column_names[-2:] == ["topic", "topic_label"]
+    assert out.column_names[-3:] == ["topic", "topic_label", "topic_unassigned"]
     labels = out.column("topic_label").to_pylist()
     assert "pasta" in labels[0] or "basil" in labels[0] or "sauce" in labels[0] or "garlic" in labels[0]
     assert labels[1] is None

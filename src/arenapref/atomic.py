@@ -74,7 +74,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     target = Path(path)
     if target.exists() and not target.is_dir():
         raise ArenaprefError(f"cannot write the folder {target}: a file of that name exists")
-    ensure_parent(target / "x")  # checks the parent chain
+    ensure_parent(target)
     tmp = _tmp_sibling(target)
     tmp.mkdir()
     try:

@@ -1,66 +1,138 @@
-"""``arenapref demo``: generate a small synthetic workspace and run every stage on it, offline.
+"""``arenapref demo``: a synthetic workspace, its PIPELINE.toml, a full pipeline run and the report.
 
-Each stage lives in its own package and exposes ``demo_stage(synth_dir, work_dir) -> list[str]``;
-the demo runs them in pipeline order and prints each stage's summary lines and outputs. A stage that
-fails stops the demo with its error: a demo that hides a broken stage would be worse than none.
+The demo is the pipeline's first user, not a second mechanism: it writes an ordinary config into the
+workspace (which the user can edit and rerun with ``arenapref run``), runs it with the local offline
+judge and a teacher model, and then, as an explicit extra step only a synthetic workspace allows,
+scores the run against the generator's ground truth into ``run/demo/truth.json``.
 """
 
 from __future__ import annotations
 
-import importlib
-import time
+import csv
+import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from arenapref.synth import SynthManifest, generate
+import numpy as np
 
-# Pipeline order: profile, compare, topics, mine pairs, label them, train, then ablate (decide).
-STAGES: tuple[tuple[str, str], ...] = (
-    ("profile", "arenapref.profile.demo"),
-    ("compare", "arenapref.compare.demo"),
-    ("topics", "arenapref.topics.demo"),
-    ("mine", "arenapref.mine.demo"),
-    ("label", "arenapref.label.demo"),
-    ("model", "arenapref.model.demo"),
-    ("decide", "arenapref.model.decide_demo"),
+from arenapref.atomic import atomic_dir, write_text
+from arenapref.pipeline import CONFIG_NAME, PipelineConfig, RunSummary, StageStatus, run_pipeline, to_toml
+from arenapref.pipeline.config import (
+    AblateSettings,
+    JudgeSettings,
+    LabelSettings,
+    RunSettings,
+    SourceSettings,
+    TopicsSettings,
+    TrainSettings,
 )
-DemoStage = Callable[[Path, Path], list[str]]
+from arenapref.report import write_report
+from arenapref.synth import GENERATOR_VERSION, SynthManifest, generate
+
+_LABEL_COLUMNS = {"model_a": 0, "model_b": 1, "tie": 2}
+_HEADER = """arenapref pipeline config written by `arenapref demo`; edit it and rerun with
+`arenapref run PIPELINE.toml` (unchanged stages are skipped). Paths are relative to this file.
+label.judge.local_server starts arenapref's offline test judge; for a real judge set it to false and
+give base_url / model (or ARENAPREF_BASE_URL) and api_key_env."""
 
 
 @dataclass
-class StageResult:
-    """What one stage printed and how long it took."""
+class DemoResult:
+    """Where the demo put things and what the run did."""
 
-    name: str
-    seconds: float
-    lines: list[str] = field(default_factory=list)
-
-
-def synth_summary(m: SynthManifest) -> list[str]:
-    """Short lines saying what the generator made and where."""
-    mix = ", ".join(f"{k} {v:.1%}" for k, v in m.label_mix.items())
-    return [
-        f"{m.conversations:,} LMSYS-shaped conversations in {len(m.lmsys_shards)} shard(s): {m.lmsys_dir}",
-        f"{m.n_train:,} train / {m.n_test:,} test battles: {m.train_csv.parent}",
-        f"label mix {mix}; best possible log loss (true probabilities) {m.expected_log_loss:.4f}",
-        f"{m.minable_groups:,} minable prompt groups; overlaps with LMSYS: {m.overlap_counts}",
-        f"malformed rows planted: {sum(m.malformed_counts.values())}; ground truth: {m.truth_dir}",
-    ]
+    workspace: Path
+    config: Path
+    run: RunSummary
+    report: Path
+    truth: dict[str, Any]
 
 
-def available_stages() -> list[tuple[str, DemoStage]]:
-    """The stages whose packages exist in this installation, in pipeline order."""
-    found = []
-    for name, module in STAGES:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and module.startswith(exc.name):
-                continue
-            raise
-        found.append((name, mod.demo_stage))
-    return found
+def demo_config(seed: int = 0, max_pairs: int = 1000) -> PipelineConfig:
+    """The demo's pipeline settings: every stage, small enough to finish in about a minute."""
+    fast: dict[str, int | float | str | bool] = {"n_estimators": 200, "learning_rate": 0.1}
+    return PipelineConfig(
+        run=RunSettings(dir="run", seed=seed),
+        sources=SourceSettings(
+            lmsys=["synth/lmsys"], train="synth/competition/train.csv", test="synth/competition/test.csv"
+        ),
+        topics=TopicsSettings(k=20),
+        label=LabelSettings(
+            max_pairs=max_pairs,
+            use="judge",
+            judge=JudgeSettings(local_server=True, concurrency=16, eval_rows=200),
+        ),
+        train=TrainSettings(folds=2, params=fast),
+        ablate=AblateSettings(n_boot=300, params=fast, curve=[0.25, 0.5, 1.0]),
+    )
+
+
+def _same_workspace(synth_dir: Path, conversations: int, battles: int, seed: int) -> bool:
+    try:
+        m = SynthManifest.load(synth_dir)
+    except Exception:
+        return False
+    return (m.conversations, m.battles, m.seed, m.generator_version) == (
+        conversations,
+        battles,
+        seed,
+        GENERATOR_VERSION,
+    )
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    return float(-np.mean(np.sum(y * np.log(np.clip(p, 1e-15, 1.0)), axis=1))) if len(y) else float("nan")
+
+
+def score_against_truth(run_dir: Path, manifest: SynthManifest) -> dict[str, Any]:
+    """The demo's explicit ground-truth step: what only a synthetic workspace can tell.
+
+    The submission against the hidden test labels (and the best log loss any model could reach), the
+    overlaps compare found against those planted, and the share of minable prompt groups mining found.
+    """
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    out: dict[str, Any] = {"workspace": str(manifest.out_dir)}
+    sub = run_dir / "predict" / "submission.csv"
+    truth = pq.read_table(manifest.truth_battles).to_pylist()
+    if sub.is_file():
+        rows = {str(r["id"]): r for r in truth if r["split"] == "test" and r["label"] in _LABEL_COLUMNS}
+        pred, best, labels = [], [], []
+        with sub.open(newline="", encoding="utf-8") as fh:
+            for rec in csv.DictReader(fh):
+                r = rows.get(rec["id"])
+                if r is not None:
+                    pred.append([float(rec[c]) for c in ("winner_model_a", "winner_model_b", "winner_tie")])
+                    best.append([r["p_a"], r["p_b"], r["p_tie"]])
+                    labels.append(np.eye(3)[_LABEL_COLUMNS[r["label"]]])
+        y = np.array(labels).reshape(-1, 3)
+        out["hidden test battles scored"] = len(y)
+        out["submission log loss (hidden labels)"] = _log_loss(np.array(pred).reshape(-1, 3), y)
+        out["best possible log loss (true probabilities)"] = _log_loss(np.array(best).reshape(-1, 3), y)
+    report = run_dir / "compare" / "report.json"
+    if report.is_file():
+        planted = {
+            k: sum(1 for r in truth if r.get("overlap") == k) for k in ("exact", "placeholder", "near")
+        }
+        found = json.loads(report.read_text(encoding="utf-8"))["left_in_right"]
+        for k, v in planted.items():
+            out[f"overlap {k}: found / planted"] = f"{found.get(k, 0)} / {v}"
+    pairs, dropped = run_dir / "mine" / "pairs.parquet", run_dir / "mine" / "dropped.parquet"
+    if pairs.is_file() and dropped.is_file():
+        used = pl.read_parquet(pairs).select(pl.col("provenance").explode()).to_series()
+        d = pl.read_parquet(dropped)
+        formed = d.filter(pl.col("stage") == "pair").select(pl.col("conversation_ids").explode()).to_series()
+        ids = pl.concat([used, formed]).unique().implode()
+        conv = pl.read_parquet(manifest.truth_conversations, columns=["conversation_id", "prompt_group"])
+        found_groups = conv.filter(pl.col("conversation_id").is_in(ids)).get_column("prompt_group").unique()
+        minable = pl.read_parquet(manifest.truth_minable_groups).filter(pl.col("minable"))
+        hits = int(minable.get_column("prompt_group").is_in(found_groups.implode()).sum())
+        out["minable prompt groups mined / planted"] = f"{hits} / {minable.height}"
+    with atomic_dir(run_dir / "demo") as tmp:
+        write_text(tmp / "truth.json", json.dumps(out, indent=2) + "\n")
+    return out
 
 
 def run_demo(
@@ -68,25 +140,22 @@ def run_demo(
     conversations: int = 20_000,
     battles: int = 4_000,
     seed: int = 0,
-    on_stage: Callable[[StageResult], None] | None = None,
-) -> list[StageResult]:
-    """Generate the synthetic workspace under ``out_dir/synth`` and run every available stage."""
+    progress: bool = True,
+    on_stage: Callable[[StageStatus], None] | None = None,
+) -> DemoResult:
+    """Generate (or reuse) the workspace, write PIPELINE.toml, run it, score the truth, write the report."""
     out_dir.mkdir(parents=True, exist_ok=True)
     synth_dir = out_dir / "synth"
-    t0 = time.perf_counter()
-    manifest = generate(
-        synth_dir, conversations=conversations, battles=battles, seed=seed, malformed_share=0.01
-    )
-    first = StageResult("synth", time.perf_counter() - t0, synth_summary(manifest))
-    results = [first]
-    if on_stage:
-        on_stage(first)
-    for name, stage in available_stages():
-        t0 = time.perf_counter()
-        # Stages write into their own sub-folder of the workspace (out_dir/<stage>/...).
-        lines = stage(synth_dir, out_dir)
-        result = StageResult(name, time.perf_counter() - t0, lines)
-        results.append(result)
-        if on_stage:
-            on_stage(result)
-    return results
+    if not _same_workspace(synth_dir, conversations, battles, seed):
+        generate(synth_dir, conversations=conversations, battles=battles, seed=seed)
+    manifest = SynthManifest.load(synth_dir)
+    config_path = out_dir / CONFIG_NAME
+    if not config_path.is_file():
+        write_text(config_path, to_toml(demo_config(seed), _HEADER))
+    summary = run_pipeline(config_path, progress=progress, on_stage=on_stage)
+    truth = score_against_truth(summary.run_dir, manifest)
+    report = write_report(summary.run_dir)
+    return DemoResult(out_dir, config_path, summary, report, truth)
+
+
+__all__ = ["DemoResult", "demo_config", "run_demo", "score_against_truth"]

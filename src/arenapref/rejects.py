@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arenapref.atomic import atomic_path
+
 MAX_RAW_CHARS = 2000
 
 
@@ -35,7 +37,10 @@ class RejectLog:
 
     def add(self, file: str | Path, row: int | None, reason: str, detail: str = "", raw: str = "") -> None:
         if len(self.rejects) < self.max_kept:
-            self.rejects.append(Reject(str(file), row, reason, detail, raw[:MAX_RAW_CHARS]))
+            # Raw excerpts may hold undecodable bytes (surrogate escapes); keep them writable as UTF-8.
+            raw = raw[:MAX_RAW_CHARS].encode("utf-8", "replace").decode("utf-8")
+            detail = detail.encode("utf-8", "replace").decode("utf-8")
+            self.rejects.append(Reject(str(file), row, reason, detail, raw))
         self._counts[reason] += 1
 
     def extend(self, other: RejectLog) -> None:
@@ -62,8 +67,7 @@ class RejectLog:
     def write(self, path: str | Path) -> Path:
         """Write every kept reject as one JSON line: file, row, reason, detail, raw excerpt."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as fh:
+        with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", errors="replace") as fh:
             for r in self.rejects:
                 row = {"file": r.file, "row": r.row, "reason": r.reason, "detail": r.detail, "raw": r.raw}
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")

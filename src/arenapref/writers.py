@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from arenapref.atomic import atomic_path, output_suffix
 from arenapref.errors import ArenaprefError
 from arenapref.records import kind_of
 
@@ -33,9 +34,24 @@ DEFAULT_CLIP = 1e-4
 def write_parquet(table: pa.Table, path: str | Path) -> Path:
     """Write a table (any schema) as one Parquet file, creating the folder."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd")
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
     return path
+
+
+def write_battles(table: pa.Table, path: str | Path) -> Path:
+    """Write battles in the format the file name says: ``.parquet`` (shared schema) or ``.csv`` (competition).
+
+    The CSV carries labels when any row has one; an unknown extension is one sentence, never Parquet bytes
+    under a ``.csv`` name.
+    """
+    suffix = output_suffix(path, (".parquet", ".csv"))
+    if suffix == ".parquet":
+        return write_parquet(table, path)
+    labels = (
+        table.num_rows > 0 and "p_a" in table.column_names and table.column("p_a").null_count < table.num_rows
+    )
+    return write_competition_csv(table, path, labels=bool(labels))
 
 
 def _label_cell(value: float | None, one_hot: bool) -> str:
@@ -53,7 +69,6 @@ def write_competition_csv(table: pa.Table, path: str | Path, labels: bool = True
     if kind_of(table.schema) != "battles":
         raise ArenaprefError("the competition layout holds battles; this table holds conversations")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     base = list(COMPETITION_COLUMNS) if labels else ["id", "prompt", "response_a", "response_b"]
     schema_cols = {
         "id",
@@ -68,7 +83,7 @@ def write_competition_csv(table: pa.Table, path: str | Path, labels: bool = True
         "source",
     }
     extra = [c for c in table.column_names if c not in schema_cols]
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(base + extra)
         for batch in table.to_batches(max_chunksize=4096):
@@ -112,8 +127,7 @@ def write_submission_csv(
     if len(ids) != len(p):
         raise ArenaprefError(f"{len(ids)} ids but {len(p)} probability rows")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(SUBMISSION_COLUMNS)
         for i, row in zip(ids, p, strict=True):

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import sys
 
-import click
+import typer
 from rich.console import Console
+from typer._click import ClickException
 
 from arenapref.cli import (
     compare_cmd,  # noqa: F401  (registers commands)
     demo_cmd,  # noqa: F401  (registers commands)
     io_cmds,  # noqa: F401  (registers commands)
     label_cmd,  # noqa: F401  (registers commands)
+    leaderboard_cmd,  # noqa: F401  (registers commands)
     mine_cmd,  # noqa: F401  (registers commands)
     model_cmd,  # noqa: F401  (registers commands)
     profile_cmd,  # noqa: F401  (registers commands)
+    report_cmd,  # noqa: F401  (registers commands)
+    run_cmd,  # noqa: F401  (registers commands)
     synth_cmd,  # noqa: F401  (registers commands)
     topics_cmd,  # noqa: F401  (registers commands)
 )
@@ -33,10 +37,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``arenapref`` command."""
     try:
         code = app(args=argv, standalone_mode=False)
-    except click.ClickException as exc:  # usage errors: click's own message and exit code 2
+    except ClickException as exc:  # usage errors: click's own message and exit code 2
         exc.show()
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         Console(stderr=True, soft_wrap=True).print("interrupted", highlight=False, markup=False)
         sys.exit(EXIT_INTERRUPTED)
     except ArenaprefError as exc:

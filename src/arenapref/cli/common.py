@@ -42,9 +42,20 @@ RejectsOption = Annotated[
 ]
 
 
-def open_input(path: Path, fmt: str | None = None, mapping: str | None = None) -> Source:
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="Text encoding of CSV inputs (default UTF-8, with or without BOM); e.g. cp1252 for Excel.",
+    ),
+]
+
+
+def open_input(
+    path: Path, fmt: str | None = None, mapping: str | None = None, encoding: str | None = None
+) -> Source:
     """Open one input for a command, parsing the --map option."""
-    return open_source(path, fmt, mapping=parse_mapping(mapping) if mapping else None)
+    return open_source(path, fmt, mapping=parse_mapping(mapping) if mapping else None, encoding=encoding)
 
 
 def report_rejects(

@@ -1,34 +1,62 @@
-"""``arenapref compare``, ``decontaminate`` and ``check-leakage``: source overlap and the leakage guard."""
+"""``arenapref compare``, ``decontaminate`` and ``check-leakage``: source overlap and the leakage guard.
+
+Stage packages (polars, rensa, scipy behind them) are imported inside the commands, so that importing
+the command line stays light.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pyarrow as pa
 import typer
 
 from arenapref.cli.app import app
-from arenapref.cli.common import console, err_console, report_rejects
-from arenapref.compare.guard import decontaminate, find_leaks
-from arenapref.compare.near import NearDupSettings
-from arenapref.compare.report import CompareSettings, compare_paths, load_source, write_compare
-from arenapref.errors import ArenaprefError
-from arenapref.writers import write_parquet
+from arenapref.cli.common import (
+    FormatOption,
+    JsonOption,
+    QuietOption,
+    RejectsOption,
+    console,
+    emit_json,
+    err_console,
+    progress_enabled,
+    report_rejects,
+    say,
+    start_command,
+)
+from arenapref.errors import ArenaprefError, CheckFailed
+from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from arenapref.readers import Source
+
+MIN_CHARS_DEFAULT = 32  # arenapref.compare.guard.MIN_SHARED_CHARS, without importing the guard here
 
 ThresholdOption = Annotated[
     float,
     typer.Option(
-        "--threshold", "-t", envvar="ARENAPREF_NEAR_THRESHOLD", help="Jaccard threshold of near-duplicates."
+        "--threshold", envvar="ARENAPREF_NEAR_THRESHOLD", help="Jaccard threshold of near-duplicates."
     ),
 ]
 TurnsOption = Annotated[
     Literal["all", "first"],
-    typer.Option("--turns", help="Compare the whole list of user turns, or the first user turn only."),
+    typer.Option(
+        "--turns",
+        help=(
+            "all (default): a record leaks when its user turns begin with the protected record's turns or "
+            "the protected turns begin with its own, turn by turn (a test prompt that opens a longer "
+            "conversation is caught); first: compare first user turns only."
+        ),
+    ),
 ]
 ProtectOption = Annotated[
     list[Path],
-    typer.Option("--protect", "-p", help="Protected source (test set, eval set); repeatable."),
+    typer.Option("--protect", help="Protected source (test set, eval set); repeatable."),
 ]
 NoPiiOption = Annotated[
     bool,
@@ -38,11 +66,68 @@ NoPiiOption = Annotated[
     ),
 ]
 NoNearOption = Annotated[bool, typer.Option("--no-near", help="Exact and placeholder matches only.")]
+MinCharsOption = Annotated[
+    int,
+    typer.Option(
+        "--min-chars",
+        help=(
+            "A match on part of either record (one side's turns opening the other's, or first turns) counts "
+            "only when the shared turns hold this many characters (the LMSYS-Chat-1M paper's minimum prompt "
+            "length), so that 'hi' does not match every conversation opening with 'hi'. Two whole, equal "
+            "turn lists match at any length."
+        ),
+    ),
+]
 
 
 def _check_threshold(threshold: float) -> None:
     if not 0.0 < threshold < 1.0:
         raise ArenaprefError(f"--threshold must lie strictly between 0 and 1, got {threshold}")
+
+
+@contextmanager
+def stage_progress(enabled: bool | None = None) -> Iterator[Any]:
+    """A rich spinner on stderr showing the current stage and the records it has handled.
+
+    Yields a ``progress(stage, records)`` callable for the stage APIs (None when --quiet), so the Python
+    API stays free of terminal code.
+    """
+    if not (progress_enabled() if enabled is None else enabled):
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,.0f} records"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        current = {"stage": ""}
+
+        def tell(stage: str, records: int) -> None:
+            if stage != current["stage"]:
+                current["stage"] = stage
+                bar.update(task, description=stage, completed=0)
+            bar.advance(task, records)
+
+        yield tell
+
+
+def _write_rejects(sources: list[tuple[str, Source]], rejects: Path | None) -> None:
+    """Report every input's unreadable rows; with --rejects write them all to one file."""
+    from arenapref.rejects import RejectLog
+
+    for label, src in sources:
+        report_rejects(src.rejects, label, hint=rejects is None)
+    if rejects is not None:
+        log = RejectLog()
+        for _, src in sources:
+            log.extend(src.rejects)
+        log.write(rejects)
+        say(f"rejects written to {rejects}")
 
 
 @app.command("compare")
@@ -52,16 +137,23 @@ def compare(
         Path, typer.Argument(help="Second source; the same path as LEFT means within one source.")
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for matches.parquet, report.md, report.json.")
+        Path,
+        typer.Option(
+            "--out", "-o", help="Folder for matches.parquet, report.md, report.json (replaced as a whole)."
+        ),
     ],
     threshold: ThresholdOption = 0.8,
+    fmt: FormatOption = None,
     format_left: Annotated[
-        str | None, typer.Option("--format-left", help="Format of LEFT if not detected.")
+        str | None, typer.Option("--format-left", help="Format of LEFT only (overrides --format).")
     ] = None,
     format_right: Annotated[
-        str | None, typer.Option("--format-right", help="Format of RIGHT if not detected.")
+        str | None, typer.Option("--format-right", help="Format of RIGHT only (overrides --format).")
     ] = None,
-    turns: TurnsOption = "all",
+    turns: Annotated[
+        Literal["all", "first"],
+        typer.Option("--turns", help="Compare the whole list of user turns, or the first user turn only."),
+    ] = "all",
     text: Annotated[
         Literal["prompt", "response"],
         typer.Option("--text", help="Compare prompts, or the answers of conversation sources."),
@@ -69,12 +161,25 @@ def compare(
     no_pii_mask: NoPiiOption = False,
     no_near: NoNearOption = False,
     sample: Annotated[int, typer.Option(help="Matched pairs per kind shown side by side in the report.")] = 5,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Measure how many prompts of LEFT appear in RIGHT and vice versa: exactly, only once NAME_k
     placeholders (and names, e-mails, phones, URLs) are masked, or as near-duplicates (character
     5-gram Jaccard >= --threshold, MinHash-LSH with every candidate verified). Also reports duplicates
     within each source, breakdowns by model and language, and a sample of matched pairs."""
+    start_command(json_out, quiet)
+    from arenapref.atomic import refuse_input_as_output
+    from arenapref.compare.near import NearDupSettings
+    from arenapref.compare.report import CompareSettings, compare_paths, write_compare
+
     _check_threshold(threshold)
+    refuse_input_as_output(out, [left, right])
+    if rejects is not None:
+        refuse_input_as_output(rejects, [left, right])
     settings = CompareSettings(
         near=NearDupSettings(threshold=threshold),
         turns=turns,
@@ -83,8 +188,12 @@ def compare(
         find_near=not no_near,
         sample=sample,
     )
-    result = compare_paths(left, right, settings, format_left, format_right)
-    paths = write_compare(result, out)
+    with stage_progress() as tell, executor_for(executor, address) as ex:
+        from arenapref.executors.compare import compare_paths_with
+
+        sides = (left, right, settings, format_left or fmt, format_right or fmt, tell)
+        result = compare_paths(*sides) if ex is None else compare_paths_with(ex, *sides)
+        paths = write_compare(result, out)
     rep = result.report
     for key, label in (("left_in_right", "LEFT in RIGHT"), ("right_in_left", "RIGHT in LEFT")):
         if key in rep:
@@ -102,58 +211,149 @@ def compare(
                 f"({100 * w['duplicate_rate']:.1f}%)",
                 highlight=False,
             )
-        if rep[side].get("rejected_rows"):
-            err_console.print(f"{rep[side]['path']}: {rep[side]['rejected_rows']:,} rows could not be read")
     for p in paths:
         console.print(f"wrote {p}", highlight=False)
+    labels = [str(left)] if rep["same_source"] else [str(left), str(right)]
+    _write_rejects(list(zip(labels, result.sources, strict=True)), rejects)
+    if json_out:
+        emit_json(
+            {
+                "command": "compare",
+                "out": str(out),
+                "files": [str(p) for p in paths],
+                "left_in_right": rep.get("left_in_right"),
+                "right_in_left": rep.get("right_in_left"),
+                "within_left": rep["left"].get("within"),
+                "within_right": None if rep["same_source"] else rep["right"].get("within"),
+                "rejected_rows": {
+                    "left": rep["left"]["rejected_rows"],
+                    "right": rep["right"]["rejected_rows"],
+                },
+                "seconds": rep["seconds"]["total"],
+            }
+        )
 
 
-def _read_protected(paths: list[Path]) -> list[pa.Table]:
+def _read_candidates(path: Path, fmt: str | None) -> tuple[pa.Table, Source]:
+    from arenapref.compare.report import load_source
+
+    return load_source(path, fmt)
+
+
+def _protected(paths: list[Path]) -> tuple[list[pa.Table], list[str]]:
+    """Read the --protect sources; no source, unreadable rows or no prompts at all are errors."""
+    from arenapref.compare.guard import read_protected
+
     if not paths:
         raise ArenaprefError("give at least one --protect source")
-    return [load_source(p)[0] for p in paths]
+    return read_protected(paths, [str(p) for p in paths])
 
 
 @app.command("decontaminate")
 def decontaminate_cmd(
     candidates: Annotated[Path, typer.Argument(help="Records to clean (any supported format).")],
     protect: ProtectOption,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Kept records, native Parquet.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Kept records: .parquet (native records) or .csv (battles, competition layout).",
+        ),
+    ],
     dropped: Annotated[
-        Path | None, typer.Option("--dropped", help="Dropped records with reason and matched id (Parquet).")
+        Path | None,
+        typer.Option("--dropped", help="Dropped records with reason, scope and matched id (.parquet)."),
     ] = None,
     threshold: ThresholdOption = 0.8,
     turns: TurnsOption = "all",
+    min_chars: MinCharsOption = MIN_CHARS_DEFAULT,
     no_pii_mask: NoPiiOption = False,
     no_near: NoNearOption = False,
+    fmt: FormatOption = None,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
 ) -> None:
-    """Drop every record whose prompt matches a --protect prompt exactly, after masking names and
-    placeholders, or as a near-duplicate; write the kept records and (with --dropped) the dropped ones
-    with the reason and the matched protected id."""
+    """Drop every record whose user turns match a --protect record's: one list opening the other (or both
+    equal), exactly, after masking names and placeholders, or as near-duplicates; write the kept records
+    and (with --dropped) the dropped ones with the reason and the matched protected id."""
+    start_command(json_out, quiet)
+    from arenapref.atomic import atomic_path, output_suffix, refuse_input_as_output
+    from arenapref.compare.guard import decontaminate
+
     _check_threshold(threshold)
-    if out.suffix.lower() != ".parquet":
-        raise ArenaprefError(f"--out must be a .parquet file (native records), got {out.name}")
-    table, src = load_source(candidates)
-    result = decontaminate(
-        table,
-        _read_protected(protect),
-        threshold,
-        turns=turns,
-        mask_pii=not no_pii_mask,
-        near=not no_near,
-    )
-    write_parquet(result.kept, out)
+    suffix = output_suffix(out, (".parquet", ".csv"))
+    if dropped is not None:
+        output_suffix(dropped, (".parquet",))
+    inputs = [candidates, *protect]
+    for path in (out, dropped, rejects):
+        if path is not None:
+            refuse_input_as_output(path, inputs)
+    if dropped is not None and dropped.resolve() == out.resolve():
+        raise ArenaprefError(f"--dropped {dropped} is the --out file; choose another name")
+    with stage_progress() as tell, executor_for(executor, address) as ex:
+        if tell:
+            tell("read", 0)
+        tables, names = _protected(protect)
+        table, src = _read_candidates(candidates, fmt)
+        if tell:
+            tell("match", table.num_rows)
+        from functools import partial
+
+        from arenapref.executors.guard import decontaminate_with
+
+        result = (decontaminate if ex is None else partial(decontaminate_with, ex))(
+            table,
+            tables,
+            threshold,
+            turns=turns,
+            mask_pii=not no_pii_mask,
+            near=not no_near,
+            min_chars=min_chars,
+            protect_names=names,
+        )
+    if suffix == ".csv" and src.kind != "battles":
+        raise ArenaprefError(
+            f"--out {out}: CSV holds battles (competition layout); {candidates} holds {src.kind}"
+        )
+    _write_records(result.kept, out, suffix, atomic_path)
+    if dropped is not None:
+        _write_records(result.dropped, dropped, ".parquet", atomic_path)
     c = result.counts
     console.print(
         f"{c['candidates']:,} records: kept {c['kept']:,}, dropped {c['exact']:,} exact, "
         f"{c['placeholder']:,} placeholder, {c['near']:,} near",
         highlight=False,
     )
-    report_rejects(src.rejects, candidates, hint=False)
+    _write_rejects([(str(candidates), src)], rejects)
     console.print(f"wrote {out}", highlight=False)
     if dropped is not None:
-        write_parquet(result.dropped, dropped)
         console.print(f"wrote {dropped}", highlight=False)
+    if json_out:
+        emit_json(
+            {
+                "command": "decontaminate",
+                "out": str(out),
+                "dropped_file": None if dropped is None else str(dropped),
+                "counts": c,
+                "rejected_rows": len(src.rejects),
+            }
+        )
+
+
+def _write_records(table: pa.Table, path: Path, suffix: str, atomic_path: Any) -> None:
+    import pyarrow.parquet as pq
+
+    from arenapref.writers import write_competition_csv
+
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            write_competition_csv(table, tmp, labels=True)
+        else:
+            pq.write_table(table, tmp, compression="zstd")
 
 
 @app.command("check-leakage")
@@ -162,29 +362,74 @@ def check_leakage(
     protect: ProtectOption,
     threshold: ThresholdOption = 0.8,
     turns: TurnsOption = "all",
+    min_chars: MinCharsOption = MIN_CHARS_DEFAULT,
     no_pii_mask: NoPiiOption = False,
     no_near: NoNearOption = False,
     show: Annotated[int, typer.Option(help="Offending rows listed at most.")] = 20,
+    fmt: FormatOption = None,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Exit 0 when no record of FILE matches a --protect prompt (exactly, after masking, or nearly);
-    otherwise name the offending rows (id, matched protected id, kind) and exit 1."""
+    """Exit 0 when no record of FILE matches a --protect record (one's user turns opening the other's, or
+    equal; exactly, after masking, or nearly); otherwise name the offending rows (id, matched protected
+    id, kind) and exit 3. A --protect source without prompts, or rows of FILE or of a --protect source
+    that could not be read, are errors: a check that could not look does not pass."""
+    start_command(json_out, quiet)
+    from arenapref.atomic import refuse_input_as_output
+    from arenapref.compare.guard import find_leaks
+
     _check_threshold(threshold)
-    table, _ = load_source(file)
-    leaks = find_leaks(
-        table, _read_protected(protect), threshold, turns=turns, mask_pii=not no_pii_mask, near=not no_near
-    )
-    if leaks.num_rows == 0:
+    if rejects is not None:
+        refuse_input_as_output(rejects, [file, *protect])
+    with stage_progress() as tell:
+        if tell:
+            tell("read", 0)
+        tables, names = _protected(protect)
+        table, src = _read_candidates(file, fmt)
+        if tell:
+            tell("match", table.num_rows)
+        leaks = find_leaks(
+            table,
+            tables,
+            threshold,
+            turns=turns,
+            mask_pii=not no_pii_mask,
+            near=not no_near,
+            min_chars=min_chars,
+            protect_names=names,
+        )
+    _write_rejects([(str(file), src)], rejects)
+    rows = leaks.slice(0, show).to_pylist()
+    summary: dict[str, Any] = {
+        "command": "check-leakage",
+        "records": table.num_rows,
+        "leaks": leaks.num_rows,
+        "rejected_rows": len(src.rejects),
+        "ok": leaks.num_rows == 0 and not len(src.rejects),
+        "offending": rows,
+    }
+    if leaks.num_rows == 0 and not len(src.rejects):
         console.print(
             f"no leakage: none of {table.num_rows:,} records matches a protected prompt", highlight=False
         )
+        if json_out:
+            emit_json(summary)
         return
-    names = [str(p) for p in protect]
-    for row in leaks.slice(0, show).to_pylist():
+    for row in rows:
         err_console.print(
             f"row {row['row']} id {row['id']}: {row['reason']} match of {row['protected_id']} "
-            f"in {names[row['protected_source']]} (similarity {row['similarity']:.2f})",
+            f"in {names[row['protected_source']]} ({row['scope'].replace('_', ' ')}, "
+            f"{row['shared_turns']} turn(s), similarity {row['similarity']:.2f})",
             highlight=False,
+            markup=False,
         )
     if leaks.num_rows > show:
         err_console.print(f"... and {leaks.num_rows - show:,} more", highlight=False)
-    raise ArenaprefError(f"{leaks.num_rows:,} of {table.num_rows:,} records leak protected prompts")
+    if json_out:
+        emit_json(summary)
+    if leaks.num_rows:
+        raise CheckFailed(f"{leaks.num_rows:,} of {table.num_rows:,} records leak protected prompts")
+    raise CheckFailed(
+        f"{len(src.rejects):,} rows of {file} could not be read, so they were not checked for leakage"
+    )

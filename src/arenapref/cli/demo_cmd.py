@@ -1,4 +1,4 @@
-"""``arenapref demo``: every stage on generated data, offline."""
+"""``arenapref demo``: every stage on generated data, offline, through the pipeline."""
 
 from __future__ import annotations
 
@@ -8,29 +8,56 @@ from typing import Annotated
 import typer
 
 from arenapref.cli.app import app
-from arenapref.cli.common import console
-from arenapref.demo import StageResult, run_demo
+from arenapref.cli.common import (
+    JsonOption,
+    QuietOption,
+    console,
+    emit_json,
+    progress_enabled,
+    say,
+    start_command,
+)
 
 
 @app.command("demo")
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Workspace folder for the demo's data and outputs.")
+        Path, typer.Option("--out", "-o", help="Workspace folder for the demo's data, config and run.")
     ] = Path("demo-out"),
     conversations: Annotated[int, typer.Option(help="Synthetic LMSYS-shaped conversations.")] = 20_000,
     battles: Annotated[int, typer.Option(help="Synthetic competition battles (train + test).")] = 4_000,
     seed: Annotated[int, typer.Option(help="Seed for the generator and every stage.")] = 0,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Generate a small synthetic workspace and run every stage on it, printing where each output is."""
+    """Generate a synthetic workspace, write its PIPELINE.toml, run every stage, write the report.
 
-    def show(result: StageResult) -> None:
-        console.rule(f"[bold]{result.name}[/bold]  ({result.seconds:.1f} s)")
-        for line in result.lines:
-            console.print(f"  {line}", highlight=False, markup=False)
+    Offline and without a key: the judge is arenapref's local test server on 127.0.0.1. Rerun the
+    workspace's config with `arenapref run OUT/PIPELINE.toml` after editing it.
+    """
+    start_command(json_out, quiet)
+    from arenapref.demo import run_demo
 
-    results = run_demo(out, conversations=conversations, battles=battles, seed=seed, on_stage=show)
-    total = sum(r.seconds for r in results)
-    console.rule()
-    console.print(
-        f"demo finished: {len(results)} stages in {total:.1f} s; everything is under {out}/", highlight=False
+    result = run_demo(
+        out,
+        conversations=conversations,
+        battles=battles,
+        seed=seed,
+        progress=progress_enabled(),
+        on_stage=lambda s: say(s.line()),
     )
+    for k, v in result.truth.items():
+        say(f"truth (demo step): {k}: {v if not isinstance(v, float) else f'{v:.4f}'}")
+    say(f"config: {result.config}  (edit and rerun with: arenapref run {result.config})")
+    say(f"demo finished in {result.run.seconds:.1f} s")
+    if json_out:
+        emit_json(
+            {
+                "workspace": str(out),
+                "config": str(result.config),
+                "report": str(result.report),
+                **result.run.to_dict(),
+            }
+        )
+    else:
+        console.print(str(result.report), highlight=False, markup=False)

@@ -5,20 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow.compute as pc
 import typer
 
 from arenapref.cli.app import app
 from arenapref.cli.common import (
+    EncodingOption,
     FormatOption,
+    JsonOption,
     MappingOption,
+    QuietOption,
     RejectsOption,
-    console,
+    emit_json,
     open_input,
     report_rejects,
+    say,
+    start_command,
 )
 from arenapref.errors import ArenaprefError
-from arenapref.writers import write_competition_csv, write_parquet
 
 
 @app.command("convert")
@@ -31,21 +34,47 @@ def convert(
     fmt: FormatOption = None,
     mapping: MappingOption = None,
     rejects: RejectsOption = None,
+    encoding: EncodingOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Read SOURCE and write it as native Parquet or as a competition CSV (battles only)."""
-    src = open_input(source, fmt, mapping)
+    """Read SOURCE and write it as native Parquet or as a competition CSV (battles only).
+
+    The output format follows the file name; the output is written under a temporary name and renamed
+    into place when complete, and may not be the input (or the rejects file) itself.
+    """
+    from arenapref.atomic import output_suffix, refuse_input_as_output
+    from arenapref.writers import write_battles, write_parquet
+
+    start_command(json_out, quiet)
+    suffix = output_suffix(out, (".parquet", ".csv"))
+    refuse_input_as_output(out, [source])
+    if rejects is not None:
+        refuse_input_as_output(rejects, [source])
+        if rejects.resolve() == out.resolve():
+            raise ArenaprefError(f"--rejects {rejects} is the --out file; choose another path")
+    src = open_input(source, fmt, mapping, encoding)
+    if suffix == ".csv" and src.kind != "battles":
+        raise ArenaprefError(f"{source} holds conversations; the competition CSV layout needs battles")
     table = src.read_table()
-    suffix = out.suffix.lower()
     if suffix == ".parquet":
         write_parquet(table, out)
-    elif suffix == ".csv":
-        if src.kind != "battles":
-            raise ArenaprefError(f"{source} holds conversations; the competition CSV layout needs battles")
-        has_labels = table.num_rows > 0 and pc.any(pc.is_valid(table.column("p_a"))).as_py()
-        write_competition_csv(table, out, labels=bool(has_labels))
     else:
-        raise ArenaprefError(f"--out {out}: expected a .parquet or .csv file")
-    console.print(
-        f"{table.num_rows} {src.kind} from {source} ({src.format}) written to {out}", highlight=False
-    )
+        write_battles(table, out)
+    say(f"{table.num_rows} {src.kind} from {source} ({src.format}) written to {out}")
     report_rejects(src.rejects, src.path, rejects)
+    if json_out:
+        emit_json(
+            {
+                "command": "convert",
+                "input": str(source),
+                "format": src.format,
+                "kind": src.kind,
+                "rows": table.num_rows,
+                "out": str(out),
+                "rejected": len(src.rejects),
+                "rejected_by_reason": dict(src.rejects.counts),
+                "recovered": dict(src.rejects.recovered),
+                "rejects": None if rejects is None else str(rejects),
+            }
+        )

@@ -1,62 +1,101 @@
-"""``arenapref label`` and ``arenapref judge-eval``: pseudo-labels from an LLM judge or a teacher model."""
+"""``arenapref label`` and ``arenapref judge-eval``: pseudo-labels from an LLM judge or a teacher model.
+
+Stage code (aiohttp, pyarrow, the model package) is imported inside the commands, so ``arenapref --help``
+stays light.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pyarrow as pa
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from arenapref.cli.app import app
 from arenapref.cli.common import (
     FormatOption,
+    JsonOption,
     MappingOption,
+    QuietOption,
     RejectsOption,
-    console,
+    emit_json,
     err_console,
     open_input,
+    progress_enabled,
     report_rejects,
+    say,
+    start_command,
 )
-from arenapref.errors import ArenaprefError
-from arenapref.label.cache import JudgeCache
-from arenapref.label.client import Budget
-from arenapref.label.config import load_judge
-from arenapref.label.evaluate import judge_eval, load_calibration
-from arenapref.label.judge import LabelResult, judge_battles, resolve_api_key
-from arenapref.label.output import default_failures_path, write_outputs
-from arenapref.label.teacher import load_teacher, teacher_battles
+from arenapref.errors import ArenaprefError, Incomplete
+from arenapref.executors.base import Executor
+from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from arenapref.label.cache import JudgeCache
+    from arenapref.label.client import Budget
+    from arenapref.label.judge import LabelResult
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 every pair labeled; 1 user error or the run was aborted (bad key, wrong URL, a server "
+    "whose first answers all failed the same way); 4 incomplete: some pairs are in the failures file "
+    "(budget reached, errors after retries), rerun the same command to retry only those."
+)
 JudgeOption = Annotated[
     str | None,
     typer.Option("--judge", help="Judge configuration TOML, or the name of a shipped judge ('default')."),
 ]
 TeacherOption = Annotated[
-    Path | None, typer.Option("--teacher", help="Saved preference model directory to label with instead.")
+    Path | None,
+    typer.Option(
+        "--teacher", help="Model folder saved by `arenapref train` (classical or LLM) to label with."
+    ),
 ]
 BaseUrlOption = Annotated[
-    str | None, typer.Option("--base-url", envvar="ARENAPREF_JUDGE_BASE_URL", help="Override the server URL.")
+    str | None,
+    typer.Option(
+        "--base-url",
+        envvar=["ARENAPREF_BASE_URL", "OPENAI_BASE_URL"],
+        help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1 (default: the judge file's).",
+    ),
 ]
 ModelOption = Annotated[
     str | None, typer.Option("--model", envvar="ARENAPREF_JUDGE_MODEL", help="Override the judge model.")
 ]
 ApiKeyEnvOption = Annotated[
     str | None,
-    typer.Option("--api-key-env", help="Name of the environment variable holding the key ('' for none)."),
+    typer.Option(
+        "--api-key-env",
+        help="NAME of the environment variable holding the key (default OPENAI_API_KEY; '' for none).",
+    ),
 ]
 CacheOption = Annotated[
     Path | None,
-    typer.Option("--cache", help="SQLite cache of completed requests (default: beside the output)."),
+    typer.Option(
+        "--cache",
+        help="SQLite cache of completed requests (default: one per user, "
+        "$ARENAPREF_CACHE_DIR/judge.sqlite or ~/.cache/arenapref/judge.sqlite).",
+    ),
 ]
 MaxRequestsOption = Annotated[int, typer.Option("--max-requests", help="Cap on HTTP requests (0: none).")]
 MaxTokensOption = Annotated[int, typer.Option("--max-tokens", help="Cap on tokens (0: none).")]
 MaxCostOption = Annotated[
     float, typer.Option("--max-cost", help="Cap on USD, priced by the judge's table (0: none).")
 ]
-ConcurrencyOption = Annotated[int | None, typer.Option("--concurrency", help="Requests in flight at once.")]
+ConcurrencyOption = Annotated[
+    int | None, typer.Option("--concurrency", help="Requests in flight at once (default: the judge's, 16).")
+]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option("--timeout", help="Total seconds allowed for one HTTP attempt (default: the judge's, 60)."),
+]
+MaxAttemptsOption = Annotated[
+    int | None,
+    typer.Option("--max-attempts", help="HTTP attempts per request (default: the judge's, 5)."),
+]
 
 
 @contextmanager
@@ -65,6 +104,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int, float], None] | Non
     if not enabled:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("labeling"),
         BarColumn(),
@@ -81,6 +122,16 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int, float], None] | Non
         yield update
 
 
+def _client_options(concurrency: int | None, timeout: float | None, max_attempts: int | None) -> None:
+    """One sentence for impossible client settings, naming the option."""
+    if concurrency is not None and concurrency < 1:
+        raise ArenaprefError(f"--concurrency must be at least 1, not {concurrency}")
+    if timeout is not None and not timeout > 0:
+        raise ArenaprefError(f"--timeout must be more than 0 seconds, not {timeout:g}")
+    if max_attempts is not None and max_attempts < 1:
+        raise ArenaprefError(f"--max-attempts must be at least 1, not {max_attempts}")
+
+
 def _labeler(
     judge: str | None,
     teacher: Path | None,
@@ -89,30 +140,55 @@ def _labeler(
     model: str | None,
     api_key_env: str | None,
     concurrency: int | None,
-    cache_path: Path,
+    timeout: float | None,
+    max_attempts: int | None,
+    cache_path: Path | None,
     budget: Budget,
     calibration: Path | None,
     progress: Callable[[int, int, float], None] | None,
+    executor: Executor | None = None,
 ) -> tuple[Callable[[pa.Table], LabelResult], JudgeCache | None]:
     """The labeling function the options describe, and the cache it holds open (None for teachers)."""
+    from arenapref.label.cache import JudgeCache, default_cache_path
+    from arenapref.label.config import load_judge
+    from arenapref.label.evaluate import load_calibration
+    from arenapref.label.judge import judge_battles, resolve_api_key
+    from arenapref.label.teacher import load_teacher, teacher_battles
+
     if (judge is None) == (teacher is None):
         raise ArenaprefError("pass exactly one of --judge CONFIG and --teacher MODEL_DIR")
+    _client_options(concurrency, timeout, max_attempts)
     cmap = load_calibration(calibration)
     if teacher is not None:
+        if executor is not None:
+            raise ArenaprefError(
+                "--executor ray spreads --judge requests; --teacher labels run on this machine"
+            )
         model_obj = load_teacher(teacher)
         return (lambda t: teacher_battles(t, model_obj, teacher.name, cmap)), None
     assert judge is not None
     config = load_judge(judge).with_overrides(
-        base_url=base_url, model=model, api_key_env=api_key_env, concurrency=concurrency
+        base_url=base_url,
+        model=model,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        timeout_s=timeout,
+        max_attempts=max_attempts,
     )
     if budget.max_cost and config.price is None:
         raise ArenaprefError(
             f"--max-cost needs a price for model {config.model!r}; add it to the judge's [prices] table"
         )
     api_key = resolve_api_key(config)
-    cache = JudgeCache(cache_path)
+    cache = JudgeCache(cache_path if cache_path is not None else default_cache_path())
 
     def run(table: pa.Table) -> LabelResult:
+        if executor is not None:
+            from arenapref.executors.judge import judge_battles_with
+
+            return judge_battles_with(
+                executor, table, config, api_key=api_key, cache=cache, budget=budget, calibration=cmap
+            )
         return judge_battles(
             table, config, api_key=api_key, cache=cache, budget=budget, calibration=cmap, progress=progress
         )
@@ -129,12 +205,25 @@ def _read_battles(pairs: Path, fmt: str | None, mapping: str | None, rejects: Pa
     return table
 
 
-@app.command("label")
+def _budget(max_requests: int, max_tokens: int, max_cost: float) -> Budget:
+    from arenapref.label.client import Budget
+
+    return Budget(max_requests=max_requests, max_tokens=max_tokens, max_cost=max_cost)
+
+
+@app.command("label", epilog=EXIT_CODES_HELP)
 def label(
     pairs: Annotated[
         Path, typer.Argument(help="Pairs to label: competition CSV, native Parquet, pairwise file.")
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output Parquet (battle schema + label columns).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Labels: .parquet (battle schema + label columns) or .csv (competition CSV).",
+        ),
+    ],
     judge: JudgeOption = None,
     teacher: TeacherOption = None,
     base_url: BaseUrlOption = None,
@@ -148,23 +237,42 @@ def label(
         Path | None, typer.Option("--calibration", help="Calibration map from judge-eval to apply.")
     ] = None,
     concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    max_attempts: MaxAttemptsOption = None,
     failures: Annotated[
         Path | None, typer.Option("--failures", help="Where unlabeled pairs go (default OUT.failures.jsonl).")
     ] = None,
     fmt: FormatOption = None,
     mapping: MappingOption = None,
     rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Label PAIRS with an LLM judge (both A/B orders, cached, budgeted) or a teacher model.
 
     Every pair ends either labeled in OUT or in the failures file with its reason (budget, unparseable
-    answer with its raw text, HTTP error after retries). Rerunning with the same cache never resends a
-    completed request, so an interrupted or budget-stopped run resumes where it stopped.
+    answer with its raw text, HTTP error after retries). Completed requests are kept in one per-user
+    cache, so a rerun (with any --out) never resends one: an interrupted or budget-stopped run resumes
+    where it stopped. The API key is read from the environment and never written or printed.
     """
+    start_command(json_out, quiet)
+    from arenapref.atomic import output_suffix, refuse_input_as_output
+    from arenapref.label.output import LABEL_FORMATS, default_failures_path, write_outputs
+
+    output_suffix(out, LABEL_FORMATS)
+    failures_path = failures if failures is not None else default_failures_path(out)
+    for written in (out, failures_path):
+        refuse_input_as_output(written, [pairs, *([calibration] if calibration else [])])
+    if failures_path.resolve() == out.resolve():
+        raise ArenaprefError(f"--failures {failures_path} is the same file as --out")
     table = _read_battles(pairs, fmt, mapping, rejects)
-    budget = Budget(max_requests=max_requests, max_tokens=max_tokens, max_cost=max_cost)
-    cache_path = cache if cache is not None else out.with_name(out.stem + ".judge-cache.sqlite")
-    with _progress(judge is not None) as progress:
+    budget = _budget(max_requests, max_tokens, max_cost)
+    with (
+        _progress(judge is not None and progress_enabled()) as progress,
+        executor_for(executor, address) as ex,
+    ):
         run, held = _labeler(
             judge,
             teacher,
@@ -172,44 +280,71 @@ def label(
             model=model,
             api_key_env=api_key_env,
             concurrency=concurrency,
-            cache_path=cache_path,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            cache_path=cache,
             budget=budget,
             calibration=calibration,
             progress=progress,
+            executor=ex,
         )
         try:
             result = run(table)
         finally:
             if held is not None:
                 held.close()
-    failures_path = failures if failures is not None else default_failures_path(out)
     write_outputs(result.table, result.failures, out, failures_path)
     s = result.stats
-    console.print(
+    say(
         f"{s.labeled} of {s.pairs} pairs labeled -> {out}; {s.failed} written to {failures_path}"
-        + (f" ({s.failure_reasons})" if s.failure_reasons else ""),
-        highlight=False,
+        + (f" ({s.failure_reasons})" if s.failure_reasons else "")
     )
-    if judge is not None:
-        console.print(
-            f"{s.orders_cached} requests answered from the cache {cache_path}, {s.orders_sent} sent "
+    summary: dict[str, Any] = {
+        "command": "label",
+        "out": out,
+        "failures": failures_path,
+        "pairs": s.pairs,
+        "labeled": s.labeled,
+        "failed": s.failed,
+        "failure_reasons": s.failure_reasons,
+        "stopped": s.stopped,
+    }
+    if held is not None:
+        say(
+            f"{s.orders_cached} requests answered from the cache {held.path}, {s.orders_sent} sent "
             f"({s.http_requests} HTTP attempts, retries {s.retries or 'none'}); "
-            f"{s.prompt_tokens + s.completion_tokens} tokens, ${s.cost:.4f}, {s.elapsed_s:.1f} s",
-            highlight=False,
+            f"{s.prompt_tokens + s.completion_tokens} tokens, ${s.cost:.4f}, {s.elapsed_s:.1f} s"
         )
+        summary |= {
+            "cache": held.path,
+            "requests_cached": s.orders_cached,
+            "requests_sent": s.orders_sent,
+            "http_attempts": s.http_requests,
+            "retries": s.retries,
+            "tokens": s.prompt_tokens + s.completion_tokens,
+            "cost": s.cost,
+            "elapsed_s": round(s.elapsed_s, 3),
+        }
+    if json_out:
+        emit_json(summary)
     if s.stopped.startswith("aborted"):
-        raise ArenaprefError(s.stopped)
-    if s.stopped:
-        console.print(f"stopped: {s.stopped}; rerun with a larger budget to continue", highlight=False)
+        raise ArenaprefError(f"{s.stopped}; nothing more was sent")
+    if s.failed:
+        hint = (
+            f"stopped: {s.stopped}; rerun with a larger budget to continue"
+            if s.stopped
+            else "rerun the same command to retry them (answered requests come from the cache)"
+        )
+        raise Incomplete(f"{s.failed} of {s.pairs} pairs are not labeled (see {failures_path}); {hint}")
 
 
-@app.command("judge-eval")
+@app.command("judge-eval", epilog=EXIT_CODES_HELP)
 def judge_eval_cmd(
     labeled: Annotated[
         Path, typer.Argument(help="Human-labeled battles (competition train CSV, pairwise file...).")
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Run directory for labels, calibration and report.")
+        Path, typer.Option("--out", "-o", help="Run folder for labels, failures, calibration and report.")
     ],
     judge: JudgeOption = None,
     teacher: TeacherOption = None,
@@ -221,6 +356,8 @@ def judge_eval_cmd(
     max_tokens: MaxTokensOption = 0,
     max_cost: MaxCostOption = 0.0,
     concurrency: ConcurrencyOption = None,
+    timeout: TimeoutOption = None,
+    max_attempts: MaxAttemptsOption = None,
     holdout: Annotated[
         float, typer.Option("--holdout", help="Share of rows held out to test calibration.")
     ] = 0.3,
@@ -228,18 +365,30 @@ def judge_eval_cmd(
     fmt: FormatOption = None,
     mapping: MappingOption = None,
     rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Measure a judge or teacher against human labels and fit a calibration map for `label --calibration`.
 
     Reports three-way accuracy, accuracy without ties, log loss, position-swap consistency and cost, and
-    log loss before/after calibration on held-out rows; writes labels, failures, calibration.json and
-    report.json to OUT.
+    log loss before/after calibration on held-out rows; writes labels.parquet, failures.jsonl,
+    calibration.json and report.json to the OUT folder (replaced as a whole).
     """
+    start_command(json_out, quiet)
+    from arenapref.atomic import refuse_input_as_output
+    from arenapref.label.evaluate import judge_eval
+
     if not 0.0 < holdout < 1.0:
         raise ArenaprefError("--holdout must be between 0 and 1")
+    refuse_input_as_output(out, [labeled])
+    if cache is not None and cache.resolve().is_relative_to(out.resolve()):
+        raise ArenaprefError(
+            f"--cache {cache} is inside the --out folder {out}, which judge-eval replaces as a whole; "
+            "keep the cache elsewhere (the default is the per-user cache)"
+        )
     table = _read_battles(labeled, fmt, mapping, rejects)
-    budget = Budget(max_requests=max_requests, max_tokens=max_tokens, max_cost=max_cost)
-    with _progress(judge is not None) as progress:
+    budget = _budget(max_requests, max_tokens, max_cost)
+    with _progress(judge is not None and progress_enabled()) as progress:
         run, held = _labeler(
             judge,
             teacher,
@@ -247,7 +396,9 @@ def judge_eval_cmd(
             model=model,
             api_key_env=api_key_env,
             concurrency=concurrency,
-            cache_path=cache if cache is not None else out / "judge-cache.sqlite",
+            timeout=timeout,
+            max_attempts=max_attempts,
+            cache_path=cache,
             budget=budget,
             calibration=None,
             progress=progress,
@@ -258,4 +409,13 @@ def judge_eval_cmd(
             if held is not None:
                 held.close()
     for line in report.lines():
-        console.print(line, highlight=False)
+        say(line)
+    if json_out:
+        from dataclasses import asdict
+
+        emit_json({"command": "judge-eval", "out": out, **asdict(report)})
+    if report.rows_failed:
+        raise Incomplete(
+            f"{report.rows_failed} of {report.rows_labeled_by_humans} pairs were not judged "
+            f"({report.failure_reasons}); see {report.outputs.get('failures')}"
+        )

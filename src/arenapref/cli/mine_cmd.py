@@ -8,11 +8,21 @@ from typing import Annotated, Literal
 import typer
 
 from arenapref.cli.app import app
-from arenapref.cli.common import FormatOption, console, err_console, open_input, report_rejects
+from arenapref.cli.common import (
+    FormatOption,
+    JsonOption,
+    QuietOption,
+    RejectsOption,
+    console,
+    emit_json,
+    open_input,
+    report_rejects,
+    say,
+    start_command,
+)
+from arenapref.cli.compare_cmd import stage_progress
 from arenapref.errors import ArenaprefError
-from arenapref.label.config import ClientSettings
-from arenapref.mine.miner import MineSettings, check_output_path, mine_pairs, write_result
-from arenapref.mine.regenerate import RegenerateSettings
+from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
 
 
 def _cap(value: int) -> int | None:
@@ -31,7 +41,12 @@ def mine(
     exclude: Annotated[
         list[Path] | None,
         typer.Option(
-            "--exclude", "-x", help="Protected source (e.g. test.csv); leaking pairs are dropped. Repeatable."
+            "--exclude",
+            help=(
+                "Protected source (e.g. test.csv); a pair leaks when its user turns open, or are opened by, "
+                "a protected record's turns (exactly, after masking, or nearly; see check-leakage). "
+                "Repeatable; a source without prompts is an error."
+            ),
         ),
     ] = None,
     key: Annotated[
@@ -71,7 +86,10 @@ def mine(
     ] = None,
     base_url: Annotated[
         str | None,
-        typer.Option(envvar="ARENAPREF_BASE_URL", help="OpenAI-compatible endpoint for --regenerate-model."),
+        typer.Option(
+            envvar=["ARENAPREF_BASE_URL", "OPENAI_BASE_URL"],
+            help="Endpoint for --regenerate-model (default: $ARENAPREF_BASE_URL, else $OPENAI_BASE_URL).",
+        ),
     ] = None,
     api_key_env: Annotated[
         str, typer.Option(help="Environment variable holding the API key ('' for none).")
@@ -91,6 +109,11 @@ def mine(
     ] = 0.7,
     regen_max_tokens: Annotated[int, typer.Option(help="max_tokens of each regenerated answer.")] = 1024,
     regen_concurrency: Annotated[int, typer.Option(help="Concurrent requests to the endpoint.")] = 16,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Mine battles from conversations where different models answered the same prompt.
 
@@ -102,7 +125,17 @@ def mine(
     With --regenerate-model, prompts answered by one model only get a second answer from that model over an
     OpenAI-compatible endpoint (cached in SQLite and budgeted like the judge; a rerun resumes).
     """
-    check_output_path(out)
+    start_command(json_out, quiet)
+    from arenapref.atomic import refuse_input_as_output
+    from arenapref.label.config import ClientSettings
+    from arenapref.mine.miner import MineSettings, check_outputs, mine_pairs, write_result
+    from arenapref.mine.regenerate import RegenerateSettings
+    from arenapref.rejects import RejectLog
+
+    inputs = [*sources, *(exclude or [])]
+    check_outputs(out, dropped, inputs)
+    if rejects is not None:
+        refuse_input_as_output(rejects, inputs)
     if max_uses < 1:
         raise ArenaprefError(f"--max-uses must be at least 1, got {max_uses}")
     if min_answer_chars < 0 or max_answer_chars < 0:
@@ -123,7 +156,9 @@ def mine(
     regen = None
     if regenerate_model:
         if not base_url:
-            raise ArenaprefError("--regenerate-model needs --base-url (or ARENAPREF_BASE_URL)")
+            raise ArenaprefError(
+                "--regenerate-model needs --base-url (or ARENAPREF_BASE_URL / OPENAI_BASE_URL)"
+            )
         regen = RegenerateSettings(
             model=regenerate_model,
             base_url=base_url,
@@ -141,11 +176,39 @@ def mine(
     for src in opened:
         if src.kind != "conversations":
             raise ArenaprefError(f"{src.path} holds {src.kind}; mining needs conversations (one model each)")
-    result = mine_pairs(opened, settings, exclude=exclude or [], topics=topics, regenerate=regen)
-    written = write_result(result, out, dropped)
+    with stage_progress() as tell, executor_for(executor, address) as ex:
+        from arenapref.executors.mine import mine_pairs_with
+
+        if ex is None:
+            result = mine_pairs(
+                opened, settings, exclude=exclude or [], topics=topics, regenerate=regen, progress=tell
+            )
+        elif regen is not None:
+            raise ArenaprefError("--regenerate runs on this machine only; drop --executor ray for it")
+        else:
+            result = mine_pairs_with(
+                ex, opened, settings, exclude=exclude or [], topics=topics, progress=tell
+            )
+        written = write_result(result, out, dropped, inputs)
     result.funnel.print(console)
     for src in opened:
-        report_rejects(src.rejects, src.path, hint=False)
-    err_console.print(f"{result.pairs.num_rows:,} pairs written to {written[0]}", highlight=False)
+        report_rejects(src.rejects, src.path, hint=rejects is None)
+    if rejects is not None:
+        log = RejectLog()
+        for src in opened:
+            log.extend(src.rejects)
+        log.write(rejects)
+        say(f"rejects written to {rejects}")
+    say(f"{result.pairs.num_rows:,} pairs written to {written[0]}")
     for path in written[1:]:
-        err_console.print(f"  {path}", highlight=False)
+        say(f"  {path}")
+    if json_out:
+        emit_json(
+            {
+                "command": "mine",
+                "out": str(out),
+                "files": [str(p) for p in written],
+                "pairs": result.pairs.num_rows,
+                "funnel": result.funnel.to_dict(),
+            }
+        )

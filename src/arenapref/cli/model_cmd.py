@@ -1,31 +1,44 @@
 """``arenapref train | evaluate | predict | check-submission | ablate``: the preference model's commands.
 
 Each command is a few lines over ``arenapref.model``; everything they do is callable from a notebook.
+The stage is imported inside each command, so ``arenapref --help`` does not pay for LightGBM, SciPy,
+scikit-learn or matplotlib.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from arenapref.cli.app import app
-from arenapref.cli.common import FormatOption, console, report_rejects
+from arenapref.cli.common import (
+    FormatOption,
+    JsonOption,
+    QuietOption,
+    RejectsOption,
+    console,
+    emit_json,
+    progress_enabled,
+    report_rejects,
+    start_command,
+)
 from arenapref.errors import ArenaprefError
-from arenapref.model.ablate import ablate as run_ablation
-from arenapref.model.ablate import write_report
-from arenapref.model.estimators import MODELS
-from arenapref.model.evaluate import evaluate_model
-from arenapref.model.io import check_submission, predict_submission, read_battles
-from arenapref.model.training import parse_params, parse_weights, train_model
+from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
 from arenapref.rejects import RejectLog
+
+MODEL_NAMES = ("lgbm", "length", "prior", "llm")
 
 ModelDir = Annotated[Path, typer.Argument(help="Model folder written by `arenapref train`.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the folds, the boosting and the bootstrap.")]
 ModelName = Annotated[
     str,
-    typer.Option("--model", "-m", envvar="ARENAPREF_MODEL", help=f"Estimator: {', '.join(MODELS)}."),
+    typer.Option("--model", envvar="ARENAPREF_MODEL", help=f"Estimator: {', '.join(MODEL_NAMES)}."),
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="KEY=VALUE hyper-parameter of the estimator, e.g. num_leaves=15."),
 ]
 
 
@@ -34,15 +47,25 @@ def _print(lines: list[str]) -> None:
         console.print(line, highlight=False, markup=False)
 
 
+def _floats(spec: str, what: str) -> list[float]:
+    try:
+        return [float(v) for v in spec.split(",") if v.strip()]
+    except ValueError as exc:
+        raise ArenaprefError(f"{what} {spec!r}: expected comma-separated numbers, e.g. 0.25,0.5,1") from exc
+
+
 @app.command("train")
 def train(
     data: Annotated[list[Path], typer.Argument(help="Labeled battles: competition CSV, pairwise, Parquet.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
     folds: Annotated[int, typer.Option("--folds", min=2, help="Grouped cross-validation folds.")] = 5,
     model: ModelName = "lgbm",
+    base: Annotated[
+        Path | None, typer.Option("--base", help="Local base model folder for --model llm (no downloads).")
+    ] = None,
     weight: Annotated[
         list[str] | None,
-        typer.Option("--weight", "-w", help="SOURCE=W: sample weight of rows from a source or input file."),
+        typer.Option("--weight", help="SOURCE=W: sample weight of rows from a source or input file."),
     ] = None,
     group_column: Annotated[
         str | None,
@@ -51,19 +74,51 @@ def train(
     embeddings: Annotated[
         bool, typer.Option("--embeddings", help="Add MiniLM sentence-embedding features (slow, lgbm only).")
     ] = False,
-    param: Annotated[
-        list[str] | None,
-        typer.Option("--param", "-p", help="KEY=VALUE hyper-parameter of the estimator, e.g. num_leaves=15."),
-    ] = None,
+    seeds: Annotated[
+        int, typer.Option("--seeds", min=1, help="Boosters averaged in the seed ensemble (lgbm).")
+    ] = 3,
+    param: ParamOption = None,
     seed: Seed = 0,
     fmt: FormatOption = None,
-    rejects: Annotated[Path | None, typer.Option("--rejects", help="Write unreadable rows here.")] = None,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Train a preference model with grouped cross-validation (prompts never straddle folds), fit a
-    temperature on the out-of-fold predictions, refit on everything, and write MODEL_DIR with the model
-    and oof.parquet (id, p_a, p_b, p_tie, fold). Soft labels are used as they are.
+    """Train a preference model with grouped cross-validation (prompts never straddle folds), average a
+    small seed ensemble, keep a temperature only when a cross-fitted one lowers the out-of-fold log
+    loss, refit on everything, and write the model folder (atomically) with oof.parquet. Soft labels
+    are used as they are. `--model llm --base DIR` fine-tunes a local LLM instead.
     """
+    start_command(json_out, quiet)
+    from arenapref.model.training import parse_params, parse_weights
+
+    if model == "llm":
+        if base is None:
+            raise ArenaprefError("--model llm needs --base, a local folder holding the base model")
+        from arenapref.model.io import read_battles
+        from arenapref.model.llm import train_llm
+
+        log = RejectLog()
+        table = read_battles(data, log, fmt)
+        report_rejects(log, "input", rejects, hint=False)
+        raw = [p.partition("=") for p in (param or [])]
+        bad = [k for k, sep, _ in raw if not sep]
+        if bad:
+            raise ArenaprefError(f"parameter {bad[0]!r}: expected KEY=VALUE")
+        llm_summary = train_llm(
+            table, out, base, {k: v for k, _, v in raw}, seed=seed, folds=folds, progress=progress_enabled()
+        )
+        _print([f"trained an LLM preference model in {out}"])
+        if json_out:
+            emit_json({"command": "train", "model": "llm", "out": str(out), **llm_summary})
+        return
+    if base is not None:
+        raise ArenaprefError("--base is for --model llm only")
+    from arenapref.model.training import train_model
+
     params = parse_params(param or [])
+    if model == "lgbm":
+        params.setdefault("n_seeds", seeds)
     if embeddings:
         if model != "lgbm":
             raise ArenaprefError("--embeddings needs --model lgbm")
@@ -81,6 +136,8 @@ def train(
     )
     report_rejects(summary.rejects, "input", rejects, hint=False)
     _print(summary.lines())
+    if json_out:
+        emit_json({"command": "train", "model": model, **summary.as_dict()})
 
 
 @app.command("evaluate")
@@ -96,13 +153,31 @@ def evaluate(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for the diagram and metrics.json.")
     ] = None,
+    fmt: FormatOption = None,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Score a model on labeled battles: log loss, accuracy, accuracy without ties, per-class log loss,
     a reliability diagram (PNG); on synthetic data also the gap to the best possible log loss (the
     truth file beside the data is found automatically).
     """
-    report = evaluate_model(model_dir, list(data), truth=truth, out_dir=out)
+    start_command(json_out, quiet)
+    from arenapref.model.evaluate import evaluate_model
+
+    log = RejectLog()
+    report = evaluate_model(model_dir, list(data), truth=truth, out_dir=out, rejects=log, format=fmt)
+    report_rejects(log, "input", rejects, hint=False)
     _print(report.lines())
+    if json_out:
+        emit_json(
+            {
+                "command": "evaluate",
+                "model": report.model.as_dict(),
+                "prior": None if report.prior is None else report.prior.as_dict(),
+                "files": [str(p) for p in report.files],
+            }
+        )
 
 
 @app.command("predict")
@@ -113,30 +188,68 @@ def predict(
     clip: Annotated[
         float, typer.Option("--clip", min=0.0, max=0.3, help="Keep probabilities in [clip, 1-clip].")
     ] = 1e-4,
+    fmt: FormatOption = None,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Write a submission (id, winner_model_a, winner_model_b, winner_tie) in the test file's order,
     averaging each battle with its A/B swap, then check its format against the test file.
     """
-    summary = predict_submission(model_dir, test, out, clip=clip)
+    start_command(json_out, quiet)
+    from arenapref.model.io import check_submission, predict_submission
+
+    with executor_for(executor, address) as ex:
+        from functools import partial
+
+        from arenapref.executors.predict import predict_submission_with
+
+        predict = predict_submission if ex is None else partial(predict_submission_with, ex)
+        summary = predict(model_dir, test, out, clip=clip, format=fmt)
+    report_rejects(summary.rejects, "input", rejects, hint=False)
     _print(summary.lines())
     check = check_submission(summary.path, test)
     if not check.ok:
         raise ArenaprefError(f"{summary.path} failed the format check: {'; '.join(check.problems)}")
     console.print("format check passed", highlight=False)
+    if json_out:
+        emit_json(
+            {
+                "command": "predict",
+                "out": str(summary.path),
+                "rows": summary.n_rows,
+                "fallback": summary.n_fallback,
+            }
+        )
 
 
 @app.command("check-submission")
 def check_submission_cmd(
     submission: Annotated[Path, typer.Argument(help="Submission CSV to check.")],
     test: Annotated[Path, typer.Argument(help="The test file it answers.")],
+    fmt: FormatOption = None,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Check a submission against its test file: header, one row per test id in order, probabilities
-    strictly between 0 and 1 summing to 1. Exit code 1 and the problems when it fails.
+    strictly between 0 and 1 summing to 1. Exit code 3 and the problems when it fails.
     """
-    check = check_submission(submission, test)
+    start_command(json_out, quiet)
+    from arenapref.errors import CheckFailed
+    from arenapref.model.io import check_submission
+
+    check = check_submission(submission, test, format=fmt)
+    if json_out:
+        emit_json(
+            {"command": "check-submission", "ok": check.ok, "rows": check.n_rows, "problems": check.problems}
+        )
     if not check.ok:
-        raise ArenaprefError(f"{submission}: {'; '.join(check.problems)}")
+        raise CheckFailed(f"{submission}: {'; '.join(check.problems)}")
     console.print(f"{submission}: {check.n_rows} rows, format check passed", highlight=False)
+    del rejects  # the submission check reads no battle rows that could be rejected
 
 
 @app.command("ablate")
@@ -152,41 +265,78 @@ def ablate(
             "--holdout-frac", min=0.01, max=0.9, help="Hold out this share of --base's prompts instead."
         ),
     ] = None,
-    extra_weight: Annotated[
-        float, typer.Option("--extra-weight", min=0.0, help="Sample weight of extra rows.")
-    ] = 1.0,
+    extra_weights: Annotated[
+        str,
+        typer.Option("--extra-weights", help="Sample weights of extra rows, comma-separated, e.g. 0.5,1."),
+    ] = "1",
+    extra_fractions: Annotated[
+        str,
+        typer.Option(
+            "--extra-fractions", help="Shares of the extra rows to try, comma-separated, e.g. 0.25,0.5,1."
+        ),
+    ] = "1",
+    repeats: Annotated[
+        int, typer.Option("--repeats", min=1, help="Trainings per arm with different seeds (averaged).")
+    ] = 5,
     topics: Annotated[
         Path | None,
         typer.Option("--topics", help="Topic map folder (`topics fit`) for a per-topic breakdown."),
     ] = None,
     model: ModelName = "lgbm",
-    param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE hyper-parameter of the estimator.")
-    ] = None,
+    param: ParamOption = None,
     boot: Annotated[int, typer.Option("--boot", min=100, help="Bootstrap resamples.")] = 1000,
     seed: Seed = 0,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report as JSON here.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write the curve as a PNG here (default: beside --out).")
+    ] = None,
+    fmt: FormatOption = None,
+    rejects: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Does the extra data help? Train on base alone and on base + extra, score both on the same
-    held-out human-labeled battles, and print the log-loss difference (with extra minus without;
-    negative = it helps) with a paired bootstrap confidence interval, per topic with --topics.
+    """Does the extra data help? Train on base alone and on base + extra, --repeats times each with
+    different seeds, score all on the same held-out human-labeled battles, and print the per-repeat
+    and pooled log-loss differences (with extra minus without; negative = it helps) with a two-level
+    bootstrap interval (repeats and prompts), the verdict, and the smallest effect the held-out set can
+    detect; a curve over --extra-fractions and --extra-weights; per topic with --topics.
     """
+    start_command(json_out, quiet)
     if (holdout is None) == (holdout_frac is None):
         raise ArenaprefError("give exactly one of --holdout and --holdout-frac")
-    rejects = RejectLog()
+    if model == "llm":
+        raise ArenaprefError("ablate trains each arm several times; use --model lgbm, length or prior")
+    from arenapref.model.ablate import ablate as run_ablation
+    from arenapref.model.ablate import plot_curve, write_report
+    from arenapref.model.io import read_battles
+    from arenapref.model.training import parse_params
+
+    log = RejectLog()
     report = run_ablation(
-        read_battles(base, rejects),
-        read_battles(extra, rejects),
-        holdout=read_battles(holdout, rejects) if holdout else None,
+        read_battles(base, log, fmt),
+        read_battles(extra, log, fmt),
+        holdout=read_battles(holdout, log, fmt) if holdout else None,
         holdout_frac=holdout_frac,
-        extra_weight=extra_weight,
+        extra_weights=_floats(extra_weights, "--extra-weights"),
+        extra_fractions=_floats(extra_fractions, "--extra-fractions"),
+        repeats=repeats,
         topics=topics,
         model=model,
         params=parse_params(param or []),
         n_boot=boot,
         seed=seed,
+        progress=progress_enabled(),
     )
-    report_rejects(rejects, "input", hint=False)
+    report_rejects(log, "input", rejects, hint=False)
     _print(report.lines())
+    written: dict[str, Any] = {}
     if out is not None:
-        console.print(f"report written to {write_report(report, out)}", highlight=False)
+        written["report"] = str(write_report(report, out))
+        console.print(f"report written to {out}", highlight=False)
+        if plot is None and len(report.curve) > 1:
+            plot = out.with_suffix(".png")
+    if plot is not None:
+        written["plot"] = str(plot_curve(report, plot))
+        console.print(f"curve plotted to {plot}", highlight=False)
+    if json_out:
+        emit_json({"command": "ablate", **report.as_dict(), **written})

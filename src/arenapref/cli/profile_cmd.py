@@ -6,29 +6,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from arenapref.cli.app import app
 from arenapref.cli.common import (
+    EncodingOption,
     FormatOption,
+    JsonOption,
     MappingOption,
+    QuietOption,
     RejectsOption,
     console,
-    err_console,
+    emit_json,
     open_input,
     report_rejects,
+    say,
+    start_command,
 )
-from arenapref.profile import (
-    DEFAULT_TOKENIZER,
-    TOKENIZERS,
-    load_tokenizer,
-    plot_profiles,
-    profile_source,
-    render_details,
-    render_table,
-    write_json,
-)
-from arenapref.rejects import RejectLog
+from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
+from arenapref.profile.core import DEFAULT_TOKENIZER, TOKENIZERS
 
 PIPED_WIDTH = 180
 
@@ -36,11 +31,11 @@ PIPED_WIDTH = 180
 @app.command("profile")
 def profile(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to profile (any supported format).")],
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the full profiles as JSON here.")
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the full profiles as JSON to this .json file.")
     ] = None,
     chart: Annotated[
-        Path | None, typer.Option("--chart", help="Write a PNG chart (models, lengths, labels) here.")
+        Path | None, typer.Option("--chart", help="Write a PNG chart (models, lengths, labels) to this .png.")
     ] = None,
     tokenizer: Annotated[
         str,
@@ -54,31 +49,73 @@ def profile(
     mapping: MappingOption = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Models and languages listed per source.")] = 10,
     rejects: RejectsOption = None,
+    encoding: EncodingOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Profile sources as in the LMSYS-Chat-1M paper's overview: conversations, models, users, languages,
     turns and tokens per prompt/response, per-model and per-language counts, length percentiles, and for
     battles the label mix and per-model win rates. Several sources print side by side; an LMSYS-Chat-1M
     source adds the paper's published figures as a reference column.
     """
+    from rich.console import Console
+
+    from arenapref.atomic import output_suffix, refuse_input_as_output
+    from arenapref.profile import (
+        load_tokenizer,
+        plot_profiles,
+        profile_source,
+        profiles_to_json,
+        render_details,
+        render_table,
+        write_json,
+    )
+    from arenapref.rejects import RejectLog
+
+    start_command(json_out, quiet)
+    # Output names are checked before minutes of profiling, not after.
+    for target, allowed in ((out, (".json",)), (chart, (".png",)), (rejects, (".jsonl", ".json"))):
+        if target is not None:
+            output_suffix(target, allowed)
+            refuse_input_as_output(target, paths)
     load_tokenizer(tokenizer)
-    sources = [open_input(p, fmt, mapping) for p in paths]
-    profiles = [profile_source(s, tokenizer) for s in sources]
+    sources = [open_input(p, fmt, mapping, encoding) for p in paths]
+    with executor_for(executor, address) as ex:
+        from arenapref.executors.profile import profile_source_with
+
+        profiles = [
+            profile_source(s, tokenizer) if ex is None else profile_source_with(ex, s, tokenizer)
+            for s in sources
+        ]
     # Piped output (logs, files) has no terminal to fit, so tables keep their natural width there.
-    out = console if console.is_terminal else Console(width=PIPED_WIDTH, soft_wrap=True)
-    out.print(render_table(profiles))
+    shown = console if console.is_terminal else Console(width=PIPED_WIDTH, soft_wrap=True, file=console.file)
+    shown.print(render_table(profiles))
     for p in profiles:
         for table in render_details(p, top):
-            out.print(table)
+            shown.print(table)
     combined = RejectLog()
     for s in sources:
         report_rejects(s.rejects, s.path, hint=False)
         combined.extend(s.rejects)
     if rejects is not None:
         combined.write(rejects)
-        err_console.print(f"rejects written to {rejects}", highlight=False)
+        say(f"rejects written to {rejects}")
     elif len(combined):
-        err_console.print("  (pass --rejects FILE to write them out)", highlight=False)
-    if json_out is not None:
-        console.print(f"profile JSON written to {write_json(profiles, json_out)}", highlight=False)
+        say("  (pass --rejects FILE to write them out)")
+    if out is not None:
+        say(f"profile JSON written to {write_json(profiles, out)}")
     if chart is not None:
-        console.print(f"chart written to {plot_profiles(profiles, chart)}", highlight=False)
+        say(f"chart written to {plot_profiles(profiles, chart)}")
+    if json_out:
+        emit_json(
+            {
+                "command": "profile",
+                "profiles": profiles_to_json(profiles),
+                "out": None if out is None else str(out),
+                "chart": None if chart is None else str(chart),
+                "rejected": len(combined),
+                "rejects": None if rejects is None else str(rejects),
+            }
+        )

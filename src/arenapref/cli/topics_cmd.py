@@ -1,23 +1,40 @@
-"""``arenapref topics``: fit the topic map, probe topic mixes of several sources, write topic columns."""
+"""``arenapref topics``: fit the topic map, probe topic mixes of several sources, write topic columns.
+
+Stage packages (sklearn, scipy, onnxruntime) are imported inside the commands, so ``arenapref --help``
+stays light.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
 from arenapref.cli.app import app
-from arenapref.cli.common import FormatOption, console, open_input, report_rejects
+from arenapref.cli.common import (
+    FormatOption,
+    JsonOption,
+    QuietOption,
+    RejectsOption,
+    console,
+    emit_json,
+    open_input,
+    progress_enabled,
+    report_rejects,
+    start_command,
+)
 from arenapref.errors import ArenaprefError
-from arenapref.topics.embedders import DEFAULT_EMBEDDER, EMBEDDERS
-from arenapref.topics.fit import FitSettings, TopicModel, fit_topics, load_model, topic_batches
-from arenapref.topics.probe import ProbeReport, probe, wilson_interval, write_chart
-from arenapref.topics.titles import write_titles
+from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
+
+if TYPE_CHECKING:
+    from arenapref.topics.fit import TopicModel
+    from arenapref.topics.probe import ProbeReport
+
+# The names arenapref.topics.embedders accepts (kept here so --help imports no stage code).
+EMBEDDER_NAMES = ("auto", "hybrid", "static", "tfidf", "minilm")
 
 topics_app = typer.Typer(
     help="Topic map (the LMSYS-Chat-1M paper's k-means topics): fit, show, title, probe mixes, assign.",
@@ -26,6 +43,13 @@ topics_app = typer.Typer(
 app.add_typer(topics_app, name="topics")
 
 ModelDir = Annotated[Path, typer.Argument(help="Folder of a topic map written by `topics fit`.")]
+
+
+def _topics_json(model: TopicModel) -> list[dict[str, Any]]:
+    return [
+        {"topic": t.topic, "size": t.size, "share": t.share, "label": t.title or t.label, "terms": t.terms}
+        for t in model.topics
+    ]
 
 
 @topics_app.command("fit")
@@ -39,9 +63,11 @@ def fit(
     embedder: Annotated[
         str,
         typer.Option(
-            "--embedder", envvar="ARENAPREF_TOPIC_EMBEDDER", help=f"Embedder: {', '.join(EMBEDDERS)}."
+            "--embedder",
+            envvar="ARENAPREF_TOPIC_EMBEDDER",
+            help=f"Embedder: {', '.join(EMBEDDER_NAMES)} (auto: hybrid, or tfidf without the embed extra).",
         ),
-    ] = DEFAULT_EMBEDDER,
+    ] = "auto",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample, the SVD and k-means.")] = 0,
     english_only: Annotated[
         bool, typer.Option("--english-only/--all-languages", help="Keep English prompts only (paper).")
@@ -56,33 +82,83 @@ def fit(
         ),
     ] = 1,
     fmt: FormatOption = None,
+    rejects_path: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Fit a topic map with the LMSYS-Chat-1M paper's recipe: a seeded random sample, first user prompt,
     English only, 32-1536 characters, de-duplicated, embedded, L2-normalised, k-means. Each topic gets a
     label from its most distinctive terms (class-based TF-IDF) and the prompts nearest its centroid.
-    Prompts dropped by the recipe are written to DIR/rejects.jsonl with their reason.
+    Prompts dropped by the recipe are written to DIR/rejects.jsonl (and --rejects) with their reason.
     """
-    if embedder not in EMBEDDERS:
-        raise ArenaprefError(f"unknown embedder {embedder!r}; choose one of {', '.join(EMBEDDERS)}")
+    start_command(json_out, quiet)
+    from arenapref.atomic import refuse_input_as_output
+    from arenapref.topics.fit import FitSettings, fit_topics
+
+    if embedder not in EMBEDDER_NAMES:
+        raise ArenaprefError(f"unknown embedder {embedder!r}; choose one of {', '.join(EMBEDDER_NAMES)}")
+    refuse_input_as_output(out, [source])
     settings = FitSettings(k=k, sample=sample, embedder=embedder, seed=seed, english_only=english_only)
     opened = open_input(source, fmt)
     rejects = opened.rejects
-    model = fit_topics(opened, settings, rejects=rejects, threads=threads)
-    model.save(out)
-    rejects.write(out / "rejects.jsonl")
+    model = fit_topics(opened, settings, rejects=rejects, threads=threads, progress=progress_enabled())
+    model.save(out, rejects=rejects)
+    for note in model.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
+    _print_recipe(model)
     _print_topics(model)
+    report_rejects(rejects, source, rejects_path, hint=False)
     stats = model.stats
     console.print(
-        f"fitted {model.k} topics on {stats['kept']} prompts of {stats['sampled']} sampled; "
-        f"{rejects.summary()}; map written to {out}",
+        f"fitted {model.k} topics on {stats['kept']} prompts of {stats['sampled']} sampled "
+        f"({model.embedder.name} embedder); map written to {out}",
         highlight=False,
     )
+    if json_out:
+        emit_json(
+            {
+                "command": "topics fit",
+                "out": out,
+                "embedder": model.embedder.name,
+                "k": model.k,
+                "recipe": model.recipe,
+                "stats": stats,
+                "notes": model.notes,
+                "topics": _topics_json(model),
+                "rejects": len(rejects),
+            }
+        )
+
+
+def _print_recipe(model: TopicModel) -> None:
+    table = Table(title="Recipe (LMSYS-Chat-1M paper): prompts left after each step")
+    table.add_column("step")
+    table.add_column("prompts", justify="right")
+    for step in model.recipe:
+        table.add_row(str(step["step"]), f"{int(step['count']):,}")
+    console.print(table)
 
 
 @topics_app.command("show")
-def show(model_dir: ModelDir) -> None:
-    """Print a saved topic map: size, share, label and the prompt nearest each centroid."""
-    _print_topics(load_model(model_dir))
+def show(model_dir: ModelDir, json_out: JsonOption = False, quiet: QuietOption = False) -> None:
+    """Print a saved topic map: recipe counts, size, share, label and the prompt nearest each centroid."""
+    start_command(json_out, quiet)
+    from arenapref.topics.fit import load_model
+
+    model = load_model(model_dir)
+    _print_recipe(model)
+    _print_topics(model)
+    if json_out:
+        emit_json(
+            {
+                "command": "topics show",
+                "model": model_dir,
+                "embedder": model.embedder.name,
+                "k": model.k,
+                "recipe": model.recipe,
+                "topics": _topics_json(model),
+            }
+        )
 
 
 @topics_app.command("probe")
@@ -92,8 +168,8 @@ def probe_cmd(
     target: Annotated[
         str | None, typer.Option("--target", help="Source the others are compared to (default: the last).")
     ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the full report as JSON here.")
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the full report as JSON here.")
     ] = None,
     chart: Annotated[
         Path | None, typer.Option("--chart", help="Write a bar chart (PNG) of the mixes here.")
@@ -105,24 +181,45 @@ def probe_cmd(
             help="Count each distinct prompt once per source (FastChat folders repeat a question per model).",
         ),
     ] = False,
+    fmt: FormatOption = None,
+    rejects_path: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Assign each source's first prompts to the topic map and compare the topic mixes: shares with 95%
     Wilson intervals side by side, chi-square test and Jensen-Shannon distance for every pair, and the
     topics the other sources under- or over-represent relative to the target (e.g. the test set).
+    Prompts the map cannot place are counted as unassigned, by reason.
     """
+    start_command(json_out, quiet)
+    from arenapref.rejects import RejectLog
+    from arenapref.topics.fit import load_model
+    from arenapref.topics.probe import probe, write_chart
+
     model = load_model(model_dir)
-    opened = [open_input(s) for s in sources]
+    opened = [open_input(s, fmt) for s in sources]
     names = [_display_name(s, sources) for s in sources]
     report = probe(model, list(opened), names, target, unique_prompts)
+    merged = RejectLog()
     for src in opened:
         report_rejects(src.rejects, src.path, hint=False)
+        merged.extend(src.rejects)
+    if rejects_path is not None:
+        merged.write(rejects_path)
+        console.print(f"rejects written to {rejects_path}", highlight=False)
     _print_report(report)
-    if json_out is not None:
-        report.write_json(json_out)
-        console.print(f"report written to {json_out}", highlight=False)
+    for mix in report.mixes:
+        if mix.unassigned:
+            why = ", ".join(f"{n} {r}" for r, n in sorted(mix.unassigned_reasons.items()))
+            console.print(f"{mix.name}: {mix.unassigned} unassigned ({why})", highlight=False, markup=False)
+    if out is not None:
+        report.write_json(out)
+        console.print(f"report written to {out}", highlight=False)
     if chart is not None:
         write_chart(report, chart)
         console.print(f"chart written to {chart}", highlight=False)
+    if json_out:
+        emit_json({"command": "topics probe", "out": out, "chart": chart, **report.to_json()})
 
 
 @topics_app.command("assign")
@@ -131,39 +228,86 @@ def assign(
     source: Annotated[Path, typer.Argument(help="Records to label with their topic.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write (shared schema + topic).")],
     fmt: FormatOption = None,
+    rejects_path: RejectsOption = None,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
 ) -> None:
-    """Write the source's records (native Parquet, shared schema) with `topic` (int, null without a
-    prompt) and `topic_label` columns appended, for mining, sampling and grouped validation.
+    """Write the source's records (native Parquet, shared schema) with `topic` (int; null when the map
+    cannot place the prompt), `topic_label` and `topic_unassigned` (why a row has no topic) appended, for
+    mining, sampling and grouped validation. Written atomically: complete or absent.
     """
+    start_command(json_out, quiet)
+    from collections import Counter
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from rich.progress import Progress
+
+    from arenapref.atomic import atomic_path, refuse_input_as_output
+    from arenapref.topics.fit import load_model, topic_batches
+
+    refuse_input_as_output(out, [source, model_dir])
     model = load_model(model_dir)
     opened = open_input(source, fmt)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    writer: pq.ParquetWriter | None = None
     rows = 0
-    counts = [0] * model.k
-    try:
-        for table in topic_batches(model, opened.batches()):
-            if writer is None:
-                writer = pq.ParquetWriter(out, table.schema, compression="zstd")
-            writer.write_table(table)
-            rows += table.num_rows
-            for t in table.column("topic").drop_null().to_pylist():
-                counts[t] += 1
-        if writer is None:
-            empty = pa.Table.from_batches([], schema=opened.schema)
-            pq.write_table(
-                empty.append_column("topic", pa.array([], pa.int32())).append_column(
-                    "topic_label", pa.array([], pa.string())
-                ),
-                out,
+    counts = np.zeros(model.k, dtype=np.int64)
+    unassigned: Counter[str] = Counter()
+    with (
+        atomic_path(out) as tmp,
+        Progress(console=console, disable=not progress_enabled(), transient=True) as bar,
+        executor_for(executor, address) as ex,
+    ):
+        from arenapref.executors.topics import topic_blocks_with
+
+        task = bar.add_task("topics assign", total=None)
+        writer: pq.ParquetWriter | None = None
+        try:
+            blocks = (
+                topic_batches(model, opened.batches())
+                if ex is None
+                else topic_blocks_with(ex, str(model_dir), opened)
             )
-    finally:
-        if writer is not None:
-            writer.close()
-    report_rejects(opened.rejects, source, hint=False)
+            for table in blocks:
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer.write_table(table)
+                rows += table.num_rows
+                topic = table.column("topic").drop_null().to_numpy()
+                counts += np.bincount(topic, minlength=model.k)
+                unassigned.update(table.column("topic_unassigned").drop_null().to_pylist())
+                bar.update(task, advance=table.num_rows, description=f"topics assign: {rows:,} rows")
+            if writer is None:
+                empty = pa.Table.from_batches([], schema=opened.schema)
+                pq.write_table(
+                    empty.append_column("topic", pa.array([], pa.int32()))
+                    .append_column("topic_label", pa.array([], pa.string()))
+                    .append_column("topic_unassigned", pa.array([], pa.string())),
+                    tmp,
+                )
+        finally:
+            if writer is not None:
+                writer.close()
+    report_rejects(opened.rejects, source, rejects_path, hint=False)
     top = sorted(range(model.k), key=lambda t: -counts[t])[:3]
     summary = ", ".join(f"{t} ({counts[t]})" for t in top)
     console.print(f"{rows} rows written to {out}; largest topics: {summary}", highlight=False)
+    if unassigned:
+        why = ", ".join(f"{n} {r}" for r, n in sorted(unassigned.items()))
+        console.print(f"unassigned: {sum(unassigned.values())} ({why})", highlight=False, markup=False)
+    if json_out:
+        emit_json(
+            {
+                "command": "topics assign",
+                "out": out,
+                "rows": rows,
+                "counts": [int(c) for c in counts],
+                "unassigned": dict(unassigned),
+                "rejects": len(opened.rejects),
+            }
+        )
 
 
 def _display_name(path: Path, all_paths: list[Path]) -> str:
@@ -186,6 +330,8 @@ def _print_topics(model: TopicModel) -> None:
 
 
 def _print_report(report: ProbeReport) -> None:
+    from arenapref.topics.probe import wilson_interval
+
     mixes = {m.name: m for m in report.mixes}
     target = mixes[report.target]
     flags = {(c.topic, c.source): c for c in report.coverage}
@@ -230,19 +376,32 @@ def _print_report(report: ProbeReport) -> None:
 @topics_app.command("title")
 def title(
     model_dir: ModelDir,
-    base_url: Annotated[
-        str,
-        typer.Option("--base-url", envvar="ARENAPREF_JUDGE_BASE_URL", help="OpenAI-compatible server URL."),
-    ],
     llm: Annotated[str, typer.Option("--model", envvar="ARENAPREF_JUDGE_MODEL", help="Chat model to ask.")],
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            envvar=["ARENAPREF_BASE_URL", "OPENAI_BASE_URL"],
+            help="OpenAI-compatible server URL, e.g. http://localhost:8000/v1.",
+        ),
+    ] = None,
     api_key_env: Annotated[
         str, typer.Option("--api-key-env", help="Environment variable holding the API key (may be unset).")
     ] = "OPENAI_API_KEY",
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Ask a chat model for a short title per topic (from its terms and nearest prompts) and save the
-    titles into the map; labels then show the title, and the terms stay in topics.json.
+    titles into the map (rewritten atomically); labels then show the title, and the terms stay in
+    topics.json. Answers are cached like judge calls, so asking again sends nothing.
     """
+    start_command(json_out, quiet)
+    from arenapref.topics.fit import load_model
+    from arenapref.topics.titles import write_titles
+
     model = load_model(model_dir)
     write_titles(model, base_url, llm, os.environ.get(api_key_env) or None)
     model.save(model_dir)
     _print_topics(model)
+    if json_out:
+        emit_json({"command": "topics title", "model": model_dir, "topics": _topics_json(model)})

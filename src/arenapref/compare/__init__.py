@@ -3,7 +3,7 @@ leakage guard that later stages call before anything reaches training data."""
 
 from __future__ import annotations
 
-from arenapref.compare.guard import GuardResult, decontaminate, find_leaks
+from arenapref.compare.guard import MIN_SHARED_CHARS, GuardResult, decontaminate, find_leaks
 from arenapref.compare.near import NearDupSettings, near_pairs, optimal_param
 from arenapref.compare.normalize import (
     EMPTY_KEY,
@@ -15,11 +15,18 @@ from arenapref.compare.normalize import (
     turns_key,
     turns_keys,
 )
+from arenapref.compare.report import CompareResult, CompareSettings, compare, compare_paths, compare_tables
 
 __all__ = [
     "EMPTY_KEY",
+    "MIN_SHARED_CHARS",
+    "CompareResult",
+    "CompareSettings",
     "GuardResult",
     "NearDupSettings",
+    "compare",
+    "compare_paths",
+    "compare_tables",
     "decontaminate",
     "find_leaks",
     "near_pairs",

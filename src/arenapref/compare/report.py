@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from arenapref.atomic import atomic_dir
 from arenapref.compare.near import NearDupSettings
 from arenapref.compare.overlap import (
     KINDS,
@@ -34,9 +37,8 @@ from arenapref.compare.overlap import (
     prompt_set,
     prompt_set_of_batches,
 )
-from arenapref.errors import InputFormatError
+from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.readers import Source, open_source
-from arenapref.writers import write_parquet
 
 EXCERPT_CHARS = 300
 STREAM_BATCH_ROWS = 65_536
@@ -79,6 +81,11 @@ class CompareResult:
     details: OverlapResult
     left: PromptSet
     right: PromptSet | None
+    sources: list[Source] = field(default_factory=list)  # the sources read (one when LEFT is RIGHT)
+
+    def to_pandas(self) -> Any:
+        """The match table as a pandas DataFrame (one row per matched record and direction)."""
+        return self.matches.to_pandas()
 
 
 def load_source(path: str | Path, format: str | None = None) -> tuple[pa.Table, Source]:
@@ -240,15 +247,22 @@ def _sample(matches: pa.Table, per_kind: int, seed: int) -> list[dict[str, Any]]
 
 
 def compare_tables(
-    left: pa.Table,
-    right: pa.Table | None,
+    left: object,
+    right: object | None,
     settings: CompareSettings | None = None,
     left_name: str = "left",
     right_name: str = "right",
 ) -> CompareResult:
-    """Compare two tables' prompts (``right=None``: one table with itself) and build the report."""
+    """Compare two sources' prompts (``right=None``: one source with itself) and build the report.
+
+    Each source may be a pyarrow Table, a path, a pandas or polars DataFrame or a Hugging Face Dataset.
+    """
+    from arenapref.compare.guard import as_table
+
     settings = settings or CompareSettings()
     t0 = time.perf_counter()
+    left = as_table(left, left_name)[0]
+    right = None if right is None else as_table(right, right_name)[0]
     ls = prompt_set(left, settings.turns, settings.mask_pii, settings.text)
     rs = None if right is None else prompt_set(right, settings.turns, settings.mask_pii, settings.text)
     return compare_sets(ls, rs, settings, left_name, right_name, time.perf_counter() - t0)
@@ -315,20 +329,39 @@ def compare_sets(
     return CompareResult(matches, report, res, ls, rs)
 
 
+Progress = Callable[[str, int], None]
+
+
+def _counted(
+    batches: Iterable[pa.RecordBatch], stage: str, progress: Progress | None
+) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        if progress is not None:
+            progress(stage, batch.num_rows)
+        yield batch
+
+
 def read_prompt_set(
-    path: str | Path, format: str | None = None, settings: CompareSettings | None = None
+    path: str | Path,
+    format: str | None = None,
+    settings: CompareSettings | None = None,
+    progress: Progress | None = None,
+    stage: str = "read",
 ) -> tuple[PromptSet, Source]:
     """Read a source batch by batch straight into its prompt set (the records are never all in memory).
 
-    Answer files and ``question.jsonl`` get the views of ``load_source``; they are small.
+    Answer files and ``question.jsonl`` get the views of ``load_source``; they are small. ``progress``
+    is called as ``progress(stage, records)`` after every batch.
     """
     settings = settings or CompareSettings()
     p = Path(path)
     if p.is_file() and (p.parent.name == "model_answer" or p.name == "question.jsonl"):
         table, src = load_source(p, format)
+        if progress is not None:
+            progress(stage, table.num_rows)
         return prompt_set(table, settings.turns, settings.mask_pii, settings.text), src
     src = open_source(p, format)
-    batches = src.batches(STREAM_BATCH_ROWS)
+    batches = _counted(src.batches(STREAM_BATCH_ROWS), stage, progress)
     return prompt_set_of_batches(batches, src.kind, settings.turns, settings.mask_pii, settings.text), src
 
 
@@ -338,14 +371,23 @@ def compare_paths(
     settings: CompareSettings | None = None,
     format_left: str | None = None,
     format_right: str | None = None,
+    progress: Progress | None = None,
 ) -> CompareResult:
-    """Read two sources with the readers and compare them; the same path twice means within one source."""
+    """Read two sources with the readers and compare them; the same path twice means within one source.
+
+    ``progress(stage, records)`` is called while each side is read and once when matching starts.
+    """
     settings = settings or CompareSettings()
     t0 = time.perf_counter()
-    ls, lsrc = read_prompt_set(left, format_left, settings)
+    ls, lsrc = read_prompt_set(left, format_left, settings, progress, "read LEFT")
     same = Path(left).resolve() == Path(right).resolve() and format_left == format_right
-    rs, rsrc = (None, lsrc) if same else read_prompt_set(right, format_right, settings)
+    rs, rsrc = (
+        (None, lsrc) if same else read_prompt_set(right, format_right, settings, progress, "read RIGHT")
+    )
+    if progress is not None:
+        progress("match", 0)
     result = compare_sets(ls, rs, settings, str(left), str(right), time.perf_counter() - t0)
+    result.sources = [lsrc] if same else [lsrc, rsrc]
     for key, src, path in (("left", lsrc, left), ("right", rsrc, right)):
         result.report[key].update(
             {
@@ -359,18 +401,43 @@ def compare_paths(
     return result
 
 
+OUTPUT_FILES = ("matches.parquet", "report.json", "report.md")
+
+
+def compare(
+    left: object,
+    right: object | None = None,
+    settings: CompareSettings | None = None,
+) -> CompareResult:
+    """The ``compare`` entry point for notebooks: paths are streamed (``compare_paths``), tables and
+    DataFrames compared in memory (``compare_tables``); ``right=None`` looks for duplicates in ``left``."""
+    if isinstance(left, (str, Path)) and isinstance(right, (str, Path)):
+        return compare_paths(left, right, settings)
+    if isinstance(left, (str, Path)) and right is None:
+        return compare_paths(left, left, settings)
+    return compare_tables(left, right, settings)
+
+
 def write_compare(result: CompareResult, out_dir: str | Path) -> list[Path]:
-    """Write ``matches.parquet``, ``report.json`` and ``report.md`` into ``out_dir``."""
+    """Write ``matches.parquet``, ``report.json`` and ``report.md`` into ``out_dir``, as one folder.
+
+    The folder is built under a temporary name and renamed into place complete (``atomic_dir``), so a
+    killed run leaves the previous complete folder or none, never a new match table beside an old report.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [write_parquet(result.matches, out / "matches.parquet")]
-    json_path = out / "report.json"
-    json_path.write_text(
-        json.dumps(result.report, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-    )
-    md_path = out / "report.md"
-    md_path.write_text(render_markdown(result.report), encoding="utf-8")
-    return [*paths, json_path, md_path]
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES)
+        if others:
+            raise ArenaprefError(
+                f"{out} already holds other files ({', '.join(others[:3])}); compare replaces its output "
+                "folder as a whole, so give a new or empty folder"
+            )
+    with atomic_dir(out) as tmp:
+        pq.write_table(result.matches, tmp / "matches.parquet", compression="zstd")
+        text = json.dumps(result.report, indent=2, ensure_ascii=False, default=str)
+        (tmp / "report.json").write_text(text + "\n", encoding="utf-8")
+        (tmp / "report.md").write_text(render_markdown(result.report), encoding="utf-8")
+    return [out / name for name in OUTPUT_FILES]
 
 
 def _pct(x: float) -> str:
@@ -477,6 +544,7 @@ def render_markdown(report: dict[str, Any]) -> str:
 __all__ = [
     "CompareResult",
     "CompareSettings",
+    "compare",
     "compare_paths",
     "compare_tables",
     "load_source",

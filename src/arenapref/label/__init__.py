@@ -3,8 +3,10 @@
 Python API (the command line is a thin layer over it)::
 
     config = load_judge("default").with_overrides(base_url="http://localhost:8000/v1", model="m")
-    result = judge_battles(table, config, api_key=resolve_api_key(config), cache=JudgeCache("cache.sqlite"))
+    with JudgeCache(default_cache_path()) as cache:
+        result = judge_battles(table, config, api_key=resolve_api_key(config), cache=cache)
     write_outputs(result.table, result.failures, out, default_failures_path(out))
+    # in a notebook cell, inside the running loop: result = await ajudge_battles(table, config, ...)
 
     result = teacher_battles(table, load_teacher("models/lgbm"), "lgbm")
     report = judge_eval(human_labeled_table, lambda t: judge_battles(t, config), "runs/eval")
@@ -12,13 +14,20 @@ Python API (the command line is a thin layer over it)::
 
 from __future__ import annotations
 
-from arenapref.label.cache import JudgeCache, OrderResult
+from arenapref.label.cache import JudgeCache, OrderResult, default_cache_path
 from arenapref.label.calibration import CalibrationMap, fit_calibration, log_loss
 from arenapref.label.client import Budget, ChatClient
-from arenapref.label.config import JudgeConfig, load_judge, render_messages
+from arenapref.label.config import JudgeConfig, default_base_url, load_judge, render_messages
 from arenapref.label.evaluate import EvalReport, judge_eval
-from arenapref.label.judge import LabelResult, LabelStats, judge_battles, judge_battles_async, resolve_api_key
-from arenapref.label.output import Failure, default_failures_path, labeled_rows, write_outputs
+from arenapref.label.judge import (
+    LabelResult,
+    LabelStats,
+    ajudge_battles,
+    api_key_from_env,
+    judge_battles,
+    resolve_api_key,
+)
+from arenapref.label.output import Failure, default_failures_path, labeled_rows, write_labels, write_outputs
 from arenapref.label.parse import VerdictError, combine_orders, parse_verdict
 from arenapref.label.teacher import PreferenceModel, load_teacher, swap_battles, teacher_battles
 
@@ -35,11 +44,14 @@ __all__ = [
     "OrderResult",
     "PreferenceModel",
     "VerdictError",
+    "ajudge_battles",
+    "api_key_from_env",
     "combine_orders",
+    "default_base_url",
+    "default_cache_path",
     "default_failures_path",
     "fit_calibration",
     "judge_battles",
-    "judge_battles_async",
     "judge_eval",
     "labeled_rows",
     "load_judge",
@@ -50,5 +62,6 @@ __all__ = [
     "resolve_api_key",
     "swap_battles",
     "teacher_battles",
+    "write_labels",
     "write_outputs",
 ]

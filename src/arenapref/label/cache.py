@@ -9,7 +9,11 @@ whatever has queued up in one transaction: the event loop never waits on the dis
 GIL while it writes), and the window in which an arrived answer is not yet on disk is a few
 milliseconds (``BATCH_WAIT_S`` plus one commit): a process killed inside it resends only those
 answers. Only successful results are stored: failures are retried on the next run. The API key is never
-part of a key or a value.
+part of a key or a value (the client removes it from answers before they get here).
+
+By default there is one cache per user (``default_cache_path()``, under ``arenapref.paths.user_cache_dir()``)
+shared by ``label``, ``judge-eval``, topic titles and regeneration: the key holds no output name, so a
+rerun with any ``--out`` never pays twice. Several processes may share it (WAL mode, a busy timeout).
 """
 
 from __future__ import annotations
@@ -23,9 +27,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from arenapref.errors import ArenaprefError
 from arenapref.label.config import Probs
+from arenapref.paths import user_cache_dir
 
 BATCH_WAIT_S = 0.005
+BUSY_TIMEOUT_MS = 30_000
+COLUMNS = (
+    "key", "judge", "p_a", "p_b", "p_tie", "verdict", "soft", "raw", "prompt_tokens", "completion_tokens",
+    "cost", "n_requests", "created",
+)  # fmt: skip
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS judgements (
     key TEXT PRIMARY KEY,
@@ -62,42 +73,81 @@ def request_key(fingerprint: str, messages_json: str) -> str:
     return hashlib.sha256(f"{fingerprint}\n{messages_json}".encode()).hexdigest()
 
 
+def default_cache_path() -> Path:
+    """The per-user cache every judge, title and regeneration request goes through by default."""
+    return user_cache_dir() / "judge.sqlite"
+
+
 class JudgeCache:
     """SQLite-backed map from request key to OrderResult; a ``None`` path keeps it in memory."""
 
     def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path is not None else None
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.is_dir():
+                raise ArenaprefError(f"the cache {self.path} is a folder; --cache names a database file")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ArenaprefError(f"cannot create the cache folder {self.path.parent}: {exc}") from exc
         target = str(self.path) if self.path is not None else ":memory:"
-        self._db = sqlite3.connect(target, check_same_thread=False)
         self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(SCHEMA)
-            self._db.commit()
+        try:
+            self._db = sqlite3.connect(target, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+            with self._lock:
+                self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(SCHEMA)
+                self._db.commit()
+                found = tuple(r[1] for r in self._db.execute("PRAGMA table_info(judgements)"))
+        except sqlite3.Error as exc:
+            raise self._bad(exc) from None
+        if found != COLUMNS:
+            self._db.close()
+            raise ArenaprefError(
+                f"{self.path} holds a 'judgements' table that is not arenapref's judge cache; "
+                "pass another --cache path"
+            )
         self._queue: queue.Queue[tuple[object, ...] | None] = queue.Queue()
         self._writer: threading.Thread | None = None
+        self._failed: BaseException | None = None
+
+    def _bad(self, exc: BaseException) -> ArenaprefError:
+        """One sentence for a cache file that cannot be used."""
+        if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+            return ArenaprefError(
+                f"the cache {self.path} is not an SQLite database (it may be another file or damaged); "
+                "pass another --cache path or delete it to start a new cache"
+            )
+        return ArenaprefError(f"the judge cache {self.path or '(memory)'} cannot be used: {exc}")
+
+    def _check(self) -> None:
+        if self._failed is not None:
+            raise self._bad(self._failed)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, OrderResult]:
         """The cached results among ``keys`` (looked up in chunks; SQLite limits bound parameters)."""
         wanted = list(keys)
         found: dict[str, OrderResult] = {}
-        with self._lock:
-            for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
-                rows = self._db.execute(
-                    "SELECT key, p_a, p_b, p_tie, verdict, soft, raw, prompt_tokens, completion_tokens, "
-                    f"cost, n_requests FROM judgements WHERE key IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
-                for row in rows:
-                    found[row[0]] = OrderResult((row[1], row[2], row[3]), *row[4:])
+        try:
+            with self._lock:
+                for i in range(0, len(wanted), 500):
+                    chunk = wanted[i : i + 500]
+                    rows = self._db.execute(
+                        "SELECT key, p_a, p_b, p_tie, verdict, soft, raw, prompt_tokens, completion_tokens, "
+                        f"cost, n_requests FROM judgements WHERE key IN ({','.join('?' * len(chunk))})",
+                        chunk,
+                    )
+                    for row in rows:
+                        found[row[0]] = OrderResult((row[1], row[2], row[3]), *row[4:])
+        except sqlite3.Error as exc:
+            raise self._bad(exc) from None
         return found
 
     def put(self, key: str, judge: str, result: OrderResult) -> None:
         """Queue one completed result; the writer thread commits it within milliseconds."""
+        self._check()
         r = result
         row = (
             key, judge, r.probs[0], r.probs[1], r.probs[2], r.verdict, r.soft, r.raw,
@@ -125,36 +175,54 @@ class JudgeCache:
                     break
             rows = [r for r in batch if r is not None]
             stop = len(rows) < len(batch)
-            if rows:
-                with self._lock:
-                    self._db.executemany(
-                        "INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-                    )
-                    self._db.commit()
-            for _ in batch:
-                self._queue.task_done()
+            try:
+                if rows and self._failed is None:
+                    with self._lock:
+                        try:
+                            self._db.executemany(
+                                "INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+                            )
+                            self._db.commit()
+                        except BaseException:
+                            self._db.rollback()
+                            raise
+            except Exception as exc:  # kept for flush()/put() to raise in the caller's thread
+                self._failed = exc
+            finally:
+                # Always mark the batch done, even after a failure: flush() must never wait forever.
+                for _ in batch:
+                    self._queue.task_done()
 
     def flush(self) -> None:
-        """Wait until every queued result is committed."""
+        """Wait until every queued result is committed; raise if the writer could not commit them."""
         self._queue.join()
+        self._check()
 
     def keys(self) -> set[str]:
+        """Every stored request key (after committing what is queued)."""
         self.flush()
-        with self._lock:
-            return {row[0] for row in self._db.execute("SELECT key FROM judgements")}
+        try:
+            with self._lock:
+                return {row[0] for row in self._db.execute("SELECT key FROM judgements")}
+        except sqlite3.Error as exc:
+            raise self._bad(exc) from None
 
     def __len__(self) -> int:
         self.flush()
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM judgements").fetchone()[0])
+        try:
+            with self._lock:
+                return int(self._db.execute("SELECT COUNT(*) FROM judgements").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise self._bad(exc) from None
 
     def close(self) -> None:
-        """Commit what is queued, stop the writer and close the database."""
+        """Commit what is queued, stop the writer and close the database (raise if a write failed)."""
         if self._writer is not None:
             self._queue.put(None)
             self._writer.join()
             self._writer = None
         self._db.close()
+        self._check()
 
     def __enter__(self) -> JudgeCache:
         return self

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from arenapref.atomic import write_text
 from arenapref.errors import ArenaprefError
 
 FEATURE_EPS = 1e-4
@@ -60,10 +61,8 @@ class CalibrationMap:
         }
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
-        return path
+        """Write the map as JSON, atomically (complete or absent)."""
+        return write_text(path, json.dumps(self.to_json(), indent=2))
 
     @classmethod
     def load(cls, path: str | Path) -> CalibrationMap:

@@ -27,20 +27,27 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from arenapref.errors import ArenaprefError
 from arenapref.label.config import ClientSettings, Price
 
 BODY_EXCERPT = 300
+# Failures that count towards the early abort: the server answers, but never usefully (a non-JSON body,
+# no choices, 4xx), or never answers (timeouts). Not 429 or 5xx: rate limits and a server warming up or
+# overloaded are transient and have their own retries; not connection errors (their own rule below).
+NO_EARLY_ABORT = ("rate limited (429)", "connection error")
 
 
 class RequestFailed(Exception):
     """A request that did not succeed after its attempts; ``reason`` is short and safe to write to disk."""
 
-    def __init__(self, reason: str, detail: str = "", fatal: bool = False) -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
+    def __init__(self, reason: str, detail: str = "", fatal: bool = False, summary: str = "") -> None:
+        super().__init__(summary or (f"{reason}: {detail}" if detail else reason))
         self.reason = reason
         self.detail = detail
         # Fatal: no other request can succeed either (bad key, unknown model); the run should stop.
         self.fatal = fatal
+        # For a fatal failure: the one sentence that explains the stop (else built from reason/detail).
+        self.summary = summary or f"the server answered {reason}" + (f" ({detail})" if detail else "")
 
 
 class BudgetStop(Exception):
@@ -65,6 +72,16 @@ class Budget:
     reserved_tokens: int = 0
     reserved_cost: float = 0.0
     exhausted: str = ""
+
+    def __post_init__(self) -> None:
+        for name, flag in (
+            ("max_requests", "--max-requests"),
+            ("max_tokens", "--max-tokens"),
+            ("max_cost", "--max-cost"),
+        ):
+            value = getattr(self, name)
+            if value < 0:
+                raise ArenaprefError(f"{flag} must be 0 (no cap) or a positive number, not {value:g}")
 
     def reserve(self, tokens: int, cost: float) -> None:
         """Count one request and hold its worst-case tokens and cost, or raise BudgetStop."""
@@ -137,9 +154,27 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+REDACTED = "[redacted]"
+
+
 def redact(text: str, secret: str | None) -> str:
     """Remove the key from any text that might reach a log or a file (a server could echo it back)."""
-    return text.replace(secret, "[redacted]") if secret else text
+    return text.replace(secret, REDACTED) if secret else text
+
+
+def redact_bytes(body: bytes, secret: str | None) -> bytes:
+    """Remove the key from a response body before it is parsed, both as sent and JSON-escaped."""
+    if not secret:
+        return body
+    for form in {secret, json.dumps(secret)[1:-1]}:
+        body = body.replace(form.encode(), REDACTED.encode())
+    return body
+
+
+def excerpt(body: bytes, limit: int = 160) -> str:
+    """The start of a body, on one line, for an error message (already redacted by the caller)."""
+    text = " ".join(body[: limit * 4].decode("utf-8", "replace").split())
+    return text[:limit] + ("..." if len(text) > limit else "")
 
 
 class ChatClient:
@@ -166,6 +201,8 @@ class ChatClient:
         self._rng = rng if rng is not None else random.Random()
         self._session: aiohttp.ClientSession | None = None
         self._limit = asyncio.Semaphore(settings.concurrency)
+        self._early: list[str] = []  # failure reasons of the answers before the first success
+        self._abort: RequestFailed | None = None
 
     async def __aenter__(self) -> ChatClient:
         headers = {"Content-Type": "application/json"}
@@ -202,6 +239,8 @@ class ChatClient:
             raise RuntimeError("use ChatClient as an async context manager")
         last = RequestFailed("no attempt made")
         for attempt in range(self.settings.max_attempts):
+            if self._abort is not None:
+                raise self._abort
             est_tokens = est_prompt_tokens + max_out
             est_cost = self.cost_of(est_prompt_tokens, max_out)
             self.budget.reserve(est_tokens, est_cost)
@@ -225,13 +264,16 @@ class ChatClient:
                     self.stats.count_retry(f"http {status}")
                     last = RequestFailed(f"http {status}")
             except RequestFailed as exc:
-                if exc.fatal or not _retryable(exc.reason):
+                if exc.fatal:
                     raise
+                exc = self._note(exc)
+                if exc.fatal or not _retryable(exc.reason):
+                    raise exc from None
                 self.stats.count_retry(exc.reason)
                 last = exc
             except TimeoutError:
                 self.stats.count_retry("timeout")
-                last = RequestFailed("timeout", f"no answer within {self.settings.timeout_s:g} s")
+                last = self._note(RequestFailed("timeout", f"no answer within {self.settings.timeout_s:g} s"))
             except aiohttp.ClientError as exc:
                 self.stats.count_retry("connection")
                 last = RequestFailed("connection error", type(exc).__name__)
@@ -248,23 +290,52 @@ class ChatClient:
                     ) from None
             finally:
                 self.budget.settle(est_tokens, est_cost, used_tokens, used_cost)
+            if last.fatal:
+                raise last
             if attempt + 1 < self.settings.max_attempts:
                 await asyncio.sleep(wait if wait is not None else self._backoff(attempt))
         raise RequestFailed(
             last.reason, f"{last.detail} (gave up after {self.settings.max_attempts} attempts)"
         )
 
+    def _note(self, failure: RequestFailed) -> RequestFailed:
+        """Record a failed answer; the early-abort error instead when the first N all failed alike.
+
+        Without this a server that answers every request with an HTML page or a 400 is asked
+        ``max_attempts`` times per request for every pair before the run gives up.
+        """
+        n = self.settings.abort_after
+        if self._abort is not None:
+            return self._abort
+        if not n or self.stats.successes or failure.reason in NO_EARLY_ABORT or len(self._early) >= n:
+            return failure
+        self._early.append(failure.reason)
+        if len(self._early) == n and len(set(self._early)) == 1:
+            said = f"; the last one: {failure.detail}" if failure.detail else ""
+            self._abort = RequestFailed(
+                failure.reason,
+                failure.detail,
+                fatal=True,
+                summary=f"the first {n} answers from {URL(self.url).origin()} all failed the same way "
+                f"({failure.reason}{said}); check --base-url and that it serves /chat/completions",
+            )
+            return self._abort
+        return failure
+
     async def _attempt(self, payload: bytes, attempt: int) -> tuple[Completion | None, int, float | None]:
         """One HTTP round trip: a Completion, or (None, status, retry-after) for a retryable status."""
         assert self._session is not None
         async with self._session.post(self.url, data=payload) as resp:
-            raw = await resp.read()
+            # The key leaves this client only in the header: a body that echoes it is cleaned at once,
+            # so neither the cache, the failures file nor an error message can ever hold it.
+            raw = redact_bytes(await resp.read(), self._api_key)
             status = resp.status
             if status in (408, 409, 429) or status >= 500:
                 return None, status, retry_after_seconds(resp.headers.get("Retry-After"))
             if status >= 400:
-                excerpt = redact(raw[:BODY_EXCERPT].decode("utf-8", "replace"), self._api_key)
-                raise RequestFailed(f"http {status}", excerpt, fatal=status in (401, 403, 404))
+                raise RequestFailed(
+                    f"http {status}", excerpt(raw, BODY_EXCERPT), fatal=status in (401, 403, 404)
+                )
         try:
             data = json.loads(raw)
             choices = [
@@ -278,9 +349,10 @@ class ChatClient:
             prompt_tokens = int(usage.get("prompt_tokens") or 0)
             completion_tokens = int(usage.get("completion_tokens") or 0)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise RequestFailed("malformed response", type(exc).__name__) from exc
+            what = "not JSON" if isinstance(exc, ValueError) else f"no usable choices ({type(exc).__name__})"
+            raise RequestFailed("malformed response", f"{what}: {excerpt(raw)!r}") from None
         if not choices:
-            raise RequestFailed("malformed response", "no choices")
+            raise RequestFailed("malformed response", f"no choices: {excerpt(raw)!r}")
         cost = self.cost_of(prompt_tokens, completion_tokens)
         return Completion(choices, prompt_tokens, completion_tokens, cost, attempt), status, None
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import string
 import tomllib
 from dataclasses import dataclass, field, replace
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from arenapref.errors import ArenaprefError
 
@@ -25,6 +28,7 @@ Probs = tuple[float, float, float]
 # Bumped whenever the meaning of a cached answer changes (parser, request shape).
 CACHE_FORMAT = 1
 MISSING_TURN = "(no reply)"
+OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +36,23 @@ class ClientSettings:
     """How to talk to the server; none of these change an answer, so none are part of the cache key."""
 
     concurrency: int = 16
-    timeout_s: float = 120.0
-    max_attempts: int = 8
+    # Total seconds for one HTTP attempt (connect, send, wait, read): a hanging server costs at most
+    # about timeout_s * max_attempts per request, and the early abort below usually ends it sooner.
+    timeout_s: float = 60.0
+    max_attempts: int = 5
     backoff_base_s: float = 1.0
-    backoff_max_s: float = 60.0
-    retry_after_max_s: float = 300.0
+    backoff_max_s: float = 20.0
+    retry_after_max_s: float = 120.0
+    # Stop the run when the first this-many answers all failed the same way (0: never).
+    abort_after: int = 20
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ArenaprefError(f"concurrency must be at least 1, not {self.concurrency}")
+        if self.max_attempts < 1:
+            raise ArenaprefError(f"max attempts must be at least 1, not {self.max_attempts}")
+        if not self.timeout_s > 0:
+            raise ArenaprefError(f"the request timeout must be more than 0 seconds, not {self.timeout_s:g}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +83,7 @@ class JudgeConfig:
     model: str
     template: PromptTemplate
     verdicts: dict[str, Probs]
-    base_url: str = "https://api.openai.com/v1"
+    base_url: str = OPENAI_BASE_URL
     api_key_env: str = "OPENAI_API_KEY"
     temperature: float = 0.0
     max_tokens: int = 400
@@ -109,9 +125,12 @@ class JudgeConfig:
         model: str | None = None,
         api_key_env: str | None = None,
         concurrency: int | None = None,
+        timeout_s: float | None = None,
+        max_attempts: int | None = None,
     ) -> JudgeConfig:
         """The same judge pointed at another server or model (command-line overrides)."""
-        client = self.client if concurrency is None else replace(self.client, concurrency=concurrency)
+        changes = {"concurrency": concurrency, "timeout_s": timeout_s, "max_attempts": max_attempts}
+        client = replace(self.client, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
         return replace(
             self,
             base_url=self.base_url if base_url is None else base_url,
@@ -156,17 +175,88 @@ def parse_template(text: str, origin: str) -> PromptTemplate:
     return PromptTemplate(system="\n".join(sections.get("system", [])).strip("\n"), user=user)
 
 
-def _probs(value: object, where: str) -> Probs:
-    if (
-        not isinstance(value, list)
-        or len(value) != 3
-        or not all(isinstance(v, int | float) and v >= 0 for v in value)
-        or abs(sum(value) - 1.0) > 1e-6
-    ):
+_CLIENT_DEFAULTS = ClientSettings()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _ClientSchema(_Strict):
+    concurrency: int = Field(default=_CLIENT_DEFAULTS.concurrency, ge=1, le=4096)
+    timeout_s: float = Field(default=_CLIENT_DEFAULTS.timeout_s, gt=0, le=3600)
+    max_attempts: int = Field(default=_CLIENT_DEFAULTS.max_attempts, ge=1, le=50)
+    backoff_base_s: float = Field(default=_CLIENT_DEFAULTS.backoff_base_s, ge=0, le=600)
+    backoff_max_s: float = Field(default=_CLIENT_DEFAULTS.backoff_max_s, ge=0, le=3600)
+    retry_after_max_s: float = Field(default=_CLIENT_DEFAULTS.retry_after_max_s, ge=0, le=86400)
+    abort_after: int = Field(default=_CLIENT_DEFAULTS.abort_after, ge=0)
+
+
+class _PriceSchema(_Strict):
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class _JudgeSchema(_Strict):
+    """The judge TOML's schema: strict types (TOML has real ints, floats and strings), ranges, no extras."""
+
+    name: str | None = None
+    base_url: str | None = None
+    model: str = Field(min_length=1)
+    api_key_env: str = "OPENAI_API_KEY"
+    prompt: str = Field(min_length=1)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int = Field(default=400, ge=1)
+    soft: SoftMode = "logprobs"
+    top_logprobs: int = Field(default=5, ge=1, le=20)
+    n_samples: int = Field(default=5, ge=1, le=128)
+    sample_temperature: float = Field(default=1.0, ge=0, le=2)
+    parse_retries: int = Field(default=2, ge=0, le=20)
+    verdicts: dict[str, list[float]] = Field(min_length=1)
+    client: _ClientSchema = Field(default_factory=lambda: _ClientSchema())
+    prices: dict[str, _PriceSchema] = Field(default_factory=dict)
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("temperature", "sample_temperature", mode="before")
+    @classmethod
+    def _int_is_a_float(cls, v: object) -> object:
+        # TOML writes 0 and 0.0 differently; both are a fine temperature.
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+def _schema_error(exc: ValidationError, origin: str) -> ArenaprefError:
+    """One sentence naming the first offending key (``client.timeout_s``) and what was expected."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        where = " (it belongs in the [client] table)" if loc in _ClientSchema.model_fields else ""
+        return ArenaprefError(f"{origin}: unknown judge setting {loc!r}{where}")
+    if err["type"] == "missing":
+        return ArenaprefError(f"{origin}: the judge configuration needs {loc!r}")
+    given = err.get("input")
+    shown = repr(given) if len(repr(given)) < 60 else type(given).__name__
+    return ArenaprefError(f"{origin}: {loc} = {shown} is invalid ({err['msg'].lower()})")
+
+
+def _probs(value: list[float], where: str) -> Probs:
+    if len(value) != 3 or not all(v >= 0 for v in value) or abs(sum(value) - 1.0) > 1e-6:
         raise ArenaprefError(
             f"{where}: a verdict must map to three probabilities [P(A), P(B), P(tie)] summing to 1"
         )
     return (float(value[0]), float(value[1]), float(value[2]))
+
+
+def default_base_url(configured: str | None = None) -> str:
+    """The server to call: ``$ARENAPREF_BASE_URL``, else ``$OPENAI_BASE_URL``, else ``configured``.
+
+    The environment wins over a judge file's ``base_url`` as it does for the OpenAI SDK, so one variable
+    points every command (label, topics titles, mine regeneration) at a local vLLM server.
+    """
+    for name in ("ARENAPREF_BASE_URL", "OPENAI_BASE_URL"):
+        value = os.environ.get(name)
+        if value:
+            return value
+    return configured or OPENAI_BASE_URL
 
 
 def load_judge(spec: str | Path) -> JudgeConfig:
@@ -183,62 +273,40 @@ def load_judge(spec: str | Path) -> JudgeConfig:
         raise ArenaprefError(f"{path}: no such judge configuration file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ArenaprefError(f"{path}: not valid TOML ({exc})") from exc
     return judge_from_dict(data, path.parent, str(path))
 
 
 def judge_from_dict(data: dict[str, Any], base_dir: Path, origin: str = "judge") -> JudgeConfig:
-    """Build a judge from parsed TOML; the prompt file is resolved relative to ``base_dir``."""
-    known = {
-        "name", "base_url", "model", "api_key_env", "prompt", "temperature", "max_tokens", "soft",
-        "top_logprobs", "n_samples", "sample_temperature", "parse_retries", "verdicts", "client", "prices",
-        "extra_body",
-    }  # fmt: skip
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ArenaprefError(f"{origin}: unknown judge settings {unknown}")
-    for required in ("model", "prompt", "verdicts"):
-        if required not in data:
-            raise ArenaprefError(f"{origin}: the judge configuration needs {required!r}")
-    prompt_path = base_dir / str(data["prompt"])
+    """A judge from parsed TOML, validated by ``_JudgeSchema``; the prompt is relative to ``base_dir``."""
+    try:
+        spec = _JudgeSchema.model_validate(data)
+    except ValidationError as exc:
+        raise _schema_error(exc, origin) from None
+    prompt_path = base_dir / spec.prompt
     if not prompt_path.is_file():
         raise ArenaprefError(f"{origin}: prompt template {prompt_path} does not exist")
     template = parse_template(prompt_path.read_text(encoding="utf-8"), str(prompt_path))
-    verdicts = {
-        normalize_label(k): _probs(v, f"{origin}: verdict {k!r}") for k, v in data["verdicts"].items()
-    }
-    if not verdicts:
-        raise ArenaprefError(f"{origin}: the verdict table is empty")
-    soft = data.get("soft", "logprobs")
-    if soft not in ("logprobs", "samples", "hard"):
-        raise ArenaprefError(f"{origin}: soft must be 'logprobs', 'samples' or 'hard', not {soft!r}")
-    try:
-        client = ClientSettings(**data.get("client", {}))
-        prices = {m: Price(**p) for m, p in data.get("prices", {}).items()}
-    except TypeError as exc:
-        raise ArenaprefError(f"{origin}: bad [client] or [prices] table ({exc})") from exc
-    config = JudgeConfig(
-        name=str(data.get("name", Path(origin).stem)),
-        model=str(data["model"]),
+    verdicts = {normalize_label(k): _probs(v, f"{origin}: verdict {k!r}") for k, v in spec.verdicts.items()}
+    return JudgeConfig(
+        name=spec.name or Path(origin).stem,
+        model=spec.model,
         template=template,
         verdicts=verdicts,
-        base_url=str(data.get("base_url", "https://api.openai.com/v1")),
-        api_key_env=str(data.get("api_key_env", "OPENAI_API_KEY")),
-        temperature=float(data.get("temperature", 0.0)),
-        max_tokens=int(data.get("max_tokens", 400)),
-        soft=soft,
-        top_logprobs=int(data.get("top_logprobs", 5)),
-        n_samples=int(data.get("n_samples", 5)),
-        sample_temperature=float(data.get("sample_temperature", 1.0)),
-        parse_retries=int(data.get("parse_retries", 2)),
-        client=client,
-        prices=prices,
-        extra_body=dict(data.get("extra_body", {})),
+        base_url=default_base_url(spec.base_url),
+        api_key_env=spec.api_key_env,
+        temperature=spec.temperature,
+        max_tokens=spec.max_tokens,
+        soft=spec.soft,
+        top_logprobs=spec.top_logprobs,
+        n_samples=spec.n_samples,
+        sample_temperature=spec.sample_temperature,
+        parse_retries=spec.parse_retries,
+        client=ClientSettings(**spec.client.model_dump()),
+        prices={m: Price(p.input, p.output) for m, p in spec.prices.items()},
+        extra_body=spec.extra_body,
     )
-    if config.client.concurrency < 1 or config.client.max_attempts < 1 or config.n_samples < 1:
-        raise ArenaprefError(f"{origin}: concurrency, max_attempts and n_samples must be at least 1")
-    return config
 
 
 def render_conversation(prompt: list[str | None], answers: list[str | None], side: str) -> str:

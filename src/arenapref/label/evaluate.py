@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from arenapref.atomic import atomic_dir, write_text
 from arenapref.errors import ArenaprefError
 from arenapref.label.calibration import (
     CalibrationMap,
@@ -129,16 +130,44 @@ def judge_eval(
     judged = result.table
     ok = np.asarray(judged.column("p_a").is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     if not ok.any():
-        raise ArenaprefError(
-            f"the labeler produced no label on the {table.num_rows} rows ({result.stats.failure_reasons})"
-        )
+        why = result.stats.stopped or str(result.stats.failure_reasons)
+        raise ArenaprefError(f"the labeler produced no label on the {table.num_rows} rows ({why})")
     probs = np.column_stack(
         [np.asarray(judged.column(c).to_numpy(zero_copy_only=False), np.float64) for c in LABEL_COLUMNS]
     )[ok]
-    targets = targets_all[ok]
     p_ab, p_ba = _triples(judged, "p_ab")[ok], _triples(judged, "p_ba")[ok]
     consistent = np.asarray(judged.column("order_consistent").to_numpy(zero_copy_only=False), dtype=bool)[ok]
     label_source = str(judged.column("label_source")[0].as_py())
+    # The run folder is written as a whole (complete or absent): never labels of one run beside the
+    # calibration of another.
+    with atomic_dir(out) as tmp:
+        report = _evaluate(
+            result, table, targets_all, ok, p_ab, p_ba, consistent, probs, label_source, tmp, holdout, seed
+        )
+        report.outputs = {k: str(out / Path(v).name) for k, v in report.outputs.items()}
+        if report.calibration.get("path"):
+            report.calibration["path"] = str(out / Path(report.calibration["path"]).name)
+        write_text(tmp / "report.json", json.dumps(asdict(report), indent=2, default=float))
+    return report
+
+
+def _evaluate(
+    result: LabelResult,
+    table: pa.Table,
+    targets_all: np.ndarray,
+    ok: np.ndarray,
+    p_ab: np.ndarray,
+    p_ba: np.ndarray,
+    consistent: np.ndarray,
+    probs: np.ndarray,
+    label_source: str,
+    out: Path,
+    holdout: float,
+    seed: int,
+) -> EvalReport:
+    """The report and the files of one evaluation, written into ``out`` (the temporary run folder)."""
+    judged = result.table
+    targets = targets_all[ok]
     labels_path, failures_path = write_outputs(
         judged, result.failures, out / "labels.parquet", out / "failures.jsonl"
     )
@@ -183,9 +212,7 @@ def judge_eval(
             "path": str(path),
         }
         report.outputs["calibration"] = str(path)
-    report_path = out / "report.json"
-    report.outputs["report"] = str(report_path)
-    report_path.write_text(json.dumps(asdict(report), indent=2, default=float), encoding="utf-8")
+    report.outputs["report"] = str(out / "report.json")
     return report
 
 

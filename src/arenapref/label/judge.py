@@ -13,19 +13,29 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from arenapref.errors import ArenaprefError
+from arenapref.label.aio import run_sync
 from arenapref.label.cache import JudgeCache, OrderResult, request_key
 from arenapref.label.calibration import CalibrationMap
-from arenapref.label.client import Budget, BudgetStop, ChatClient, Completion, RequestFailed, estimate_tokens
+from arenapref.label.client import (
+    Budget,
+    BudgetStop,
+    ChatClient,
+    Completion,
+    RequestFailed,
+    estimate_tokens,
+    redact,
+)
 from arenapref.label.config import JudgeConfig, Probs, render_messages
 from arenapref.label.output import Failure, assemble
 from arenapref.label.parse import Verdict, VerdictError, logprob_probs, mean_probs, parse_verdict, swap
@@ -62,6 +72,19 @@ class LabelResult:
     failures: list[Failure]
     stats: LabelStats
 
+    def to_pandas(self) -> Any:
+        """The labeled table as a pandas DataFrame (for a notebook)."""
+        return self.table.to_pandas()
+
+
+def as_battles(battles: Any) -> pa.Table:
+    """A battle table from what a notebook holds: a path, a Table, a pandas/polars DataFrame, a Dataset."""
+    if isinstance(battles, pa.Table):
+        return battles
+    from arenapref.readers import read_battles
+
+    return read_battles(battles)
+
 
 class _ParseFailed(Exception):
     def __init__(self, reason: str, raw: str, requests: int) -> None:
@@ -71,17 +94,38 @@ class _ParseFailed(Exception):
         self.requests = requests
 
 
-def resolve_api_key(config: JudgeConfig) -> str | None:
-    """The key from the configured environment variable; None when the judge needs no key."""
-    if not config.api_key_env:
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+# Names shown in messages: conventional upper-case variable names. Anything else might be a pasted key.
+SHOWN_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+
+
+def api_key_from_env(name: str | None) -> str | None:
+    """The key held by the environment variable ``name``; None when ``name`` is empty (no key needed).
+
+    ``name`` must be a variable *name*: a value that is not one (``sk-...``, a pasted key) is refused
+    without being repeated, so a key given by mistake never reaches the terminal or a log.
+    """
+    if not name:
         return None
-    key = os.environ.get(config.api_key_env)
+    if not ENV_NAME.fullmatch(name):
+        raise ArenaprefError(
+            "--api-key-env takes the NAME of an environment variable that holds the key, and the value "
+            "given is not a variable name (it is not shown, in case it is a key); "
+            "e.g. export OPENAI_API_KEY=... and pass --api-key-env OPENAI_API_KEY"
+        )
+    shown = name if SHOWN_NAME.fullmatch(name) else "named by --api-key-env (name not shown)"
+    key = os.environ.get(name)
     if not key:
         raise ArenaprefError(
-            f"environment variable {config.api_key_env} holds no API key; set it, or pass --api-key-env '' "
+            f"the environment variable {shown} holds no API key; set it, or pass --api-key-env '' "
             "for a server that needs none"
         )
     return key
+
+
+def resolve_api_key(config: JudgeConfig) -> str | None:
+    """The key from the judge's environment variable (``api_key_env``); None when it needs no key."""
+    return api_key_from_env(config.api_key_env)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +222,8 @@ async def judge_order(client: ChatClient, config: JudgeConfig, job: _Job) -> Ord
     )
 
 
-async def judge_battles_async(
-    table: pa.Table,
+async def ajudge_battles(
+    table: Any,
     config: JudgeConfig,
     *,
     api_key: str | None = None,
@@ -189,11 +233,15 @@ async def judge_battles_async(
     progress: ProgressFn | None = None,
     workers: int | None = None,
 ) -> LabelResult:
-    """Label every battle of ``table`` (BATTLE_SCHEMA) with the judge; see the module docstring."""
+    """Label every battle of ``table`` with the judge (awaitable); see the module docstring.
+
+    ``table``: battles as a pa.Table (BATTLE_SCHEMA), a path, a pandas/polars DataFrame or a Dataset.
+    """
     started = time.perf_counter()
+    table = as_battles(table)
     if cache is None:
         with JudgeCache(None) as memory:
-            return await judge_battles_async(
+            return await ajudge_battles(
                 table, config, api_key=api_key, cache=memory, budget=budget, calibration=calibration,
                 progress=progress, workers=workers,
             )  # fmt: skip
@@ -235,12 +283,15 @@ async def judge_battles_async(
                     errors[key] = ("budget", str(exc), "")
                     stats.stopped = stats.stopped or str(exc)
                 except _ParseFailed as exc:
-                    errors[key] = ("unparseable", exc.reason, exc.raw)
+                    errors[key] = ("unparseable", exc.reason, redact(exc.raw, api_key))
                 except RequestFailed as exc:
-                    errors[key] = (exc.reason, exc.detail, "")
-                    if exc.fatal:
-                        stats.stopped = f"aborted: the server answered {exc.reason} ({exc.detail[:120]})"
+                    errors[key] = (exc.reason, redact(exc.detail, api_key), "")
+                    if exc.fatal and not stats.stopped.startswith("aborted"):
+                        stats.stopped = redact(f"aborted: {exc.summary}", api_key)
                 else:
+                    # The client already cleans bodies; this keeps the rule local to what is stored.
+                    if api_key and api_key in result.raw:
+                        result = replace(result, raw=redact(result.raw, api_key))
                     results[key] = result
                     cache.put(key, fingerprint, result)
                     run_cost += result.cost
@@ -289,7 +340,7 @@ async def judge_battles_async(
 
 
 def judge_battles(
-    table: pa.Table,
+    table: Any,
     config: JudgeConfig,
     *,
     api_key: str | None = None,
@@ -298,9 +349,12 @@ def judge_battles(
     calibration: CalibrationMap | None = None,
     progress: ProgressFn | None = None,
 ) -> LabelResult:
-    """Synchronous wrapper of ``judge_battles_async`` for scripts, notebooks and the command line."""
-    return asyncio.run(
-        judge_battles_async(
+    """Blocking version of ``ajudge_battles`` for scripts, notebooks and the command line.
+
+    Safe inside a running event loop (Jupyter, Kaggle): it then runs on its own loop in a worker thread.
+    """
+    return run_sync(
+        lambda: ajudge_battles(
             table,
             config,
             api_key=api_key,

@@ -24,8 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from arenapref.atomic import atomic_path, output_suffix, write_text
 from arenapref.label.calibration import CalibrationMap
 from arenapref.records import conform
+from arenapref.writers import write_competition_csv
+
+LABEL_FORMATS = (".parquet", ".csv")
 
 EXTRA_COLUMNS = ("label_source", "p_ab", "p_ba", "order_consistent", "n_requests", "cost")
 
@@ -85,18 +89,34 @@ def labeled_rows(table: pa.Table) -> pa.Table:
     return table.filter(pc.is_valid(table.column("p_a")))
 
 
+def write_labels(table: pa.Table, out: Path) -> Path:
+    """Write labeled rows atomically in the format the name says: ``.parquet`` (native battle schema
+    plus the label columns) or ``.csv`` (the competition train.csv layout, label columns after it)."""
+    suffix = output_suffix(out, LABEL_FORMATS)
+    rows = labeled_rows(table)
+    with atomic_path(out) as tmp:
+        if suffix == ".csv":
+            write_competition_csv(rows, tmp)
+        else:
+            pq.write_table(rows, tmp, compression="zstd")
+    return out
+
+
 def write_outputs(
     table: pa.Table, failures: list[Failure], out: Path, failures_path: Path
 ) -> tuple[Path, Path]:
-    """Write labeled rows as native battle Parquet and failures as JSON lines (always, even when empty)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(labeled_rows(table), out)
-    failures_path.parent.mkdir(parents=True, exist_ok=True)
-    with failures_path.open("w", encoding="utf-8") as fh:
-        for f in failures:
-            fh.write(json.dumps(asdict(f), ensure_ascii=False) + "\n")
+    """Write the labels (see ``write_labels``) and the failures as JSON lines (always, even when empty).
+
+    Each file is complete or absent. The failures file is written first: a kill between the two leaves
+    at worst the failures of this run beside the previous labels, never labels without their failures.
+    """
+    output_suffix(out, LABEL_FORMATS)  # refuse a bad name before anything is written
+    lines = "".join(json.dumps(asdict(f), ensure_ascii=False) + "\n" for f in failures)
+    write_text(failures_path, lines)
+    write_labels(table, out)
     return out, failures_path
 
 
 def default_failures_path(out: Path) -> Path:
+    """``OUT.failures.jsonl`` beside the labels (``labels.csv`` -> ``labels.failures.jsonl``)."""
     return out.with_name(out.stem + ".failures.jsonl")

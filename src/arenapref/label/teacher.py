@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 
 from arenapref.errors import ArenaprefError
 from arenapref.label.calibration import CalibrationMap
-from arenapref.label.judge import LabelResult, LabelStats
+from arenapref.label.judge import LabelResult, LabelStats, as_battles
 from arenapref.label.output import assemble
 from arenapref.records import conform
 
@@ -53,13 +53,17 @@ def _checked(probs: np.ndarray, n: int, what: str) -> np.ndarray:
 
 
 def teacher_battles(
-    table: pa.Table,
+    table: Any,
     model: PreferenceModel,
     name: str,
     calibration: CalibrationMap | None = None,
 ) -> LabelResult:
-    """Label every battle with the model in both orders; ``name`` goes into ``label_source``."""
+    """Label every battle with the model in both orders; ``name`` goes into ``label_source``.
+
+    ``table``: battles as a pa.Table, a path, a pandas/polars DataFrame or a Dataset.
+    """
     started = time.perf_counter()
+    table = as_battles(table)
     base = conform(table, "battles")
     n = base.num_rows
     p_ab = _checked(model.predict_proba(base), n, "on the battles")
@@ -69,13 +73,48 @@ def teacher_battles(
     return LabelResult(out, [], stats)
 
 
-def load_teacher(model_dir: str | Path) -> PreferenceModel:
-    """Load a model directory saved by ``arenapref train`` (format and checksum are checked there)."""
-    # Imported here: the model package pulls in LightGBM, which judge labeling never needs.
-    from arenapref.model.io import load_model
+class _LlmTeacher:
+    """A fine-tuned LLM folder (``arenapref train --model llm``) as a teacher.
 
+    Loaded once (``arenapref.model.llm.load_llm``) on first use, and without the LLM's own swap-average:
+    ``teacher_battles`` already scores both orders and keeps them apart (``p_ab``, ``p_ba``,
+    ``order_consistent``), so averaging inside the model would hide its position bias and double the work.
+    """
+
+    def __init__(self, model_dir: Path) -> None:
+        self.model_dir = model_dir
+        self._model: PreferenceModel | None = None
+
+    def predict_proba(self, table: pa.Table) -> np.ndarray:
+        if self._model is None:
+            from arenapref.model.llm import load_llm
+
+            self._model = load_llm(self.model_dir, swap_average=False)
+        return np.asarray(self._model.predict_proba(table))
+
+
+def _is_llm_dir(path: Path) -> bool:
+    """Whether ``path`` is an LLM model folder; False when this install has no LLM support."""
+    try:
+        from arenapref.model.llm import is_llm_model_dir
+    except ImportError:
+        return False
+    return bool(is_llm_model_dir(path))
+
+
+def load_teacher(model_dir: str | Path) -> PreferenceModel:
+    """Load a model folder saved by ``arenapref train``: an LLM folder or a classical model.
+
+    Classical models are checked (format, checksum) by ``arenapref.model.io.load_model``; LLM folders
+    (``llm_config.json``) are scored by ``arenapref.model.llm.predict_llm``, which needs torch.
+    """
     path = Path(model_dir)
     if not path.is_dir():
         raise ArenaprefError(f"{path}: no such model directory")
+    if _is_llm_dir(path):
+        return _LlmTeacher(path)
+    # Imported here: the model package pulls in LightGBM, which judge labeling never needs.
+    from arenapref.model.io import load_model
+
     model: PreferenceModel = load_model(path)
     return model

@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from arenapref.atomic import write_text
 from arenapref.mine.filters import REASON_HELP
 
 
@@ -48,9 +49,8 @@ class Funnel:
         return out
 
     def write_json(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return path
+        """Write the counts as JSON, atomically (complete or absent)."""
+        return write_text(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
 
     def _rows(self) -> list[tuple[str, str, str]]:
         """(step, count, note) rows shared by the Markdown and the terminal rendering."""
@@ -100,9 +100,8 @@ class Funnel:
         return "\n".join(lines)
 
     def write_markdown(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_markdown(), encoding="utf-8")
-        return path
+        """Write the report as Markdown, atomically."""
+        return write_text(path, self.to_markdown())
 
     def print(self, console: Console, top: int = 10) -> None:
         """The funnel as rich tables: steps, then the busiest model pairs and languages."""

@@ -21,28 +21,31 @@ import hashlib
 import re
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from arenapref.compare.guard import find_leaks
+from arenapref.atomic import atomic_path, output_suffix, refuse_input_as_output
+from arenapref.compare.guard import find_leaks, read_protected
 from arenapref.compare.near import NearDupSettings, clusters, near_pairs, shingle_hashes, verify
-from arenapref.compare.normalize import TURN_SEPARATOR, normalize_texts, normalize_turns, turns_keys
+from arenapref.compare.normalize import TURN_SEPARATOR, normalize_texts, normalize_turns
 from arenapref.errors import ArenaprefError
 from arenapref.mine import filters as F
 from arenapref.mine.filters import ERROR_TEXTS, ErrorText, FilterSettings, KeyMode, error_regex, inspect_batch
 from arenapref.mine.funnel import Funnel
 from arenapref.mine.pairing import PairingSettings, apply_caps, match
 from arenapref.mine.regenerate import RegenerateSettings, regenerate
-from arenapref.readers import Source, open_source, read_table
+from arenapref.readers import Source, as_source
 from arenapref.records import BATTLE_SCHEMA
-from arenapref.writers import write_competition_csv, write_parquet
+from arenapref.writers import write_competition_csv
 
 # Answer-repeat search (see answer_pairs_to_compare).
 LENGTH_WINDOW = 8
@@ -108,6 +111,10 @@ class MineResult:
     pairs: pa.Table
     funnel: Funnel
     dropped: pa.Table
+
+    def to_pandas(self) -> Any:
+        """The mined battles as a pandas DataFrame (``dropped.to_pandas()`` gives the drops)."""
+        return self.pairs.to_pandas()
 
 
 class TextStore:
@@ -198,31 +205,71 @@ def _answer_hash(answers: pa.Array) -> pa.Array:
     return series.list.join("\x1f").hash(seed=0).to_arrow()
 
 
+KEY_SEEDS = (21, 22)
+
+
+def hex_keys(k1: np.ndarray, k2: np.ndarray) -> pa.Array:
+    """32 hex characters per row from two 64-bit lanes, without a Python loop (one ``bytes.hex`` call)."""
+    n = len(k1)
+    lanes = np.empty((n, 2), dtype=">u8")
+    lanes[:, 0], lanes[:, 1] = k1, k2
+    data = lanes.tobytes().hex().encode("ascii")
+    offsets = np.arange(0, 32 * n + 1, 32, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
+
+
 class KeyCache:
-    """Prompt keys by a 64-bit hash of the raw user turns, so each distinct prompt is normalised once.
+    """Group keys by a 64-bit hash of the raw user turns, so each distinct prompt is normalised once.
 
     Why: normalising is the costly part of keying (a dozen regex passes), and popular prompts repeat
     thousands of times across shards. A 64-bit collision between two different raw prompts among a
     million has a probability around 1e-8.
+
+    Why not ``compare.normalize.turns_keys``: its BLAKE2b keys are stable across versions (compare and
+    topics rely on that) but hashing in Python cost as much as the regexes. A group key only has to be
+    equal for equal normalised prompts within one run, so it is two seeded Polars hashes of the normalised
+    text (128 bits), computed in Rust; the cache is sorted NumPy arrays, looked up with ``searchsorted``.
     """
 
     def __init__(self) -> None:
-        self._known: dict[int, str] = {}
+        self._raw = np.zeros(0, dtype=np.uint64)  # sorted raw hashes seen so far
+        self._k1 = np.zeros(0, dtype=np.uint64)
+        self._k2 = np.zeros(0, dtype=np.uint64)
+
+    @staticmethod
+    def _fresh(prompts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        norm = pl.Series(normalize_turns(prompts, mask=True))
+        return norm.hash(KEY_SEEDS[0]).to_numpy(), norm.hash(KEY_SEEDS[1]).to_numpy()
 
     def keys(self, prompts: pa.Array) -> pa.Array:
+        """The group key of every row of ``prompts`` (list<string>), as 32 hex characters."""
         raw = pl.from_arrow(prompts)
         assert isinstance(raw, pl.Series)  # from_arrow of an Array is always a Series
         hashes = raw.list.join(TURN_SEPARATOR).hash(seed=0).to_numpy()
         uniq, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        missing = np.array([h not in self._known for h in uniq.tolist()], dtype=bool)
-        if missing.any():
-            rows = first[missing]
-            fresh = turns_keys(prompts.take(pa.array(rows, pa.int64())), mask=True).to_pylist()
-            self._known.update(zip(uniq[missing].tolist(), fresh, strict=True))
-        return pa.array([self._known[h] for h in uniq.tolist()], pa.string()).take(pa.array(inverse))
+        pos = np.searchsorted(self._raw, uniq)
+        known = pos < len(self._raw)
+        known[known] = self._raw[pos[known]] == uniq[known]
+        if not known.all():
+            rows = first[~known]
+            k1, k2 = self._fresh(prompts.take(pa.array(rows, pa.int64())))
+            raw_all = np.concatenate([self._raw, uniq[~known]])
+            order = np.argsort(raw_all, kind="stable")
+            self._raw = raw_all[order]
+            self._k1 = np.concatenate([self._k1, k1])[order]
+            self._k2 = np.concatenate([self._k2, k2])[order]
+            pos = np.searchsorted(self._raw, uniq)
+        at = pos[inverse]
+        return hex_keys(self._k1[at], self._k2[at])
 
 
-def scan(sources: Sequence[Source], settings: MineSettings, store: TextStore, funnel: Funnel) -> pl.DataFrame:
+def scan(
+    sources: Sequence[Source],
+    settings: MineSettings,
+    store: TextStore,
+    funnel: Funnel,
+    progress: Callable[[str, int], None] | None = None,
+) -> pl.DataFrame:
     """Filter and key every record of every source; texts of the records that passed go to ``store``."""
     fs = settings.filter_settings()
     key_cache = KeyCache()
@@ -257,6 +304,8 @@ def scan(sources: Sequence[Source], settings: MineSettings, store: TextStore, fu
                     }
                 )
             )
+            if progress is not None:
+                progress("scan", n)
         funnel.records_in[src.name] = funnel.records_in.get(src.name, 0) + n_in
         if len(src.rejects):
             funnel.unreadable[src.name] = len(src.rejects)
@@ -430,18 +479,6 @@ def _pair_id(a: str, b: str) -> str:
     return "mine-" + hashlib.blake2b(f"{a}\x1f{b}".encode(), digest_size=8).hexdigest()
 
 
-def _read_protected(exclude: Sequence[str | Path | pa.Table]) -> tuple[list[pa.Table], list[str]]:
-    tables, names = [], []
-    for k, item in enumerate(exclude):
-        if isinstance(item, pa.Table):
-            tables.append(item)
-            names.append(f"table {k}")
-        else:
-            tables.append(read_table(item))
-            names.append(str(item))
-    return tables, names
-
-
 def guard_pairs(
     table: pa.Table, protect: list[pa.Table], names: list[str], settings: MineSettings
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -449,16 +486,17 @@ def guard_pairs(
 
     The guard compares the same turns the pairs were grouped by (all user turns, or the first one).
     """
-    leaks = find_leaks(table, protect, settings.exclude_threshold, turns=settings.key)
+    leaks = find_leaks(table, protect, settings.exclude_threshold, turns=settings.key, protect_names=names)
     rows = leaks.column("row").to_numpy()
     reason = np.array([f"leak_{r}" for r in leaks.column("reason").to_pylist()], dtype=object)
     detail = np.array(
         [
-            f"matches {pid} in {names[src]} (similarity {sim:.2f})"
-            for pid, src, sim in zip(
+            f"matches {pid} in {names[src]} (similarity {sim:.2f}, {scope.replace('_', ' ')})"
+            for pid, src, sim, scope in zip(
                 leaks.column("protected_id").to_pylist(),
                 leaks.column("protected_source").to_pylist(),
                 leaks.column("similarity").to_pylist(),
+                leaks.column("scope").to_pylist(),
                 strict=True,
             )
         ],
@@ -575,24 +613,34 @@ def regenerate_pairs(
 
 
 def mine_pairs(
-    sources: Sequence[Source | str | Path],
+    sources: Sequence[object],
     settings: MineSettings | None = None,
     *,
-    exclude: Sequence[str | Path | pa.Table] = (),
+    exclude: Sequence[object] = (),
     topics: str | Path | None = None,
     regenerate: RegenerateSettings | None = None,
     work_dir: Path | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> MineResult:
     """Mine different-model battle pairs from conversation sources (see the module docstring).
 
-    ``exclude``: protected sources (paths or tables, any record kind) no mined prompt may leak into.
+    ``sources``: paths, reader ``Source`` objects, pyarrow Tables or pandas/polars DataFrames of
+    conversations. ``exclude``: protected sources (the same kinds, any record kind) no mined prompt may
+    leak into; one without prompts is an error.
     ``topics``: a topic map folder (``arenapref topics fit``); adds ``topic`` and ``topic_label`` columns.
     ``regenerate``: ask an OpenAI-compatible endpoint for second answers to single-model prompts.
     ``work_dir``: where the temporary text spill goes (the system temp folder by default).
+    ``progress``: called as ``progress(stage, records)`` while the scan reads records (``records`` new
+    records) and once at the start of every later stage (``records`` 0); the CLI draws its bar from it.
     """
     settings = settings or MineSettings()
-    opened = [s if isinstance(s, Source) else open_source(s) for s in sources]
-    protect, protect_names = _read_protected(exclude)
+    opened = [as_source(s) for s in sources]
+    for src in opened:
+        if src.kind != "conversations":
+            raise ArenaprefError(f"{src.path} holds {src.kind}; mining needs conversations (one model each)")
+    tell = progress or (lambda stage, n: None)
+    # Read (and check) the protected sources first: one with no prompts is an error before any work.
+    protect, protect_names = read_protected(exclude) if exclude else ([], [])
     topic_model = None
     if topics is not None:
         # Imported here: the topic map pulls in scikit-learn, which most mining runs do not need.
@@ -602,31 +650,32 @@ def mine_pairs(
     funnel = Funnel(settings=settings.describe())
     clock = time.perf_counter()
 
-    def lap(name: str) -> None:
+    def lap(name: str, following: str) -> None:
         nonlocal clock
         now = time.perf_counter()
         funnel.seconds[name] = round(now - clock, 3)
         clock = now
+        tell(following, 0)
 
     with text_store(work_dir) as store:
-        recs = scan(opened, settings, store, funnel)
-        lap("scan")
+        recs = scan(opened, settings, store, funnel, tell)
+        lap("scan", "group")
         if recs.height == 0:
             return MineResult(BATTLE_SCHEMA.empty_table(), funnel, DROPPED_SCHEMA.empty_table())
         grouped = group_records(recs, store, settings)
-        lap("group")
+        lap("group", "pair")
         cand, pairs, pair_reason = _pair(grouped, settings)
-        lap("pair")
+        lap("pair", "build")
         kept = np.nonzero(pair_reason == "")[0]
         table = _build(recs, cand, pairs[kept], store, settings)
-        lap("build")
+        lap("build", "guard" if protect else "finish")
         regen_rids = np.zeros(0, dtype=np.int64)
         regen_failed: pl.DataFrame | None = None
         if regenerate is not None:
             regen_table, regen_rids, regen_failed = regenerate_pairs(
                 recs, grouped, store, settings, regenerate, protect, funnel
             )
-            lap("regenerate")
+            lap("regenerate", "guard")
     pair_detail = np.full(len(pairs), "", dtype=object)
     if protect:
         rows, reason, detail = guard_pairs(table, protect, protect_names, settings)
@@ -635,14 +684,14 @@ def mine_pairs(
         leaked = np.zeros(table.num_rows, dtype=bool)
         leaked[rows] = True
         table = table.filter(pa.array(~leaked))
-        lap("guard")
+        lap("guard", "finish")
     if regenerate is not None:
         table = pa.concat_tables([table, regen_table])
     if topic_model is not None:
         from arenapref.topics import with_topic_columns
 
         table = with_topic_columns(topic_model, table)
-        lap("topics")
+        lap("topics", "finish")
     result = _finish(recs, grouped, cand, pairs, pair_reason, pair_detail, table, funnel, regen_rids)
     if regen_failed is not None and regen_failed.height:
         result.dropped = pa.concat_tables([result.dropped, _regen_dropped(recs, regen_failed)])
@@ -844,33 +893,64 @@ def funnel_paths(out: Path) -> tuple[Path, Path]:
     return out.with_name(f"{stem}.funnel.json"), out.with_name(f"{stem}.funnel.md")
 
 
+PAIR_SUFFIXES = (".parquet", ".csv")
+DROPPED_SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
 def check_output_path(out: Path, what: str = "--out") -> str:
     """The output kind from the suffix: "csv" (competition layout) or "parquet" (native)."""
     suffix = out.suffix.lower()
-    if suffix not in {".csv", ".parquet"}:
-        raise ArenaprefError(f"{what} {out}: expected a .csv (competition layout) or .parquet file")
+    if suffix not in PAIR_SUFFIXES:
+        shown = suffix or "no extension"
+        raise ArenaprefError(
+            f"{what} {out}: cannot tell the output format from {shown}; use .csv (competition layout) "
+            "or .parquet (native battles)"
+        )
     return suffix[1:]
 
 
-def write_result(result: MineResult, out: Path, dropped: Path | None = None) -> list[Path]:
+def check_outputs(out: Path, dropped: Path | None, inputs: Sequence[object]) -> None:
+    """Refuse, before any work, output names whose format is unknown or that are one of the inputs."""
+    check_output_path(out)
+    outputs = [out, *funnel_paths(out)]
+    if dropped is not None:
+        output_suffix(dropped, DROPPED_SUFFIXES)
+        outputs.append(dropped)
+    paths = [p for p in inputs if isinstance(p, (str, Path))]
+    for path in outputs:
+        refuse_input_as_output(path, paths)
+    if len({p.resolve() for p in outputs}) < len(outputs):
+        raise ArenaprefError(
+            f"--dropped {dropped} is also the pairs file or a funnel file; choose another name"
+        )
+
+
+def write_result(
+    result: MineResult, out: Path, dropped: Path | None = None, inputs: Sequence[object] = ()
+) -> list[Path]:
     """Write the pairs (CSV or Parquet by suffix), the funnel beside them and, on request, the drops.
 
-    The dropped file is JSON lines unless its suffix is ``.parquet``.
+    Every file is written under a temporary name and renamed into place when complete, so a killed run
+    leaves each output complete or absent. The dropped file is JSON lines unless its suffix is
+    ``.parquet``. ``inputs``: paths the outputs must not overwrite.
     """
+    check_outputs(out, dropped, inputs)
     kind = check_output_path(out)
-    if kind == "csv":
-        written = [write_competition_csv(result.pairs, out, labels=True)]
-    else:
-        written = [write_parquet(result.pairs, out)]
+    with atomic_path(out) as tmp:
+        if kind == "csv":
+            write_competition_csv(result.pairs, tmp, labels=True)
+        else:
+            pq.write_table(result.pairs, tmp, compression="zstd")
+    written = [out]
     json_path, md_path = funnel_paths(out)
     written += [result.funnel.write_json(json_path), result.funnel.write_markdown(md_path)]
     if dropped is not None:
-        dropped.parent.mkdir(parents=True, exist_ok=True)
         frame = pl.from_arrow(result.dropped)
         assert isinstance(frame, pl.DataFrame)
-        if dropped.suffix.lower() == ".parquet":
-            frame.write_parquet(dropped)
-        else:
-            frame.write_ndjson(dropped)
+        with atomic_path(dropped) as tmp:
+            if dropped.suffix.lower() == ".parquet":
+                frame.write_parquet(tmp)
+            else:
+                frame.write_ndjson(tmp)
         written.append(dropped)
     return written

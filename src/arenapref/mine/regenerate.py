@@ -5,7 +5,8 @@ team re-answered such prompts with other open models and paired the new answer w
 module does that over any OpenAI-compatible endpoint with the pseudo-label issue's machinery, so it has
 the judge's guarantees: ``label.client.ChatClient`` (concurrency, retries with backoff, 429/Retry-After,
 budget reserved before each request) and ``label.cache.JudgeCache`` (SQLite, every answer committed as
-it arrives, so a killed run resumes without resending anything already answered).
+it arrives, so a killed run resumes without resending anything already answered). Without a
+``cache_path`` the per-user cache is used (``label.cache.default_cache_path()``), shared with the judge.
 
 The cache stores judgements; a regenerated answer is kept in it as one "order" whose ``raw`` text is the
 answer (``verdict`` = "answer", ``soft`` = "regenerated", probabilities 0), under a key made from a
@@ -20,16 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arenapref.errors import ArenaprefError
-from arenapref.label.cache import JudgeCache, OrderResult, request_key
+from arenapref.label.aio import run_sync
+from arenapref.label.cache import JudgeCache, OrderResult, default_cache_path, request_key
 from arenapref.label.client import Budget, BudgetStop, ChatClient, RequestFailed, estimate_tokens
-from arenapref.label.config import ClientSettings, Price
+from arenapref.label.config import ClientSettings, Price, default_base_url
+from arenapref.label.judge import api_key_from_env
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,8 @@ class RegenerateSettings:
         )
 
     def api_key(self) -> str | None:
-        if not self.api_key_env:
-            return None
-        key = os.environ.get(self.api_key_env)
-        if not key:
-            raise ArenaprefError(
-                f"environment variable {self.api_key_env} holds no API key; set it, or pass "
-                "--api-key-env '' for a server that needs none"
-            )
-        return key
+        """The key from ``api_key_env`` (never echoed if that looks like a key rather than a name)."""
+        return api_key_from_env(self.api_key_env)
 
 
 @dataclass
@@ -87,7 +81,7 @@ def _messages_json(prompt: str) -> str:
     return json.dumps([{"role": "user", "content": prompt}], ensure_ascii=False)
 
 
-async def regenerate_async(prompts: list[str], settings: RegenerateSettings) -> Regenerated:
+async def aregenerate(prompts: list[str], settings: RegenerateSettings) -> Regenerated:
     """Ask ``settings.model`` for one answer to each prompt; cached answers are not asked again."""
     fingerprint = settings.fingerprint()
     keys = [request_key(fingerprint, _messages_json(p)) for p in prompts]
@@ -95,7 +89,8 @@ async def regenerate_async(prompts: list[str], settings: RegenerateSettings) -> 
     reasons = [""] * len(prompts)
     counts = {"asked": len(prompts), "cached": 0, "sent": 0, "failed": 0}
     budget = Budget(settings.max_requests, settings.max_total_tokens, settings.max_cost)
-    with JudgeCache(settings.cache_path) as cache:
+    cache_path = settings.cache_path if settings.cache_path is not None else default_cache_path()
+    with JudgeCache(cache_path) as cache:
         found = cache.get_many(set(keys))
         todo: deque[int] = deque()
         for i, key in enumerate(keys):
@@ -106,7 +101,8 @@ async def regenerate_async(prompts: list[str], settings: RegenerateSettings) -> 
                 todo.append(i)
         stopped = ""
         api_key = settings.api_key() if todo else None
-        async with ChatClient(settings.base_url, api_key, settings.client, settings.price, budget) as client:
+        url = settings.base_url or default_base_url(None)
+        async with ChatClient(url, api_key, settings.client, settings.price, budget) as client:
 
             async def worker() -> None:
                 nonlocal stopped
@@ -157,5 +153,5 @@ async def regenerate_async(prompts: list[str], settings: RegenerateSettings) -> 
 
 
 def regenerate(prompts: list[str], settings: RegenerateSettings) -> Regenerated:
-    """Synchronous wrapper of ``regenerate_async`` (for the command line and notebooks)."""
-    return asyncio.run(regenerate_async(prompts, settings))
+    """Blocking ``aregenerate``; safe inside a running event loop (Jupyter, Kaggle)."""
+    return run_sync(lambda: aregenerate(prompts, settings))

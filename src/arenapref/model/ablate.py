@@ -1,35 +1,53 @@
 """Does the extra (pseudo-labeled) data help? Train with and without it, score both on the same humans.
 
-The two arms differ only in the training rows: the same estimator, hyper-parameters and seed; base
-rows weigh 1 and extra rows ``extra_weight``. Both are scored on the same held-out human-labeled rows,
-so the per-row log-loss differences are paired, and the interval comes from a paired bootstrap over
-prompt groups (rows sharing a prompt move together, since they are not independent evidence).
+The arms differ only in the training rows: the same estimator and hyper-parameters; base rows weigh 1
+and extra rows ``weight``; a curve adds arms with a share (``fractions``) of the extra rows at several
+weights. Both are scored on the same held-out human-labeled rows, so per-row log-loss differences are
+paired.
+
+Training randomness is part of the answer: on 999 real battles one LightGBM trained with seeds 0, 1, 2
+scored 1.075, 1.056 and 1.051 on the same held-out rows, as far apart as the effects being judged. So
+every arm is trained ``repeats`` times with different seeds; the point estimate compares the per-row
+predictions averaged over the repeats, and the interval comes from a two-level bootstrap: each
+resample draws the repeats of each arm with replacement (the training randomness) and then the
+held-out prompt groups with replacement (rows sharing a prompt move together, since they are not
+independent evidence). The report also gives the smallest difference the held-out set can detect
+(80% power at the chosen confidence), so "no clear difference" can be read as "nothing larger than
+this".
 
 Leakage is removed before training, and counted: base rows whose prompt also appears in the held-out
 set (when the held-out set is a separate file), and extra rows whose prompt appears in the held-out set.
+Features have no learned state, so they are computed once for all rows and every training reuses them.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from arenapref.atomic import atomic_path, write_text
 from arenapref.errors import ArenaprefError
 from arenapref.model.estimators import battle_labels, make_estimator
-from arenapref.model.evaluate import log_loss, row_log_loss
+from arenapref.model.features import BattleFeatures
 from arenapref.model.groups import grouped_split, prompt_keys
+from arenapref.model.io import as_battles
+from arenapref.model.metrics import log_loss, row_log_loss
+
+#: Power for the minimum detectable effect.
+POWER = 0.8
 
 
 @dataclass
 class Interval:
-    """A mean log-loss difference (with extra minus without) and its bootstrap interval."""
+    """A mean log-loss difference (with extra minus without) and its two-level bootstrap interval."""
 
     n: int
     base_log_loss: float
@@ -37,6 +55,7 @@ class Interval:
     diff: float
     low: float
     high: float
+    se: float = float("nan")
 
     def verdict(self) -> str:
         if self.high < 0:
@@ -54,36 +73,72 @@ class TopicRow(Interval):
 
 
 @dataclass
-class AblationReport:
-    """What ``ablate`` measured; ``diff`` < 0 means the extra data lowered log loss."""
+class CurvePoint(Interval):
+    """One arm of the curve: a share of the extra rows at one weight, against base alone."""
 
-    overall: Interval
+    fraction: float = 1.0
+    weight: float = 1.0
+    n_extra: int = 0
+    repeat_diffs: list[float] = field(default_factory=list)
+
+
+@dataclass
+class AblationReport:
+    """What ``ablate`` measured; ``diff`` < 0 means the extra data lowered log loss.
+
+    ``overall`` is the full extra set at the first weight; ``curve`` holds every (fraction, weight).
+    """
+
+    overall: CurvePoint
+    curve: list[CurvePoint]
     n_base_train: int
     n_extra: int
-    extra_weight: float
     n_base_dropped: int
     n_extra_dropped: int
     prior_log_loss: float
+    repeats: int
+    seed: int
     confidence: float
     n_boot: int
+    min_detectable_effect: float
     seconds: float
     per_topic: list[TopicRow] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return self.overall.verdict()
+
+    def curve_lines(self) -> list[str]:
+        out = [f"{'fraction':>8} {'weight':>7} {'extra rows':>10} {'difference':>11}  CI"]
+        out += [
+            f"{c.fraction:>8g} {c.weight:>7g} {c.n_extra:>10} {c.diff:>+11.4f}  [{c.low:+.4f}, {c.high:+.4f}]"
+            f"  {c.verdict()}"
+            for c in self.curve
+        ]
+        return out
 
     def lines(self) -> list[str]:
         o = self.overall
         out = [
             f"held-out human-labeled battles: {o.n}; base training rows {self.n_base_train}, "
-            f"extra rows {self.n_extra} at weight {self.extra_weight:g}",
+            f"extra rows {self.n_extra} at weight {o.weight:g}",
             f"dropped for prompt overlap with the held-out set: {self.n_base_dropped} base, "
             f"{self.n_extra_dropped} extra",
-            f"log loss: base only {o.base_log_loss:.4f}, base + extra {o.extra_log_loss:.4f} "
+            f"log loss (predictions averaged over {self.repeats} trainings per arm): base only "
+            f"{o.base_log_loss:.4f}, base + extra {o.extra_log_loss:.4f} "
             f"(class prior {self.prior_log_loss:.4f})",
-            f"difference (with extra - without): {o.diff:+.4f}, {self.confidence:.0%} CI "
-            f"[{o.low:+.4f}, {o.high:+.4f}] ({self.n_boot} paired bootstrap resamples over prompts): "
-            f"{o.verdict()}",
+            "difference per repeat: " + ", ".join(f"{d:+.4f}" for d in o.repeat_diffs),
+            f"pooled difference (with extra - without): {o.diff:+.4f}, {self.confidence:.0%} CI "
+            f"[{o.low:+.4f}, {o.high:+.4f}] ({self.n_boot} two-level bootstrap resamples over "
+            f"repeats and prompts): {o.verdict()}",
+            f"smallest difference this held-out set can detect ({POWER:.0%} power): "
+            f"±{self.min_detectable_effect:.4f}",
         ]
+        if len(self.curve) > 1:
+            out.append("curve (share and weight of the extra rows):")
+            out += ["  " + line for line in self.curve_lines()]
         if self.per_topic:
-            out.append("per topic (difference and CI):")
+            out.append("per topic (difference and CI, full extra set):")
             out += [
                 f"  {t.topic[:40]:<40} n={t.n:<6} {t.diff:+.4f} [{t.low:+.4f}, {t.high:+.4f}]"
                 for t in self.per_topic
@@ -92,7 +147,15 @@ class AblationReport:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["verdict"] = self.verdict
+        return d
+
+    def to_pandas(self) -> Any:
+        """The curve as a DataFrame (one row per fraction and weight), for a notebook."""
+        import pandas as pd  # type: ignore[import-untyped]
+
+        return pd.DataFrame([asdict(c) | {"verdict": c.verdict()} for c in self.curve])
 
 
 def paired_bootstrap(
@@ -105,15 +168,65 @@ def paired_bootstrap(
     g_sum = np.bincount(inverse, weights=diffs)
     g_n = np.bincount(inverse).astype(np.float64)
     rng = np.random.default_rng(seed)
+    stats = _group_resamples(g_sum, g_n, n_boot, rng)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(stats, [alpha, 1.0 - alpha])
+    return float(diffs.mean()), float(low), float(high)
+
+
+def _group_resamples(g_sum: np.ndarray, g_n: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Row-weighted mean of ``n_boot`` resamples of whole groups (chunked to bound memory)."""
     stats = np.empty(n_boot)
-    chunk = max(1, 2_000_000 // len(g_sum))
+    chunk = max(1, 2_000_000 // max(len(g_sum), 1))
     for start in range(0, n_boot, chunk):
         stop = min(n_boot, start + chunk)
         idx = rng.integers(0, len(g_sum), size=(stop - start, len(g_sum)))
         stats[start:stop] = g_sum[idx].sum(axis=1) / g_n[idx].sum(axis=1)
+    return stats
+
+
+def two_level_bootstrap(
+    base_pred: np.ndarray,
+    extra_pred: np.ndarray,
+    labels: np.ndarray,
+    groups: np.ndarray,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float, float]:
+    """Pooled difference of the repeat-averaged predictions, its interval and bootstrap standard error.
+
+    ``base_pred`` and ``extra_pred`` are (repeats, n, 3). Each resample draws each arm's repeats with
+    replacement (the arms were trained independently, so independently), averages their predictions,
+    and then draws the prompt groups with replacement.
+    """
+    r_a, r_b = len(base_pred), len(extra_pred)
+    diff = row_log_loss(extra_pred.mean(axis=0), labels) - row_log_loss(base_pred.mean(axis=0), labels)
+    _, inverse = np.unique(groups, return_inverse=True)
+    n_groups = int(inverse.max()) + 1
+    g_n = np.bincount(inverse, minlength=n_groups).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    # Loss per held-out row for every multiset of repeats would be too many; draw n_boot of them. Summing
+    # repeat counts times predictions keeps each draw at one (n, 3) product per arm.
+    stats = np.empty(n_boot)
+    for b in range(n_boot):
+        ca = np.bincount(rng.integers(0, r_a, r_a), minlength=r_a) / r_a
+        cb = np.bincount(rng.integers(0, r_b, r_b), minlength=r_b) / r_b
+        pa_ = np.tensordot(ca, base_pred, axes=1)
+        pb_ = np.tensordot(cb, extra_pred, axes=1)
+        d = row_log_loss(pb_, labels) - row_log_loss(pa_, labels)
+        g_sum = np.bincount(inverse, weights=d, minlength=n_groups)
+        idx = rng.integers(0, n_groups, n_groups)
+        stats[b] = g_sum[idx].sum() / g_n[idx].sum()
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(stats, [alpha, 1.0 - alpha])
-    return float(diffs.mean()), float(low), float(high)
+    return float(diff.mean()), float(low), float(high), float(stats.std(ddof=1))
+
+
+def min_detectable_effect(se: float, confidence: float, power: float = POWER) -> float:
+    """The smallest true difference a two-sided test at ``confidence`` detects with ``power``."""
+    nd = NormalDist()
+    return float((nd.inv_cdf(1 - (1 - confidence) / 2) + nd.inv_cdf(power)) * se)
 
 
 def _labeled(table: pa.Table, what: str) -> pa.Table:
@@ -136,10 +249,48 @@ def _topics(holdout: pa.Table, topics_dir: str | Path | None) -> list[str] | Non
     return None
 
 
+def _check_grid(fractions: Sequence[float], weights: Sequence[float]) -> None:
+    if not fractions or not weights:
+        raise ArenaprefError("give at least one extra fraction and one extra weight")
+    bad_f = [f for f in fractions if not 0.0 < f <= 1.0]
+    if bad_f:
+        raise ArenaprefError(f"extra fractions must be in (0, 1], got {bad_f[0]}")
+    bad_w = [w for w in weights if not (w >= 0 and np.isfinite(w))]
+    if bad_w:
+        raise ArenaprefError(f"the extra data's weight must be non-negative, got {bad_w[0]}")
+
+
+class _Trainer:
+    """Fits the estimator on row subsets of one concatenated table, reusing its features."""
+
+    def __init__(self, model: str, params: Mapping[str, Any], table: pa.Table) -> None:
+        self.model = model
+        self.params = dict(params)
+        self.table = table
+        probe = make_estimator(model, **self.params)
+        self.feats: BattleFeatures | None = (
+            probe.features(table) if callable(getattr(probe, "features", None)) else None
+        )
+
+    def predict(
+        self, train_rows: np.ndarray, weights: np.ndarray, test_rows: np.ndarray, seed: int
+    ) -> np.ndarray:
+        params = dict(self.params)
+        if "random_state" in make_estimator(self.model).get_params():
+            params["random_state"] = seed
+        est = make_estimator(self.model, **params)
+        train_t, test_t = self.table.take(train_rows), self.table.take(test_rows)
+        if self.feats is None:
+            est.fit(train_t, sample_weight=weights)
+            return np.asarray(est.predict_proba(test_t))
+        est.fit(train_t, sample_weight=weights, features=self.feats.take(train_rows))
+        return np.asarray(est.predict_proba(test_t, features=self.feats.take(test_rows)))
+
+
 def ablate(
-    base: pa.Table,
-    extra: pa.Table,
-    holdout: pa.Table | None = None,
+    base: Any,
+    extra: Any,
+    holdout: Any = None,
     holdout_frac: float | None = None,
     extra_weight: float = 1.0,
     topics: str | Path | None = None,
@@ -149,88 +300,190 @@ def ablate(
     confidence: float = 0.95,
     seed: int = 0,
     min_topic_rows: int = 20,
+    repeats: int = 5,
+    extra_fractions: Sequence[float] = (1.0,),
+    extra_weights: Sequence[float] | None = None,
+    split_seed: int = 0,
+    progress: bool = False,
 ) -> AblationReport:
-    """Train on ``base`` alone and on ``base`` + ``extra``; compare log loss on the same held-out rows.
+    """Train on ``base`` alone and on ``base`` + ``extra`` ``repeats`` times each; compare log loss on the
+    same held-out rows (see the module docstring).
 
-    Give either ``holdout`` (human-labeled battles) or ``holdout_frac`` (that share of ``base``'s
-    prompt groups is held out). ``topics`` is a topic-map folder for the per-topic breakdown (topics
-    with fewer than ``min_topic_rows`` held-out rows are folded into "(small topics)").
+    Inputs are paths, Tables or DataFrames. Give either ``holdout`` (human-labeled battles) or
+    ``holdout_frac`` (that share of ``base``'s prompt groups is held out, chosen with ``split_seed`` so
+    that ``seed`` changes only the training randomness and the bootstrap). ``extra_fractions`` and
+    ``extra_weights`` (default: ``[extra_weight]``) make the curve; the subsets of the extra rows are
+    nested (the 0.25 share is inside the 0.5 share). For the ``lgbm`` model the seed ensemble is one
+    booster per repeat unless ``params`` sets ``n_seeds`` (the repeats already average). ``topics`` is a
+    topic-map folder for the per-topic breakdown (topics with fewer than ``min_topic_rows`` held-out rows
+    are folded into "(small topics)").
     """
     start = time.perf_counter()
+    weights_grid = list(extra_weights) if extra_weights is not None else [extra_weight]
+    fractions = sorted(set(float(f) for f in extra_fractions))
+    _check_grid(fractions, weights_grid)
     if (holdout is None) == (holdout_frac is None):
         raise ArenaprefError("give exactly one of a held-out data set or a held-out fraction")
-    if extra_weight < 0:
-        raise ArenaprefError(f"the extra data's weight must be non-negative, got {extra_weight}")
-    base = _labeled(base, "base")
-    extra = _labeled(extra, "extra")
-    base_keys = prompt_keys(base)
+    if repeats < 1:
+        raise ArenaprefError(f"repeats must be at least 1, got {repeats}")
+    base_t = _labeled(as_battles(base), "base")
+    extra_t = _labeled(as_battles(extra), "extra")
+    base_keys = prompt_keys(base_t)
     n_base_dropped = 0
     if holdout_frac is not None:
-        held = grouped_split(base_keys, holdout_frac, seed=seed)
-        holdout, base, base_keys = base.filter(pa.array(held)), base.filter(pa.array(~held)), base_keys[~held]
-    elif holdout is not None:
-        holdout = _labeled(holdout, "held-out")
-        leak = np.isin(base_keys, prompt_keys(holdout))
+        held = grouped_split(base_keys, holdout_frac, seed=split_seed)
+        hold_t, base_t = base_t.filter(pa.array(held)), base_t.filter(pa.array(~held))
+    else:
+        hold_t = _labeled(as_battles(holdout), "held-out")
+        leak = np.isin(base_keys, prompt_keys(hold_t))
         n_base_dropped = int(leak.sum())
-        base, base_keys = base.filter(pa.array(~leak)), base_keys[~leak]
-    hold_keys = prompt_keys(holdout)
-    extra_leak = np.isin(prompt_keys(extra), hold_keys)
-    extra = extra.filter(pa.array(~extra_leak))
-    if base.num_rows == 0:
+        base_t = base_t.filter(pa.array(~leak))
+    hold_keys = prompt_keys(hold_t)
+    extra_leak = np.isin(prompt_keys(extra_t), hold_keys)
+    extra_t = extra_t.filter(pa.array(~extra_leak))
+    if base_t.num_rows == 0:
         raise ArenaprefError("no base rows are left to train on after holding rows out")
-    common = [c for c in base.column_names if c in extra.column_names]
-    both = pa.concat_tables([base.select(common), extra.select(common)], promote_options="permissive")
-    weights = np.concatenate([np.ones(base.num_rows), np.full(extra.num_rows, extra_weight)])
+    common = [c for c in base_t.column_names if c in extra_t.column_names and c in hold_t.column_names]
+    both = pa.concat_tables(
+        [base_t.select(common), extra_t.select(common), hold_t.select(common)], promote_options="permissive"
+    )
+    n_b, n_e, n_h = base_t.num_rows, extra_t.num_rows, hold_t.num_rows
+    base_rows = np.arange(n_b)
+    extra_order = n_b + np.random.default_rng(seed).permutation(n_e)
+    hold_rows = np.arange(n_b + n_e, n_b + n_e + n_h)
 
-    extra_params = dict(params or {})
+    run_params = dict(params or {})
     if model == "lgbm":
-        extra_params.setdefault("random_state", seed)
-    alone = make_estimator(model, **extra_params).fit(base)
-    with_extra = make_estimator(model, **extra_params).fit(both, sample_weight=weights)
-    labels, _ = battle_labels(holdout)
-    loss_a = row_log_loss(alone.predict_proba(holdout), labels)
-    loss_b = row_log_loss(with_extra.predict_proba(holdout), labels)
-    y_base, _ = battle_labels(base)
-    prior = np.tile(y_base.mean(axis=0), (len(labels), 1))
+        run_params.setdefault("n_seeds", 1)
+    trainer = _Trainer(model, run_params, both)
+    seeds = [seed * 1000 + r for r in range(repeats)]
+    arms = [(f, w) for f in fractions for w in weights_grid]
+    total = repeats * (1 + len(arms))
+    done = 0
 
-    def interval(mask: np.ndarray, salt: int) -> tuple[int, float, float, float, float, float]:
-        d = loss_b[mask] - loss_a[mask]
-        mean, low, high = paired_bootstrap(d, hold_keys[mask], n_boot, confidence, seed + salt)
-        return int(mask.sum()), float(loss_a[mask].mean()), float(loss_b[mask].mean()), mean, low, high
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            import sys
 
-    overall = Interval(*interval(np.ones(len(labels), dtype=bool), 0))
+            print(f"\rablate: trained {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+    base_pred = []
+    for s in seeds:
+        base_pred.append(trainer.predict(base_rows, np.ones(n_b), hold_rows, s))
+        tick()
+    pred_a = np.stack(base_pred)
+    labels, _ = battle_labels(hold_t)
+    arm_preds: dict[tuple[float, float], np.ndarray] = {}
+    for f, w in arms:
+        take = extra_order[: round(f * n_e)]
+        rows = np.concatenate([base_rows, take])
+        wts = np.concatenate([np.ones(n_b), np.full(len(take), w)])
+        preds = []
+        for s in seeds:
+            preds.append(trainer.predict(rows, wts, hold_rows, s))
+            tick()
+        arm_preds[(f, w)] = np.stack(preds)
+
+    def point(f: float, w: float, mask: np.ndarray, salt: int) -> CurvePoint:
+        pb = arm_preds[(f, w)][:, mask]
+        pa_ = pred_a[:, mask]
+        lab = labels[mask]
+        diff, low, high, se = two_level_bootstrap(
+            pa_, pb, lab, hold_keys[mask], n_boot, confidence, seed + salt
+        )
+        per_rep = [log_loss(pb[r], lab) - log_loss(pa_[r], lab) for r in range(repeats)]
+        return CurvePoint(
+            n=int(mask.sum()),
+            base_log_loss=log_loss(pa_.mean(axis=0), lab),
+            extra_log_loss=log_loss(pb.mean(axis=0), lab),
+            diff=diff,
+            low=low,
+            high=high,
+            se=se,
+            fraction=f,
+            weight=w,
+            n_extra=round(f * n_e),
+            repeat_diffs=per_rep,
+        )
+
+    everything = np.ones(n_h, dtype=bool)
+    curve = [point(f, w, everything, k) for k, (f, w) in enumerate(arms)]
+    overall = next(c for c in curve if c.fraction == fractions[-1] and c.weight == weights_grid[0])
     per_topic: list[TopicRow] = []
-    topic_of = _topics(holdout, topics)
+    topic_of = _topics(hold_t, topics)
     if topic_of is not None:
         names = np.array(topic_of, dtype=object)
         uniq, counts = np.unique(names, return_counts=True)
         small = set(uniq[counts < min_topic_rows].tolist())
         names = np.array(["(small topics)" if n in small else n for n in names], dtype=object)
         for k, name in enumerate(sorted(set(names.tolist()))):
-            row = interval(names == name, k + 1)
-            per_topic.append(TopicRow(*row, topic=str(name)))
+            c = point(overall.fraction, overall.weight, names == name, 100 + k)
+            per_topic.append(
+                TopicRow(c.n, c.base_log_loss, c.extra_log_loss, c.diff, c.low, c.high, c.se, topic=str(name))
+            )
         per_topic.sort(key=lambda t: -t.n)
+    y_base, _ = battle_labels(base_t)
+    prior = np.tile(y_base.mean(axis=0), (n_h, 1))
     return AblationReport(
         overall=overall,
-        n_base_train=base.num_rows,
-        n_extra=extra.num_rows,
-        extra_weight=extra_weight,
+        curve=curve,
+        n_base_train=n_b,
+        n_extra=n_e,
         n_base_dropped=n_base_dropped,
         n_extra_dropped=int(extra_leak.sum()),
         prior_log_loss=log_loss(prior, labels),
+        repeats=repeats,
+        seed=seed,
         confidence=confidence,
         n_boot=n_boot,
+        min_detectable_effect=min_detectable_effect(overall.se, confidence),
         seconds=time.perf_counter() - start,
         per_topic=per_topic,
     )
 
 
 def write_report(report: AblationReport, path: str | Path) -> Path:
-    """The report as JSON (for notebooks and the project report)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
-    return p
+    """The report as JSON (for notebooks and the project report), written atomically."""
+    return write_text(path, json.dumps(report.as_dict(), indent=2) + "\n")
 
 
-__all__ = ["AblationReport", "Interval", "TopicRow", "ablate", "paired_bootstrap", "write_report"]
+def plot_curve(report: AblationReport, path: str | Path) -> Path:
+    """A PNG of the difference (with its interval) against the share of extra rows, one line per weight."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.axhline(0.0, color="grey", linewidth=1, linestyle="--")
+    for w in sorted({c.weight for c in report.curve}):
+        pts = sorted((c for c in report.curve if c.weight == w), key=lambda c: c.fraction)
+        x = [c.n_extra for c in pts]
+        y = np.array([c.diff for c in pts])
+        err = np.array([[c.diff - c.low for c in pts], [c.high - c.diff for c in pts]])
+        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=f"weight {w:g}")
+    ax.set_xlabel("extra rows used")
+    ax.set_ylabel("log-loss difference (with - without)")
+    ax.set_title(f"Extra data: {report.repeats} trainings per arm, {report.confidence:.0%} intervals")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+__all__ = [
+    "AblationReport",
+    "CurvePoint",
+    "Interval",
+    "TopicRow",
+    "ablate",
+    "min_detectable_effect",
+    "paired_bootstrap",
+    "plot_curve",
+    "two_level_bootstrap",
+    "write_report",
+]

@@ -17,31 +17,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from arenapref.atomic import atomic_path, write_text
 from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.model.estimators import battle_labels
 from arenapref.model.io import load_model, read_battles
+from arenapref.model.metrics import log_loss, row_log_loss
+from arenapref.rejects import RejectLog
 
-_EPS = 1e-15
 CLASS_NAMES = ("A", "B", "tie")
 
 
 def _weights(n: int, weights: np.ndarray | None) -> np.ndarray:
     return np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-
-
-def row_log_loss(proba: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per-row cross-entropy of predictions against (soft) labels; predictions clipped to [1e-15, 1]."""
-    p = np.clip(proba, _EPS, 1.0)
-    p = p / p.sum(axis=1, keepdims=True)
-    return np.asarray(-(labels * np.log(p)).sum(axis=1))
-
-
-def log_loss(proba: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Weighted mean cross-entropy; NaN for no rows."""
-    if len(proba) == 0:
-        return float("nan")
-    w = _weights(len(proba), weights)
-    return float(np.average(row_log_loss(proba, labels), weights=w))
 
 
 def _finite(x: float | None) -> float | None:
@@ -144,7 +131,6 @@ def reliability_diagram(proba: np.ndarray, labels: np.ndarray, path: str | Path,
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     fig, (ax, hx) = plt.subplots(2, 1, figsize=(6, 7), height_ratios=[3, 1], sharex=True)
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
@@ -165,7 +151,8 @@ def reliability_diagram(proba: np.ndarray, labels: np.ndarray, path: str | Path,
     hx.set_xlabel("predicted probability")
     hx.set_ylabel("rows")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path
 
@@ -212,6 +199,8 @@ def evaluate_model(
     data: list[str | Path],
     truth: str | Path | None = None,
     out_dir: str | Path | None = None,
+    rejects: RejectLog | None = None,
+    format: str | None = None,
 ) -> EvalReport:
     """Score a saved model on labeled battles: metrics, the class prior's log loss, a reliability diagram.
 
@@ -221,7 +210,7 @@ def evaluate_model(
     model directory's ``eval/``).
     """
     model = load_model(model_dir)
-    table = read_battles(data)
+    table = read_battles(data, rejects, format)
     labels, ok = battle_labels(table)
     if not ok.any():
         raise ArenaprefError("the evaluation data has no labeled battles")
@@ -247,8 +236,7 @@ def evaluate_model(
         "prior": None if prior_metrics is None else prior_metrics.as_dict(),
     }
     summary["truth"] = None if truth_path is None else str(truth_path)
-    metrics_path = out / "metrics.json"
-    metrics_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    metrics_path = write_text(out / "metrics.json", json.dumps(summary, indent=2) + "\n")
     return EvalReport(metrics, prior_metrics, diagram, [diagram, metrics_path])
 
 

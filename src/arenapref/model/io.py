@@ -27,10 +27,12 @@ import numpy as np
 import pyarrow as pa
 
 import arenapref
+from arenapref.atomic import atomic_dir
 from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.model.features import FEATURE_VERSION
 from arenapref.readers import open_source
-from arenapref.records import conform
+from arenapref.readers.jsoncells import CellError, decode_turns
+from arenapref.records import BATTLE_SCHEMA, conform
 from arenapref.rejects import RejectLog
 from arenapref.writers import SUBMISSION_COLUMNS, write_submission_csv
 
@@ -71,6 +73,75 @@ def read_battles(
     return pa.concat_tables(tables, promote_options="permissive")
 
 
+_TEXT_COLUMNS = ("prompt", "response_a", "response_b")
+_WINNER_COLUMNS = {"winner_model_a": "p_a", "winner_model_b": "p_b", "winner_tie": "p_tie"}
+
+
+def _turn_column(values: list[Any], column: str) -> pa.Array:
+    """A list<string> column from list cells or the competition's JSON-string cells."""
+    out: list[list[str | None] | None] = []
+    for row, cell in enumerate(values):
+        if cell is None or isinstance(cell, list):
+            out.append(cell)
+        elif isinstance(cell, str):
+            try:
+                out.append(decode_turns(cell)[0])
+            except CellError as exc:
+                raise InputFormatError(f"row {row}, column {column}: {exc}") from exc
+        elif hasattr(cell, "tolist"):  # a numpy array cell from pandas
+            out.append(list(cell.tolist()))
+        else:
+            raise InputFormatError(
+                f"row {row}, column {column}: expected a list of turns or a JSON list, "
+                f"got {type(cell).__name__}"
+            )
+    return pa.array(out, pa.list_(pa.string()))
+
+
+def as_battles(data: Any) -> pa.Table:
+    """A battle table (``BATTLE_SCHEMA``) from a pyarrow Table, a pandas or polars DataFrame, a Hugging
+    Face ``Dataset``, or a path / list of paths (read with ``read_battles``).
+
+    Why: the estimators are scikit-learn estimators, and their users hand them DataFrames in the
+    competition's layout (JSON-string cells, winner_model_a/b/tie columns) as often as our own tables.
+    Label columns come from p_a/p_b/p_tie or from the competition's winner columns.
+    """
+    if isinstance(data, (str, Path)):
+        return read_battles([data])
+    if isinstance(data, (list, tuple)) and all(isinstance(d, (str, Path)) for d in data):
+        return read_battles(list(data))
+    if isinstance(data, pa.Table):
+        table = data
+    elif hasattr(data, "to_arrow") and callable(data.to_arrow):  # polars
+        table = data.to_arrow()
+    elif hasattr(data, "data") and hasattr(data, "features") and hasattr(data.data, "table"):  # HF Dataset
+        table = data.data.table
+    elif hasattr(data, "columns") and hasattr(data, "iloc"):  # pandas
+        table = pa.Table.from_pandas(data.reset_index(drop=True), preserve_index=False)
+    else:
+        raise ArenaprefError(
+            f"cannot read battles from a {type(data).__name__}; give a path, a pyarrow Table or a DataFrame"
+        )
+    missing = [c for c in _TEXT_COLUMNS if c not in table.column_names]
+    if missing:
+        raise InputFormatError(f"the data has no {', '.join(missing)} column; battles are needed")
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if name in _TEXT_COLUMNS and col.type != pa.list_(pa.string()):
+            cols[name] = _turn_column(col.to_pylist(), name)
+        elif name in _WINNER_COLUMNS and _WINNER_COLUMNS[name] not in table.column_names:
+            cols[_WINNER_COLUMNS[name]] = col.cast(pa.float64())
+        else:
+            cols[name] = col
+    if "id" not in cols:
+        cols["id"] = pa.array([str(i) for i in range(table.num_rows)], pa.string())
+    elif cols["id"].type != pa.string():
+        cols["id"] = cols["id"].cast(pa.string())
+    ordered = {f.name: cols.pop(f.name) for f in BATTLE_SCHEMA if f.name in cols} | cols
+    return conform(pa.table(ordered), "battles")
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -94,8 +165,14 @@ def save_model(model: PreferencePredictor, model_dir: str | Path, info: dict[str
     if not callable(getattr(model, "predict_proba", None)):
         raise ArenaprefError(f"{type(model).__name__} has no predict_proba; it is not a preference model")
     out = Path(model_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    pkl = out / MODEL_FILE
+    with atomic_dir(out) as tmp:
+        write_model_files(model, tmp, info)
+    return out
+
+
+def write_model_files(model: PreferencePredictor, folder: Path, info: dict[str, Any] | None = None) -> None:
+    """model.pkl and meta.json into an existing (temporary) folder; ``save_model`` renames it into place."""
+    pkl = folder / MODEL_FILE
     with pkl.open("wb") as fh:
         pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
     meta = {
@@ -109,8 +186,7 @@ def save_model(model: PreferencePredictor, model_dir: str | Path, info: dict[str
         "libraries": _library_versions(),
         "info": info or {},
     }
-    (out / META_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
-    return out
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
 
 
 def read_meta(model_dir: str | Path) -> dict[str, Any]:
@@ -143,6 +219,10 @@ def load_model(model_dir: str | Path) -> PreferencePredictor:
     their own older pickles, but the predictions may shift slightly.
     """
     d = Path(model_dir)
+    from arenapref.model.llm import is_llm_model_dir
+
+    if is_llm_model_dir(d):
+        return LLMPredictor(d)
     meta = read_meta(d)
     pkl = d / MODEL_FILE
     if meta.get("sha256") != _sha256(pkl):
@@ -158,6 +238,21 @@ def load_model(model_dir: str | Path) -> PreferencePredictor:
         raise ArenaprefError(f"{pkl}: holds a {type(model).__name__}, not a preference model")
     loaded: PreferencePredictor = model
     return loaded
+
+
+@dataclass
+class LLMPredictor:
+    """A model folder written by ``train --model llm``: predictions come from ``model.llm.predict_llm``.
+
+    So ``predict``, ``evaluate`` and a teacher labeler treat both kinds of model folder alike.
+    """
+
+    model_dir: Path
+
+    def predict_proba(self, table: pa.Table) -> np.ndarray:
+        from arenapref.model.llm import predict_llm
+
+        return np.asarray(predict_llm(self.model_dir, table))
 
 
 def _csv_ids(path: Path) -> list[str] | None:
@@ -192,7 +287,11 @@ class PredictSummary:
 
 
 def predict_submission(
-    model_dir: str | Path, test_path: str | Path, out: str | Path, clip: float = 1e-4
+    model_dir: str | Path,
+    test_path: str | Path,
+    out: str | Path,
+    clip: float = 1e-4,
+    format: str | None = None,
 ) -> PredictSummary:
     """Predict every battle of a test file and write the competition's submission CSV in input order.
 
@@ -202,7 +301,7 @@ def predict_submission(
     model = load_model(model_dir)
     rejects = RejectLog()
     test = Path(test_path)
-    table = read_battles([test], rejects)
+    table = read_battles([test], rejects, format)
     proba = model.predict_proba(table)
     ids = [str(i) for i in table.column("id").to_pylist()]
     order = _csv_ids(test)
@@ -236,7 +335,9 @@ class SubmissionCheck:
         return not self.problems
 
 
-def check_submission(path: str | Path, test_path: str | Path, tolerance: float = 1e-4) -> SubmissionCheck:
+def check_submission(
+    path: str | Path, test_path: str | Path, tolerance: float = 1e-4, format: str | None = None
+) -> SubmissionCheck:
     """Check a submission against its test file: header, one row per test id in the same order, three
     finite probabilities strictly between 0 and 1 per row, summing to 1 within ``tolerance``.
 
@@ -245,7 +346,7 @@ def check_submission(path: str | Path, test_path: str | Path, tolerance: float =
     sub, test = Path(path), Path(test_path)
     expected = _csv_ids(test)
     if expected is None:
-        expected = [str(i) for i in read_battles([test]).column("id").to_pylist()]
+        expected = [str(i) for i in read_battles([test], format=format).column("id").to_pylist()]
     problems: list[str] = []
     try:
         with sub.open(newline="", encoding="utf-8") as fh:
@@ -286,13 +387,16 @@ def check_submission(path: str | Path, test_path: str | Path, tolerance: float =
 
 __all__ = [
     "FORMAT_VERSION",
+    "LLMPredictor",
     "PredictSummary",
     "PreferencePredictor",
     "SubmissionCheck",
+    "as_battles",
     "check_submission",
     "load_model",
     "predict_submission",
     "read_battles",
     "read_meta",
     "save_model",
+    "write_model_files",
 ]

@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from arenapref.atomic import atomic_path, output_suffix
 from arenapref.profile.core import Profile
 from arenapref.profile.lengths import Histogram
 
@@ -39,13 +40,13 @@ def _mean(profile: Profile, which: str) -> float:
 
 def plot_profiles(profiles: Sequence[Profile], path: str | Path, top: int = TOP_MODELS) -> Path:
     """Write a PNG: per-model counts, prompt/response token histograms, and label mix or top languages."""
+    out = Path(path)
+    output_suffix(out, (".png",))  # checked before the drawing, so --chart x.txt costs nothing
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(len(profiles), 3, figsize=(16, 4.2 * len(profiles)), squeeze=False)
     for row, p in zip(axes, profiles, strict=True):
         name = _short(p.name)
@@ -81,6 +82,7 @@ def plot_profiles(profiles: Sequence[Profile], path: str | Path, top: int = TOP_
             row[2].text(0.5, 0.5, "no labels or languages", ha="center", va="center")
             row[2].set_axis_off()
     fig.tight_layout()
-    fig.savefig(out, dpi=90)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
     return out

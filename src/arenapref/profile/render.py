@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
+from arenapref.atomic import output_suffix, write_text
 from arenapref.profile.core import PAPER_LMSYS, Profile
 from arenapref.profile.lengths import LengthStats
 
@@ -132,7 +133,7 @@ def render_details(profile: Profile, top: int = 10) -> list[Table]:
 
 
 def profiles_to_json(profiles: Sequence[Profile]) -> dict[str, Any]:
-    """The JSON document ``--json`` writes: every profile in full, and the paper's figures when relevant."""
+    """The document ``--out`` writes (and ``--json`` prints): every profile, and the paper's figures if relevant."""
     doc: dict[str, Any] = {"sources": [p.to_dict() for p in profiles]}
     if any(p.is_lmsys for p in profiles):
         doc["paper_lmsys_chat_1m"] = dict(PAPER_LMSYS)
@@ -141,8 +142,5 @@ def profiles_to_json(profiles: Sequence[Profile]) -> dict[str, Any]:
 
 def write_json(profiles: Sequence[Profile], path: str | Path) -> Path:
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(profiles_to_json(profiles), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    return out
+    output_suffix(out, (".json",))
+    return write_text(out, json.dumps(profiles_to_json(profiles), indent=2, ensure_ascii=False) + "\n")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from arenapref.readers.files import files_of
+from arenapref.readers.files import TABLE_SUFFIXES, iter_table_file
+from arenapref.readers.jsoncells import content_text
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.rejects import RejectLog
@@ -33,8 +34,7 @@ def _split(conv: object, role: str) -> list[str | None] | None:
         if not isinstance(msg, dict):
             return None
         if msg.get("role") == role:
-            content = msg.get("content")
-            out.append(None if content is None else str(content))
+            out.append(content_text(msg.get("content")))
     return out
 
 
@@ -46,7 +46,7 @@ def battle_row(rec: dict[str, object]) -> dict[str, object] | str:
     winner = rec.get("winner")
     label = None
     if winner is not None:
-        if winner not in WINNERS:
+        if not isinstance(winner, str) or winner not in WINNERS:
             return f"winner {winner!r} is not one of {', '.join(WINNERS)}"
         label = WINNERS[str(winner)]
     if "conversation_a" in rec or "conversation_b" in rec:
@@ -59,7 +59,7 @@ def battle_row(rec: dict[str, object]) -> dict[str, object] | str:
         turns = rec.get("turns")
         if not isinstance(turns, list):
             return "neither conversation_a/conversation_b nor turns present"
-        prompt = [None if t is None else str(t) for t in turns]
+        prompt = [content_text(t) for t in turns]
         resp_a, resp_b = [], []
     p_a, p_b, p_tie = label if label is not None else (None, None, None)
     return {
@@ -77,18 +77,35 @@ def battle_row(rec: dict[str, object]) -> dict[str, object] | str:
     }
 
 
-def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Stream Arena vote records as battle batches."""
+def _records(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[tuple[int, dict[str, object]]]:
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        row_no = 0
+        for batch in iter_table_file(path, batch_size):
+            for rec in batch.to_pylist():
+                row_no += 1
+                yield row_no, rec
+    else:
+        yield from iter_json_records(path, rejects)
+
+
+def rows_to_batches(
+    records: Iterator[tuple[int, dict[str, object]]], where: Path | str, rejects: RejectLog, batch_size: int
+) -> Iterator[pa.RecordBatch]:
+    """Arena records (from a file or a table) as battle batches; unusable records are rejected."""
     rows: list[dict[str, object]] = []
-    for f in files_of(path, (".jsonl", ".json", ".ndjson")):
-        for row_no, rec in iter_json_records(f, rejects):
-            row = battle_row(rec)
-            if isinstance(row, str):
-                rejects.add(f, row_no, row)
-                continue
-            rows.append(row)
-            if len(rows) >= batch_size:
-                yield pa.RecordBatch.from_pylist(rows, schema=BATTLE_SCHEMA)
-                rows = []
+    for row_no, rec in records:
+        row = battle_row(rec)
+        if isinstance(row, str):
+            rejects.add(where, row_no, row)
+            continue
+        rows.append(row)
+        if len(rows) >= batch_size:
+            yield pa.RecordBatch.from_pylist(rows, schema=BATTLE_SCHEMA)
+            rows = []
     if rows:
         yield pa.RecordBatch.from_pylist(rows, schema=BATTLE_SCHEMA)
+
+
+def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Stream one Arena vote file (JSON, JSON lines, Parquet or Arrow) as battle batches."""
+    yield from rows_to_batches(_records(path, rejects, batch_size), path, rejects, batch_size)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
+from arenapref.readers.jsoncells import content_text
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import CONVERSATION_SCHEMA
 from arenapref.rejects import RejectLog
@@ -38,7 +39,7 @@ def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordB
             continue
         lang = rec.get("language")
         questions[str(qid)] = (
-            [None if t is None else str(t) for t in turns],
+            [content_text(t) for t in turns],
             None if lang is None else str(lang),
         )
     answer_dir = qfile.parent / "model_answer"
@@ -73,7 +74,7 @@ def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordB
                 continue
             model = str(rec.get("model_id") or afile.stem)
             q_turns, lang = questions[qid]
-            answers = [None if t is None else str(t) for t in a_turns]
+            answers = [content_text(t) for t in a_turns]
             rows.append(_row(f"{qid}:{model}", model, q_turns, answers, lang))
             if len(rows) >= batch_size:
                 yield from flush()

@@ -80,3 +80,63 @@ def decode_turns(cell: str) -> tuple[list[str | None], str | None]:
             repair = repair or "lone surrogate"
         out.append(fixed)
     return out, repair
+
+
+def fix_surrogates(text: str) -> tuple[str, bool]:
+    """The surrogate repair, shared by the JSON and table readers (same repair, same count as CSV)."""
+    return _fix_surrogates(text)
+
+
+def repair_strings(value: object) -> tuple[object, int]:
+    """Repair lone surrogates in every string of a parsed JSON value; return it and how many strings changed.
+
+    ``json.loads`` turns ``"\\ud83d"`` into a Python string that cannot be encoded, which would stop the
+    Arrow conversion of the whole batch; the JSON readers run this on records whose raw text holds a
+    surrogate escape, so the cost is paid only there.
+    """
+    if isinstance(value, str):
+        fixed, changed = _fix_surrogates(value)
+        return fixed, int(changed)
+    if isinstance(value, list):
+        total = 0
+        out_list = []
+        for item in value:
+            fixed_item, n = repair_strings(item)
+            out_list.append(fixed_item)
+            total += n
+        return out_list, total
+    if isinstance(value, dict):
+        total = 0
+        out_dict: dict[object, object] = {}
+        for key, item in value.items():
+            fixed_key, nk = repair_strings(key)
+            fixed_item, n = repair_strings(item)
+            out_dict[fixed_key] = fixed_item
+            total += n + nk
+        return out_dict, total
+    return value, 0
+
+
+def content_text(value: object) -> str | None:
+    """A message's content as text: OpenAI-style parts (``[{"type": "text", "text": ...}]``) become text.
+
+    Non-text parts (images, audio) have no text to compare or judge; they are left out. Anything else
+    that is not a string is kept as JSON rather than as a Python repr.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        value = [value]
+    if isinstance(value, list):
+        texts: list[str] = []
+        for part in value:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif isinstance(part, dict) and "type" in part:
+                continue
+            else:
+                return json.dumps(value, ensure_ascii=False, default=str)
+        return "\n".join(texts)
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.files import files_of
+from arenapref.readers.files import TABLE_SUFFIXES, iter_table_file, table_schema
+from arenapref.readers.jsoncells import content_text
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import CONVERSATION_SCHEMA, TURN_TYPE
 from arenapref.rejects import RejectLog
@@ -26,26 +26,30 @@ ROLES = ("user", "assistant", "system")
 
 
 def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Stream LMSYS-Chat-1M conversations from Parquet shards or JSON lines."""
-    if path.suffix.lower() == ".parquet" or (path.is_dir() and any(path.glob("*.parquet"))):
-        for shard in files_of(path, (".parquet",)):
-            yield from _read_parquet(shard, rejects, batch_size)
+    """Stream one LMSYS-Chat-1M file (a Parquet shard, an Arrow file, or JSON lines) as conversations."""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        yield from _read_parquet(path, rejects, batch_size)
     else:
-        for f in files_of(path, (".jsonl", ".json", ".ndjson")):
-            yield from _read_jsonl(f, rejects, batch_size)
+        yield from _read_jsonl(path, rejects, batch_size)
 
 
 def _read_parquet(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
-    try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputFormatError(f"{path}: not a readable Parquet file ({exc})") from exc
-    names = set(pf.schema_arrow.names)
+    names = set(table_schema(path).names)
     if "conversation" not in names:
         raise InputFormatError(f"{path}: not an LMSYS-Chat-1M shard: no 'conversation' column")
+    yield from convert_batches(iter_table_file(path, batch_size), path, rejects)
+
+
+def convert_batches(
+    batches: Iterator[pa.RecordBatch], where: Path | str, rejects: RejectLog
+) -> Iterator[pa.RecordBatch]:
+    """Raw LMSYS batches (a file's or a DataFrame's) as conversations; odd column types are one sentence."""
     offset = 0
-    for batch in pf.iter_batches(batch_size=batch_size):
-        out = convert_batch(batch, path, offset, rejects)
+    for batch in batches:
+        try:
+            out = convert_batch(batch, where, offset, rejects)
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InputFormatError(f"{where}: a column does not have the LMSYS-Chat-1M type ({exc})") from exc
         offset += batch.num_rows
         if out.num_rows:
             yield out
@@ -84,7 +88,19 @@ def _moderation(col: pa.Array, n: int) -> tuple[pa.Array, pa.Array]:
     return flag_arr, pa.array(categories, pa.list_(pa.string()))
 
 
-def convert_batch(batch: pa.RecordBatch, path: Path, offset: int, rejects: RejectLog) -> pa.RecordBatch:
+def _content_strings(content: pa.Array) -> pa.Array:
+    """Message contents as strings; OpenAI-style part lists and other shapes go through ``content_text``."""
+    if pa.types.is_string(content.type) or pa.types.is_large_string(content.type):
+        return content.cast(pa.string())
+    if pa.types.is_null(content.type):
+        return pa.nulls(len(content), pa.string())
+    try:
+        return content.cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return pa.array([content_text(v) for v in content.to_pylist()], pa.string())
+
+
+def convert_batch(batch: pa.RecordBatch, path: Path | str, offset: int, rejects: RejectLog) -> pa.RecordBatch:
     """Turn one raw LMSYS batch into CONVERSATION_SCHEMA, rejecting rows that cannot be conversations."""
     n = batch.num_rows
     names = batch.schema.names
@@ -102,8 +118,11 @@ def convert_batch(batch: pa.RecordBatch, path: Path, offset: int, rejects: Rejec
     if values.type.get_field_index("role") < 0 or values.type.get_field_index("content") < 0:
         raise InputFormatError(f"{path}: conversation messages need 'role' and 'content' fields")
     # struct_field (unlike StructArray.field) honours the struct array's own offset.
-    role = pc.struct_field(values, "role").cast(pa.string())
-    content = pc.struct_field(values, "content").cast(pa.string())
+    try:
+        role = pc.struct_field(values, "role").cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
+        raise InputFormatError(f"{path}: conversation message roles are not text ({exc})") from exc
+    content = _content_strings(pc.struct_field(values, "content"))
     turns = pa.ListArray.from_arrays(
         conv.offsets,
         pa.StructArray.from_arrays([role, content], fields=list(TURN_TYPE)),
@@ -190,7 +209,7 @@ def _json_row(rec: dict[str, object]) -> dict[str, object] | str:
         if not isinstance(msg, dict) or msg.get("role") not in ROLES:
             return f"message role not one of {', '.join(ROLES)}"
         content = msg.get("content")
-        turns.append({"role": msg["role"], "content": content if content is None else str(content)})
+        turns.append({"role": msg["role"], "content": content_text(content)})
     moderation = rec.get("openai_moderation")
     flagged: bool | None = None
     categories: list[str] = []

@@ -6,23 +6,42 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.files import files_of
-from arenapref.records import Kind, conform
+from arenapref.readers.files import iter_table_file, table_schema
+from arenapref.records import SCHEMAS, Kind, conform
+
+# The columns every reader of a kind relies on: a file without one of them is not that kind.
+REQUIRED: dict[Kind, tuple[str, ...]] = {
+    "conversations": ("conversation_id", "turns"),
+    "battles": ("id", "prompt", "response_a", "response_b"),
+}
+
+
+def check_columns(names: list[str], kind: Kind, where: Path | str) -> None:
+    """One sentence naming the first required column a table lacks."""
+    missing = [c for c in REQUIRED[kind] if c not in names]
+    if missing:
+        raise InputFormatError(
+            f"{where}: not arenapref {kind}: no {', '.join(repr(m) for m in missing)} column"
+        )
+
+
+def conform_batches(
+    batches: Iterator[pa.RecordBatch], kind: Kind, where: Path | str
+) -> Iterator[pa.RecordBatch]:
+    """Cast batches to the shared schema; a column of the wrong type is one sentence, not a traceback."""
+    for batch in batches:
+        try:
+            table = conform(pa.Table.from_batches([batch]), kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            raise InputFormatError(
+                f"{where}: columns do not have the types of {kind} ({SCHEMAS[kind]}) ({exc})"
+            ) from exc
+        yield from table.to_batches()
 
 
 def read(path: Path, kind: Kind, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Stream native Parquet, adding absent schema columns as nulls and keeping extra ones (topic ...)."""
-    needed = {"conversations": "conversation_id", "battles": "id"}[kind]
-    for f in files_of(path, (".parquet",)):
-        try:
-            pf = pq.ParquetFile(f)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputFormatError(f"{f}: not a readable Parquet file ({exc})") from exc
-        if needed not in pf.schema_arrow.names:
-            raise InputFormatError(f"{f}: not arenapref {kind}: no {needed!r} column")
-        for batch in pf.iter_batches(batch_size=batch_size):
-            table = conform(pa.Table.from_batches([batch]), kind)
-            yield from table.to_batches()
+    """Stream one native Parquet/Arrow file, adding absent optional columns as nulls, keeping extra ones."""
+    check_columns(table_schema(path).names, kind, path)
+    yield from conform_batches(iter_table_file(path, batch_size), kind, path)

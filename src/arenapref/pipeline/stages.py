@@ -1,0 +1,586 @@
+"""The nine stages, each a thin adapter from the config to one stage package's Python API.
+
+Stage packages are imported inside ``run`` so a pipeline that skips every stage imports none of them.
+Every stage writes only into ``ctx.out`` (a temporary folder the runner renames into place).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from arenapref.errors import ArenaprefError, CheckFailed
+from arenapref.paths import user_cache_dir
+from arenapref.pipeline.config import PipelineConfig
+from arenapref.pipeline.stage import StageContext, StageOutcome, register
+
+
+def _paths(config: PipelineConfig, base: Path, *names: str) -> list[Path]:
+    src = config.sources
+    out: list[Path] = []
+    for name in names:
+        value = getattr(src, name)
+        for p in value if isinstance(value, list) else [value] if value else []:
+            q = Path(p).expanduser()
+            out.append(q if q.is_absolute() else base / q)
+    return out
+
+
+def _json(path: Path, data: Any) -> Path:
+    path.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+class _Base:
+    """Defaults shared by the stages: enabled from the config section, no upstream, no inputs."""
+
+    name = ""
+    version = "1"
+    needs: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+
+    def section(self, config: PipelineConfig) -> Any:
+        return getattr(config, self.name)
+
+    def enabled(self, config: PipelineConfig) -> bool:
+        return bool(self.section(config).enabled)
+
+    def missing(self, config: PipelineConfig) -> str | None:
+        absent = [f"sources.{s}" for s in self.required if not getattr(config.sources, s)]
+        return f"needs {' and '.join(absent)}" if absent else None
+
+    def inputs(self, config: PipelineConfig, base: Path) -> list[Path]:
+        return _paths(config, base, *self.sources)
+
+    def settings(self, config: PipelineConfig) -> dict[str, Any]:
+        data: dict[str, Any] = self.section(config).model_dump()
+        data["seed"] = config.run.seed
+        for s in self.sources:
+            if hasattr(config.sources, f"{s}_format"):
+                data[f"{s}_format"] = getattr(config.sources, f"{s}_format")
+        return data
+
+
+class ProfileStage(_Base):
+    name = "profile"
+    sources = ("lmsys", "train", "test")
+
+    def missing(self, config: PipelineConfig) -> str | None:
+        s = config.sources
+        return None if s.lmsys or s.train or s.test else "needs at least one source"
+
+    def run(self, ctx: StageContext) -> StageOutcome:
+        from arenapref.profile.core import load_tokenizer, profile_source
+        from arenapref.profile.plot import plot_profiles
+        from arenapref.profile.render import write_json
+        from arenapref.readers import open_source
+
+        cfg, src = ctx.config, ctx.config.sources
+        tok = cfg.profile.tokenizer
+        load_tokenizer(tok)
+        opened = [
+            *(open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys),
+            *([open_source(ctx.path(src.train), src.train_format)] if src.train else []),
+            *([open_source(ctx.path(src.test), src.test_format)] if src.test else []),
+        ]
+        profiles = []
+        for i, s in enumerate(opened):
+            profiles.append(profile_source(s, tok))
+            ctx.progress(i + 1, len(opened))
+        write_json(profiles, ctx.out / "profile.json")
+        plot_profiles(profiles, ctx.out / "profile.png")
+        drops = {f"{p.name}: {k}": v for p in profiles for k, v in p.rejected.items()}
+        rows = {p.name: p.rows for p in profiles}
+        return StageOutcome(
+            ", ".join(f"{n} {r:,} rows" for n, r in rows.items())
+            + (f"; {sum(drops.values()):,} rejected" if drops else ""),
+            counts={"rows": rows},
+            drops=drops,
+        )
+
+
+class CompareStage(_Base):
+    name = "compare"
+    sources = ("lmsys", "train", "test")
+    required = ("lmsys",)
+
+    def missing(self, config: PipelineConfig) -> str | None:
+        s = config.sources
+        if not s.lmsys or not (s.train or s.test):
+            return "needs sources.lmsys and sources.train or sources.test"
+        return None
+
+    def run(self, ctx: StageContext) -> StageOutcome:
+        from arenapref.compare.near import NearDupSettings
+        from arenapref.compare.overlap import concat_prompt_sets
+        from arenapref.compare.report import CompareSettings, compare_sets, read_prompt_set, write_compare
+
+        c, src = ctx.config.compare, ctx.config.sources
+        settings = CompareSettings(
+            near=NearDupSettings(threshold=c.threshold),
+            turns=c.turns,
+            mask_pii=c.mask_pii,
+            find_near=c.near,
+            sample=c.sample,
+            seed=ctx.config.run.seed,
+        )
+        left_paths = [(p, src.train_format) for p in [src.train] if p] + [
+            (p, src.test_format) for p in [src.test] if p
+        ]
+        left = concat_prompt_sets([read_prompt_set(ctx.path(p), f, settings)[0] for p, f in left_paths])
+        ctx.progress(1, 3)
+        right = concat_prompt_sets(
+            [read_prompt_set(ctx.path(p), src.lmsys_format, settings)[0] for p in src.lmsys]
+        )
+        ctx.progress(2, 3)
+        name = "+".join(n for n, v in (("train", src.train), ("test", src.test)) if v)
+        result = compare_sets(left, right, settings, left_name=name, right_name="lmsys")
+        write_compare(result, ctx.out)
+        ctx.progress(3, 3)
+        lr = result.report["left_in_right"]
+        return StageOutcome(
+            f"{lr['matched']:,}/{lr['records']:,} {name} prompts found in LMSYS "
+            f"(exact {lr['exact']:,}, placeholder {lr['placeholder']:,}, near {lr['near']:,})",
+            counts={k: lr[k] for k in ("records", "matched", "exact", "placeholder", "near")},
+        )
+
+
+class TopicsStage(_Base):
+    name = "topics"
+    sources = ("lmsys", "train", "test")
+    required = ("lmsys",)
+
+    def run(self, ctx: StageContext) -> StageOutcome:
+        from arenapref.readers import open_source
+        from arenapref.topics.fit import FitSettings, fit_topics
+        from arenapref.topics.probe import probe, write_chart
+
+        t, src, seed = ctx.config.topics, ctx.config.sources, ctx.config.run.seed
+        kwargs: dict[str, Any] = {"k": t.k, "sample": t.sample, "seed": seed, "english_only": t.english_only}
+        if t.embedder:
+            kwargs["embedder"] = t.embedder
+        lmsys = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
+        fit_on: Any = lmsys[0] if len(lmsys) == 1 else pa.concat_tables([s.read_table() for s in lmsys])
+        model = fit_topics(fit_on, FitSettings(**kwargs), threads=t.threads)
+        ctx.progress(1, 2)
+        model.save(ctx.out / "map")
+        sources: list[Any] = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
+        names = [f"lmsys{i + 1}" if len(src.lmsys) > 1 else "lmsys" for i in range(len(src.lmsys))]
+        for name, p, f in (("train", src.train, src.train_format), ("test", src.test, src.test_format)):
+            if p:
+                sources.append(open_source(ctx.path(p), f))
+                names.append(name)
+        report = probe(model, sources, names)
+        report.write_json(ctx.out / "probe.json")
+        write_chart(report, ctx.out / "probe.png")
+        ctx.progress(2, 2)
+        flagged = [c for c in report.coverage if c.flag in {"under", "missing"}]
+        return StageOutcome(
+            f"{model.k} topics fitted on {model.stats['kept']:,} prompts; target {report.target}: "
+            f"{len(flagged)} topic(s) under-covered",
+            counts={"k": model.k, "fitted_on": model.stats["kept"], "under_covered": len(flagged)},
+            drops={str(k): int(v) for k, v in model.stats.items() if str(k).startswith("dropped: ")},
+        )
+
+
+class MineStage(_Base):
+    name = "mine"
+    uses = ("topics",)
+    sources = ("lmsys", "train", "test")
+    required = ("lmsys",)
+
+    def inputs(self, config: PipelineConfig, base: Path) -> list[Path]:
+        names = ("lmsys", "test", "train") if config.mine.exclude_train else ("lmsys", "test")
+        return _paths(config, base, *names)
+
+    def run(self, ctx: StageContext) -> StageOutcome:
+        from arenapref.mine.miner import MineSettings, mine_pairs, write_result
+        from arenapref.readers import open_source
+
+        m, src = ctx.config.mine, ctx.config.sources
+        settings = MineSettings(
+            key=m.key,
+            near=m.near,
+            answer_similarity=m.answer_similarity,
+            languages=tuple(m.languages),
+            max_pairs_per_prompt=m.max_pairs_per_prompt,
+            seed=ctx.config.run.seed,
+        )
+        exclude = [
+            ctx.path(p)
+            for p in ([src.test] if src.test else []) + ([src.train] if m.exclude_train and src.train else [])
+        ]
+        topics = ctx.stage_dir("topics") / "map" if ctx.has("topics") else None
+        result = mine_pairs(
+            [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys],
+            settings,
+            exclude=exclude,
+            topics=topics,
+            work_dir=ctx.out,
+        )
+        write_result(result, ctx.out / "pairs.parquet", dropped=ctx.out / "dropped.parquet")
+        f = result.funnel
+        drops = {**f.dropped, **{f"pair: {k}": v for k, v in f.pairs_dropped.items()}}
+        return StageOutcome(
+            f"{f.total_in:,} conversations -> {f.minable_groups:,} minable prompt groups -> "
+            f"{f.pairs_out:,} pairs",
+            counts={"conversations": f.total_in, "minable_groups": f.minable_groups, "pairs": f.pairs_out},
+            drops=drops,
+        )
+
+
+def judge_cache_path(ctx_or_config: PipelineConfig, base: Path, run_dir: Path) -> Path:
+    """The judge's answer cache: in the run folder unless the config names one ("user" = the user cache).
+
+    It lives outside the stage folder, so answers received before a kill survive it.
+    """
+    spec = ctx_or_config.label.judge.cache
+    if spec == "user":
+        return user_cache_dir() / "judge-cache.sqlite"
+    if spec:
+        p = Path(spec).expanduser()
+        return p if p.is_absolute() else base / p
+    return run_dir / "cache" / "judge.sqlite"
+
+
+class LabelStage(_Base):
+    name = "label"
+    version = "1"
+    needs = ("mine",)
+    sources = ("train",)
+    required = ("train",)
+
+    def settings(self, config: PipelineConfig) -> dict[str, Any]:
+        data = super().settings(config)
+        # Where the judge is reached does not change its answers (the cache key ignores it as well).
+        for k in ("base_url", "api_key_env", "concurrency", "local_server", "cache"):
+            data["judge"].pop(k, None)
+        if not config.label.teacher.model_dir:
+            data["teacher"].pop("model_dir", None)
+        return data
+
+    def inputs(self, config: PipelineConfig, base: Path) -> list[Path]:
+        out = super().inputs(config, base)
+        t = config.label.teacher
+        if t.enabled and t.model_dir:
+            out.append(Path(t.model_dir) if Path(t.model_dir).is_absolute() else base / t.model_dir)
+        return out
+
+    def missing(self, config: PipelineConfig) -> str | None:
+        lab = config.label
+        if not (lab.judge.enabled or lab.teacher.enabled):
+            return "label.judge and label.teacher are both disabled"
+        if not getattr(lab, lab.use).enabled:
+            return f"label.use is {lab.use!r} but label.{lab.use}.enabled is false"
+        return super().missing(config)
+
+    def run(self, ctx: StageContext) -> StageOutcome:
+        from arenapref.label.output import write_outputs
+        from arenapref.readers import read_table
+
+        lab, src = ctx.config.label, ctx.config.sources
+        pairs = read_table(ctx.stage_dir("mine") / "pairs.parquet")
+        if lab.max_pairs is not None:
+            pairs = pairs.slice(0, lab.max_pairs)
+        counts: dict[str, Any] = {"pairs": pairs.num_rows}
+        drops: dict[str, int] = {}
+        parts: list[str] = []
+        assert src.train is not None
+        train_path = ctx.path(src.train)
+        if lab.judge.enabled:
+            result, report = self._judge(ctx, pairs, read_table(train_path, src.train_format))
+            write_outputs(
+                result.table,
+                result.failures,
+                ctx.out / "judge_labels.parquet",
+                ctx.out / "judge_failures.jsonl",
+            )
+            s = result.stats
+            counts["judge"] = {
+                "labeled": s.labeled,
+                "failed": s.failed,
+                "orders_sent": s.orders_sent,
+                "orders_cached": s.orders_cached,
+                "cost_this_run": s.cost,
+                "agreement": None if report is None else report.agreement.accuracy,
+            }
+            drops.update({f"judge: {k}": v for k, v in s.failure_reasons.items()})
+            parts.append(
+                f"judge labeled {s.labeled:,}/{s.pairs:,} ({s.orders_sent} sent, {s.orders_cached} cached)"
+            )
+        if lab.teacher.enabled:
+            result = self._teacher(ctx, pairs, train_path)
+            write_outputs(
+                result.table,
+                result.failures,
+                ctx.out / "teacher_labels.parquet",
+                ctx.out / "teacher_failures.jsonl",
+            )
+            counts["teacher"] = {"labeled": result.stats.labeled}
+            parts.append(f"teacher labeled {result.stats.labeled:,}")
+        chosen = ctx.out / f"{lab.use}_labels.parquet"
+        shutil.copyfile(chosen, ctx.out / "labeled.parquet")
+        counts["labeled"] = pq.read_metadata(chosen).num_rows
+        return StageOutcome("; ".join(parts) + f"; using {lab.use} labels", counts=counts, drops=drops)
+
+    def _judge(self, ctx: StageContext, pairs: pa.Table, train: pa.Table) -> tuple[Any, Any]:
+        from contextlib import ExitStack
+
+        from arenapref.label.cache import JudgeCache
+        from arenapref.label.calibration import CalibrationMap
+        from arenapref.label.config import load_judge
+        from arenapref.label.evaluate import judge_eval
+        from arenapref.label.judge import judge_battles, resolve_api_key
+
+        j = ctx.config.label.judge
+        with ExitStack() as stack:
+            base_url = j.base_url or os.environ.get("ARENAPREF_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
+            api_key_env = j.api_key_env
+            if j.local_server:
+                # The offline test judge: what the demo uses, so a workspace runs without a key or network.
+                from arenapref.testing.judge_server import ServerSettings, serve_in_thread
+
+                server = stack.enter_context(serve_in_thread(ServerSettings(seed=ctx.config.run.seed)))
+                base_url, api_key_env = server.base_url, ""
+            config = load_judge(j.spec).with_overrides(
+                base_url=base_url, model=j.model, api_key_env=api_key_env, concurrency=j.concurrency
+            )
+            api_key = resolve_api_key(config)
+            cache_path = judge_cache_path(ctx.config, ctx.base, ctx.run_dir)
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            cache = stack.enter_context(JudgeCache(cache_path))
+            report = None
+            cmap = None
+            if j.eval_rows:
+                sample = train.slice(0, j.eval_rows)
+                report = judge_eval(
+                    sample,
+                    lambda t: judge_battles(t, config, api_key=api_key, cache=cache),
+                    ctx.out / "judge-eval",
+                    seed=ctx.config.run.seed,
+                )
+                if "calibration" in report.outputs:
+                    cmap = CalibrationMap.load(report.outputs["calibration"])
+            result = judge_battles(
+                pairs,
+                config,
+                api_key=api_key,
+                cache=cache,
+                calibration=cmap,
+                progress=lambda done, total, cost: ctx.progress(done, total),
+            )
+            return result, report
+
+    def _teacher(self, ctx: StageContext, pairs: pa.Table, train_path: Path) -> Any:
+        from arenapref.label.teacher import load_teacher, teacher_battles
+        from arenapref.model.training import train_model
+
+        t = ctx.config.label.teacher
+        if t.model_dir:
+            model_dir = ctx.path(t.model_dir)
+        else:
+            model_dir = ctx.out / "teacher"
+            train_model(
+                [train_path],
+                model_dir,
+                n_folds=t.folds,
+                seed=ctx.config.run.seed,
+                params={"n_estimators": t.n_estimators},
+                format=ctx.config.sources.train_format,
+            )
+        return teacher_battles(pairs, load_teacher(model_dir), model_dir.name)
+
+
+class TrainStage(_Base):
+    name = "train"
+    uses = ("label",)
+    sources = ("train",)
+    required = ("train",)
+
+    def run(self, ctx: StageContext) -> StageOutcome:
+        from arenapref.model.training import train_model
+
+        tr, src = ctx.config.train, ctx.config.sources
+        assert src.train is not None
+        data: list[str | Path] = [ctx.path(src.train)]
+        if tr.extra:
+            if not ctx.has("label"):
+                raise ArenaprefError("train.extra is true but the label stage has no output in this run")
+            data.append(ctx.stage_dir("label") / "labeled.parquet")
+        summary = train_model(
+            data,
+            ctx.out / "model",
+            model=tr.model,
+            n_folds=tr.folds,
+            weights={str(data[-1]): tr.extra_weight} if tr.extra else None,
+            seed=ctx.config.run.seed,
+            params=dict(tr.params),
+            format=None if tr.extra else src.train_format,
+        )
+        return StageOutcome(
+            f"{summary.n_labeled:,} labeled battles, OOF log loss {summary.oof_log_loss:.4f} "
+            f"(class prior {summary.prior_log_loss:.4f})",
+            counts={
+                "rows": summary.n_rows,
+                "labeled": summary.n_labeled,
+                "oof_log_loss": summary.oof_log_loss,
+                "prior_log_loss": summary.prior_log_loss,
+                "temperature": summary.temperature,
+            },
+            drops=dict(summary.rejects.counts),
+        )
+
+    def settings(self, config: PipelineConfig) -> dict[str, Any]:
+        data = super().settings(config)
+        if not config.train.extra:
+            data.pop("extra_weight")
+        return data
+
+
+class EvaluateStage(_Base):
+    """Validation on human labels only: the train stage's out-of-fold predictions, and an optional holdout.
+
+    Ground truth of synthetic data is never looked for here; the demo scores against it as its own step.
+    """
+
+    name = "evaluate"
+    needs = ("train",)
+    sources = ("train",)
+    required = ("train",)
+
+    def inputs(self, config: PipelineConfig, base: Path) -> list[Path]:
+        out = super().inputs(config, base)
+        d = config.evaluate.data
+        if d:
+            out.append(Path(d) if Path(d).is_absolute() else base / d)
+        return out
+
+    def run(self, ctx: StageContext) -> StageOutcome:
+        from arenapref.model.estimators import battle_labels
+        from arenapref.model.evaluate import compute_metrics, reliability_diagram
+        from arenapref.model.io import load_model, read_battles
+
+        ev, src = ctx.config.evaluate, ctx.config.sources
+        assert src.train is not None
+        human = read_battles([ctx.path(src.train)], format=src.train_format)
+        labels, ok = battle_labels(human)
+        label_of = {str(i): labels[k] for k, i in enumerate(human.column("id").to_pylist()) if ok[k]}
+        oof = pq.read_table(ctx.stage_dir("train") / "model" / "oof.parquet")
+        ids = [str(i) for i in oof.column("id").to_pylist()]
+        keep = np.array([i in label_of for i in ids], dtype=bool)
+        proba = np.column_stack([oof.column(c).to_numpy() for c in ("p_a", "p_b", "p_tie")])[keep]
+        y = np.array([label_of[i] for i, k in zip(ids, keep, strict=True) if k]).reshape(-1, 3)
+        metrics = {"oof": compute_metrics(proba, y).as_dict()}
+        reliability_diagram(proba, y, ctx.out / "reliability.png", n_bins=ev.bins)
+        summary = f"OOF on {len(y):,} human-labeled battles: log loss {metrics['oof']['log_loss']:.4f}"
+        if ev.data:
+            model = load_model(ctx.stage_dir("train") / "model")
+            held = read_battles([ctx.path(ev.data)], format=ev.data_format)
+            hl, hok = battle_labels(held)
+            held = held.filter(pa.array(hok))
+            hp = model.predict_proba(held)
+            metrics["holdout"] = compute_metrics(hp, hl[hok]).as_dict()
+            reliability_diagram(hp, hl[hok], ctx.out / "holdout_reliability.png", n_bins=ev.bins)
+            summary += f"; holdout {int(hok.sum()):,}: {metrics['holdout']['log_loss']:.4f}"
+        _json(ctx.out / "metrics.json", metrics)
+        return StageOutcome(summary, counts={k: v["log_loss"] for k, v in metrics.items()})
+
+
+class AblateStage(_Base):
+    name = "ablate"
+    needs = ("label",)
+    uses = ("topics",)
+    sources = ("train",)
+    required = ("train",)
+
+    def run(self, ctx: StageContext) -> StageOutcome:
+        from arenapref.model.ablate import ablate, write_report
+        from arenapref.model.io import read_battles
+        from arenapref.readers import read_table
+
+        a, src, seed = ctx.config.ablate, ctx.config.sources, ctx.config.run.seed
+        assert src.train is not None
+        base = read_battles([ctx.path(src.train)], format=src.train_format)
+        extra = read_table(ctx.stage_dir("label") / "labeled.parquet")
+        topics = ctx.stage_dir("topics") / "map" if ctx.has("topics") else None
+        fracs = sorted({f for f in a.curve if 0 < f < 1})
+        steps = len(fracs) + 1
+
+        def one(table: pa.Table, with_topics: bool) -> Any:
+            return ablate(
+                base,
+                table,
+                holdout_frac=a.holdout_frac,
+                extra_weight=a.extra_weight,
+                topics=topics if with_topics else None,
+                params=dict(a.params),
+                n_boot=a.n_boot,
+                seed=seed,
+            )
+
+        report = one(extra, True)
+        ctx.progress(1, steps)
+        write_report(report, ctx.out / "ablation.json")
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(extra.num_rows)
+        curve = [{"fraction": 0.0, "n_extra": 0, "diff": 0.0, "low": 0.0, "high": 0.0}]
+        for k, f in enumerate(fracs):
+            n = max(1, round(f * extra.num_rows))
+            r = one(extra.take(pa.array(np.sort(order[:n]))), False).overall
+            curve.append({"fraction": f, "n_extra": n, "diff": r.diff, "low": r.low, "high": r.high})
+            ctx.progress(k + 2, steps)
+        o = report.overall
+        curve.append(
+            {"fraction": 1.0, "n_extra": report.n_extra, "diff": o.diff, "low": o.low, "high": o.high}
+        )
+        _json(ctx.out / "curve.json", curve)
+        return StageOutcome(
+            f"extra data {o.diff:+.4f} log loss [{o.low:+.4f}, {o.high:+.4f}]: {o.verdict()}",
+            counts={"holdout": o.n, "extra": report.n_extra, "diff": o.diff, "low": o.low, "high": o.high},
+            drops={
+                "base: prompt in holdout": report.n_base_dropped,
+                "extra: prompt in holdout": report.n_extra_dropped,
+            },
+        )
+
+
+class PredictStage(_Base):
+    name = "predict"
+    needs = ("train",)
+    sources = ("test",)
+    required = ("test",)
+
+    def run(self, ctx: StageContext) -> StageOutcome:
+        from arenapref.model.io import check_submission, predict_submission
+
+        test = ctx.config.sources.test
+        assert test is not None
+        sub = predict_submission(ctx.stage_dir("train") / "model", ctx.path(test), ctx.out / "submission.csv")
+        check = check_submission(sub.path, ctx.path(test))
+        if not check.ok:
+            raise CheckFailed(f"the submission failed its format check: {'; '.join(check.problems)}")
+        return StageOutcome(
+            f"{sub.n_rows:,} predictions, format check passed",
+            counts={"rows": sub.n_rows, "prior_fallback": sub.n_fallback},
+            drops=dict(sub.rejects.counts),
+        )
+
+
+register(ProfileStage())
+register(CompareStage())
+register(TopicsStage())
+register(MineStage())
+register(LabelStage())
+register(TrainStage())
+register(EvaluateStage())
+register(AblateStage())
+register(PredictStage())

@@ -1,0 +1,334 @@
+"""LLM fine-tuning on CPU with tiny randomly initialised models built here (nothing downloaded).
+
+Every test runs the real code: transformers loads a Llama / Qwen2 / Mistral / Gemma-2 folder written by
+``make_tiny_base`` as a sequence classifier, peft adds LoRA, the loop trains, checkpoints, resumes, and
+the saved folder predicts. Sizes are tiny (two layers, hidden size 32, max_length 64) because the CI
+machine is small; what is checked is behaviour (layout, swap symmetry, resume equality, errors), not
+quality.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from arenapref.errors import ArenaprefError, MissingDependencyError
+from arenapref.model.llm import is_llm_model_dir, load_llm, parse_llm_params, predict_llm, train_llm
+from arenapref.model.llm.encode import _fit_turns, encode_battles, make_layout, split_budget
+from arenapref.records import Battle, Conversation, Turn, battles_table, conversations_table
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("peft")
+
+from arenapref.model.llm.runtime import load_tokenizer  # noqa: E402
+from arenapref.model.llm.tiny import make_tiny_base  # noqa: E402
+from arenapref.model.llm.train import _Trainer, work_dir_for  # noqa: E402
+
+WORDS = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "tau", "rho", "kappa", "lambda"]
+SWAP = [1, 0, 2]
+# Small and fast: 64 tokens per sequence, no gradient checkpointing unless a test asks for it.
+FAST = {
+    "max_length": "64",
+    "epochs": "1",
+    "batch_size": "4",
+    "grad_accum": "1",
+    "gradient_checkpointing": "false",
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread() -> Iterator[None]:
+    # Eight jobs share two cores here; torch's default thread pool then spins and is 20x slower.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _text(rng: np.random.Generator, n: int) -> str:
+    return " ".join(rng.choice(WORDS, n))
+
+
+def _battles(n: int, seed: int = 0, soft: bool = False) -> pa.Table:
+    """Battles whose longer answer tends to win; every 4th has two turns, every 7th a null answer."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        la, lb = int(rng.integers(1, 12)), int(rng.integers(1, 12))
+        soft_label = (0.8, 0.1, 0.1) if la > lb else (0.1, 0.8, 0.1) if lb > la else (0.2, 0.2, 0.6)
+        label = soft_label if soft else tuple(float(v == max(soft_label)) for v in soft_label)
+        turns = 2 if i % 4 == 0 else 1
+        prompt: list[str | None] = [_text(rng, 4) for _ in range(turns)]
+        ans_a: list[str | None] = [_text(rng, la) for _ in range(turns)]
+        ans_b: list[str | None] = [_text(rng, lb) if i % 7 else None for _ in range(turns)]
+        out.append(Battle(f"b{i}", prompt, ans_a, ans_b, label=(label[0], label[1], label[2])))
+    return battles_table(out)
+
+
+@pytest.fixture(scope="module")
+def bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("bases")
+    corpus = [" ".join(WORDS)] * 4
+    return {f: make_tiny_base(root / f, corpus, family=f) for f in ("llama", "qwen2", "mistral", "gemma2")}
+
+
+@pytest.fixture(scope="module")
+def llama_model(
+    bases: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("llama") / "model"
+    params = {**FAST, "epochs": "2", "valid_frac": "0.3", "gradient_checkpointing": "true"}
+    summary = train_llm(_battles(24), out, bases["llama"], params, seed=0, progress=False)
+    return out, summary
+
+
+# --- settings, budget, dependencies (no model) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("max_length", "long", "max_length=long: expected a whole number"),
+        ("max_length", "8", "max_length=8: expected at least 16"),
+        ("learning_rate", "-1", "learning_rate=-1"),
+        ("lora_r", "0", "lora_r=0"),
+        ("precision", "fp8", "precision=fp8: expected one of auto, bf16, fp16, fp32"),
+        ("gradient_checkpointing", "maybe", "gradient_checkpointing=maybe: expected true or false"),
+        ("valid_frac", "1.5", "valid_frac=1.5"),
+        ("lora_rank", "8", "-p lora_rank: not a setting of --model llm"),
+    ],
+)
+def test_bad_setting_is_one_sentence_naming_the_key(key: str, value: str, words: str) -> None:
+    with pytest.raises(ArenaprefError) as err:
+        parse_llm_params({key: value})
+    assert words in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_typed_settings_from_the_cpu_parser_are_accepted() -> None:
+    p = parse_llm_params({"max_length": 2048, "learning_rate": 2e-4, "swap_augment": False, "resume": True})
+    assert (p.max_length, p.learning_rate, p.swap_augment, p.resume) == (2048, 2e-4, False, "true")
+
+
+def test_budget_split_is_symmetric_and_gives_unused_tokens_away() -> None:
+    assert split_budget((10, 10, 10), 100, 0.25) == (10, 10, 10)
+    # a short prompt leaves its share to the answers, which split it equally
+    p, a, b = split_budget((5, 500, 500), 100, 0.25)
+    assert p == 5 and a == b and p + a + b <= 100 and a >= 37
+    for need in [(300, 20, 900), (3, 77, 12), (50, 50, 51), (1000, 1000, 1000)]:
+        p, a, b = split_budget(need, 128, 0.25)
+        p2, b2, a2 = split_budget((need[0], need[2], need[1]), 128, 0.25)
+        assert (p, a, b) == (p2, a2, b2)
+        assert p + a + b <= 128 and p <= max(32, need[0]) and a <= need[1] and b <= need[2]
+
+
+def test_oldest_turns_go_first_and_a_long_last_turn_keeps_its_head() -> None:
+    turns = [[1, 1, 1], [2, 2], [3, 3, 3, 3]]
+    assert _fit_turns(turns, 100, [0]) == [1, 1, 1, 0, 2, 2, 0, 3, 3, 3, 3]
+    assert _fit_turns(turns, 7, [0]) == [2, 2, 0, 3, 3, 3, 3]
+    assert _fit_turns(turns, 5, [0]) == [3, 3, 3, 3]
+    assert _fit_turns(turns, 2, [0]) == [3, 3]
+
+
+def test_sequences_fit_max_length_and_swap_exchanges_the_answers(bases: dict[str, Path]) -> None:
+    tok = load_tokenizer(bases["llama"])
+    layout = make_layout(tok)
+    assert layout.prefix[0] == tok.bos_token_id  # the tokenizer's own <s>, found by comparison
+    table = _battles(12)
+    enc = encode_battles(tok, layout, table, 48, 0.25)
+    for e in enc:
+        ab, ba = e.ids(layout), e.ids(layout, swap=True)
+        assert len(ab) == len(ba) <= 48
+        assert sorted(ab) == sorted(ba)
+    too_short = layout.fixed + 1
+    with pytest.raises(ArenaprefError, match=f"max_length={too_short}: the markers alone take"):
+        encode_battles(tok, layout, table, too_short, 0.25)
+
+
+def test_importing_the_package_does_not_import_torch() -> None:
+    code = (
+        "import sys, arenapref.model.llm, arenapref.model.llm.encode, arenapref.model.llm.params;"
+        "bad=[m for m in ('torch','transformers','peft','lightgbm') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_missing_libraries_are_one_sentence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "peft", None)  # import peft now raises ImportError
+    with pytest.raises(MissingDependencyError) as err:
+        train_llm(_battles(4), tmp_path / "m", tmp_path, FAST)
+    assert "torch transformers peft" in str(err.value) and "arenapref[llm]" in str(err.value)
+
+
+# --- training and prediction ----------------------------------------------------------------------
+
+
+def test_llama_trains_writes_the_cpu_layout_and_predicts_its_validation_rows(
+    llama_model: tuple[Path, dict[str, Any]],
+) -> None:
+    out, summary = llama_model
+    assert is_llm_model_dir(out)
+    assert not work_dir_for(out).exists()  # checkpoints removed after success
+    assert sorted(p.name for p in out.iterdir()) == [
+        "adapters",
+        "llm_config.json",
+        "metrics.json",
+        "oof.parquet",
+        "tokenizer",
+    ]
+    oof = pq.read_table(out / "oof.parquet")
+    assert oof.column_names == ["id", "p_a", "p_b", "p_tie", "fold"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_labeled"] == 24 and metrics["n_validation"] == oof.num_rows > 0
+    assert [h["epoch"] for h in metrics["per_fold"][0]["history"]] == [1, 2]
+    assert summary["oof_log_loss"] == pytest.approx(metrics["oof_log_loss"])
+    # The saved folder reproduces the validation predictions made at the end of training.
+    table = _battles(24)
+    valid = table.filter(pa.compute.is_in(table.column("id"), oof.column("id")))
+    proba = predict_llm(out, valid)
+    want = np.column_stack([oof.column(c).to_numpy() for c in ("p_a", "p_b", "p_tie")])
+    np.testing.assert_allclose(proba, want, atol=1e-5)
+
+
+def test_prediction_averages_both_orders_so_a_swap_mirrors_it(
+    llama_model: tuple[Path, dict[str, Any]],
+) -> None:
+    out, _ = llama_model
+    table = _battles(10, seed=5)
+    swapped = table.select(["id", "prompt", "response_b", "response_a"]).rename_columns(
+        ["id", "prompt", "response_a", "response_b"]
+    )
+    model = load_llm(out, batch_size=3)
+    p = model.predict_proba(table)
+    assert p.shape == (10, 3)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+    np.testing.assert_allclose(model.predict_proba(swapped), p[:, SWAP], atol=1e-5)
+    # Length-sorted batches give the same numbers as batches in input order.
+    np.testing.assert_allclose(model.predict_proba(table, sort_by_length=False), p, atol=1e-5)
+    assert predict_llm(out, table.slice(0, 0)).shape == (0, 3)
+
+
+def test_qwen2_folds_soft_labels_and_teacher_kl(bases: dict[str, Path], tmp_path: Path) -> None:
+    # Qwen2's tokenizer has no padding token and adds no <bos>: training pads with </s>.
+    table = _battles(16, seed=1, soft=True)
+    rng = np.random.default_rng(0)
+    logits = [None if i % 5 == 0 else list(rng.normal(size=3)) for i in range(16)]
+    table = table.append_column("teacher_logits", pa.array(logits, pa.list_(pa.float64())))
+    params = {**FAST, "kl_weight": "0.5", "kl_temperature": "2", "target_modules": "q_proj,v_proj"}
+    summary = train_llm(table, tmp_path / "q", bases["qwen2"], params, seed=1, folds=2, progress=False)
+    assert summary["n_validation"] == 16 and len(summary["fold_log_loss"]) == 2
+    cfg = json.loads((tmp_path / "q" / "llm_config.json").read_text())
+    assert cfg["adapters"] == ["adapters/0", "adapters/1"]
+    oof = pq.read_table(tmp_path / "q" / "oof.parquet")
+    folds = oof.column("fold").to_pylist()
+    assert sorted(oof.column("id").to_pylist()) == sorted(table.column("id").to_pylist())
+    assert set(folds) == {0, 1}
+    p = predict_llm(tmp_path / "q", table)
+    assert p.shape == (16, 3) and np.isfinite(p).all()
+    with pytest.raises(ArenaprefError, match=r"kl_weight=0\.5 needs a column 'teacher_logits'"):
+        train_llm(
+            table.drop_columns(["teacher_logits"]), tmp_path / "q2", bases["qwen2"], params, progress=False
+        )
+
+
+@pytest.mark.parametrize("family", ["mistral", "gemma2"])
+def test_other_families_train_and_predict(bases: dict[str, Path], tmp_path: Path, family: str) -> None:
+    params = {**FAST, "valid_frac": "0", "target_modules": "all-linear", "swap_augment": "false"}
+    summary = train_llm(_battles(8, seed=2), tmp_path / family, bases[family], params, progress=False)
+    assert summary["n_validation"] == 0 and summary["oof_log_loss"] is None
+    p = predict_llm(tmp_path / family, _battles(5, seed=3))
+    assert p.shape == (5, 3) and np.allclose(p.sum(axis=1), 1.0)
+
+
+# --- checkpoints and resume -----------------------------------------------------------------------
+
+
+def test_a_killed_run_resumes_to_the_same_model(
+    bases: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = _battles(12, seed=4)
+    params = {
+        **FAST,
+        "batch_size": "2",
+        "epochs": "2",
+        "save_steps": "2",
+        "valid_frac": "0.25",
+        "lora_dropout": "0.1",
+    }
+    reference = train_llm(table, tmp_path / "ref", bases["llama"], params, seed=3, progress=False)
+    out = tmp_path / "run"
+    real_save = _Trainer.save_checkpoint
+
+    def save_then_die(self: _Trainer) -> None:
+        real_save(self)
+        if self.step == 4:
+            raise KeyboardInterrupt  # what Ctrl-C (or a kill right after the checkpoint) leaves behind
+
+    monkeypatch.setattr(_Trainer, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_llm(table, out, bases["llama"], params, seed=3, progress=False)
+    monkeypatch.setattr(_Trainer, "save_checkpoint", real_save)
+    assert not out.exists()  # complete or absent
+    assert (work_dir_for(out) / "fold-0" / "checkpoint" / "step.json").is_file()
+    # Other settings must not silently continue that checkpoint.
+    with pytest.raises(ArenaprefError, match="holds checkpoints of another training run"):
+        train_llm(table, out, bases["llama"], {**params, "learning_rate": "0.001"}, seed=3, progress=False)
+    resumed = train_llm(table, out, bases["llama"], {**params, "resume": "true"}, seed=3, progress=False)
+    assert resumed["resumed_from_step"] == [4]
+    assert resumed["oof_log_loss"] == pytest.approx(reference["oof_log_loss"], abs=1e-6)
+    np.testing.assert_allclose(predict_llm(out, table), predict_llm(tmp_path / "ref", table), atol=1e-5)
+
+
+def test_resume_true_without_a_checkpoint_is_an_error(bases: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(ArenaprefError, match="resume=true: there is no checkpoint"):
+        train_llm(_battles(6), tmp_path / "m", bases["llama"], {**FAST, "resume": "true"}, progress=False)
+
+
+def test_bad_base_and_bad_targets_are_one_sentence(bases: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(ArenaprefError, match="no such folder"):
+        train_llm(_battles(6), tmp_path / "m", tmp_path / "nowhere", FAST, progress=False)
+    with pytest.raises(ArenaprefError, match="not a Hugging Face model folder"):
+        train_llm(_battles(6), tmp_path / "m", tmp_path, FAST, progress=False)
+    with pytest.raises(ArenaprefError, match="-p target_modules=wq,wv"):
+        train_llm(
+            _battles(6), tmp_path / "m", bases["llama"], {**FAST, "target_modules": "wq,wv"}, progress=False
+        )
+    with pytest.raises(ArenaprefError, match="not an LLM model folder"):
+        predict_llm(tmp_path, _battles(2))
+
+
+# --- teacher labels for mined pairs ---------------------------------------------------------------
+
+
+def test_llm_teacher_labels_mined_pairs(llama_model: tuple[Path, dict[str, Any]]) -> None:
+    from arenapref.label.teacher import teacher_battles
+    from arenapref.mine import mine_pairs
+
+    rng = np.random.default_rng(9)
+    convs = []
+    for k in range(6):
+        prompt = _text(rng, 5)
+        for m in ("model-x", "model-y"):
+            convs.append(
+                Conversation(f"{k}-{m}", m, [Turn("user", prompt), Turn("assistant", _text(rng, 4 + k))])
+            )
+    pairs = mine_pairs([conversations_table(convs)]).pairs
+    assert pairs.num_rows == 6
+    out, _ = llama_model
+    # The teacher scores each order itself (to report order consistency), so it loads without averaging.
+    result = teacher_battles(pairs, load_llm(out, swap_average=False), out.name)
+    labeled = result.table
+    p = np.column_stack([labeled.column(c).to_numpy() for c in ("p_a", "p_b", "p_tie")])
+    np.testing.assert_allclose(p, predict_llm(out, pairs), atol=1e-5)
