@@ -263,7 +263,9 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     assert detect_format(path) == "competition" and open_source(path).read_table().num_rows == 1
     jl = tmp_path / "bom.jsonl"
     jl.write_bytes(
-        b'\xef\xbb\xbf{"conversation_id": "c", "model": "m", "conversation": [{"role": "user", "content": ""}]}\n'
+        b"\xef\xbb\xbf"
+        + json.dumps({"conversation_id": "c", "conversation": [{"role": "user", "content": "q"}]}).encode()
+        + b"\n"
     )
     assert open_source(jl).read_table().num_rows == 1
 

@@ -133,7 +133,7 @@ def render_details(profile: Profile, top: int = 10) -> list[Table]:
 
 
 def profiles_to_json(profiles: Sequence[Profile]) -> dict[str, Any]:
-    """The document ``--out`` writes (and ``--json`` prints): every profile, and the paper's figures if relevant."""
+    """The document ``--out`` writes (``--json`` prints it): every profile, paper figures if relevant."""
     doc: dict[str, Any] = {"sources": [p.to_dict() for p in profiles]}
     if any(p.is_lmsys for p in profiles):
         doc["paper_lmsys_chat_1m"] = dict(PAPER_LMSYS)
