@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from arenapref.metrics import log_loss
 from arenapref.model.estimators import make_estimator
 from arenapref.model.io import read_battles
-from arenapref.model.metrics import log_loss
 from arenapref.model.training import CalibratedPreferenceModel, apply_temperature
 
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {

@@ -246,6 +246,8 @@ def test_qwen2_folds_soft_labels_and_teacher_kl(bases: dict[str, Path], tmp_path
 @pytest.mark.parametrize("family", ["mistral", "gemma2"])
 def test_other_families_train_and_predict(bases: dict[str, Path], tmp_path: Path, family: str) -> None:
     params = {**FAST, "valid_frac": "0", "target_modules": "all-linear", "swap_augment": "false"}
+    if family == "gemma2":
+        params["attn_implementation"] = "eager"  # what Gemma-2 training should use
     summary = train_llm(_battles(8, seed=2), tmp_path / family, bases[family], params, progress=False)
     assert summary["n_validation"] == 0 and summary["oof_log_loss"] is None
     p = predict_llm(tmp_path / family, _battles(5, seed=3))

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from arenapref.atomic import atomic_dir, write_text
+from arenapref.metrics import log_loss
 from arenapref.pipeline import CONFIG_NAME, PipelineConfig, RunSummary, StageStatus, run_pipeline, to_toml
 from arenapref.pipeline.config import (
     AblateSettings,
@@ -81,10 +82,6 @@ def _same_workspace(synth_dir: Path, conversations: int, battles: int, seed: int
     )
 
 
-def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
-    return float(-np.mean(np.sum(y * np.log(np.clip(p, 1e-15, 1.0)), axis=1))) if len(y) else float("nan")
-
-
 def score_against_truth(run_dir: Path, manifest: SynthManifest) -> dict[str, Any]:
     """The demo's explicit ground-truth step: what only a synthetic workspace can tell.
 
@@ -109,8 +106,8 @@ def score_against_truth(run_dir: Path, manifest: SynthManifest) -> dict[str, Any
                     labels.append(np.eye(3)[_LABEL_COLUMNS[r["label"]]])
         y = np.array(labels).reshape(-1, 3)
         out["hidden test battles scored"] = len(y)
-        out["submission log loss (hidden labels)"] = _log_loss(np.array(pred).reshape(-1, 3), y)
-        out["best possible log loss (true probabilities)"] = _log_loss(np.array(best).reshape(-1, 3), y)
+        out["submission log loss (hidden labels)"] = log_loss(np.array(pred).reshape(-1, 3), y)
+        out["best possible log loss (true probabilities)"] = log_loss(np.array(best).reshape(-1, 3), y)
     report = run_dir / "compare" / "report.json"
     if report.is_file():
         planted = {

@@ -19,22 +19,17 @@ from typing import Any
 
 import numpy as np
 
+from arenapref import metrics
 from arenapref.atomic import write_text
 from arenapref.errors import ArenaprefError
+from arenapref.metrics import softmax
 
 FEATURE_EPS = 1e-4
-METRIC_EPS = 1e-15
 FORMAT = "arenapref-calibration/1"
 
 
 def _features(p_ab: np.ndarray, p_ba: np.ndarray) -> np.ndarray:
     return np.asarray(np.log(np.clip(np.hstack([p_ab, p_ba]), FEATURE_EPS, 1.0)))
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
 @dataclass(frozen=True)
@@ -48,7 +43,7 @@ class CalibrationMap:
 
     def apply(self, p_ab: np.ndarray, p_ba: np.ndarray) -> np.ndarray:
         """Calibrated (n, 3) probabilities from the two orders' (n, 3) probabilities."""
-        return _softmax(_features(p_ab, p_ba) @ self.coef.T + self.intercept)
+        return softmax(_features(p_ab, p_ba) @ self.coef.T + self.intercept)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,12 +129,9 @@ def fit_calibration(
     return CalibrationMap(coef, res.x[k:], fitted_on, n)
 
 
-def log_loss(probs: np.ndarray, targets: np.ndarray, eps: float = METRIC_EPS) -> float:
-    """Multi-class log loss as the competition scores it (clip, renormalise, mean over rows)."""
-    p = np.clip(probs, eps, 1 - eps)
-    p = p / p.sum(axis=1, keepdims=True)
-    y = targets / targets.sum(axis=1, keepdims=True)
-    return float(-(y * np.log(p)).sum(axis=1).mean())
+def log_loss(probs: np.ndarray, targets: np.ndarray) -> float:
+    """Multi-class log loss as the competition scores it, against targets renormalised to sum to 1."""
+    return metrics.log_loss(probs, targets / targets.sum(axis=1, keepdims=True))
 
 
 def accuracy(probs: np.ndarray, targets: np.ndarray) -> float:

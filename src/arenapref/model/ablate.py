@@ -35,11 +35,11 @@ import pyarrow as pa
 
 from arenapref.atomic import atomic_path, write_text
 from arenapref.errors import ArenaprefError
+from arenapref.metrics import log_loss, row_log_loss
 from arenapref.model.estimators import battle_labels, make_estimator
 from arenapref.model.features import BattleFeatures
 from arenapref.model.groups import grouped_split, prompt_keys
 from arenapref.model.io import as_battles
-from arenapref.model.metrics import log_loss, row_log_loss
 
 #: Power for the minimum detectable effect.
 POWER = 0.8

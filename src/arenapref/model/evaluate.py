@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 
 from arenapref.atomic import atomic_path, write_text
 from arenapref.errors import ArenaprefError, InputFormatError
+from arenapref.metrics import log_loss, row_log_loss
 from arenapref.model.estimators import battle_labels
 from arenapref.model.io import load_model, read_battles
-from arenapref.model.metrics import log_loss, row_log_loss
 from arenapref.rejects import RejectLog
 
 CLASS_NAMES = ("A", "B", "tie")

@@ -25,10 +25,10 @@ from sklearn.base import clone
 
 from arenapref.atomic import atomic_dir
 from arenapref.errors import ArenaprefError
+from arenapref.metrics import EPS, log_loss, softmax
 from arenapref.model.estimators import BattleEstimator, battle_labels, fit_table, make_estimator
 from arenapref.model.groups import group_ids, grouped_folds
 from arenapref.model.io import as_battles, read_battles, write_model_files
-from arenapref.model.metrics import EPS, log_loss, softmax
 from arenapref.rejects import RejectLog
 from arenapref.writers import write_parquet
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfTransformer
 
 from arenapref.errors import ArenaprefError
 from arenapref.topics.static import (
@@ -106,8 +107,7 @@ class TfidfSvdEmbedder:
         self.counter.fit(texts)
         counts = self.counter.counts(texts)
         n_docs = counts.shape[0]
-        df = np.bincount(counts.indices, minlength=counts.shape[1])
-        self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
+        self.idf_ = TfidfTransformer(sublinear_tf=True).fit(counts).idf_.astype(np.float32)
         tfidf = self._weight(counts)
         n_components = min(self.dim, tfidf.shape[1] - 1, n_docs - 1)
         if n_components < 2:
@@ -125,14 +125,16 @@ class TfidfSvdEmbedder:
         self.components_ = np.ascontiguousarray(svd.components_, dtype=np.float32)
 
     def _weight(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        """Sublinear tf times idf, rows L2-normalised (sklearn's TfidfVectorizer with sublinear_tf=True)."""
+        """Sublinear tf times smoothed idf, rows L2-normalised: scikit-learn's transformer, on our counts.
+
+        The idf is stored with the map (so a loaded map weights exactly as the fit did) and handed back to a
+        fresh transformer here.
+        """
         if self.idf_ is None:
             raise RuntimeError("the tfidf embedder is not fitted")
-        weighted = counts.copy()
-        weighted.data = (1.0 + np.log(weighted.data)) * self.idf_[weighted.indices]
-        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        scaled: sp.csr_matrix = sp.diags(1.0 / norms) @ weighted
+        transformer = TfidfTransformer(sublinear_tf=True)
+        transformer.idf_ = self.idf_
+        scaled: sp.csr_matrix = transformer.transform(counts)
         return scaled.astype(np.float32)
 
     def _project(self, texts: pa.Array, matrix: np.ndarray) -> np.ndarray:

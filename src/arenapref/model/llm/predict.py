@@ -9,6 +9,7 @@ import numpy as np
 import peft
 import pyarrow as pa
 
+from arenapref.metrics import softmax
 from arenapref.model.llm.encode import encode_battles, make_layout
 from arenapref.model.llm.folder import TOKENIZER_DIR, read_llm_config
 from arenapref.model.llm.params import parse_llm_params
@@ -19,7 +20,6 @@ from arenapref.model.llm.runtime import (
     resolve_device,
     resolve_precision,
 )
-from arenapref.model.metrics import softmax
 from arenapref.records import conform
 
 SWAP = [1, 0, 2]

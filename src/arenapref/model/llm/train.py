@@ -35,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 import arenapref
 from arenapref.atomic import atomic_dir, refuse_input_as_output, write_text
 from arenapref.errors import ArenaprefError
+from arenapref.metrics import log_loss, softmax
 from arenapref.model.groups import group_ids, grouped_folds, grouped_split
 from arenapref.model.llm.encode import EncodedBattle, Layout, encode_battles, make_layout
 from arenapref.model.llm.folder import (
@@ -58,7 +59,6 @@ from arenapref.model.llm.runtime import (
     resolve_device,
     resolve_precision,
 )
-from arenapref.model.metrics import log_loss, softmax
 from arenapref.writers import write_parquet
 
 SWAP = [1, 0, 2]

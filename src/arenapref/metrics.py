@@ -1,4 +1,4 @@
-"""The one log loss and the one softmax of the model package (numpy only, so anything may import them).
+"""The one log loss and the one softmax of arenapref (numpy only, so every stage may import them).
 
 Log loss is the competition's score; it is computed against soft labels as a cross-entropy
 (``-Σ_c y_c log p_c``), which equals the usual log loss for one-hot human votes. Predictions are clipped
