@@ -58,7 +58,15 @@ def _floats(spec: str, what: str) -> list[float]:
 def train(
     data: Annotated[list[Path], typer.Argument(help="Labeled battles: competition CSV, pairwise, Parquet.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
-    folds: Annotated[int, typer.Option("--folds", min=2, help="Grouped cross-validation folds.")] = 5,
+    folds: Annotated[
+        int | None,
+        typer.Option(
+            "--folds",
+            min=0,
+            help="Grouped cross-validation folds (default 5; with --model llm default 0: one grouped "
+            "hold-out, since every fold is a full fine-tune).",
+        ),
+    ] = None,
     model: ModelName = "lgbm",
     base: Annotated[
         Path | None, typer.Option("--base", help="Local base model folder for --model llm (no downloads).")
@@ -95,6 +103,10 @@ def train(
     if model == "llm":
         if base is None:
             raise ArenaprefError("--model llm needs --base, a local folder holding the base model")
+        if weight:
+            raise ArenaprefError(
+                "--weight is not supported with --model llm yet; drop it or use --model lgbm"
+            )
         from arenapref.model.io import read_battles
         from arenapref.model.llm import train_llm
 
@@ -106,7 +118,13 @@ def train(
         if bad:
             raise ArenaprefError(f"parameter {bad[0]!r}: expected KEY=VALUE")
         llm_summary = train_llm(
-            table, out, base, {k: v for k, _, v in raw}, seed=seed, folds=folds, progress=progress_enabled()
+            table,
+            out,
+            base,
+            {k: v for k, _, v in raw},
+            seed=seed,
+            folds=0 if folds is None else folds,
+            progress=progress_enabled(),
         )
         _print([f"trained an LLM preference model in {out}"])
         if json_out:
@@ -114,6 +132,9 @@ def train(
         return
     if base is not None:
         raise ArenaprefError("--base is for --model llm only")
+    folds = 5 if folds is None else folds
+    if folds < 2:
+        raise ArenaprefError(f"--folds {folds}: cross-validation needs at least 2 folds")
     from arenapref.model.training import train_model
 
     params = parse_params(param or [])
