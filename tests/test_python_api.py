@@ -14,7 +14,7 @@ from arenapref.mine import mine_pairs
 from arenapref.model.ablate import ablate
 from arenapref.model.estimators import LGBMPreferenceModel
 from arenapref.profile.core import profile_source
-from arenapref.readers import as_source, read_battles
+from arenapref.readers import read_battles
 from arenapref.synth import generate
 from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.topics.fit import FitSettings, fit_topics
@@ -27,7 +27,7 @@ def test_notebook_session_with_dataframes(tmp_path: Path) -> None:
     lmsys = pl.read_parquet(m.lmsys_shards)
 
     assert read_battles(train).num_rows > 0
-    assert profile_source(as_source(lmsys)).rows == lmsys.height
+    assert profile_source(lmsys).rows == lmsys.height
     assert isinstance(compare(lmsys, train).to_pandas(), pd.DataFrame)
     assert fit_topics(lmsys, FitSettings(k=5, embedder="tfidf")).k == 5
     pairs = mine_pairs([lmsys], exclude=[train, test]).to_pandas()

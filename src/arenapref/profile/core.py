@@ -25,7 +25,7 @@ import quicktok
 
 from arenapref.errors import ArenaprefError
 from arenapref.profile.lengths import Histogram, IntArray, LengthAccumulator, LengthStats
-from arenapref.readers import DEFAULT_BATCH, Source, open_source
+from arenapref.readers import DEFAULT_BATCH, as_source, open_source
 from arenapref.records import Kind, kind_of
 from arenapref.rejects import RejectLog
 
@@ -395,9 +395,14 @@ def profile_table(table: pa.Table, name: str = "table", tokenizer: str = DEFAULT
 
 
 def profile_source(
-    source: Source, tokenizer: str = DEFAULT_TOKENIZER, batch_size: int = DEFAULT_BATCH
+    source: object, tokenizer: str = DEFAULT_TOKENIZER, batch_size: int = DEFAULT_BATCH
 ) -> Profile:
-    """Stream one source through the profile, with the reader's rejects and recoveries attached."""
+    """Stream one source through the profile, with the reader's rejects and recoveries attached.
+
+    ``source`` is anything ``as_source`` reads (a path, a Source, a Table, a pandas/polars DataFrame, a
+    Hugging Face Dataset), so a notebook can profile the frame it already holds.
+    """
+    source = as_source(source)
     return profile_batches(
         source.batches(batch_size),
         kind=source.kind,
