@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -106,11 +107,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     gen_s = time.perf_counter() - t0
     (root / "PIPELINE.toml").write_text(config_text(args.judge_pairs), encoding="utf-8")
     shutil.rmtree(root / "run", ignore_errors=True)
+    # The floor is measured right before the pipeline, whose first stage is the profile, so both run
+    # under the same load on a shared machine.
+    ref = tokenize_only(sorted((synth / "lmsys").glob("*.parquet")))
+    load_before = os.getloadavg()[0]
     first = run_pipeline(root / "PIPELINE.toml", progress=False)
+    load_after = os.getloadavg()[0]
     t1 = time.perf_counter()
     rerun = run_pipeline(root / "PIPELINE.toml", progress=False)
     rerun_s = time.perf_counter() - t1
-    ref = tokenize_only(sorted((synth / "lmsys").glob("*.parquet")))
 
     conv_scale = TARGET_CONVERSATIONS / max(args.n, 1)
     battle_scale = TARGET_BATTLES / max(args.battles, 1)
@@ -124,7 +129,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     profile_s = first.status_of("profile").seconds
     print(
         f"pipeline on {args.n:,} synthetic conversations + {args.battles:,} battles "
-        f"(judge: {args.judge_pairs:,} pairs, local test server); machine shared by 8 jobs"
+        f"(judge: {args.judge_pairs:,} pairs, local test server); "
+        f"1-minute load average {load_before:.1f} before, {load_after:.1f} after ({os.cpu_count()} cores)"
     )
     print(f"workspace {'reused' if reuse else f'generated in {gen_s:.1f} s'}")
     print(f"{'stage':<10}{'status':<9}{'seconds':>9}{'at 1M + 60k (extrapolated linearly)':>40}")
@@ -138,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(
         f"profile stage {profile_s:.1f} s vs exact token counting alone {ref['wall_s']:.1f} s "
         f"({ref['tokens']:,} tokens in {ref['messages']:,} LMSYS messages; "
-        "the stage also profiles train/test): "
+        "the stage also profiles train/test and draws the figures): "
         f"overhead {profile_s - ref['wall_s']:+.1f} s"
     )
     result = {
@@ -153,6 +159,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rerun_statuses": [s.status for s in rerun.stages],
         "profile_s": profile_s,
         "tokenize_only": ref,
+        "load_average": [load_before, load_after],
     }
     print(json.dumps(result))
     if tmp is not None:

@@ -2,14 +2,17 @@
 
 Both executors run the same per-shard functions on the same synthetic shards in this one process, so
 their ratio is what counts (this machine has 2 cores, shared with other jobs while it ran: say so with
-the figures). Printed per stage: local seconds, Ray seconds, ratio, the per-shard cost (the block
-function alone, one core), the driver's share (merge, grouping, matching), and whether both results
-are equal. Then Ray's start-up cost, and a projection for 100M conversations on N nodes.
+the figures). Printed per stage: local seconds, Ray seconds, ratio, the per-shard cost (the per-file
+block function alone, one core), the per-partition cost of mining's grouping (one hash partition of the
+prompts, one core), the driver's share (merge, pairing, matching), and whether both results are equal.
+Then Ray's start-up cost, and a projection for 100M conversations on N nodes.
 
-Projection model (stated with the figures): the shard phase parallelises perfectly over all cores of
-all nodes, each core as fast as one core here; the driver phase grows linearly with the records
-(profile: with the shards) and runs on one machine; no network or storage limits. Real clusters add
-transfer time to the driver phase (mine and compare ship keys, and mine the kept texts, to the driver).
+Projection model (stated with the figures): every kind of block (files; mining's prompt partitions,
+whose number grows with the records so that each keeps its size) parallelises perfectly over all cores
+of all nodes, in waves of one block per core, each core as fast as one core here; the driver phase grows
+linearly with the records and runs on one machine; no network or storage limits. Real clusters add
+transfer time to the driver phase (mine and compare ship keys, and mine the kept texts, to the driver,
+and mine the compared answers from the driver to the workers).
 
     .venv/bin/python bench/bench_ray.py --n 200000 --shard-rows 25000
 """
@@ -21,7 +24,8 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,17 +39,26 @@ TARGET = 100_000_000
 
 
 class TimedLocal(LocalExecutor):
-    """The local executor, recording how long each block took (the per-shard cost)."""
+    """The local executor, recording how long each block took, by block function (its kind)."""
 
     def __init__(self) -> None:
-        self.block_seconds: list[float] = []
+        self.block_seconds: dict[str, list[float]] = defaultdict(list)
 
-    def imap(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        kind = getattr(getattr(fn, "func", fn), "__name__", "block")
         for item in items:
             start = time.perf_counter()
             out = fn(item)
-            self.block_seconds.append(time.perf_counter() - start)
+            self.block_seconds[kind].append(time.perf_counter() - start)
             yield out
+
+    @property
+    def total(self) -> float:
+        return sum(sum(v) for v in self.block_seconds.values())
+
+    def mean(self, kinds: Callable[[str], bool]) -> float:
+        times = [t for k, v in self.block_seconds.items() if kinds(k) for t in v]
+        return sum(times) / len(times) if times else 0.0
 
 
 def _profile(ex: Executor, lmsys: Path) -> Any:
@@ -77,13 +90,17 @@ def _equal(a: Any, b: Any) -> bool:
     return bool(a.equals(b)) if hasattr(a, "equals") else bool(a == b)
 
 
-def projection(
-    per_shard_s: float, driver_s: float, n: int, shard_rows: int, stage: str, nodes: int, cpus: int
-) -> float:
-    """Seconds for TARGET conversations on ``nodes`` x ``cpus`` cores under the model in the docstring."""
-    shards = math.ceil(TARGET / shard_rows)
-    waves = math.ceil(shards / (nodes * cpus))
-    return waves * per_shard_s + driver_s * TARGET / n
+def projection(blocks: dict[str, list[float]], driver_s: float, n: int, nodes: int, cpus: int) -> float:
+    """Seconds for TARGET conversations on ``nodes`` x ``cpus`` cores under the model in the docstring.
+
+    ``blocks``: the measured seconds of each block, by kind; at TARGET each kind has TARGET / n times as
+    many blocks of the same mean cost.
+    """
+    total = driver_s * TARGET / n
+    for times in blocks.values():
+        waves = math.ceil(len(times) * TARGET / n / (nodes * cpus))
+        total += waves * sum(times) / len(times)
+    return total
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -128,7 +145,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"n": args.n, "shards": n_shards, "ray_startup_s": startup, "ray_warm_s": warm}
     nodes = [int(x) for x in args.nodes.split(",")]
     header = (
-        f"{'stage':<8} {'local s':>8} {'ray s':>7} {'ratio':>6} {'per shard s':>11} {'driver s':>8} equal"
+        f"{'stage':<8} {'local s':>8} {'ray s':>7} {'ratio':>6} {'per shard s':>11} "
+        f"{'per part s':>10} {'driver s':>8} equal"
     )
     print(header)
     for stage in args.stages.split(","):
@@ -139,25 +157,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         got = STAGES[stage](ray_ex, lmsys)
         ray_s = time.perf_counter() - t0
-        per_shard = sum(timed.block_seconds) / max(1, len(timed.block_seconds))
-        driver = max(0.0, local_s - sum(timed.block_seconds))
+        per_shard = timed.mean(lambda kind: kind.endswith("_shard"))
+        per_part = timed.mean(lambda kind: kind == "group_partition")
+        driver = max(0.0, local_s - timed.total)
         equal = _equal(ref, got)
-        proj = {
-            k: projection(per_shard, driver, args.n, args.shard_rows, stage, k, args.cpus_per_node)
-            for k in nodes
-        }
+        blocks = dict(timed.block_seconds)
+        proj = {k: projection(blocks, driver, args.n, k, args.cpus_per_node) for k in nodes}
         results[stage] = {
             "local_s": local_s,
             "ray_s": ray_s,
             "ratio_local_over_ray": local_s / ray_s,
             "per_shard_s": per_shard,
-            "blocks": len(timed.block_seconds),
+            "per_partition_s": per_part,
+            "blocks": sum(len(v) for v in blocks.values()),
+            "blocks_by_kind": {k: len(v) for k, v in blocks.items()},
             "driver_s": driver,
             "equal": equal,
             "projection_100M_s": proj,
         }
         ratio = local_s / ray_s
-        print(f"{stage:<8} {local_s:8.1f} {ray_s:7.1f} {ratio:6.2f} {per_shard:11.2f} {driver:8.1f} {equal}")
+        print(
+            f"{stage:<8} {local_s:8.1f} {ray_s:7.1f} {ratio:6.2f} {per_shard:11.2f} {per_part:10.2f} "
+            f"{driver:8.1f} {equal}"
+        )
     ray_ex.close()
     if own:
         ray.shutdown()

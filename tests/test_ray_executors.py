@@ -128,6 +128,26 @@ def test_mine_equal(ray_executor: Executor, workspace: SynthManifest) -> None:
     assert _without(got.funnel.to_dict(), "seconds") == _without(ref.funnel.to_dict(), "seconds")
 
 
+@pytest.mark.parametrize("partitions", [1, 5])
+def test_mine_grouping_per_partition_equal(
+    ray_executor: Executor, workspace: SynthManifest, partitions: int
+) -> None:
+    """Grouping per hash partition of the prompts, near-duplicate prompt clusters and two uses per
+    record included, gives the local run's pairs, drops and funnel for any number of partitions."""
+    from arenapref.executors.mine import mine_pairs_with
+    from arenapref.mine import MineSettings, mine_pairs
+
+    settings = MineSettings(near=True, max_uses=2, answer_similarity=0.5)
+    ref = mine_pairs([workspace.lmsys_dir], settings)
+    got = mine_pairs_with(ray_executor, [workspace.lmsys_dir], settings, partitions=partitions)
+    local = mine_pairs_with(LocalExecutor(), [workspace.lmsys_dir], settings, partitions=partitions)
+    assert ref.funnel.dropped.get("near_identical_answer", 0) > 0, ref.funnel.dropped
+    for result in (got, local):
+        assert result.pairs.equals(ref.pairs)
+        assert result.dropped.equals(ref.dropped)
+        assert _without(result.funnel.to_dict(), "seconds") == _without(ref.funnel.to_dict(), "seconds")
+
+
 def test_topics_assign_equal(ray_executor: Executor, workspace: SynthManifest, tmp_path: Path) -> None:
     from arenapref.executors.topics import topic_blocks_with
     from arenapref.readers import open_source
@@ -295,3 +315,83 @@ def test_cli_executor_ray(
     assert pq.read_table(tmp_path / "ray.parquet").equals(pq.read_table(tmp_path / "local.parquet"))
     code, _, err = run_cli(["profile", str(workspace.lmsys_dir), "--executor", "spark"], capsys)
     assert code == 1 and "unknown executor 'spark'" in err
+
+
+def _pipeline_config(run_dir: str, executor: str) -> str:
+    return f"""
+[run]
+dir = "{run_dir}"
+seed = 3
+executor = "{executor}"
+[sources]
+lmsys = ["synth/lmsys"]
+train = "synth/competition/train.csv"
+test = "synth/competition/test.csv"
+[topics]
+k = 4
+sample = 1000
+embedder = "tfidf"
+[mine]
+near = true
+[label]
+enabled = false
+[evaluate]
+enabled = false
+[ablate]
+enabled = false
+[train]
+folds = 2
+params = {{n_estimators = 20}}
+"""
+
+
+def test_pipeline_executor_ray_equal_outputs_same_keys(ray_executor: Executor, tmp_path: Path) -> None:
+    """``run.executor = "ray"`` writes the local run's outputs for every distributed stage, gives every
+    stage the same key, and switching an existing run to it reruns nothing."""
+    import json
+
+    from arenapref.pipeline import run_pipeline
+
+    generate(tmp_path / "synth", conversations=1500, battles=300, seed=4, shard_rows=400)
+    for name in ("local", "ray"):
+        (tmp_path / f"{name}.toml").write_text(_pipeline_config(f"run-{name}", name), encoding="utf-8")
+        summary = run_pipeline(tmp_path / f"{name}.toml", progress=False)
+        ran = [s.name for s in summary.stages if s.status == "ran"]
+        assert ran == ["profile", "compare", "topics", "mine", "train", "predict"], summary.stages
+    local, ray_run = tmp_path / "run-local", tmp_path / "run-ray"
+
+    def doc(path: Path) -> Any:
+        def strip(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {k: strip(x) for k, x in v.items() if "second" not in k and k != "timings"}
+            return [strip(x) for x in v] if isinstance(v, list) else v
+
+        return strip(json.loads(path.read_text(encoding="utf-8")))
+
+    for rel in ("profile/profile.json", "compare/report.json", "topics/probe.json", "mine/pairs.funnel.json"):
+        assert doc(ray_run / rel) == doc(local / rel), rel
+    for rel in ("compare/matches.parquet", "mine/pairs.parquet", "mine/dropped.parquet"):
+        assert pq.read_table(ray_run / rel).equals(pq.read_table(local / rel)), rel
+    assert pq.read_table(local / "mine/pairs.parquet").num_rows > 20
+    sub = "predict/submission.csv"
+    assert (ray_run / sub).read_bytes() == (local / sub).read_bytes()
+    for stage in ("profile", "compare", "topics", "mine", "train", "predict"):
+        keys = [json.loads((d / stage / "manifest.json").read_text())["key"] for d in (local, ray_run)]
+        assert keys[0] == keys[1], stage
+    (tmp_path / "switch.toml").write_text(_pipeline_config("run-local", "ray"), encoding="utf-8")
+    again = run_pipeline(tmp_path / "switch.toml", progress=False)
+    assert [s.name for s in again.stages if s.status == "skipped"] == ran, again.stages
+
+
+def test_pipeline_executor_config_errors() -> None:
+    from arenapref.pipeline import parse_config
+
+    with pytest.raises(
+        ArenaprefError, match=r"^PIPELINE.toml: run.executor: must be one of 'local' or 'ray'$"
+    ):
+        parse_config({"run": {"executor": "spark"}})
+    with pytest.raises(
+        ArenaprefError, match=r'^PIPELINE.toml: run.address: only applies with executor = "ray"$'
+    ):
+        parse_config({"run": {"address": "auto"}})
+    assert parse_config({"run": {"executor": "ray", "address": "auto"}}).run.address == "auto"

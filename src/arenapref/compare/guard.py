@@ -28,7 +28,7 @@ once per distinct masked prefix text with MinHash-LSH (``compare.near``), every 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,6 +148,10 @@ class _Side:
     turns: I64  # user turns of each record (whole list, before any --turns first cut)
     frame: pl.DataFrame  # rec, depth, k1..k4 (plain key lanes 1-2, masked 3-4), chars, end, whole
     masked_turns: pa.ListArray  # normalised masked turns of each record (cut to the compared depth)
+
+
+#: ``_side``'s shape: (table, turns, mask_pii) -> the side; ``find_leaks(side=)`` takes another such.
+SideBuilder = Callable[[pa.Table, TurnsMode, bool], _Side]
 
 
 def _segment_cumsum(values: np.ndarray, starts: I64) -> np.ndarray:
@@ -354,6 +358,7 @@ def find_leaks(
     settings: NearDupSettings | None = None,
     min_chars: int = MIN_SHARED_CHARS,
     protect_names: Sequence[str] | None = None,
+    side: SideBuilder | None = None,
 ) -> pa.Table:
     """One row per record of ``table`` (a Table, path or DataFrame) that matches any protected record,
     with the best such match.
@@ -362,7 +367,9 @@ def find_leaks(
     prompt is an error, not a pass. Columns of the result: ``row`` (index in ``table``), ``id``,
     ``reason`` ('exact', 'placeholder', 'near'), ``protected_id``, ``protected_source`` (index in
     ``protect``), ``similarity``, ``scope`` (one of ``SCOPES``) and ``shared_turns``. See the module
-    docstring for the matching rule. Empty prompts never match.
+    docstring for the matching rule. Empty prompts never match. ``side``: what computes every record's
+    prefix keys and masked turns, ``_side`` by default (``executors.guard`` passes one that computes
+    them per row slice on a cluster); the matching then runs here.
     """
     if not 0.0 < threshold <= 1.0:
         raise ArenaprefError(f"the near-duplicate threshold must lie in (0, 1], got {threshold}")
@@ -371,8 +378,9 @@ def find_leaks(
     tables, _ = read_protected(protect, protect_names)
     table, _, _ = as_table(table, "candidates")
     settings = replace(settings or NearDupSettings(), threshold=threshold)
-    cand = _side(table, turns, mask_pii)
-    sides = [_side(t, turns, mask_pii) for t in tables]
+    side = side or _side
+    cand = side(table, turns, mask_pii)
+    sides = [side(t, turns, mask_pii) for t in tables]
     prot = _concat_sides(sides)
     source_of = np.concatenate([np.full(s.n_records, k, dtype=np.int64) for k, s in enumerate(sides)])
     found = [
@@ -441,6 +449,7 @@ def decontaminate(
     settings: NearDupSettings | None = None,
     min_chars: int = MIN_SHARED_CHARS,
     protect_names: Sequence[str] | None = None,
+    side: SideBuilder | None = None,
 ) -> GuardResult:
     """Split ``candidates`` (a Table or a path) into records that match no protected record (kept) and
     those that do (dropped, with the reason and the matched protected id); see ``find_leaks``."""
@@ -455,6 +464,7 @@ def decontaminate(
         settings=settings,
         min_chars=min_chars,
         protect_names=protect_names,
+        side=side,
     )
     mask = np.zeros(table.num_rows, dtype=bool)
     rows = leaks.column("row").to_numpy()

@@ -330,6 +330,10 @@ def compare_sets(
 
 
 Progress = Callable[[str, int], None]
+#: ``read_prompt_set``'s shape: (path, format, settings, progress, stage) -> (prompt set, source).
+ReadPromptSet = Callable[
+    [str | Path, str | None, CompareSettings, Progress | None, str], tuple[PromptSet, Source]
+]
 
 
 def _counted(
@@ -372,18 +376,20 @@ def compare_paths(
     format_left: str | None = None,
     format_right: str | None = None,
     progress: Progress | None = None,
+    read: ReadPromptSet | None = None,
 ) -> CompareResult:
     """Read two sources with the readers and compare them; the same path twice means within one source.
 
     ``progress(stage, records)`` is called while each side is read and once when matching starts.
+    ``read``: how a side becomes its prompt set, ``read_prompt_set`` by default (``executors.compare``
+    passes one that builds it per file on a cluster).
     """
     settings = settings or CompareSettings()
+    read = read or read_prompt_set
     t0 = time.perf_counter()
-    ls, lsrc = read_prompt_set(left, format_left, settings, progress, "read LEFT")
+    ls, lsrc = read(left, format_left, settings, progress, "read LEFT")
     same = Path(left).resolve() == Path(right).resolve() and format_left == format_right
-    rs, rsrc = (
-        (None, lsrc) if same else read_prompt_set(right, format_right, settings, progress, "read RIGHT")
-    )
+    rs, rsrc = (None, lsrc) if same else read(right, format_right, settings, progress, "read RIGHT")
     if progress is not None:
         progress("match", 0)
     result = compare_sets(ls, rs, settings, str(left), str(right), time.perf_counter() - t0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TypeVar
 
@@ -19,8 +19,9 @@ class Executor:
     """Runs ``fn(item)`` for every item; subclasses decide where.
 
     ``imap`` yields results in item order as they become available, so a driver that writes each
-    result out holds only the results in flight, never all of them. ``workers`` is how many blocks run at
-    once (what a stage uses to size its blocks).
+    result out holds only the results in flight, never all of them; ``items`` may be a lazy iterable,
+    drawn only as blocks are submitted, so a driver that builds blocks on demand holds only those in
+    flight too. ``workers`` is how many blocks run at once (what a stage uses to size its blocks).
     """
 
     name = "base"
@@ -29,10 +30,10 @@ class Executor:
     def workers(self) -> int:
         return 1
 
-    def imap(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         raise NotImplementedError
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """All results, in item order."""
         return list(self.imap(fn, items))
 
@@ -53,7 +54,7 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def imap(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         for item in items:
             yield fn(item)
 

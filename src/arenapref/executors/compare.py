@@ -55,7 +55,7 @@ from arenapref.compare.report import (
     CompareResult,
     CompareSettings,
     Progress,
-    compare_sets,
+    compare_paths,
     read_prompt_set,
 )
 from arenapref.executors.base import Executor
@@ -122,30 +122,8 @@ def compare_paths_with(
     progress: Progress | None = None,
 ) -> CompareResult:
     """``compare.report.compare_paths`` with the prompt sets built per file on ``executor``."""
-    settings = settings or CompareSettings()
-    t0 = time.perf_counter()
-    ls, lsrc = read_prompt_set_with(executor, left, format_left, settings, progress, "read LEFT")
-    same = Path(left).resolve() == Path(right).resolve() and format_left == format_right
-    rs, rsrc = (
-        (None, lsrc)
-        if same
-        else read_prompt_set_with(executor, right, format_right, settings, progress, "read RIGHT")
-    )
-    if progress is not None:
-        progress("match", 0)
-    result = compare_sets(ls, rs, settings, str(left), str(right), time.perf_counter() - t0)
-    result.sources = [lsrc] if same else [lsrc, rsrc]
-    for key, src, path in (("left", lsrc, left), ("right", rsrc, right)):
-        result.report[key].update(
-            {
-                "path": str(path),
-                "format": src.format,
-                "kind": src.kind,
-                "rejected_rows": len(src.rejects),
-                "rejects": dict(src.rejects.counts),
-            }
-        )
-    return result
+    read = partial(read_prompt_set_with, executor)
+    return compare_paths(left, right, settings, format_left, format_right, progress, read=read)
 
 
 def _prompt_set_block(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PromptSet:

@@ -1,146 +1,156 @@
-"""``mine`` per block: each file's records filtered, keyed and hashed in parallel; grouping on the driver.
+"""``mine`` on an executor: the scan per file and the grouping per partition of prompts, on workers.
 
-The scan (``mine.miner.scan``) is the per-record part of mining: the record filters, the
-placeholder-aware prompt key (a dozen regex passes per distinct prompt) and the answer hash. Here it
-runs once per file of every source, in parallel; the driver appends each block's texts to the spill
-file in block order (so text ids, and everything that follows, are those of a sequential scan) and
-then groups, pairs, builds and guards exactly as ``mine_pairs`` does: grouping needs every record of a
-prompt in one place, and after the scan only light columns (key, model, hashes, lengths) remain.
+``mine.miner.mine_pairs`` is the one mining pipeline; this module only gives it two hooks.
 
-What crosses to the driver: the light columns of every record, and the turns of the records that
-passed the filters (written straight to the spill file, never held all at once).
+* **Scan** (``scanner``): ``mine.miner.scan_source`` (the record filters, the placeholder-aware prompt
+  key, a dozen regex passes per distinct prompt, and the answer hash) runs once per file of every
+  source, in parallel. The driver appends each file's texts to its spill file in file order, so row ids
+  and text ids are those of a sequential scan.
+* **Grouping** (``grouper``): the records that passed the filters are hash-partitioned by prompt key
+  into P partitions (P = twice the executor's workers unless given), so every record of a prompt group
+  lands in one partition; each partition is grouped on a worker by ``mine.miner.group_records`` itself
+  (exact-duplicate records, repeated and near-identical answers, single-model groups), with the answers
+  it may compare shipped along and spilled to the worker's own temporary file. The partitions' results
+  are concatenated and sorted by row id: exactly the frame ``group_records`` returns for all records at
+  once, whatever P is (every rule of ``group_records`` looks inside one group only, in row order).
+  With ``near`` the near-duplicate prompt clusters span keys, so they are found on the driver first (one
+  text per distinct prompt) and the partitions are cut by cluster instead of by key.
+
+What stays on the driver: the light columns of every record (conversation id, model, language, source,
+filter verdict, key, answer hash and length, text id: tens of bytes a record), the text spill file (on
+disk), the answers of the partitions in flight (at most twice the workers' count at a time, and only
+those of prompts answered by two or more models), and everything after grouping: pairing (its seeded
+random draws run over all groups in input order, and the model-pair cap counts across groups, so it is
+one pass; it is integer arithmetic over the candidates), building the battles (their texts are read
+back from the spill), the leakage guard and the funnel.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from arenapref.compare.guard import read_protected
-from arenapref.errors import ArenaprefError
 from arenapref.executors.base import Executor
 from arenapref.executors.shards import Shard, shards_of
-from arenapref.mine.filters import FilterSettings, inspect_batch
-from arenapref.mine.funnel import Funnel
+from arenapref.mine.filters import FilterSettings
 from arenapref.mine.miner import (
-    DROPPED_SCHEMA,
-    KeyCache,
+    Grouper,
     MineResult,
     MineSettings,
+    ScannedBatch,
+    SourceScanner,
     TextStore,
-    _answer_hash,
-    _build,
-    _finish,
-    _pair,
     group_records,
-    guard_pairs,
+    mine_pairs,
+    near_prompt_groups,
+    scan_source,
     text_store,
 )
-from arenapref.readers import Source, as_source
-from arenapref.records import BATTLE_SCHEMA
+from arenapref.readers import Source
 from arenapref.rejects import RejectLog
 
-
-@dataclass
-class ScannedBatch:
-    """One batch after the filters: light per-record columns, and the turns of the records kept."""
-
-    columns: pl.DataFrame
-    ok: np.ndarray
-    prompts: pa.Array
-    answers: pa.Array
+#: Seed of the partition hash (any fixed value: the result does not depend on the partitioning).
+PARTITION_SEED = 31
 
 
 @dataclass
 class ScannedShard:
+    """One file's scanned batches and the rows its reader rejected."""
+
     batches: list[ScannedBatch]
-    records: int
     rejects: RejectLog
 
 
 def scan_shard(shard: Shard, filters: FilterSettings) -> ScannedShard:
-    """The per-block function of ``mine``: filter, key and hash one file's records."""
+    """The per-block function of the scan: filter, key and hash one file's records."""
     source = shard.open()
-    key_cache = KeyCache()
-    out: list[ScannedBatch] = []
-    records = 0
-    for batch in source.batches():
-        n = batch.num_rows
-        records += n
-        ins = inspect_batch(batch, filters)
-        ok_idx = np.nonzero(ins.reason == 0)[0]
-        prompts = ins.prompts.take(pa.array(ok_idx, pa.int64()))
-        answers = ins.answers.take(pa.array(ok_idx, pa.int64()))
-        where = np.full(n, -1, dtype=np.int64)
-        where[ok_idx] = np.arange(len(ok_idx))
-        spread = pa.array(where, pa.int64(), mask=where < 0)
-        columns = pl.DataFrame(
-            {
-                "cid": pl.from_arrow(batch.column("conversation_id")),
-                "model": pl.from_arrow(batch.column("model")),
-                "language": pl.from_arrow(batch.column("language")),
-                "filter": pl.Series(ins.reason, dtype=pl.UInt8),
-                "key": pl.from_arrow(key_cache.keys(prompts).take(spread)),
-                "ahash": pl.from_arrow(_answer_hash(answers).take(spread)),
-                "alen": pl.Series(ins.answer_chars, dtype=pl.Int64),
-            }
-        )
-        out.append(ScannedBatch(columns, where, prompts, answers))
-    return ScannedShard(out, records, source.rejects)
+    return ScannedShard(list(scan_source(source, filters)), source.rejects)
 
 
-def scan_with(
-    executor: Executor,
-    sources: Sequence[Source],
-    settings: MineSettings,
-    store: TextStore,
-    funnel: Funnel,
-    progress: Callable[[str, int], None] | None = None,
-) -> pl.DataFrame:
-    """``mine.miner.scan`` with one block per file; the same record frame, row ids and text ids.
+def shard_scanner(executor: Executor) -> SourceScanner:
+    """A ``mine_pairs`` scanner that scans every file of a source as one block on ``executor``.
 
     Each file's rejects are added to its source's log, as a sequential read would have.
     """
-    fs = settings.filter_settings()
-    frames: list[pl.DataFrame] = []
-    for src in sources:
-        n_in = 0
-        for part in executor.imap(partial(scan_shard, filters=fs), shards_of(src)):
-            n_in += part.records
-            src.rejects.extend(part.rejects)
-            if progress is not None:
-                progress("scan", part.records)
-            for b in part.batches:
-                where = b.ok
-                spread = pa.array(where, pa.int64(), mask=where < 0)
-                tids = pa.array(store.append(b.prompts, b.answers)).take(spread)
-                n = b.columns.height
-                frames.append(
-                    b.columns.select(
-                        "cid",
-                        "model",
-                        "language",
-                        pl.repeat(src.name, n, eager=True, dtype=pl.String).alias("source"),
-                        "filter",
-                        "key",
-                        "ahash",
-                        "alen",
-                        pl.Series("tid", tids),
-                    )
-                )
-        funnel.records_in[src.name] = funnel.records_in.get(src.name, 0) + n_in
-        if len(src.rejects):
-            funnel.unreadable[src.name] = len(src.rejects)
-    if not frames:
-        return pl.DataFrame()
-    return pl.concat(frames, rechunk=True).with_row_index("rid")
+
+    def scanner(source: Source, filters: FilterSettings) -> Iterator[ScannedBatch]:
+        for part in executor.imap(partial(scan_shard, filters=filters), shards_of(source)):
+            source.rejects.extend(part.rejects)
+            yield from part.batches
+
+    return scanner
+
+
+@dataclass
+class GroupPartition:
+    """Every passing record of some prompt groups, and the answers of those a worker may compare.
+
+    ``records``: rid, key (the group), model, ahash, alen, tid (the driver's text id), filter.
+    ``shipped``: rows of ``records`` whose answers are in ``answers``, in that order.
+    """
+
+    records: pl.DataFrame
+    shipped: np.ndarray
+    answers: pa.Array
+
+
+def group_partition(part: GroupPartition, settings: MineSettings) -> pl.DataFrame:
+    """The per-block function of the grouping: ``group_records`` over one partition's groups.
+
+    The shipped answers go to a spill file of the worker's own; text ids are renumbered into it for the
+    call and given back afterwards (rows not shipped are never read: see ``partitioned_grouper``).
+    """
+    local = np.full(part.records.height, -1, dtype=np.int64)
+    local[part.shipped] = np.arange(len(part.shipped))
+    records = part.records.with_columns(pl.Series("tid", pa.array(local, pa.int64(), mask=local < 0)))
+    with text_store() as store:
+        store.append(pa.nulls(len(part.answers), TextStore.SCHEMA.field("prompts").type), part.answers)
+        grouped = group_records(records, store, replace(settings, near=False))
+    tids = part.records.select("rid", "tid")
+    return grouped.drop("tid").join(tids, on="rid").select("rid", "group", "model", "tid", "stage_reason")
+
+
+def partitioned_grouper(executor: Executor, partitions: int | None = None) -> Grouper:
+    """A ``mine_pairs`` grouper that groups ``partitions`` hash partitions of the prompts on ``executor``.
+
+    Only the answers of prompts answered by two or more models are shipped: ``group_records`` compares
+    answers only within groups that still have two models after the duplicate rule, a subset of those.
+    """
+
+    def grouper(recs: pl.DataFrame, store: TextStore, settings: MineSettings) -> pl.DataFrame:
+        light = ("rid", "key", "model", "ahash", "alen", "tid", "filter")
+        ok = recs.filter(pl.col("filter") == 0).select(light)
+        if ok.height == 0:
+            return group_records(recs, store, settings)
+        if settings.near:
+            clusters = near_prompt_groups(ok, store, settings.near_threshold)
+            ok = ok.join(clusters, on="key", how="left").sort("rid")
+            ok = ok.with_columns(pl.col("group").alias("key")).drop("group")
+        n = max(1, partitions or 2 * executor.workers)
+        ok = ok.with_columns(
+            (pl.col("key").hash(seed=PARTITION_SEED) % n).alias("part"),
+            (pl.col("model").n_unique().over("key") >= 2).alias("ship"),
+        )
+        frames = ok.partition_by("part", maintain_order=True, include_key=False)
+
+        def blocks() -> Iterator[GroupPartition]:
+            # Lazily, so the driver reads a partition's answers only when its task is submitted.
+            for frame in frames:
+                shipped = np.flatnonzero(frame.get_column("ship").to_numpy())
+                tids = frame.get_column("tid").to_numpy()[shipped]
+                answers = store.take(tids).column("answers").combine_chunks()
+                yield GroupPartition(frame.drop("ship"), shipped, answers)
+
+        parts = list(executor.imap(partial(group_partition, settings=settings), blocks()))
+        return pl.concat(parts).sort("rid")
+
+    return grouper
 
 
 def mine_pairs_with(
@@ -148,62 +158,14 @@ def mine_pairs_with(
     sources: Sequence[object],
     settings: MineSettings | None = None,
     *,
-    exclude: Sequence[object] = (),
-    topics: str | Path | None = None,
-    work_dir: Path | None = None,
-    progress: Callable[[str, int], None] | None = None,
+    partitions: int | None = None,
+    **options: Any,
 ) -> MineResult:
-    """``mine.mine_pairs`` (without regeneration) with the scan per file on ``executor``.
+    """``mine.mine_pairs`` (the same keyword options: exclude, topics, regenerate, work_dir, progress)
+    with the scan per file and the grouping per prompt partition on ``executor``.
 
-    ``progress(stage, records)``: as for ``mine_pairs`` (records after each file during the scan).
+    ``partitions``: how many hash partitions the grouping uses (twice the workers by default); the
+    result is the same for any number.
     """
-    settings = settings or MineSettings()
-    opened = [as_source(s) for s in sources]
-    for src in opened:
-        if src.kind != "conversations":
-            raise ArenaprefError(f"{src.path} holds {src.kind}; mining needs conversations (one model each)")
-    protect, protect_names = read_protected(exclude) if exclude else ([], [])
-    topic_model = None
-    if topics is not None:
-        from arenapref.topics import load_model
-
-        topic_model = load_model(topics)
-    funnel = Funnel(settings=settings.describe())
-    clock = time.perf_counter()
-
-    tell = progress or (lambda stage, n: None)
-
-    def lap(name: str, following: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        funnel.seconds[name] = round(now - clock, 3)
-        clock = now
-        tell(following, 0)
-
-    with text_store(work_dir) as store:
-        recs = scan_with(executor, opened, settings, store, funnel, tell)
-        lap("scan", "group")
-        if recs.height == 0:
-            return MineResult(BATTLE_SCHEMA.empty_table(), funnel, DROPPED_SCHEMA.empty_table())
-        grouped = group_records(recs, store, settings)
-        lap("group", "pair")
-        cand, pairs, pair_reason = _pair(grouped, settings)
-        lap("pair", "build")
-        kept = np.nonzero(pair_reason == "")[0]
-        table = _build(recs, cand, pairs[kept], store, settings)
-        lap("build", "guard" if protect else "finish")
-    pair_detail = np.full(len(pairs), "", dtype=object)
-    if protect:
-        rows, reason, detail = guard_pairs(table, protect, protect_names, settings)
-        pair_reason[kept[rows]] = reason
-        pair_detail[kept[rows]] = detail
-        leaked = np.zeros(table.num_rows, dtype=bool)
-        leaked[rows] = True
-        table = table.filter(pa.array(~leaked))
-        lap("guard", "finish")
-    if topic_model is not None:
-        from arenapref.topics import with_topic_columns
-
-        table = with_topic_columns(topic_model, table)
-        lap("topics", "finish")
-    return _finish(recs, grouped, cand, pairs, pair_reason, pair_detail, table, funnel, np.zeros(0, np.int64))
+    scanner, grouper = shard_scanner(executor), partitioned_grouper(executor, partitions)
+    return mine_pairs(sources, settings, scanner=scanner, grouper=grouper, **options)

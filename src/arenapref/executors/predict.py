@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from arenapref.errors import ArenaprefError
 from arenapref.executors.base import Executor
 from arenapref.executors.shards import table_blocks
-from arenapref.rejects import RejectLog
 
 if TYPE_CHECKING:
     from arenapref.model.io import PredictSummary
@@ -58,28 +56,7 @@ def predict_submission_with(
     format: str | None = None,
 ) -> PredictSummary:
     """``model.io.predict_submission`` with the predictions made per block on ``executor``."""
-    from arenapref.model.io import PredictSummary, _csv_ids, load_model, read_battles
-    from arenapref.writers import write_submission_csv
+    from arenapref.model.io import predict_submission
 
-    model = load_model(model_dir)  # on the driver too: checks the folder and gives the class prior
-    rejects = RejectLog()
-    test = Path(test_path)
-    table = read_battles([test], rejects, format)
-    proba = predict_proba_with(executor, model_dir, table)
-    ids = [str(i) for i in table.column("id").to_pylist()]
-    order = _csv_ids(test)
-    n_fallback = 0
-    if order is not None and order != ids:
-        prior = getattr(model, "class_prior_", np.full(3, 1.0 / 3.0))
-        where = {i: k for k, i in enumerate(ids)}
-        rows = [proba[where[i]] if i in where else prior for i in order]
-        n_fallback = sum(1 for i in order if i not in where)
-        if n_fallback > len(rejects):
-            raise ArenaprefError(
-                f"{test}: {n_fallback} ids of the file are missing from what was read, but only "
-                f"{len(rejects)} rows were rejected; the ids do not match (e.g. {order[0]!r})"
-            )
-        proba = np.vstack(rows) if rows else np.zeros((0, 3))
-        ids = order
-    path = write_submission_csv(ids, proba, out, clip=clip)
-    return PredictSummary(path, len(ids), n_fallback, rejects)
+    predict = partial(predict_proba_with, executor, model_dir)
+    return predict_submission(model_dir, test_path, out, clip, format, predict=predict)

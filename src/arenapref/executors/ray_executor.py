@@ -8,7 +8,7 @@ order, so the driver holds a few blocks' results at a time.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import ray
@@ -59,7 +59,7 @@ class RayExecutor(Executor):
         resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
         return max(1, int(resources.get("CPU", 1)))
 
-    def imap(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         limit = 2 * self.workers
         fn_ref = ray.put(fn)
         pending: deque[Any] = deque()

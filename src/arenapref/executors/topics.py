@@ -4,6 +4,9 @@ Assignment is a pure per-row function of the fitted map (embed the first user pr
 centroid), so blocks need nothing from each other: each task loads the map once per worker process
 (cached by folder), assigns its file batch by batch exactly as ``topics.topic_batches`` does, and
 returns the file's records with the two topic columns. Topic ids equal the local run's.
+
+The pipeline's probe counts the same way (``source_mix_with``): each file's ``topics.source_mix`` on a
+worker, the counts added on the driver.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -18,6 +22,9 @@ from arenapref.executors.base import Executor
 from arenapref.executors.shards import Shard, shards_of
 from arenapref.readers import Source
 from arenapref.rejects import RejectLog
+
+if TYPE_CHECKING:
+    from arenapref.topics.probe import SourceMix
 
 
 @lru_cache(maxsize=4)
@@ -55,3 +62,36 @@ def topic_blocks_with(executor: Executor, model_dir: str, source: Source) -> Ite
         source.rejects.extend(block.rejects)
         if block.table is not None and block.table.num_rows:
             yield block.table
+
+
+def mix_shard(shard: Shard, model_dir: str, name: str) -> tuple[SourceMix, RejectLog]:
+    """The per-block function of ``topics probe``: one file's topic counts (``topics.source_mix``)."""
+    from arenapref.topics import source_mix
+
+    source = shard.open()
+    mix = source_mix(_topic_model(model_dir), source, name)  # type: ignore[arg-type]
+    return mix, source.rejects
+
+
+def source_mix_with(executor: Executor, model_dir: str, source: Source, name: str | None = None) -> SourceMix:
+    """``topics.source_mix`` (every record counted, not unique prompts) with one file per block.
+
+    Counts are sums, so the files' mixes add up to the source's; unassigned reasons keep the order in
+    which a sequential read first meets them.
+    """
+    from arenapref.topics.probe import SourceMix
+
+    label = name or source.name
+    total = SourceMix(label, [], 0, 0, {})
+    for mix, rejects in executor.imap(
+        partial(mix_shard, model_dir=str(model_dir), name=label), shards_of(source)
+    ):
+        source.rejects.extend(rejects)
+        total.counts = (
+            mix.counts if not total.counts else [a + b for a, b in zip(total.counts, mix.counts, strict=True)]
+        )
+        total.unassigned += mix.unassigned
+        total.repeats += mix.repeats
+        for reason, n in mix.unassigned_reasons.items():
+            total.unassigned_reasons[reason] = total.unassigned_reasons.get(reason, 0) + n
+    return total

@@ -21,7 +21,7 @@ import hashlib
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -263,45 +263,84 @@ class KeyCache:
         return hex_keys(self._k1[at], self._k2[at])
 
 
+@dataclass
+class ScannedBatch:
+    """One batch after the filters: light per-record columns, and the used turns of the records kept."""
+
+    columns: pl.DataFrame  # cid, model, language, filter, key, ahash, alen: one row per record
+    kept: np.ndarray  # per record, its row in ``prompts``/``answers``; -1 where a filter dropped it
+    prompts: pa.Array
+    answers: pa.Array
+
+
+def scan_batch(batch: pa.RecordBatch, filters: FilterSettings, key_cache: KeyCache) -> ScannedBatch:
+    """Filter, key and hash one batch of records (no text is stored yet: ``scan`` does that)."""
+    n = batch.num_rows
+    ins = inspect_batch(batch, filters)
+    ok_idx = np.nonzero(ins.reason == 0)[0]
+    prompts = ins.prompts.take(pa.array(ok_idx, pa.int64()))
+    answers = ins.answers.take(pa.array(ok_idx, pa.int64()))
+    where = np.full(n, -1, dtype=np.int64)
+    where[ok_idx] = np.arange(len(ok_idx))
+    spread = pa.array(where, pa.int64(), mask=where < 0)
+    columns = pl.DataFrame(
+        {
+            "cid": pl.from_arrow(batch.column("conversation_id")),
+            "model": pl.from_arrow(batch.column("model")),
+            "language": pl.from_arrow(batch.column("language")),
+            "filter": pl.Series(ins.reason, dtype=pl.UInt8),
+            "key": pl.from_arrow(key_cache.keys(prompts).take(spread)),
+            "ahash": pl.from_arrow(_answer_hash(answers).take(spread)),
+            "alen": pl.Series(ins.answer_chars, dtype=pl.Int64),
+        }
+    )
+    return ScannedBatch(columns, where, prompts, answers)
+
+
+def scan_source(source: Source, filters: FilterSettings) -> Iterator[ScannedBatch]:
+    """Every batch of one source, scanned in order (``executors.mine`` runs this per file)."""
+    key_cache = KeyCache()
+    for batch in source.batches():
+        yield scan_batch(batch, filters, key_cache)
+
+
+#: ``scan_source``'s shape: a source's scanned batches in source order (its rejects in its log).
+SourceScanner = Callable[[Source, FilterSettings], Iterable[ScannedBatch]]
+
+
 def scan(
     sources: Sequence[Source],
     settings: MineSettings,
     store: TextStore,
     funnel: Funnel,
     progress: Callable[[str, int], None] | None = None,
+    scanner: SourceScanner = scan_source,
 ) -> pl.DataFrame:
-    """Filter and key every record of every source; texts of the records that passed go to ``store``."""
+    """Filter and key every record of every source; texts of the records that passed go to ``store``.
+
+    Texts are appended in source and batch order, so row ids and text ids do not depend on where
+    ``scanner`` ran the batches.
+    """
     fs = settings.filter_settings()
-    key_cache = KeyCache()
     frames: list[pl.DataFrame] = []
     for src in sources:
         n_in = 0
-        for batch in src.batches():
-            n = batch.num_rows
+        for part in scanner(src, fs):
+            n = part.columns.height
             n_in += n
-            ins = inspect_batch(batch, fs)
-            ok_idx = np.nonzero(ins.reason == 0)[0]
-            prompts = ins.prompts.take(pa.array(ok_idx, pa.int64()))
-            answers = ins.answers.take(pa.array(ok_idx, pa.int64()))
-            where = np.full(n, -1, dtype=np.int64)
-            where[ok_idx] = np.arange(len(ok_idx))
-            spread = pa.array(where, pa.int64(), mask=where < 0)
-            keys = key_cache.keys(prompts).take(spread)
-            ahash = _answer_hash(answers).take(spread)
-            tids = pa.array(store.append(prompts, answers)).take(spread)
+            spread = pa.array(part.kept, pa.int64(), mask=part.kept < 0)
+            tids = pa.array(store.append(part.prompts, part.answers)).take(spread)
             frames.append(
-                pl.DataFrame(
-                    {
-                        "cid": pl.from_arrow(batch.column("conversation_id")),
-                        "model": pl.from_arrow(batch.column("model")),
-                        "language": pl.from_arrow(batch.column("language")),
-                        "source": pl.repeat(src.name, n, eager=True, dtype=pl.String),
-                        "filter": pl.Series(ins.reason, dtype=pl.UInt8),
-                        "key": pl.from_arrow(keys),
-                        "ahash": pl.from_arrow(ahash),
-                        "alen": pl.Series(ins.answer_chars, dtype=pl.Int64),
-                        "tid": pl.from_arrow(tids),
-                    }
+                part.columns.select(
+                    "cid",
+                    "model",
+                    "language",
+                    pl.repeat(src.name, n, eager=True, dtype=pl.String).alias("source"),
+                    "filter",
+                    "key",
+                    "ahash",
+                    "alen",
+                    pl.Series("tid", tids),
                 )
             )
             if progress is not None:
@@ -475,6 +514,10 @@ def group_records(recs: pl.DataFrame, store: TextStore, settings: MineSettings) 
     return ok.select("rid", "group", "model", "tid", "stage_reason")
 
 
+#: ``group_records``'s shape: (records, text store, settings) -> grouped records.
+Grouper = Callable[[pl.DataFrame, TextStore, MineSettings], pl.DataFrame]
+
+
 def _pair_id(a: str, b: str) -> str:
     return "mine-" + hashlib.blake2b(f"{a}\x1f{b}".encode(), digest_size=8).hexdigest()
 
@@ -621,6 +664,8 @@ def mine_pairs(
     regenerate: RegenerateSettings | None = None,
     work_dir: Path | None = None,
     progress: Callable[[str, int], None] | None = None,
+    scanner: SourceScanner = scan_source,
+    grouper: Grouper = group_records,
 ) -> MineResult:
     """Mine different-model battle pairs from conversation sources (see the module docstring).
 
@@ -632,6 +677,8 @@ def mine_pairs(
     ``work_dir``: where the temporary text spill goes (the system temp folder by default).
     ``progress``: called as ``progress(stage, records)`` while the scan reads records (``records`` new
     records) and once at the start of every later stage (``records`` 0); the CLI draws its bar from it.
+    ``scanner`` and ``grouper``: where the per-record scan (``scan_source``) and the grouping
+    (``group_records``) run; ``executors.mine`` passes ones that run them on a cluster.
     """
     settings = settings or MineSettings()
     opened = [as_source(s) for s in sources]
@@ -658,11 +705,11 @@ def mine_pairs(
         tell(following, 0)
 
     with text_store(work_dir) as store:
-        recs = scan(opened, settings, store, funnel, tell)
+        recs = scan(opened, settings, store, funnel, tell, scanner)
         lap("scan", "group")
         if recs.height == 0:
             return MineResult(BATTLE_SCHEMA.empty_table(), funnel, DROPPED_SCHEMA.empty_table())
-        grouped = group_records(recs, store, settings)
+        grouped = grouper(recs, store, settings)
         lap("group", "pair")
         cand, pairs, pair_reason = _pair(grouped, settings)
         lap("pair", "build")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from statistics import NormalDist
@@ -305,6 +305,7 @@ def ablate(
     extra_weights: Sequence[float] | None = None,
     split_seed: int = 0,
     progress: bool = False,
+    on_trained: Callable[[int, int], None] | None = None,
 ) -> AblationReport:
     """Train on ``base`` alone and on ``base`` + ``extra`` ``repeats`` times each; compare log loss on the
     same held-out rows (see the module docstring).
@@ -316,7 +317,8 @@ def ablate(
     nested (the 0.25 share is inside the 0.5 share). For the ``lgbm`` model the seed ensemble is one
     booster per repeat unless ``params`` sets ``n_seeds`` (the repeats already average). ``topics`` is a
     topic-map folder for the per-topic breakdown (topics with fewer than ``min_topic_rows`` held-out rows
-    are folded into "(small topics)").
+    are folded into "(small topics)"). ``progress`` prints a count of trainings to stderr;
+    ``on_trained(done, total)`` is called after each training instead, for a caller's own progress bar.
     """
     start = time.perf_counter()
     weights_grid = list(extra_weights) if extra_weights is not None else [extra_weight]
@@ -364,7 +366,9 @@ def ablate(
     def tick() -> None:
         nonlocal done
         done += 1
-        if progress:
+        if on_trained is not None:
+            on_trained(done, total)
+        elif progress:
             import sys
 
             print(f"\rablate: trained {done}/{total}", end="" if done < total else "\n", file=sys.stderr)

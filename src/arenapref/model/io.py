@@ -16,7 +16,7 @@ import pickle
 import platform
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -39,8 +39,9 @@ from arenapref.writers import SUBMISSION_COLUMNS, write_submission_csv
 csv.field_size_limit(sys.maxsize)
 
 FORMAT = "arenapref-preference-model"
-#: Bumped when the layout of a model directory or of the pickled classes changes incompatibly.
-FORMAT_VERSION = 1
+#: Bumped when the layout of a model directory or of the pickled classes changes incompatibly
+#: (2: the LightGBM estimator holds a seed ensemble of boosters).
+FORMAT_VERSION = 2
 MODEL_FILE = "model.pkl"
 META_FILE = "meta.json"
 _LIBRARIES = ("lightgbm", "scikit-learn", "numpy", "pyarrow", "polars")
@@ -292,17 +293,20 @@ def predict_submission(
     out: str | Path,
     clip: float = 1e-4,
     format: str | None = None,
+    predict: Callable[[pa.Table], np.ndarray] | None = None,
 ) -> PredictSummary:
     """Predict every battle of a test file and write the competition's submission CSV in input order.
 
     Rows the reader could not parse still get a line (the class prior, counted in the summary): a
-    submission missing an id scores nothing.
+    submission missing an id scores nothing. ``predict``: the (rows, 3) probabilities of the battles
+    read, ``load_model(model_dir).predict_proba`` by default (``executors.predict`` passes one that
+    predicts row slices on a cluster).
     """
     model = load_model(model_dir)
     rejects = RejectLog()
     test = Path(test_path)
     table = read_battles([test], rejects, format)
-    proba = model.predict_proba(table)
+    proba = (predict or model.predict_proba)(table)
     ids = [str(i) for i in table.column("id").to_pylist()]
     order = _csv_ids(test)
     n_fallback = 0

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from arenapref.errors import ArenaprefError
 
@@ -23,10 +24,22 @@ class _Section(BaseModel):
 
 
 class RunSettings(_Section):
-    """Where the run folder goes and the seed every stage uses."""
+    """Where the run folder goes, the seed every stage uses, and where the distributable stages run."""
 
     dir: str = "run"
     seed: int = Field(default=0, ge=0)
+    # Where profile, compare, topics (probe), mine and predict run: this process, or Ray (a local
+    # instance, or the cluster at ``address``: auto, ray://HEAD:10001). Not part of any stage's key:
+    # both executors write the same outputs, so switching does not rerun a stage.
+    executor: Literal["local", "ray"] = "local"
+    address: str | None = None
+
+    @field_validator("address")
+    @classmethod
+    def _address_needs_ray(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and info.data.get("executor") != "ray":
+            raise PydanticCustomError("address_without_ray", 'only applies with executor = "ray"')
+        return v
 
 
 class SourceSettings(_Section):
@@ -126,7 +139,11 @@ class AblateSettings(_Section):
     extra_weight: float = Field(default=1.0, ge=0)
     n_boot: int = Field(default=1000, ge=10)
     params: dict[str, int | float | str | bool] = Field(default_factory=dict)
-    curve: list[float] = Field(default_factory=lambda: [0.25, 0.5, 1.0])
+    # Trainings per arm: the difference is averaged over them (seed noise is larger than the effect
+    # of a few thousand extra rows on real data); 3 keeps the 1M + 60k pipeline inside its budget.
+    repeats: int = Field(default=3, ge=1)
+    # Shares of the extra rows, each an arm of the curve (nested subsets); 1.0 is always measured.
+    curve: list[Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=lambda: [0.25, 0.5, 1.0])
 
 
 class PredictSettings(_Section):

@@ -39,19 +39,34 @@ def file_fingerprint(path: Path) -> dict[str, Any]:
     return out
 
 
-def fingerprint(path: str | Path) -> dict[str, Any]:
-    """A file's fingerprint, or a folder's: its files (temporaries excluded) and one hash over them."""
+def _shown(p: Path, base: Path | None) -> str:
+    """The path as the key records it: relative to the workspace when inside it, so a moved or copied
+    workspace (with its mtimes kept, as ``cp -a`` and ``shutil.copytree`` do) skips every stage."""
+    if base is not None:
+        try:
+            return p.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(p)
+
+
+def fingerprint(path: str | Path, base: Path | None = None) -> dict[str, Any]:
+    """A file's fingerprint, or a folder's: its files (temporaries excluded) and one hash over them.
+
+    ``base`` is the workspace folder (the config's): paths inside it are recorded relative to it.
+    """
     p = Path(path)
+    shown = _shown(p, base)
     if not p.exists():
-        return {"path": str(p), "missing": True}
+        return {"path": shown, "missing": True}
     if p.is_file():
-        return {"path": str(p), **file_fingerprint(p)}
+        return {"path": shown, **file_fingerprint(p)}
     files = sorted(f for f in p.rglob("*") if f.is_file() and TMP_MARK not in str(f.relative_to(p)))
     prints = [file_fingerprint(f) for f in files]
     listing = [[f.relative_to(p).as_posix(), fp] for f, fp in zip(files, prints, strict=True)]
     digest = hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()
     return {
-        "path": str(p),
+        "path": shown,
         "files": len(files),
         "size": sum(int(fp["size"]) for fp in prints),
         "sha256": digest,

@@ -194,10 +194,11 @@ def _one_stage(
     if absent:
         return StageStatus(name, "not run", f"needs the {', '.join(absent)} stage")
     settings = stage.settings(config)
-    inputs = [fingerprint(p) for p in stage.inputs(config, base)]
-    for fp in inputs:
+    paths = stage.inputs(config, base)
+    inputs = [fingerprint(p, base) for p in paths]
+    for p, fp in zip(paths, inputs, strict=True):
         if fp.get("missing"):
-            raise ArenaprefError(f"{name}: the input {fp['path']} does not exist")
+            raise ArenaprefError(f"{name}: the input {p} does not exist")
     upstream = {n: keys.get(n) for n in (*stage.needs, *stage.uses)}
     key = stage_key(name, stage.version, settings, inputs, upstream)
     forced = only == name or (first is not None and index >= first)

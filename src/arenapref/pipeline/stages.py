@@ -9,17 +9,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from arenapref.errors import ArenaprefError, CheckFailed
+from arenapref.errors import ArenaprefError, CheckFailed, MissingDependencyError
 from arenapref.paths import user_cache_dir
 from arenapref.pipeline.config import PipelineConfig
 from arenapref.pipeline.stage import StageContext, StageOutcome, register
+
+if TYPE_CHECKING:
+    from arenapref.executors.base import Executor
 
 
 def _paths(config: PipelineConfig, base: Path, *names: str) -> list[Path]:
@@ -31,6 +37,25 @@ def _paths(config: PipelineConfig, base: Path, *names: str) -> list[Path]:
             q = Path(p).expanduser()
             out.append(q if q.is_absolute() else base / q)
     return out
+
+
+@contextmanager
+def _executor(ctx: StageContext) -> Iterator[Executor | None]:
+    """The executor ``run.executor`` names; None for this process (the stage's plain local code).
+
+    ``run.executor`` is deliberately not in any stage's ``settings``: both executors write equal outputs
+    (tests/test_ray_executors.py), so a switch must not change a stage's key or rerun it.
+    """
+    from arenapref.executors.base import get_executor, ray_available
+
+    run = ctx.config.run
+    if run.executor == "local":
+        yield None
+        return
+    if not ray_available():
+        raise MissingDependencyError("ray", 'run.executor = "ray"', "ray")
+    with get_executor(run.executor, run.address) as executor:
+        yield executor
 
 
 def _json(path: Path, data: Any) -> Path:
@@ -93,9 +118,13 @@ class ProfileStage(_Base):
             *([open_source(ctx.path(src.test), src.test_format)] if src.test else []),
         ]
         profiles = []
-        for i, s in enumerate(opened):
-            profiles.append(profile_source(s, tok))
-            ctx.progress(i + 1, len(opened))
+        with _executor(ctx) as ex:
+            from arenapref.executors.profile import profile_source_with
+
+            profile = profile_source if ex is None else partial(profile_source_with, ex)
+            for i, s in enumerate(opened):
+                profiles.append(profile(s, tok))
+                ctx.progress(i + 1, len(opened))
         write_json(profiles, ctx.out / "profile.json")
         plot_profiles(profiles, ctx.out / "profile.png")
         drops = {f"{p.name}: {k}": v for p in profiles for k, v in p.rejected.items()}
@@ -136,12 +165,14 @@ class CompareStage(_Base):
         left_paths = [(p, src.train_format) for p in [src.train] if p] + [
             (p, src.test_format) for p in [src.test] if p
         ]
-        left = concat_prompt_sets([read_prompt_set(ctx.path(p), f, settings)[0] for p, f in left_paths])
-        ctx.progress(1, 3)
-        right = concat_prompt_sets(
-            [read_prompt_set(ctx.path(p), src.lmsys_format, settings)[0] for p in src.lmsys]
-        )
-        ctx.progress(2, 3)
+        with _executor(ctx) as ex:
+            from arenapref.executors.compare import read_prompt_set_with
+
+            read = read_prompt_set if ex is None else partial(read_prompt_set_with, ex)
+            left = concat_prompt_sets([read(ctx.path(p), f, settings)[0] for p, f in left_paths])
+            ctx.progress(1, 3)
+            right = concat_prompt_sets([read(ctx.path(p), src.lmsys_format, settings)[0] for p in src.lmsys])
+            ctx.progress(2, 3)
         name = "+".join(n for n, v in (("train", src.train), ("test", src.test)) if v)
         result = compare_sets(left, right, settings, left_name=name, right_name="lmsys")
         write_compare(result, ctx.out)
@@ -179,7 +210,17 @@ class TopicsStage(_Base):
             if p:
                 sources.append(open_source(ctx.path(p), f))
                 names.append(name)
-        report = probe(model, sources, names)
+        with _executor(ctx) as ex:
+            from arenapref.executors.topics import source_mix_with
+            from arenapref.topics.probe import probe_mixes
+
+            if ex is None:
+                report = probe(model, sources, names)
+            else:
+                map_dir = str(ctx.out / "map")
+                report = probe_mixes(
+                    model, [source_mix_with(ex, map_dir, s, n) for s, n in zip(sources, names, strict=True)]
+                )
         report.write_json(ctx.out / "probe.json")
         write_chart(report, ctx.out / "probe.png")
         ctx.progress(2, 2)
@@ -220,13 +261,16 @@ class MineStage(_Base):
             for p in ([src.test] if src.test else []) + ([src.train] if m.exclude_train and src.train else [])
         ]
         topics = ctx.stage_dir("topics") / "map" if ctx.has("topics") else None
-        result = mine_pairs(
-            [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys],
-            settings,
-            exclude=exclude,
-            topics=topics,
-            work_dir=ctx.out,
-        )
+        with _executor(ctx) as ex:
+            from arenapref.executors.mine import mine_pairs_with
+
+            result = (mine_pairs if ex is None else partial(mine_pairs_with, ex))(
+                [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys],
+                settings,
+                exclude=exclude,
+                topics=topics,
+                work_dir=ctx.out,
+            )
         write_result(result, ctx.out / "pairs.parquet", dropped=ctx.out / "dropped.parquet")
         f = result.funnel
         drops = {**f.dropped, **{f"pair: {k}": v for k, v in f.pairs_dropped.items()}}
@@ -503,7 +547,7 @@ class AblateStage(_Base):
     required = ("train",)
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.model.ablate import ablate, write_report
+        from arenapref.model.ablate import ablate, plot_curve, write_report
         from arenapref.model.io import read_battles
         from arenapref.readers import read_table
 
@@ -511,38 +555,22 @@ class AblateStage(_Base):
         assert src.train is not None
         base = read_battles([ctx.path(src.train)], format=src.train_format)
         extra = read_table(ctx.stage_dir("label") / "labeled.parquet")
-        topics = ctx.stage_dir("topics") / "map" if ctx.has("topics") else None
-        fracs = sorted({f for f in a.curve if 0 < f < 1})
-        steps = len(fracs) + 1
-
-        def one(table: pa.Table, with_topics: bool) -> Any:
-            return ablate(
-                base,
-                table,
-                holdout_frac=a.holdout_frac,
-                extra_weight=a.extra_weight,
-                topics=topics if with_topics else None,
-                params=dict(a.params),
-                n_boot=a.n_boot,
-                seed=seed,
-            )
-
-        report = one(extra, True)
-        ctx.progress(1, steps)
-        write_report(report, ctx.out / "ablation.json")
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(extra.num_rows)
-        curve = [{"fraction": 0.0, "n_extra": 0, "diff": 0.0, "low": 0.0, "high": 0.0}]
-        for k, f in enumerate(fracs):
-            n = max(1, round(f * extra.num_rows))
-            r = one(extra.take(pa.array(np.sort(order[:n]))), False).overall
-            curve.append({"fraction": f, "n_extra": n, "diff": r.diff, "low": r.low, "high": r.high})
-            ctx.progress(k + 2, steps)
-        o = report.overall
-        curve.append(
-            {"fraction": 1.0, "n_extra": report.n_extra, "diff": o.diff, "low": o.low, "high": o.high}
+        report = ablate(
+            base,
+            extra,
+            holdout_frac=a.holdout_frac,
+            extra_weight=a.extra_weight,
+            topics=ctx.stage_dir("topics") / "map" if ctx.has("topics") else None,
+            params=dict(a.params),
+            n_boot=a.n_boot,
+            seed=seed,
+            repeats=a.repeats,
+            extra_fractions=sorted({*a.curve, 1.0}),
+            on_trained=ctx.progress,
         )
-        _json(ctx.out / "curve.json", curve)
+        write_report(report, ctx.out / "ablation.json")
+        plot_curve(report, ctx.out / "curve.png")
+        o = report.overall
         return StageOutcome(
             f"extra data {o.diff:+.4f} log loss [{o.low:+.4f}, {o.high:+.4f}]: {o.verdict()}",
             counts={"holdout": o.n, "extra": report.n_extra, "diff": o.diff, "low": o.low, "high": o.high},
@@ -564,7 +592,11 @@ class PredictStage(_Base):
 
         test = ctx.config.sources.test
         assert test is not None
-        sub = predict_submission(ctx.stage_dir("train") / "model", ctx.path(test), ctx.out / "submission.csv")
+        with _executor(ctx) as ex:
+            from arenapref.executors.predict import predict_submission_with
+
+            predict = predict_submission if ex is None else partial(predict_submission_with, ex)
+            sub = predict(ctx.stage_dir("train") / "model", ctx.path(test), ctx.out / "submission.csv")
         check = check_submission(sub.path, ctx.path(test))
         if not check.ok:
             raise CheckFailed(f"the submission failed its format check: {'; '.join(check.problems)}")

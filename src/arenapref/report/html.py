@@ -286,8 +286,10 @@ def _section_model(r: _Run) -> str:
 
 def _section_ablate(r: _Run) -> str:
     a = _load(r.dir / "ablate" / "ablation.json") or {}
-    curve = _load(r.dir / "ablate" / "curve.json") or []
     o = a.get("overall", {})
+    # The curve's arms at the overall weight, from no extra rows (difference 0 by definition) upwards.
+    arms = [c for c in a.get("curve", []) if c.get("weight") == o.get("weight")]
+    curve = [{"n_extra": 0, "diff": 0.0, "low": 0.0, "high": 0.0}, *arms] if arms else []
     verdict = (
         "extra data helps"
         if o.get("high", 0) < 0
@@ -300,7 +302,8 @@ def _section_ablate(r: _Run) -> str:
         f"<p>held-out human battles: {_num(o.get('n'))}; log loss base only {_num(o.get('base_log_loss'))}, "
         f"with {_num(a.get('n_extra'))} extra rows {_num(o.get('extra_log_loss'))}; difference "
         f"<b>{_num(o.get('diff'))}</b>, {100 * float(a.get('confidence', 0.95)):.0f}% interval "
-        f'[{_num(o.get("low"))}, {_num(o.get("high"))}]: <b class="{cls}">{verdict}</b>.</p>'
+        f'[{_num(o.get("low"))}, {_num(o.get("high"))}]: <b class="{cls}">{verdict}</b> '
+        f"(predictions averaged over {_num(a.get('repeats'))} trainings per arm).</p>"
     )
 
     def draw(ax: Any) -> None:
