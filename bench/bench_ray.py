@@ -3,16 +3,18 @@
 Both executors run the same per-shard functions on the same synthetic shards in this one process, so
 their ratio is what counts (this machine has 2 cores, shared with other jobs while it ran: say so with
 the figures). Printed per stage: local seconds, Ray seconds, ratio, the per-shard cost (the per-file
-block function alone, one core), the per-partition cost of mining's grouping (one hash partition of the
-prompts, one core), the driver's share (merge, pairing, matching), and whether both results are equal.
+block function alone, one core), the per-partition cost (one hash partition of keys, one core: mining's
+grouping; compare's key joins, shared LSH band keys and band buckets), the driver's share (merges,
+pairing; compare's MinHash-estimate filter, exact verification and report), and whether both results
+are equal. compare's MinHash blocks (50k texts each) count in the projection but in neither column.
 Then Ray's start-up cost, and a projection for 100M conversations on N nodes.
 
 Projection model (stated with the figures): every kind of block (files; mining's prompt partitions,
 whose number grows with the records so that each keeps its size) parallelises perfectly over all cores
 of all nodes, in waves of one block per core, each core as fast as one core here; the driver phase grows
 linearly with the records and runs on one machine; no network or storage limits. Real clusters add
-transfer time to the driver phase (mine and compare ship keys, and mine the kept texts, to the driver,
-and mine the compared answers from the driver to the workers).
+transfer time to the driver phase (mine and compare ship keys, and mine the kept texts, to the driver;
+mine ships the compared answers and compare the keys of each partition from the driver to the workers).
 
     .venv/bin/python bench/bench_ray.py --n 200000 --shard-rows 25000
 """
@@ -83,6 +85,9 @@ def _mine(ex: Executor, lmsys: Path) -> Any:
     return result.pairs
 
 
+#: Block functions that take one hash partition of keys (mining's prompt groups; compare's key joins,
+#: shared LSH band keys and band buckets), reported as "per part s"; files are "per shard s".
+PARTITION_KINDS = ("group_partition", "key_partition_codes", "shared_band_owners", "bucket_pairs_block")
 STAGES: dict[str, Callable[[Executor, Path], Any]] = {"profile": _profile, "compare": _compare, "mine": _mine}
 
 
@@ -158,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         got = STAGES[stage](ray_ex, lmsys)
         ray_s = time.perf_counter() - t0
         per_shard = timed.mean(lambda kind: kind.endswith("_shard"))
-        per_part = timed.mean(lambda kind: kind == "group_partition")
+        per_part = timed.mean(lambda kind: kind in PARTITION_KINDS)
         driver = max(0.0, local_s - timed.total)
         equal = _equal(ref, got)
         blocks = dict(timed.block_seconds)

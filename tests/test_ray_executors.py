@@ -83,19 +83,65 @@ def test_compare_equal(ray_executor: Executor, workspace: SynthManifest) -> None
     assert strip(got.report) == strip(ref.report)
 
 
-def test_near_pairs_per_block_equal(ray_executor: Executor, workspace: SynthManifest) -> None:
+@pytest.mark.parametrize(("same", "partitions"), [(False, 1), (False, 4), (True, 5)])
+def test_compare_matching_per_partition_equal(
+    ray_executor: Executor, workspace: SynthManifest, same: bool, partitions: int
+) -> None:
+    """The key joins and the LSH buckets per hash partition on the workers give the local matches and
+    report, for one or several partitions, two sources or one with itself."""
+    from arenapref.compare.report import compare_paths
+    from arenapref.executors.compare import compare_paths_with
+
+    right = workspace.lmsys_dir if same else workspace.train_csv
+    ref = compare_paths(workspace.lmsys_dir, right)
+    got = compare_paths_with(ray_executor, workspace.lmsys_dir, right, partitions=partitions)
+    assert got.matches.equals(ref.matches)
+    kinds = ref.report["left_in_right"]
+    assert kinds["exact"] > 0 and kinds["near"] > 0, kinds
+    assert same or kinds["placeholder"] > 0, kinds
+
+    def strip(report: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in report.items() if "second" not in k}
+
+    assert strip(got.report) == strip(ref.report)
+
+
+def test_key_codes_per_partition_equal(ray_executor: Executor) -> None:
+    """Codes ranked by first appearance across partitions are one ``key_codes`` pass's, edge cases too."""
+    from arenapref.compare.overlap import key_codes
+    from arenapref.executors.compare import partitioned_codes
+
+    rng = np.random.default_rng(0)
+    a = pa.array([f"k{x}" for x in rng.integers(0, 50, 400)])
+    b = pa.array([f"k{x}" for x in rng.integers(25, 90, 300)])
+    empty = pa.array([], pa.string())
+    for arrays in ((a, b), (a,), (empty, b), (empty, empty)):
+        ref = key_codes(*arrays)
+        for ex, n in ((ray_executor, 3), (LocalExecutor(), 7), (LocalExecutor(), 1)):
+            got = partitioned_codes(ex, n)(*arrays)
+            assert len(got) == len(ref)
+            for g, r in zip(got, ref, strict=True):
+                np.testing.assert_array_equal(g, r)
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_near_pairs_per_block_equal(
+    ray_executor: Executor, workspace: SynthManifest, partitions: int
+) -> None:
+    """Flagging, signatures and band buckets on the workers (near_hooks) give ``near_pairs``'s pairs,
+    windowed giant buckets included."""
     from arenapref.compare.near import near_pairs
     from arenapref.compare.report import read_prompt_set
     from arenapref.executors.compare import near_pairs_with
 
     texts = read_prompt_set(workspace.lmsys_dir)[0].text
     ref = near_pairs(texts)
-    got = near_pairs_with(ray_executor, texts, block_docs=700)  # 5 MinHash blocks
-    assert len(ref.i) > 100
+    got = near_pairs_with(ray_executor, texts, block_docs=700, partitions=partitions)  # 5 MinHash blocks
+    assert len(ref.i) > 100 and ref.stats.windowed_buckets > 0
     np.testing.assert_array_equal(got.i, ref.i)
     np.testing.assert_array_equal(got.j, ref.j)
     np.testing.assert_array_equal(got.similarity, ref.similarity)
-    assert got.stats.flagged == ref.stats.flagged
+    assert _without(vars(got.stats), "seconds") == _without(vars(ref.stats), "seconds")
 
 
 def test_decontaminate_equal(ray_executor: Executor, workspace: SynthManifest) -> None:
@@ -146,6 +192,27 @@ def test_mine_grouping_per_partition_equal(
         assert result.pairs.equals(ref.pairs)
         assert result.dropped.equals(ref.dropped)
         assert _without(result.funnel.to_dict(), "seconds") == _without(ref.funnel.to_dict(), "seconds")
+
+
+def test_cli_mine_regenerate_on_ray_equal(
+    ray_executor: Executor, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mine --regenerate-model --executor ray`` regenerates on the driver: the local run's pairs."""
+    from arenapref.testing.judge_server import ServerSettings, serve_in_thread
+    from cli_helpers import run_cli
+    from test_mine_regenerate import REGEN, _source
+
+    source = _source(tmp_path)
+    for name in ("local", "ray"):
+        with serve_in_thread(ServerSettings(seed=1)) as server:
+            argv = ["mine", str(source), "-o", str(tmp_path / f"{name}.parquet"), "--seed", "3"]
+            argv += ["--regenerate-model", REGEN, "--base-url", server.base_url, "--api-key-env", ""]
+            code, _, err = run_cli([*argv, "--executor", name], capsys)
+            assert code == 0, err
+            assert server.stats(summary=True)["total"] == 3
+    got, ref = (pq.read_table(tmp_path / f"{n}.parquet") for n in ("ray", "local"))
+    assert got.equals(ref)
+    assert ref.column("source").to_pylist().count("regenerated") == 3
 
 
 def test_topics_assign_equal(ray_executor: Executor, workspace: SynthManifest, tmp_path: Path) -> None:
@@ -345,19 +412,31 @@ params = {{n_estimators = 20}}
 """
 
 
-def test_pipeline_executor_ray_equal_outputs_same_keys(ray_executor: Executor, tmp_path: Path) -> None:
+def test_pipeline_executor_ray_equal_outputs_same_keys(
+    ray_executor: Executor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``run.executor = "ray"`` writes the local run's outputs for every distributed stage, gives every
     stage the same key, and switching an existing run to it reruns nothing."""
     import json
 
+    import arenapref.executors.base as base
     from arenapref.pipeline import run_pipeline
 
+    started: list[str] = []
+    real = base.get_executor
+
+    def counted(name: str = "local", address: str | None = None) -> Executor:
+        started.append(name)
+        return real(name, address)
+
+    monkeypatch.setattr(base, "get_executor", counted)
     generate(tmp_path / "synth", conversations=1500, battles=300, seed=4, shard_rows=400)
     for name in ("local", "ray"):
         (tmp_path / f"{name}.toml").write_text(_pipeline_config(f"run-{name}", name), encoding="utf-8")
         summary = run_pipeline(tmp_path / f"{name}.toml", progress=False)
         ran = [s.name for s in summary.stages if s.status == "ran"]
         assert ran == ["profile", "compare", "topics", "mine", "train", "predict"], summary.stages
+    assert started == ["ray"]  # once for the whole run, not once a stage; never for the local run
     local, ray_run = tmp_path / "run-local", tmp_path / "run-ray"
 
     def doc(path: Path) -> Any:
@@ -381,6 +460,35 @@ def test_pipeline_executor_ray_equal_outputs_same_keys(ray_executor: Executor, t
     (tmp_path / "switch.toml").write_text(_pipeline_config("run-local", "ray"), encoding="utf-8")
     again = run_pipeline(tmp_path / "switch.toml", progress=False)
     assert [s.name for s in again.stages if s.status == "skipped"] == ran, again.stages
+    assert started == ["ray"]  # a fully skipped run starts no executor
+
+
+def test_pipeline_closes_its_executor_on_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's one executor is closed when a stage fails on it."""
+    import arenapref.executors.base as base
+    from arenapref.pipeline import run_pipeline
+
+    class Failing(LocalExecutor):
+        closed = 0
+
+        def imap(self, fn: Any, items: Any) -> Any:
+            raise ArenaprefError("a worker died")
+
+        def close(self) -> None:
+            Failing.closed += 1
+
+    made: list[Failing] = []
+
+    def failing(name: str = "local", address: str | None = None) -> Executor:
+        made.append(Failing())
+        return made[-1]
+
+    monkeypatch.setattr(base, "get_executor", failing)
+    generate(tmp_path / "synth", conversations=300, battles=50, seed=2, shard_rows=100)
+    (tmp_path / "p.toml").write_text(_pipeline_config("run", "ray"), encoding="utf-8")
+    with pytest.raises(ArenaprefError, match="a worker died"):
+        run_pipeline(tmp_path / "p.toml", progress=False)
+    assert len(made) == 1 and Failing.closed == 1
 
 
 def test_pipeline_executor_config_errors() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -179,16 +180,10 @@ def mine(
     with stage_progress() as tell, executor_for(executor, address) as ex:
         from arenapref.executors.mine import mine_pairs_with
 
-        if ex is None:
-            result = mine_pairs(
-                opened, settings, exclude=exclude or [], topics=topics, regenerate=regen, progress=tell
-            )
-        elif regen is not None:
-            raise ArenaprefError("--regenerate runs on this machine only; drop --executor ray for it")
-        else:
-            result = mine_pairs_with(
-                ex, opened, settings, exclude=exclude or [], topics=topics, progress=tell
-            )
+        mine = mine_pairs if ex is None else partial(mine_pairs_with, ex)
+        # With Ray, the scan and the grouping run on the workers; regeneration on the driver (its cache
+        # and budget live there).
+        result = mine(opened, settings, exclude=exclude or [], topics=topics, regenerate=regen, progress=tell)
         written = write_result(result, out, dropped, inputs)
     result.funnel.print(console)
     for src in opened:

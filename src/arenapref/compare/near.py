@@ -27,6 +27,7 @@ approximation that only applies to such buckets; ``NearDupStats.windowed_buckets
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, TypeVar
@@ -314,8 +315,13 @@ def _band_keys(sig: npt.NDArray[np.uint32], bands: int, rows: int) -> U64:
 def _bucket_pairs(
     keys: U64, doc: I64, size: I64, settings: NearDupSettings, stats: NearDupStats
 ) -> tuple[I64, I64]:
-    """Pairs of documents sharing a band key (windowed inside giant buckets)."""
-    order = np.lexsort((size[doc], keys))
+    """Pairs of documents sharing a band key (windowed inside giant buckets); ``size`` is the shingle
+    count of each entry's document.
+
+    Every bucket (one band key) is ordered by (size, position): entries given in document order give the
+    same pairs for any subset of whole buckets, which is what lets buckets be grouped per partition.
+    """
+    order = np.lexsort((size, keys))
     k = keys[order]
     d = doc[order]
     new = np.ones(len(k), dtype=bool)
@@ -383,17 +389,42 @@ def _signatures(texts: pa.Array, settings: NearDupSettings) -> tuple[npt.NDArray
     return sig, sizes
 
 
+@dataclass
+class BandEntries:
+    """(band key, document, the document's shingle count) of every band of some documents, in document
+    order; ``n_docs`` is the number of documents pair codes are counted in."""
+
+    keys: U64
+    doc: I64
+    size: I64
+    n_docs: int
+
+
+def bucket_pair_codes(entries: BandEntries, settings: NearDupSettings, stats: NearDupStats) -> I64:
+    """Sorted distinct codes ``lo * n_docs + hi`` of the document pairs sharing a band bucket."""
+    a, b = _bucket_pairs(entries.keys, entries.doc, entries.size, settings, stats)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return _unique(lo[lo != hi] * np.int64(entries.n_docs) + hi[lo != hi])
+
+
+#: How the band buckets become pair codes: ``bucket_pair_codes`` here; per partition of the band keys
+#: on a cluster (``executors.compare``). Adds the windowed buckets to the stats.
+BucketPairs = Callable[[BandEntries, NearDupSettings, NearDupStats], I64]
+
+
 def candidate_pairs(
-    sig: npt.NDArray[np.uint32], size: I64, settings: NearDupSettings, stats: NearDupStats
+    sig: npt.NDArray[np.uint32],
+    size: I64,
+    settings: NearDupSettings,
+    stats: NearDupStats,
+    buckets: BucketPairs = bucket_pair_codes,
 ) -> tuple[I64, I64]:
     """Pairs (i < j) of rows of ``sig`` (signatures) that share at least one LSH band."""
     bands, rows = settings.bands_rows
     n = len(sig)
     keys = _band_keys(sig, bands, rows)
     doc = np.repeat(np.arange(n, dtype=np.int64), bands)
-    a, b = _bucket_pairs(keys, doc, size, settings, stats)
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    code = _unique(lo[lo != hi] * np.int64(n) + hi[lo != hi])
+    code = buckets(BandEntries(keys, doc, size[doc], n), settings, stats)
     return code // n, code % n
 
 
@@ -477,30 +508,53 @@ class NearPairs:
     stats: NearDupStats
 
 
+#: Which documents share an LSH band with another one (sorted indices); adds the shingles cut to stats.
+Flagger = Callable[[pa.Array, NearDupSettings, NearDupStats], I64]
+#: MinHash signature rows and shingle counts of every text.
+Signer = Callable[[pa.Array, NearDupSettings], tuple[npt.NDArray[np.uint32], I64]]
+
+
+@dataclass(frozen=True)
+class NearHooks:
+    """Where ``near_pairs``'s three heavy steps run; this process by default.
+
+    ``executors.compare.near_hooks`` gives the cluster's: band keys per block of texts and the shared
+    ones per partition of the keys (``flag``), signatures per block (``signatures``), and the band
+    buckets per partition of the keys (``buckets``). Either way the pairs are the same.
+    """
+
+    flag: Flagger = _flag_shared_band
+    signatures: Signer = _signatures
+    buckets: BucketPairs = bucket_pair_codes
+
+
 def near_pairs(
     texts: pa.Array,
     settings: NearDupSettings | None = None,
     cross: Cross | None = None,
+    hooks: NearHooks | None = None,
 ) -> NearPairs:
     """All verified pairs of texts with shingle Jaccard >= threshold (cross-group only if ``cross`` given).
 
     ``texts`` should already be normalised (``normalize_texts``); identical texts are best collapsed by the
     caller first, since they are exact matches and only inflate the buckets. Empty texts never match.
+    ``hooks``: where the flagging, the signatures and the band buckets are computed (``NearHooks``).
     """
     settings = settings or NearDupSettings()
+    hooks = hooks or NearHooks()
     stats = NearDupStats(documents=len(texts))
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     t0 = time.perf_counter()
-    flagged = _flag_shared_band(texts, settings, stats)
+    flagged = hooks.flag(texts, settings, stats)
     stats.flagged = len(flagged)
     t1 = time.perf_counter()
     # Only documents sharing a band can be in a pair: sketch them again, chunk by chunk, keeping signatures.
     flagged_texts = texts.take(pa.array(flagged))
     i = j = np.zeros(0, np.int64)
     if len(flagged) > 1:
-        sig, sizes = _signatures(flagged_texts, settings)
-        i, j = candidate_pairs(sig, sizes, settings, stats)
+        sig, sizes = hooks.signatures(flagged_texts, settings)
+        i, j = candidate_pairs(sig, sizes, settings, stats, hooks.buckets)
         if cross is not None:
             keep = _is_cross(cross, flagged[i], flagged[j])
             i, j = i[keep], j[keep]

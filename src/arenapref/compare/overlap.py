@@ -16,7 +16,7 @@ reported for a record is one representative record of the best matching document
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,7 +26,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arenapref.compare.near import NearDupSettings, NearDupStats, clusters, near_pairs
+from arenapref.compare.near import NearDupSettings, NearDupStats, NearHooks, clusters, near_pairs
 from arenapref.compare.normalize import EMPTY_KEY, _hash_texts, normalize_turns, turns_keys
 from arenapref.errors import ArenaprefError
 from arenapref.records import SCHEMAS, Kind, first_user_turn, kind_of, user_turns
@@ -162,8 +162,9 @@ def concat_prompt_sets(sets: list[PromptSet]) -> PromptSet:
     )
 
 
-def _codes(*key_arrays: pa.Array) -> list[I64]:
-    """Integer codes of key values shared across arrays (equal key, equal code)."""
+def key_codes(*key_arrays: pa.Array) -> list[I64]:
+    """Integer codes of key values shared across arrays (equal key, equal code), numbered by first
+    appearance in the arrays one after another: the join of the sides on the key."""
     allk = pa.concat_arrays(list(key_arrays))
     enc = pc.dictionary_encode(allk)
     codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -185,6 +186,20 @@ def _first_row(codes: I64, n_codes: int) -> I64:
 def _empty_code(keys: pa.Array, codes: I64) -> int:
     hits = np.flatnonzero(np.asarray(pc.equal(keys, EMPTY_KEY).to_numpy(zero_copy_only=False)))
     return int(codes[hits[0]]) if len(hits) else NO_MATCH
+
+
+#: How keys become codes: ``key_codes`` here; per hash partition of the keys on a cluster
+#: (``executors.compare.partitioned_codes``), with the same codes.
+KeyCodes = Callable[..., list[I64]]
+
+
+@dataclass(frozen=True)
+class MatchHooks:
+    """Where ``overlap``'s heavy steps run; this process by default (``executors.compare.match_hooks``
+    gives a cluster's): the key joins (``codes``) and the near-duplicate search (``near``)."""
+
+    codes: KeyCodes = key_codes
+    near: NearHooks | None = None
 
 
 @dataclass
@@ -313,19 +328,22 @@ def overlap(
     settings: NearDupSettings | None = None,
     near: bool = True,
     within: bool = True,
+    hooks: MatchHooks | None = None,
 ) -> OverlapResult:
     """Matches of ``left`` in ``right`` and back; ``right=None`` compares ``left`` with itself.
 
     ``within`` also finds the duplicate clusters inside each side (near pairs inside a side are then
-    searched too, which costs more candidates than cross-side matching alone).
+    searched too, which costs more candidates than cross-side matching alone). ``hooks``: where the key
+    joins and the near-duplicate search run (``MatchHooks``); the result is the same.
     """
     settings = settings or NearDupSettings()
+    hooks = hooks or MatchHooks()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     same = right is None
     rs = left if right is None else right
-    lp, rp = _codes(left.plain, rs.plain)
-    ld, rd = _codes(left.masked, rs.masked)
+    lp, rp = hooks.codes(left.plain, rs.plain)
+    ld, rd = hooks.codes(left.masked, rs.masked)
     n_plain = int(max(lp.max(initial=-1), rp.max(initial=-1))) + 1
     n_docs = int(max(ld.max(initial=-1), rd.max(initial=-1))) + 1
     empty_plain = max(_empty_code(left.plain, lp), _empty_code(rs.plain, rp))
@@ -348,7 +366,7 @@ def overlap(
             doc_text = pc.if_else(pc.equal(pa.array(np.arange(n_docs)), empty_doc), "", doc_text)
         t1 = time.perf_counter()
         cross = None if (within or same) else (in_left, in_right)
-        res = near_pairs(doc_text, settings, cross)
+        res = near_pairs(doc_text, settings, cross, hooks.near)
         u, v, sim, stats = res.i, res.j, res.similarity, res.stats
         timings["near"] = time.perf_counter() - t1
 

@@ -28,6 +28,7 @@ from arenapref.compare.overlap import (
     KINDS,
     NO_MATCH,
     BestMatch,
+    MatchHooks,
     OverlapResult,
     PromptSet,
     SelfDuplicates,
@@ -275,11 +276,15 @@ def compare_sets(
     left_name: str = "left",
     right_name: str = "right",
     key_seconds: float = 0.0,
+    hooks: MatchHooks | None = None,
 ) -> CompareResult:
-    """Compare two prompt sets (``rs=None``: one with itself) and build the match table and report."""
+    """Compare two prompt sets (``rs=None``: one with itself) and build the match table and report.
+
+    ``hooks``: where the matching's key joins and near-duplicate search run (``overlap``'s).
+    """
     settings = settings or CompareSettings()
     t0 = time.perf_counter()
-    res = overlap(ls, rs, settings.near, near=settings.find_near, within=True)
+    res = overlap(ls, rs, settings.near, near=settings.find_near, within=True, hooks=hooks)
     same = rs is None
     parts = [_match_rows("left", ls, ls if rs is None else rs, res.left_to_right, True)]
     if rs is not None:
@@ -377,12 +382,13 @@ def compare_paths(
     format_right: str | None = None,
     progress: Progress | None = None,
     read: ReadPromptSet | None = None,
+    hooks: MatchHooks | None = None,
 ) -> CompareResult:
     """Read two sources with the readers and compare them; the same path twice means within one source.
 
     ``progress(stage, records)`` is called while each side is read and once when matching starts.
-    ``read``: how a side becomes its prompt set, ``read_prompt_set`` by default (``executors.compare``
-    passes one that builds it per file on a cluster).
+    ``read``: how a side becomes its prompt set, ``read_prompt_set`` by default, and ``hooks``: where
+    the matching runs, this process by default (``executors.compare`` passes both for a cluster).
     """
     settings = settings or CompareSettings()
     read = read or read_prompt_set
@@ -392,7 +398,7 @@ def compare_paths(
     rs, rsrc = (None, lsrc) if same else read(right, format_right, settings, progress, "read RIGHT")
     if progress is not None:
         progress("match", 0)
-    result = compare_sets(ls, rs, settings, str(left), str(right), time.perf_counter() - t0)
+    result = compare_sets(ls, rs, settings, str(left), str(right), time.perf_counter() - t0, hooks)
     result.sources = [lsrc] if same else [lsrc, rsrc]
     for key, src, path in (("left", lsrc, left), ("right", rsrc, right)):
         result.report[key].update(

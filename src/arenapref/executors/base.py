@@ -59,6 +59,30 @@ class LocalExecutor(Executor):
             yield fn(item)
 
 
+class LazyExecutor:
+    """One executor for a whole run, started on first use and closed once at the end.
+
+    A pipeline whose stages are all skipped never asks for it, so it never starts Ray; one that runs
+    several stages starts a local Ray instance once instead of once a stage.
+    """
+
+    def __init__(self, name: str = "local", address: str | None = None) -> None:
+        self.name, self.address = name, address
+        self._executor: Executor | None = None
+
+    def get(self) -> Executor:
+        """The executor, started now if this is the first call."""
+        if self._executor is None:
+            self._executor = get_executor(self.name, self.address)
+        return self._executor
+
+    def close(self) -> None:
+        """Close the executor if it was started (``contextlib.closing`` makes this a ``with`` block)."""
+        if self._executor is not None:
+            self._executor.close()
+        self._executor = None
+
+
 def ray_available() -> bool:
     """Whether the optional ``ray`` package is installed (checked without importing it)."""
     return importlib.util.find_spec("ray") is not None

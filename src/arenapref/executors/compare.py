@@ -1,52 +1,57 @@
-"""``compare`` per block: prompt keys, normalised text, MinHash signatures and LSH bands.
+"""``compare`` on an executor: prompt sets per file, key joins and LSH buckets per hash partition.
 
-What runs per block (one file of a source, or one slice of a table):
+``compare.report.compare_paths`` and ``compare.overlap.overlap`` are the one comparison; this module
+only gives them their hooks (``read=`` and ``hooks=``). What runs on the workers:
 
-* ``prompt_set``: the normalised, masked text and the plain and masked keys of every record (a dozen
-  regex passes per text, the bulk of a compare's per-record cost);
-* ``band_keys_block``: shingles, MinHash signature and one 64-bit key per LSH band of every distinct text;
-* ``signatures_block``: the signatures again, for the documents that share a band only.
+* ``prompt_set_shard``: one file's normalised, masked text and plain and masked keys (a dozen regex
+  passes per text, the bulk of a compare's per-record cost);
+* ``key_partition_codes``: the exact and the placeholder join, one hash partition of the keys each
+  (both sides of the join hash a key alike, so its records all land in one partition);
+* ``band_keys_block``: shingles, MinHash signature and one 64-bit key per LSH band of every distinct
+  text, a block of texts each; ``shared_band_owners``: which texts share a band key, one hash partition
+  of the keys each; ``signatures_block``: the signatures again, for the texts that share a band only;
+  ``bucket_pairs_block``: the candidate pairs of the band buckets of one hash partition of the keys.
 
-What the driver does: concatenates the prompt sets in block order, finds the documents that share a band
-key (a sort of the keys), builds candidate pairs from the flagged documents' signatures, and verifies the
-survivors by exact Jaccard (only their texts are shingled again). ``near_pairs_with`` gives the same pairs
-as ``compare.near.near_pairs`` (which finds the shared bands with rensa's LSH index instead of a sort).
-
-``compare_paths_with`` distributes the prompt sets; the matching itself (``compare.overlap.overlap``)
-then runs on the driver over the concatenated keys and texts. To run its MinHash step per block as well
-(``near_pairs_with``), ``overlap`` would need to take the near-pair function as a parameter (a one-line
-change in the compare package; see the README). ``decontaminate`` is in ``executors.guard``.
+What the driver does: concatenates the prompt sets in file order; hashes the keys to cut the partitions
+and merges the partitions' results (codes ranked by first appearance; unions of sorted pair codes);
+filters candidates by their MinHash estimate, verifies the survivors by exact Jaccard (only their texts
+are shingled again), and everything after matching (best partner per record, clusters, the report).
+``decontaminate`` is in ``executors.guard``.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from arenapref.compare.near import (
+    BandEntries,
     Cross,
     NearDupSettings,
     NearDupStats,
+    NearHooks,
     NearPairs,
     _band_keys,
-    _is_cross,
     _signatures,
     _unique,
-    candidate_pairs,
-    estimated_jaccard,
-    shingle_hashes,
-    verify,
+    bucket_pair_codes,
+    near_pairs,
 )
 from arenapref.compare.overlap import (
+    KeyCodes,
+    MatchHooks,
     PromptSet,
     TurnsMode,
+    _first_row,
     concat_prompt_sets,
+    key_codes,
     prompt_set,
     prompt_set_of_batches,
 )
@@ -65,6 +70,9 @@ from arenapref.records import Kind
 from arenapref.rejects import RejectLog
 
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+#: Seed of the key hash that cuts partitions (any fixed value: the result does not depend on it).
+PARTITION_SEED = 17
 #: Distinct texts per MinHash block: big enough to amortise a task's overhead, small enough to spread.
 SKETCH_BLOCK_DOCS = 50_000
 
@@ -120,10 +128,13 @@ def compare_paths_with(
     format_left: str | None = None,
     format_right: str | None = None,
     progress: Progress | None = None,
+    partitions: int | None = None,
 ) -> CompareResult:
-    """``compare.report.compare_paths`` with the prompt sets built per file on ``executor``."""
+    """``compare.report.compare_paths`` with the prompt sets built per file and the matching's key
+    joins and LSH steps per partition on ``executor`` (``partitions``: twice the workers by default)."""
     read = partial(read_prompt_set_with, executor)
-    return compare_paths(left, right, settings, format_left, format_right, progress, read=read)
+    hooks = match_hooks(executor, partitions)
+    return compare_paths(left, right, settings, format_left, format_right, progress, read, hooks)
 
 
 def _prompt_set_block(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PromptSet:
@@ -137,14 +148,73 @@ def prompt_set_with(executor: Executor, table: pa.Table, turns: TurnsMode, mask_
     return concat_prompt_sets(parts) if len(parts) > 1 else parts[0]
 
 
-# ------------------------------------------------------------------------------------- MinHash per block
+# ------------------------------------------------------------------------------ matching per partition
 
 
-def band_keys_block(texts: pa.Array, settings: NearDupSettings) -> tuple[npt.NDArray[np.uint64], int]:
+def _partitions(hashes: U64, n: int) -> list[I64]:
+    """Positions of ``hashes`` in each of ``n`` partitions (``hash % n``), each in input order."""
+    part = (hashes % np.uint64(max(1, n))).astype(np.uint16)
+    order = np.argsort(part, kind="stable")  # a radix sort of 16-bit values: linear
+    return [p.astype(np.int64) for p in np.split(order, np.cumsum(np.bincount(part, minlength=n))[:-1])]
+
+
+@dataclass
+class KeyPartition:
+    """The keys of one hash partition, in their order in the arrays one after another, and their
+    positions there (both sides of a join land in the same partition: the hash is of the key)."""
+
+    keys: pa.Array
+    rows: I64
+
+
+def key_partition_codes(part: KeyPartition) -> tuple[I64, I64]:
+    """Per partition: ``key_codes`` of its keys, and where each code's first key stands overall."""
+    (codes,) = key_codes(part.keys)
+    return codes, part.rows[_first_row(codes, int(codes.max(initial=-1)) + 1)]
+
+
+def partitioned_codes(executor: Executor, partitions: int | None = None) -> KeyCodes:
+    """``compare.overlap.key_codes`` with the join per hash partition of the keys on ``executor``.
+
+    Every partition numbers its keys by first appearance; the driver ranks all partitions' keys by the
+    position of their first appearance, which is exactly the numbering of one ``key_codes`` pass.
+    """
+
+    def codes(*key_arrays: pa.Array) -> list[I64]:
+        keys = pa.concat_arrays(list(key_arrays))
+        hashes = pl.Series("key", keys).hash(seed=PARTITION_SEED).to_numpy()
+        rows = [r for r in _partitions(hashes, partitions or 2 * executor.workers) if len(r)]
+        blocks = (KeyPartition(keys.take(pa.array(r)), r) for r in rows)
+        parts = executor.map(key_partition_codes, blocks)
+        firsts = np.concatenate([f for _, f in parts]) if parts else np.zeros(0, np.int64)
+        rank = np.empty(len(firsts), dtype=np.int64)
+        rank[np.argsort(firsts, kind="stable")] = np.arange(len(firsts))
+        out = np.empty(len(keys), dtype=np.int64)
+        offset = 0
+        for r, (local, first) in zip(rows, parts, strict=True):
+            out[r] = rank[offset + local]
+            offset += len(first)
+        return np.split(out, np.cumsum([len(k) for k in key_arrays])[:-1].astype(np.int64))
+
+    return codes
+
+
+def band_keys_block(texts: pa.Array, settings: NearDupSettings) -> tuple[U64, int]:
     """Per block: the LSH band keys (documents x bands) of every text, and how many shingles it cut."""
     bands, rows = settings.bands_rows
     sig, sizes = _signatures(texts, settings)
     return _band_keys(sig, bands, rows).reshape(len(texts), bands), int(sizes.sum())
+
+
+def shared_band_owners(part: tuple[U64, I64]) -> I64:
+    """Per partition of the band keys: the documents with a band key another document has too."""
+    keys, owner = part
+    order = np.argsort(keys, kind="stable")
+    same = keys[order][1:] == keys[order][:-1]
+    shared = np.zeros(len(keys), dtype=bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+    return _unique(owner[order[shared]])
 
 
 def signatures_block(texts: pa.Array, settings: NearDupSettings) -> tuple[npt.NDArray[np.uint32], I64]:
@@ -152,8 +222,63 @@ def signatures_block(texts: pa.Array, settings: NearDupSettings) -> tuple[npt.ND
     return _signatures(texts, settings)
 
 
+def bucket_pairs_block(entries: BandEntries, settings: NearDupSettings) -> tuple[I64, int]:
+    """Per partition of the band keys: ``compare.near.bucket_pair_codes`` of its buckets, and how many
+    of them were windowed."""
+    stats = NearDupStats()
+    return bucket_pair_codes(entries, settings, stats), stats.windowed_buckets
+
+
 def _text_blocks(texts: pa.Array, rows: int) -> list[pa.Array]:
     return [texts.slice(start, rows) for start in range(0, len(texts), rows)] or [texts]
+
+
+def near_hooks(
+    executor: Executor, block_docs: int = SKETCH_BLOCK_DOCS, partitions: int | None = None
+) -> NearHooks:
+    """``compare.near.near_pairs``'s heavy steps on ``executor``.
+
+    * flagging: band keys per block of ``block_docs`` texts, then the shared keys per hash partition of
+      the keys (a sort inside each; rensa's LSH index finds the same documents in one process: the two
+      disagree only on a 64-bit hash collision);
+    * signatures of the flagged texts per block;
+    * band buckets per hash partition of the keys: a bucket is one key, so it lies whole in one
+      partition, and its members keep their document order, so its pairs are those of one pass.
+
+    The driver concatenates blocks in order and takes the union of the partitions' sorted results.
+    """
+
+    def n_parts() -> int:
+        return partitions or 2 * executor.workers
+
+    def flag(texts: pa.Array, settings: NearDupSettings, stats: NearDupStats) -> I64:
+        parts = executor.map(partial(band_keys_block, settings=settings), _text_blocks(texts, block_docs))
+        stats.shingles += sum(n for _, n in parts)
+        keys = np.concatenate([k for k, _ in parts]) if parts else np.zeros((0, 1), np.uint64)
+        del parts
+        nonempty = np.asarray(pc.binary_length(texts).to_numpy(zero_copy_only=False) > 0, dtype=bool)
+        flat = keys[nonempty].ravel()
+        owner = np.repeat(np.flatnonzero(nonempty), keys.shape[1])
+        del keys
+        blocks = ((flat[p], owner[p]) for p in _partitions(flat, n_parts()) if len(p))
+        found = executor.map(shared_band_owners, blocks)
+        return _unique(np.concatenate(found)).astype(np.int64) if found else np.zeros(0, np.int64)
+
+    def signatures(texts: pa.Array, settings: NearDupSettings) -> tuple[npt.NDArray[np.uint32], I64]:
+        sigs = executor.map(partial(signatures_block, settings=settings), _text_blocks(texts, block_docs))
+        return np.concatenate([s for s, _ in sigs]), np.concatenate([n for _, n in sigs])
+
+    def buckets(entries: BandEntries, settings: NearDupSettings, stats: NearDupStats) -> I64:
+        blocks = (
+            BandEntries(entries.keys[p], entries.doc[p], entries.size[p], entries.n_docs)
+            for p in _partitions(entries.keys, n_parts())
+            if len(p)
+        )
+        found = executor.map(partial(bucket_pairs_block, settings=settings), blocks)
+        stats.windowed_buckets += sum(w for _, w in found)
+        return _unique(np.concatenate([c for c, _ in found])) if found else np.zeros(0, np.int64)
+
+    return NearHooks(flag=flag, signatures=signatures, buckets=buckets)
 
 
 def near_pairs_with(
@@ -162,62 +287,18 @@ def near_pairs_with(
     settings: NearDupSettings | None = None,
     cross: Cross | None = None,
     block_docs: int = SKETCH_BLOCK_DOCS,
+    partitions: int | None = None,
 ) -> NearPairs:
-    """``compare.near.near_pairs`` with the MinHash signatures and band keys computed per block.
+    """``compare.near.near_pairs`` with its flagging, signatures and band buckets on ``executor``
+    (``near_hooks``): the same pairs, in the same order, with the same similarities."""
+    return near_pairs(texts, settings, cross, near_hooks(executor, block_docs, partitions))
 
-    The pairs, their order and their similarities are those of ``near_pairs``: a document is a candidate
-    exactly when one of its band keys is shared (rensa's LSH there, a sort of the 64-bit keys here; the
-    two disagree only on a 64-bit hash collision), and candidates are built, filtered and verified by the
-    same functions.
-    """
-    settings = settings or NearDupSettings()
-    stats = NearDupStats(documents=len(texts))
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()
-    t0 = time.perf_counter()
-    parts = executor.map(partial(band_keys_block, settings=settings), _text_blocks(texts, block_docs))
-    stats.shingles = sum(n for _, n in parts)
-    keys = np.concatenate([k for k, _ in parts]) if parts else np.zeros((0, 1), np.uint64)
-    del parts
-    nonempty = np.asarray(pa.compute.binary_length(texts).to_numpy(zero_copy_only=False) > 0, dtype=bool)
-    flat = keys[nonempty].ravel()
-    owner = np.repeat(np.flatnonzero(nonempty), keys.shape[1])
-    order = np.argsort(flat, kind="stable")
-    sorted_keys = flat[order]
-    same = sorted_keys[1:] == sorted_keys[:-1]
-    shared = np.zeros(len(flat), dtype=bool)
-    shared[1:] |= same
-    shared[:-1] |= same
-    flagged = _unique(owner[order[shared]]).astype(np.int64)
-    del keys, flat, owner, order, sorted_keys
-    stats.flagged = len(flagged)
-    t1 = time.perf_counter()
-    flagged_texts = texts.take(pa.array(flagged))
-    i = j = np.zeros(0, np.int64)
-    if len(flagged) > 1:
-        sigs = executor.map(
-            partial(signatures_block, settings=settings), _text_blocks(flagged_texts, block_docs)
-        )
-        sig = np.concatenate([s for s, _ in sigs])
-        sizes = np.concatenate([n for _, n in sigs])
-        del sigs
-        i, j = candidate_pairs(sig, sizes, settings, stats)
-        if cross is not None:
-            keep = _is_cross(cross, flagged[i], flagged[j])
-            i, j = i[keep], j[keep]
-        stats.candidate_pairs = len(i)
-        keep = estimated_jaccard(sig, i, j) >= settings.estimate_floor
-        i, j = i[keep], j[keep]
-        del sig
-    stats.estimate_passed = len(i)
-    t2 = time.perf_counter()
-    docs = _unique(np.concatenate([i, j]))
-    flat_h, offsets = shingle_hashes(flagged_texts.take(pa.array(docs)), settings)
-    vi, vj, sim = verify(
-        flat_h, offsets, np.searchsorted(docs, i), np.searchsorted(docs, j), settings.threshold
+
+def match_hooks(
+    executor: Executor, partitions: int | None = None, block_docs: int = SKETCH_BLOCK_DOCS
+) -> MatchHooks:
+    """``compare.overlap.overlap``'s key joins and near-duplicate search on ``executor``; ``partitions``
+    (twice the workers by default) is how many hash partitions of the keys each uses."""
+    return MatchHooks(
+        codes=partitioned_codes(executor, partitions), near=near_hooks(executor, block_docs, partitions)
     )
-    i, j = docs[vi], docs[vj]
-    t3 = time.perf_counter()
-    stats.verified_pairs = len(i)
-    stats.seconds = {"minhash_lsh": t1 - t0, "candidates": t2 - t1, "verify": t3 - t2}
-    return NearPairs(flagged[i], flagged[j], sim, stats)

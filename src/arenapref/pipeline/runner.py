@@ -12,7 +12,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from rich.progress import (
 
 from arenapref.atomic import TMP_MARK, atomic_dir, write_text
 from arenapref.errors import ArenaprefError
+from arenapref.executors.base import LazyExecutor
 from arenapref.pipeline import stages as _stages  # noqa: F401  (registers the stages)
 from arenapref.pipeline.config import CONFIG_NAME, PipelineConfig, load_config
 from arenapref.pipeline.manifest import fingerprint, read_manifest, stage_key, versions, write_manifest
@@ -152,9 +153,12 @@ def run_pipeline(
     first = names.index(from_stage) if from_stage else None
     lib_versions = versions()
     console = console or Console(stderr=True, soft_wrap=True)
-    with _progress(progress, console) as bars:
+    # One executor for the run: started by the first stage that runs on it (a skipped stage starts
+    # nothing), closed when the run ends, on an error or an interrupt too.
+    shared = LazyExecutor(config.run.executor, config.run.address)
+    with _progress(progress, console) as bars, closing(shared):
         for i, name in enumerate(names):
-            st = _one_stage(config, base, run_dir, name, i, first, only, keys, lib_versions, bars)
+            st = _one_stage(config, base, run_dir, name, i, first, only, keys, lib_versions, bars, shared)
             keys[name] = st.key
             summary.stages.append(st)
             if on_stage:
@@ -181,6 +185,7 @@ def _one_stage(
     keys: dict[str, str | None],
     lib_versions: dict[str, str],
     bars: Callable[[str], ProgressFn] | None,
+    executor: LazyExecutor,
 ) -> StageStatus:
     stage = REGISTRY[name]
     stage_dir = run_dir / name
@@ -212,7 +217,7 @@ def _one_stage(
     available = {n for n, k in keys.items() if k is not None}
     t0 = time.perf_counter()
     with atomic_dir(stage_dir) as tmp:
-        ctx = StageContext(config, base, run_dir, tmp, available)
+        ctx = StageContext(config, base, run_dir, tmp, available, executor=executor)
         if bars is not None:
             ctx.progress = bars(name)
         outcome = stage.run(ctx)

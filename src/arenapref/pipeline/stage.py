@@ -10,16 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arenapref.pipeline.config import PipelineConfig
+
+if TYPE_CHECKING:
+    from arenapref.executors.base import LazyExecutor
 
 ProgressFn = Callable[[int, int], None]
 
 
 @dataclass
 class StageContext:
-    """What a running stage gets: the config, where paths are relative to, and its output folder."""
+    """What a running stage gets: the config, where paths are relative to, and its output folder.
+
+    ``executor``: the run's executor (``run.executor``), started by the first stage that asks for it and
+    closed by the runner when the run ends; None outside ``run_pipeline`` (a stage then starts its own).
+    """
 
     config: PipelineConfig
     base: Path
@@ -27,6 +34,7 @@ class StageContext:
     out: Path
     available: set[str]
     progress: ProgressFn = lambda done, total: None
+    executor: LazyExecutor | None = None
 
     def path(self, p: str) -> Path:
         """A config path, relative to the config file's folder."""

@@ -43,8 +43,10 @@ def _paths(config: PipelineConfig, base: Path, *names: str) -> list[Path]:
 def _executor(ctx: StageContext) -> Iterator[Executor | None]:
     """The executor ``run.executor`` names; None for this process (the stage's plain local code).
 
-    ``run.executor`` is deliberately not in any stage's ``settings``: both executors write equal outputs
-    (tests/test_ray_executors.py), so a switch must not change a stage's key or rerun it.
+    Under ``run_pipeline`` it is the run's one executor (``ctx.executor``: started here on first use,
+    closed by the runner), so a run starts Ray once, not once a stage. ``run.executor`` is deliberately
+    not in any stage's ``settings``: both executors write equal outputs (tests/test_ray_executors.py),
+    so a switch must not change a stage's key or rerun it.
     """
     from arenapref.executors.base import get_executor, ray_available
 
@@ -54,6 +56,9 @@ def _executor(ctx: StageContext) -> Iterator[Executor | None]:
         return
     if not ray_available():
         raise MissingDependencyError("ray", 'run.executor = "ray"', "ray")
+    if ctx.executor is not None:
+        yield ctx.executor.get()
+        return
     with get_executor(run.executor, run.address) as executor:
         yield executor
 
@@ -165,16 +170,17 @@ class CompareStage(_Base):
         left_paths = [(p, src.train_format) for p in [src.train] if p] + [
             (p, src.test_format) for p in [src.test] if p
         ]
+        name = "+".join(n for n, v in (("train", src.train), ("test", src.test)) if v)
         with _executor(ctx) as ex:
-            from arenapref.executors.compare import read_prompt_set_with
+            from arenapref.executors.compare import match_hooks, read_prompt_set_with
 
             read = read_prompt_set if ex is None else partial(read_prompt_set_with, ex)
             left = concat_prompt_sets([read(ctx.path(p), f, settings)[0] for p, f in left_paths])
             ctx.progress(1, 3)
             right = concat_prompt_sets([read(ctx.path(p), src.lmsys_format, settings)[0] for p in src.lmsys])
             ctx.progress(2, 3)
-        name = "+".join(n for n, v in (("train", src.train), ("test", src.test)) if v)
-        result = compare_sets(left, right, settings, left_name=name, right_name="lmsys")
+            hooks = None if ex is None else match_hooks(ex)
+            result = compare_sets(left, right, settings, left_name=name, right_name="lmsys", hooks=hooks)
         write_compare(result, ctx.out)
         ctx.progress(3, 3)
         lr = result.report["left_in_right"]
