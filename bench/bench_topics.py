@@ -1,10 +1,14 @@
 """Benchmark of the topic map: agreement with real topic labels per embedder, and speed at scale.
 
 Part 1 (real data, when ../shared/data is present): for each embedder (hybrid, static, tfidf, minilm),
-k-means with k = the number of labels on real prompts with real topic labels, ARI and NMI (mean of 3
-seeds) side by side with embedding speed: pandalm_human_999 (distinct instructions, motivation_app,
-50 apps) and arena_hard_34_models (500 prompts, 250 question clusters). Distillation of the static
-table is timed cold (fresh cache folder) and warm (reused).
+k-means with k = the number of labels on real prompts with real topic labels, ARI and NMI (mean of 5
+k-means seeds, same prompts, k and seeds for every embedder) side by side with embedding speed:
+pandalm_human_999 (170 distinct instructions, motivation_app, 50 apps) and arena_hard_34_models
+(500 prompts, 250 question clusters). The static part reads a MiniLM sample of the fitting prompts:
+on these small sets the sample is the whole set (as for any fit of at most 2,000 prompts); the
+"held-out" rows learn it instead from other real prompts only (arena_prompts_1135, the LMSYS sample
+and the other labelled set), as a 100k fit does, where 98% of the prompts are outside the sample.
+Distillation of the isolated-token table is timed cold (fresh cache folder) and warm (reused).
 
 Part 2 (synthetic LMSYS prompts with planted topics):
 
@@ -41,12 +45,11 @@ from arenapref.records import first_user_turn
 from arenapref.rejects import RejectLog
 from arenapref.synth import generate
 from arenapref.topics import FitSettings, MiniLMEmbedder, fit_topics
-from arenapref.topics.embedders import make_embedder
+from arenapref.topics.embedders import HybridEmbedder, make_embedder
 from arenapref.topics.fit import kmeans_centroids, sample_first_prompts, select_prompts
-from arenapref.topics.static import distill_vectors
+from arenapref.topics.static import StaticEmbedder, raw_token_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-REAL_EMBEDDERS = ("hybrid", "static", "tfidf", "minilm")
 
 
 def real_sets(shared: Path) -> dict[str, tuple[list[str], list[str]]]:
@@ -69,15 +72,43 @@ def real_sets(shared: Path) -> dict[str, tuple[list[str], list[str]]]:
     return out
 
 
+def held_out_prompts(shared: Path, exclude: str) -> list[str]:
+    """Real prompts other than the scored set's: what the held-out rows learn the context from.
+
+    Lines are split on newlines only: ``splitlines`` also splits on U+2028 inside JSON strings.
+    """
+    out: list[str] = []
+    battles = shared / "arena_prompts_1135" / "arena_battles_1135.jsonl"
+    if battles.is_file():
+        for line in filter(None, battles.read_text(encoding="utf-8").split("\n")):
+            out.append(json.loads(line)["turns"][0])
+    lmsys = shared / "lmsys_chat_1m_sample" / "lmsys_1000.jsonl"
+    if lmsys.is_file():
+        for line in filter(None, lmsys.read_text(encoding="utf-8").split("\n")):
+            out.append(json.loads(line)["conversation"][0]["content"])
+    for name, (texts, _) in real_sets(shared).items():
+        if name != exclude:
+            out += texts
+    return [t for t in dict.fromkeys(out) if t and t.strip()]
+
+
 def agreement(
-    name: str, texts: list[str], labels: list[str], seeds: int = 3, limit: int = 0
+    name: str,
+    texts: list[str],
+    labels: list[str],
+    seeds: int = 5,
+    limit: int = 0,
+    context_texts: list[str] | None = None,
 ) -> dict[str, float]:
     """ARI/NMI of the map's clustering (kmeans_centroids + nearest centroid) and embedding prompts/s."""
     if limit:
         texts, labels = texts[:limit], labels[:limit]
     arr = pa.array(texts, pa.string())
     emb = make_embedder(name)
-    emb.fit(arr, 0)
+    if context_texts is not None and isinstance(emb, HybridEmbedder | StaticEmbedder):
+        emb.fit(arr, 0, context_texts=context_texts)
+    else:
+        emb.fit(arr, 0)
     t0 = time.perf_counter()
     vectors = emb.embed(arr)
     per_second = len(texts) / (time.perf_counter() - t0)
@@ -91,33 +122,64 @@ def agreement(
     return {"ari": float(np.mean(aris)), "nmi": float(np.mean(nmis)), "per_second": per_second}
 
 
-def real_table(shared: Path, figures: dict[str, float], minilm_limit: int) -> None:
+REAL_ROWS = (
+    ("hybrid (default)", "hybrid", False),
+    ("hybrid, held-out", "hybrid", True),
+    ("static", "static", False),
+    ("static, held-out", "static", True),
+    ("tfidf", "tfidf", False),
+    ("minilm", "minilm", False),
+)
+
+
+def real_table(shared: Path, figures: dict[str, float], minilm_limit: int, seeds: int = 5) -> None:
     sets = real_sets(shared)
     if not sets:
         print(f"real-data table skipped: {shared} is not present")
         return
     with tempfile.TemporaryDirectory() as cache:
         t0 = time.perf_counter()
-        distill_vectors(cache=Path(cache))
+        raw_token_table(cache=Path(cache))
         figures["distill_cold_seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        _, info = distill_vectors(cache=Path(cache))
+        _, info = raw_token_table(cache=Path(cache))
         figures["distill_warm_seconds"] = time.perf_counter() - t0
     print(
-        f"static table distilled from the bundled MiniLM ONNX: {figures['distill_cold_seconds']:.1f} s cold, "
-        f"{figures['distill_warm_seconds']:.2f} s reused from the cache (reused={info['reused']})"
+        f"isolated-token table distilled from the bundled MiniLM ONNX: "
+        f"{figures['distill_cold_seconds']:.1f} s "
+        f"cold, {figures['distill_warm_seconds']:.2f} s reused from the cache (reused={info['reused']})"
     )
-    print(f"{'data set':38}{'embedder':>9}{'ARI':>8}{'NMI':>8}{'prompts/s':>11}")
+    rows: dict[str, dict[str, dict[str, float]]] = {}
     for set_name, (texts, labels) in sets.items():
-        for emb in REAL_EMBEDDERS:
+        key = set_name.split()[0]
+        held_out = held_out_prompts(shared, set_name)
+        for row, emb, use_held_out in REAL_ROWS:
             try:
-                r = agreement(emb, texts, labels, limit=minilm_limit if emb == "minilm" else 0)
+                r = agreement(
+                    emb,
+                    texts,
+                    labels,
+                    seeds,
+                    minilm_limit if emb == "minilm" else 0,
+                    context_texts=held_out if use_held_out else None,
+                )
             except MissingDependencyError as exc:
-                print(f"{set_name:38}{emb:>9}  skipped: {exc}")
+                print(f"{row}: skipped: {exc}")
                 continue
-            key = set_name.split()[0]
-            figures.update({f"{key}_{emb}_{m}": v for m, v in r.items()})
-            print(f"{set_name:38}{emb:>9}{r['ari']:8.3f}{r['nmi']:8.3f}{r['per_second']:11,.0f}", flush=True)
+            rows.setdefault(row, {})[key] = r
+            slug = row.split(" (")[0].replace(", ", "_").replace("-", "_")
+            figures.update({f"{key}_{slug}_{m}": v for m, v in r.items()})
+    keys = [name.split()[0] for name in sets]
+    print(f"agreement with real topic labels (mean of {seeds} k-means seeds, k = number of labels)")
+    header = "".join(f"{k.split('_')[0] + ' ARI':>14}{'NMI':>7}" for k in keys)
+    print(f"{'embedder':20}{header}{'prompts/s':>11}")
+    for row, per_set in rows.items():
+        cells = "".join(
+            f"{per_set[k]['ari']:14.3f}{per_set[k]['nmi']:7.3f}" if k in per_set else f"{'-':>14}{'-':>7}"
+            for k in keys
+        )
+        speed = np.mean([r["per_second"] for r in per_set.values()])
+        print(f"{row:20}{cells}{speed:11,.0f}", flush=True)
 
 
 def planted_topics(synth_dir: Path, rows: np.ndarray) -> np.ndarray:
@@ -149,10 +211,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--workdir", type=Path, default=None, help="where the synthetic workspace goes")
     parser.add_argument("--shared", type=Path, default=SHARED, help="folder of the real labelled samples")
     parser.add_argument("--real-minilm-n", type=int, default=0, help="cap MiniLM's real prompts (0: all)")
+    parser.add_argument("--real-seeds", type=int, default=5, help="k-means seeds per real-data figure")
+    parser.add_argument("--real-only", action="store_true", help="print the real-data table and stop")
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared by other jobs)")
     figures: dict[str, float] = {}
-    real_table(args.shared, figures, args.real_minilm_n)
+    real_table(args.shared, figures, args.real_minilm_n, args.real_seeds)
+    if args.real_only:
+        return figures
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_topics_"))
     synth_dir = workdir / f"synth_{args.n}_{args.seed}"

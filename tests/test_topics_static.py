@@ -1,4 +1,4 @@
-"""The static embedder: distillation cache, the default embedder on real labels, unassigned reasons."""
+"""The static embedder: distillation and context caches, contextual vectors, the default on real labels."""
 
 from __future__ import annotations
 
@@ -16,8 +16,16 @@ from arenapref.topics import FitSettings, fit_topics, load_model, with_topic_col
 from arenapref.topics import embedders as embedders_mod
 from arenapref.topics.embedders import make_embedder, resolve_embedder
 from arenapref.topics.fit import NO_PROMPT, NOTHING_KNOWN, kmeans_centroids
-from arenapref.topics.static import StaticEmbedder, distill_vectors, embed_extra_installed
-from topics_data import planted_table
+from arenapref.topics.static import (
+    MINILM_DIM,
+    StaticEmbedder,
+    contextual_outputs,
+    contextualise,
+    distill_vectors,
+    embed_extra_installed,
+    raw_token_table,
+)
+from topics_data import planted_prompts, planted_table
 
 pytestmark = pytest.mark.skipif(not embed_extra_installed(), reason="the embed extra is not installed")
 SMALL_VOCAB = 6000  # ids below 6000 hold the ~4,000 most frequent English words of the BERT vocabulary
@@ -51,6 +59,60 @@ def test_static_embedder_meaning_and_round_trip(tmp_path: Path) -> None:
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
     restored = StaticEmbedder.restore(emb.settings(), emb.arrays())
     assert np.allclose(restored.embed(texts), vectors, atol=1e-2)
+
+
+def test_contextualise_replaces_seen_tokens_and_maps_the_rest() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=(400, 6)).astype(np.float32)
+    raw[360:] = 0  # tokens a small-vocabulary table never distilled
+    ids = np.arange(0, 300)
+    # Contextual means are a fixed linear function of the isolated vectors plus an offset.
+    transform = rng.normal(size=(6, 6)).astype(np.float32)
+    means = raw[ids] @ transform + 1.0
+    out = contextualise(raw, ids, means)
+    assert np.array_equal(out[ids], means)
+    assert np.allclose(out[300:360], raw[300:360] @ transform + 1.0, rtol=0.02, atol=0.05)
+    assert not out[360:].any()
+
+
+def test_context_outputs_are_minilm_and_cached(tmp_path: Path) -> None:
+    texts = ["How do I bake bread at home?", "Write a python function that sorts a list", "   "]
+    arrays, info = contextual_outputs(texts, cache=tmp_path)
+    assert not info["context_reused"] and info["context_texts"] == 3
+    assert arrays["sentences"].shape == (3, MINILM_DIM) and not arrays["sentences"][2].any()
+    minilm = make_embedder("minilm").embed(pa.array(texts[:2]))
+    assert np.allclose(arrays["sentences"][:2], minilm, atol=1e-4)
+    assert 101 in arrays["ids"] and len(arrays["ids"]) == len(arrays["means"]) == len(arrays["counts"])
+    again, info2 = contextual_outputs(texts, cache=tmp_path)
+    assert info2["context_reused"] and np.array_equal(again["means"], arrays["means"])
+    _, info3 = contextual_outputs(texts[:2], cache=tmp_path)
+    assert not info3["context_reused"]  # other prompts, other entry
+    raw, raw_info = raw_token_table(vocab_limit=SMALL_VOCAB, cache=tmp_path)
+    assert raw.shape == (30522, MINILM_DIM) and not raw[SMALL_VOCAB:].any()
+    assert raw_token_table(vocab_limit=SMALL_VOCAB, cache=tmp_path)[1]["reused"] and not raw_info["reused"]
+
+
+def test_sentence_map_is_learnt_deterministic_and_saved() -> None:
+    prompts, _ = planted_prompts(12, seed=3)
+    texts = pa.array(prompts)
+    fits = []
+    for _ in range(2):
+        emb = StaticEmbedder(dim=32, vocab_limit=SMALL_VOCAB, context=40)
+        emb.fit(texts, 7)
+        fits.append(emb)
+    first, second = fits
+    assert first.distill_info["context_texts"] == 40
+    assert first.vectors_ is not None and first.vectors_.shape == (30522, MINILM_DIM)  # mapped to MiniLM
+    assert np.array_equal(first.embed(texts), second.embed(texts))
+    restored = StaticEmbedder.restore(first.settings(), first.arrays())
+    assert restored.context == 40 and np.allclose(restored.embed(texts), first.embed(texts), atol=1e-2)
+    plain = StaticEmbedder(dim=32, vocab_limit=SMALL_VOCAB, context=0)
+    plain.fit(texts, 7)
+    assert (
+        plain.vectors_ is not None
+        and plain.vectors_.shape[1] == 32
+        and "context_cache" not in plain.distill_info
+    )
 
 
 def test_auto_falls_back_to_tfidf_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

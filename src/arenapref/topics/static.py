@@ -1,17 +1,28 @@
 """A static (model2vec-style) embedder distilled on the user's machine from the bundled MiniLM ONNX.
 
-Why: MiniLM embeds 50-100 prompts per second on two cores, so the paper's 100k-prompt fit would take
-half an hour; a table of one vector per WordPiece token embeds hundreds of thousands per second. The
-table is made once, with no download and no torch: every vocabulary token is run through the bundled
-int8 MiniLM as ``[CLS] token [SEP]`` and its own output position is kept; the vectors are centred,
-the few directions every token shares are removed ("all-but-the-top": they carry frequency, not
-meaning, and measurably hurt clustering here) and PCA keeps ``dim`` dimensions. The result is cached
-under the per-user cache folder, keyed by the ONNX file's hash and these settings.
+Why: MiniLM embeds 40-100 prompts per second on two cores, so the paper's 100k-prompt fit would take
+half an hour and assigning a million prompts most of a day; a table of one vector per WordPiece token
+embeds tens of thousands per second. Everything is made here, with no download and no torch:
 
-A prompt is the weighted sum of its tokens' vectors, L2-normalised. The weights are SIF weights
-``a / (a + p(token))`` with ``p`` counted on the prompts the map is fitted on, so words common in the
-user's data (request boilerplate) count less; they are stored with the topic map, so assignment and
-probing embed exactly as the fit did.
+1. Every vocabulary token is run through the bundled int8 MiniLM as ``[CLS] token [SEP]`` and its own
+   output position is kept (cached under the per-user cache folder, keyed by the ONNX file's hash).
+2. Contextual vectors (``context`` > 0, the default): a seeded sample of the prompts being fitted (the
+   user's own data, at most ``context`` of them) is run through MiniLM once; each token seen there gets
+   the mean of its contextual output vectors (what MiniLM's mean pooling actually adds up), and tokens
+   not seen are moved into that space by a ridge-linear map learnt on the tokens that were. Isolated
+   tokens are a poor stand-in for tokens in sentences: this step alone took PandaLM ARI from 0.16 to
+   about 0.22 with prompts of other data sets as the sample (bench/bench_topics.py).
+3. The table is centred, the few directions every token shares are removed ("all-but-the-top": they
+   carry frequency, not meaning) and PCA keeps ``dim`` dimensions.
+4. A prompt is the SIF-weighted sum of its tokens' vectors, ``a / (a + p(token))`` with ``p`` counted on
+   the fitting prompts, so boilerplate common in the user's data counts less.
+5. With a sample of at least ``dim`` prompts, a ridge map from those sums to MiniLM's own sentence
+   vectors of the same sample is learnt and folded into the table (the sum is linear, so the map costs
+   nothing at embedding time); fewer prompts than dimensions would let the map just memorise them.
+
+The sample's MiniLM outputs are cached by the sample's content hash, so refitting the same data costs
+nothing extra; the fitted table (weights and map folded in) is stored with the topic map, so assignment
+and probing embed exactly as the fit did.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import hashlib
 import importlib.util
 import io
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,8 +52,14 @@ CLS_ID, SEP_ID = 101, 102
 DISTILL_VERSION = 1
 # Only the head of a prompt is read; the paper's recipe keeps prompts of at most 1,536 characters.
 MAX_CHARS = 1536
-# Texts embedded per sparse product: bounds the memory of one call (about 16k x 256 floats out).
+# Texts embedded per sparse product: bounds the memory of one call (about 16k x 384 floats out).
 BATCH = 16_384
+MINILM_DIM = 384
+CONTEXT_VERSION = 1
+# Ridge strengths (measured on the real sets, bench/bench_topics.py): the isolated-to-contextual token
+# map, and the sum-to-MiniLM sentence map (0.03-0.3 all measured within noise of each other).
+TOKEN_MAP_RIDGE = 1.0
+SENTENCE_MAP_RIDGE = 0.1
 
 
 def require_embed_extra(feature: str) -> None:
@@ -120,6 +138,155 @@ def vocab_size() -> int:
         return sum(1 for _ in fh)
 
 
+def minilm_batches(
+    session: Any, tokenizer: Any, values: list[str], batch_tokens: int = 4096
+) -> Iterator[tuple[list[int], np.ndarray, np.ndarray, np.ndarray]]:
+    """MiniLM's last hidden states for the non-blank ``values``, length-sorted and padded per batch.
+
+    Yields (row indices into ``values``, token ids, attention mask, hidden states). Attention costs
+    grow with the square of the padded width, so long prompts go a few at a time and short ones in
+    large batches: a budget of ``batch_tokens`` padded tokens per batch gives both.
+    """
+    present = [i for i, text in enumerate(values) if text.strip()]
+    encodings = dict(zip(present, tokenizer.encode_batch([values[i] for i in present]), strict=True))
+    order = sorted(present, key=lambda i: len(encodings[i].ids))
+    batch: list[int] = []
+    batches: list[list[int]] = []
+    for i in order:
+        if batch and len(encodings[i].ids) * (len(batch) + 1) > batch_tokens:
+            batches.append(batch)
+            batch = []
+        batch.append(i)
+    if batch:
+        batches.append(batch)
+    for idx in batches:
+        width = max(len(encodings[i].ids) for i in idx)
+        ids = np.zeros((len(idx), width), dtype=np.int64)
+        mask = np.zeros((len(idx), width), dtype=np.int64)
+        for row, i in enumerate(idx):
+            ids[row, : len(encodings[i].ids)] = encodings[i].ids
+            mask[row, : len(encodings[i].ids)] = 1
+        hidden = session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        yield idx, ids, mask, hidden
+
+
+def _isolated_tokens(session: Any, n: int, batch: int = 1024) -> np.ndarray:
+    """(n, 384) MiniLM output of each of the first ``n`` token ids run alone as ``[CLS] token [SEP]``."""
+    raw = np.zeros((n, MINILM_DIM), dtype=np.float32)
+    for lo in range(0, n, batch):
+        ids = np.empty((min(n, lo + batch) - lo, 3), dtype=np.int64)
+        ids[:, 0], ids[:, 1], ids[:, 2] = CLS_ID, np.arange(lo, lo + len(ids)), SEP_ID
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        raw[lo : lo + len(ids)] = session.run(None, feeds)[0][:, 1]
+    return raw
+
+
+def _cached_array(
+    target: Path, make: Callable[[], dict[str, np.ndarray]]
+) -> tuple[dict[str, np.ndarray], bool]:
+    """The arrays saved at ``target`` (``.npz``), or ``make()``'s, written there atomically first."""
+    if target.is_file():
+        try:
+            with np.load(target, allow_pickle=False) as npz:
+                return {key: npz[key] for key in npz.files}, True
+        except (OSError, ValueError):
+            pass  # a damaged cache file is rebuilt below
+    arrays = make()
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    write_bytes(target, buffer.getvalue())
+    return arrays, False
+
+
+def raw_token_table(
+    vocab_limit: int = 0, threads: int = 2, cache: Path | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """(vocabulary, 384) isolated-token MiniLM outputs, before any projection; cached like the table."""
+    require_embed_extra("the static embedder")
+    path, digest = onnx_model()
+    settings = {"version": DISTILL_VERSION, "raw": True, "vocab_limit": vocab_limit}
+    target = (cache or user_cache_dir()) / "static-embedder" / f"raw-{distill_key(digest, settings)}.npz"
+
+    def make() -> dict[str, np.ndarray]:
+        n_vocab = vocab_size()
+        n = n_vocab if vocab_limit <= 0 else min(vocab_limit, n_vocab)
+        table = np.zeros((n_vocab, MINILM_DIM), dtype=np.float32)
+        table[:n] = _isolated_tokens(onnx_session(path, threads), n)
+        return {"raw": table}
+
+    arrays, reused = _cached_array(target, make)
+    return arrays["raw"].astype(np.float32), {"cache": str(target), "reused": reused, **settings}
+
+
+def contextual_outputs(
+    texts: list[str], threads: int = 2, cache: Path | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """MiniLM over ``texts``: per token id seen, its mean contextual output; per text, its sentence vector.
+
+    Returns arrays ``ids`` (token ids seen), ``means`` (their mean output vectors), ``counts`` and
+    ``sentences`` (mean-pooled and L2-normalised, as the minilm embedder gives), cached under the user
+    cache folder by the texts' content hash, the ONNX file and the vocabulary.
+    """
+    require_embed_extra("the static embedder")
+    import scipy.sparse as sp
+
+    path, digest = onnx_model()
+    content = hashlib.sha256()
+    for text in texts:
+        content.update(text.encode("utf-8", "surrogatepass") + b"\x00")
+    settings = {"version": CONTEXT_VERSION, "texts": content.hexdigest(), "max_chars": MAX_CHARS}
+    target = (cache or user_cache_dir()) / "static-embedder" / f"context-{distill_key(digest, settings)}.npz"
+
+    def make() -> dict[str, np.ndarray]:
+        n_vocab = vocab_size()
+        sums = np.zeros((n_vocab, MINILM_DIM), dtype=np.float64)
+        counts = np.zeros(n_vocab, dtype=np.int64)
+        sentences = np.zeros((len(texts), MINILM_DIM), dtype=np.float32)
+        values = [text[:MAX_CHARS] for text in texts]
+        session, tokenizer = onnx_session(path, threads), wordpiece_tokenizer(512)
+        for idx, ids, mask, hidden in minilm_batches(session, tokenizer, values):
+            valid = mask.astype(bool)
+            flat_ids, flat_hidden = ids[valid], hidden[valid]
+            scatter = sp.csr_matrix(
+                (np.ones(len(flat_ids)), (flat_ids, np.arange(len(flat_ids)))), shape=(n_vocab, len(flat_ids))
+            )
+            sums += scatter @ flat_hidden.astype(np.float64)
+            counts += np.bincount(flat_ids, minlength=n_vocab)
+            weights = mask[..., None].astype(np.float32)
+            sentences[idx] = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        seen = np.flatnonzero(counts)
+        norms = np.linalg.norm(sentences, axis=1, keepdims=True)
+        return {
+            "ids": seen,
+            "means": (sums[seen] / counts[seen, None]).astype(np.float32),
+            "counts": counts[seen],
+            "sentences": (sentences / np.where(norms == 0, 1.0, norms)).astype(np.float32),
+        }
+
+    arrays, reused = _cached_array(target, make)
+    return arrays, {"context_cache": str(target), "context_reused": reused, "context_texts": len(texts)}
+
+
+def contextualise(raw: np.ndarray, ids: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Seen tokens take their mean contextual vector; other (non-zero) rows go through a ridge map.
+
+    The map (with intercept) is learnt from the seen tokens' isolated vectors to their contextual
+    means, so unseen tokens land in the same space as the seen ones instead of staying apart.
+    """
+    out = raw.copy()
+    if len(ids) == 0:
+        return out
+    x = np.hstack([raw[ids], np.ones((len(ids), 1), np.float32)]).astype(np.float64)
+    gram = x.T @ x + TOKEN_MAP_RIDGE * np.eye(x.shape[1])
+    weights = np.linalg.solve(gram, x.T @ means.astype(np.float64))
+    known = raw.any(axis=1)
+    out[known] = (raw[known] @ weights[:-1] + weights[-1]).astype(np.float32)
+    out[ids] = means
+    return out
+
+
 def distill_key(digest: str, settings: dict[str, Any]) -> str:
     """Cache key: the ONNX file, the vocabulary and every setting that changes the table."""
     vocab = hashlib.sha256(MINILM_VOCAB.read_bytes()).hexdigest()
@@ -158,13 +325,7 @@ def distill_vectors(
     start = time.perf_counter()
     n_vocab = vocab_size()
     n = n_vocab if vocab_limit <= 0 else min(vocab_limit, n_vocab)
-    session = onnx_session(path, threads)
-    raw = np.zeros((n, 384), dtype=np.float32)
-    for lo in range(0, n, batch):
-        ids = np.empty((min(n, lo + batch) - lo, 3), dtype=np.int64)
-        ids[:, 0], ids[:, 1], ids[:, 2] = CLS_ID, np.arange(lo, lo + len(ids)), SEP_ID
-        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-        raw[lo : lo + len(ids)] = session.run(None, feeds)[0][:, 1]
+    raw = _isolated_tokens(onnx_session(path, threads), n, batch)
     table = np.zeros((n_vocab, dim), dtype=np.float32)
     table[:n] = _pca_drop_top(raw, dim, drop)
     buffer = io.BytesIO()
@@ -185,20 +346,32 @@ def _pca_drop_top(x: np.ndarray, dim: int, drop: int) -> np.ndarray:
 
 
 class StaticEmbedder:
-    """Distilled MiniLM token vectors, SIF-weighted by the fitting prompts, summed and L2-normalised."""
+    """Distilled MiniLM token vectors, contextualised and mapped on a sample of the fitting prompts.
+
+    ``context`` is how many fitting prompts (a seeded sample) are run through MiniLM once per fit
+    (cached by content): about 30-60 s for 2,000 prompts on two cores; 0 keeps the plain isolated-token
+    table of version 1.
+    """
 
     name: ClassVar[str] = "static"
 
     def __init__(
-        self, dim: int = 256, drop: int = 8, sif: float = 1e-3, vocab_limit: int = 0, threads: int = 2
+        self,
+        dim: int = 256,
+        drop: int = 8,
+        sif: float = 1e-3,
+        vocab_limit: int = 0,
+        threads: int = 2,
+        context: int = 2000,
     ) -> None:
         self.dim = dim
         self.drop = drop
         self.sif = sif
         self.vocab_limit = vocab_limit
         self.threads = threads
-        self.vectors_: np.ndarray | None = None  # token table already multiplied by the SIF weights
-        # How the last fit got its table (cache path, reused or distilled, seconds); not saved, so two
+        self.context = context
+        self.vectors_: np.ndarray | None = None  # token table, SIF weights and sentence map folded in
+        # How the last fit got its table (cache paths, reused or distilled, seconds); not saved, so two
         # fits of the same data write identical maps.
         self.distill_info: dict[str, Any] = {}
         self._tokenizer: Any = None
@@ -229,17 +402,48 @@ class StaticEmbedder:
         ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=count)
         return codes, text_offsets, ids, word_offsets
 
-    def fit(self, texts: pa.Array, seed: int) -> None:
-        """Distil (or reuse) the token table and weight it by token frequency in ``texts``."""
-        del seed
-        table, self.distill_info = distill_vectors(self.dim, self.drop, self.vocab_limit, self.threads)
+    def fit(self, texts: pa.Array, seed: int, context_texts: list[str] | None = None) -> None:
+        """Distil (or reuse) the token table, contextualise it, weight it by token frequency in ``texts``.
+
+        ``context_texts`` replaces the seeded sample of ``texts`` that MiniLM reads (the benchmark uses
+        it to learn the context from prompts other than the ones it scores).
+        """
+        texts = as_text_array(texts)
+        if self.context <= 0:
+            table, self.distill_info = distill_vectors(self.dim, self.drop, self.vocab_limit, self.threads)
+            self.vectors_ = table * self._sif_weights(texts, len(table))[:, None]
+            return
+        sample = context_texts if context_texts is not None else self._context_sample(texts, seed)
+        raw, info = raw_token_table(self.vocab_limit, self.threads)
+        outputs, context_info = contextual_outputs(sample, self.threads)
+        self.distill_info = {**info, **context_info}
+        table = _pca_drop_top(contextualise(raw, outputs["ids"], outputs["means"]), self.dim, self.drop)
+        vectors = table * self._sif_weights(texts, len(table))[:, None]
+        if len(sample) >= self.dim:
+            # Least squares from our sentence sums to MiniLM's sentence vectors of the same prompts.
+            self.vectors_ = vectors
+            features = self.embed(pa.array(sample, pa.string())).astype(np.float64)
+            gram = features.T @ features + SENTENCE_MAP_RIDGE * np.eye(features.shape[1])
+            mapping = np.linalg.solve(gram, features.T @ outputs["sentences"].astype(np.float64))
+            vectors = (vectors @ mapping).astype(np.float32)
+        self.vectors_ = np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _context_sample(self, texts: pa.Array, seed: int) -> list[str]:
+        """A seeded sample of at most ``context`` distinct non-blank fitting prompts, in input order."""
+        values = [t for t in dict.fromkeys(pc.fill_null(texts, "").to_pylist()) if t.strip()]
+        if len(values) > self.context:
+            keep = np.sort(np.random.default_rng(seed).choice(len(values), self.context, replace=False))
+            values = [values[i] for i in keep]
+        return values
+
+    def _sif_weights(self, texts: pa.Array, n_vocab: int) -> np.ndarray:
+        """``a / (a + p(token))`` with ``p`` counted over ``texts``."""
         codes, _, ids, word_offsets = self._pieces(texts)
         per_word = np.bincount(codes, minlength=len(word_offsets) - 1)
         occurrences = np.repeat(per_word, np.diff(word_offsets))
-        counts = np.bincount(ids, weights=occurrences, minlength=len(table)).astype(np.float64)
+        counts = np.bincount(ids, weights=occurrences, minlength=n_vocab).astype(np.float64)
         prob = counts / max(counts.sum(), 1.0)
-        weights = (self.sif / (self.sif + prob)).astype(np.float32)
-        self.vectors_ = table * weights[:, None]
+        return np.asarray(self.sif / (self.sif + prob), dtype=np.float32)
 
     def _sums(self, texts: pa.Array, matrix: np.ndarray) -> np.ndarray:
         """Per text, the sum of ``matrix`` rows over its tokens, as two sparse products.
@@ -266,7 +470,7 @@ class StaticEmbedder:
         arr = as_text_array(texts)
         sums = np.concatenate(
             [self._sums(arr.slice(i, BATCH), self.vectors_) for i in range(0, len(arr), BATCH)]
-            or [np.zeros((0, self.dim), np.float32)]
+            or [np.zeros((0, self.vectors_.shape[1]), np.float32)]
         )
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         return (sums / np.where(norms == 0, 1.0, norms)).astype(np.float32)
@@ -280,19 +484,27 @@ class StaticEmbedder:
             "drop": self.drop,
             "sif": self.sif,
             "vocab_limit": self.vocab_limit,
+            "context": self.context,
             "distill_version": DISTILL_VERSION,
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
         if self.vectors_ is None:
             raise RuntimeError("the static embedder is not fitted")
-        # float16 halves the map folder (15 MB instead of 31 MB); cosine ranks do not notice.
+        # float16 halves the map folder (23 MB instead of 47 MB with the sentence map); cosine ranks
+        # do not notice.
         return {"vectors": self.vectors_.astype(np.float16)}
 
     @classmethod
     def restore(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> StaticEmbedder:
-        emb = cls(settings["dim"], settings["drop"], settings["sif"], settings["vocab_limit"])
+        emb = cls(
+            settings["dim"],
+            settings["drop"],
+            settings["sif"],
+            settings["vocab_limit"],
+            context=settings.get("context", 0),  # maps saved before contextual vectors have none
+        )
         emb.vectors_ = arrays["vectors"].astype(np.float32)
-        if emb.vectors_.shape[1] != emb.dim:
+        if emb.vectors_.shape[1] not in (emb.dim, MINILM_DIM):
             raise ArenaprefError("the saved static embedder is inconsistent (vector width differs)")
         return emb
