@@ -260,12 +260,9 @@ def _section_label(r: _Run) -> str:
         out += '<p class="note">judge not evaluated against human labels in this run.</p>'
     counts = m.get("counts", {})
     # Nested counts (the judge's and the teacher's) become one row each: "judge: labeled", ...
-    rows = [
-        [f"{k}: {sub}", x]
-        for k, v in counts.items()
-        for sub, x in (v.items() if isinstance(v, dict) else [("", v)])
-    ]
-    rows = [[name.removesuffix(": "), x] for name, x in rows]
+    rows = []
+    for k, v in counts.items():
+        rows += [[f"{k}: {sub}", x] for sub, x in v.items()] if isinstance(v, dict) else [[k, v]]
     return out + "<h3>labels made</h3>" + _table(["", ""], rows) + _drops(m)
 
 
