@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from arenapref.readers.files import TABLE_SUFFIXES, iter_table_file
-from arenapref.readers.jsoncells import content_text
+from arenapref.readers.jsoncells import CellError, content_text
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.rejects import RejectLog
@@ -26,7 +26,7 @@ WINNERS: dict[str, tuple[float, float, float]] = {
 }
 
 
-def _split(conv: object, role: str) -> list[str | None] | None:
+def _split(conv: object, role: str, field: str) -> list[str | None] | None:
     if not isinstance(conv, list):
         return None
     out: list[str | None] = []
@@ -34,7 +34,7 @@ def _split(conv: object, role: str) -> list[str | None] | None:
         if not isinstance(msg, dict):
             return None
         if msg.get("role") == role:
-            out.append(content_text(msg.get("content")))
+            out.append(content_text(msg.get("content"), f"{field} content"))
     return out
 
 
@@ -49,18 +49,21 @@ def battle_row(rec: dict[str, object]) -> dict[str, object] | str:
         if not isinstance(winner, str) or winner not in WINNERS:
             return f"winner {winner!r} is not one of {', '.join(WINNERS)}"
         label = WINNERS[str(winner)]
-    if "conversation_a" in rec or "conversation_b" in rec:
-        prompt = _split(rec.get("conversation_a"), "user")
-        resp_a = _split(rec.get("conversation_a"), "assistant")
-        resp_b = _split(rec.get("conversation_b"), "assistant")
-        if prompt is None or resp_a is None or resp_b is None:
-            return "conversation_a/conversation_b must be lists of role/content messages"
-    else:
-        turns = rec.get("turns")
-        if not isinstance(turns, list):
-            return "neither conversation_a/conversation_b nor turns present"
-        prompt = [content_text(t) for t in turns]
-        resp_a, resp_b = [], []
+    try:
+        if "conversation_a" in rec or "conversation_b" in rec:
+            prompt = _split(rec.get("conversation_a"), "user", "conversation_a")
+            resp_a = _split(rec.get("conversation_a"), "assistant", "conversation_a")
+            resp_b = _split(rec.get("conversation_b"), "assistant", "conversation_b")
+            if prompt is None or resp_a is None or resp_b is None:
+                return "conversation_a/conversation_b must be lists of role/content messages"
+        else:
+            turns = rec.get("turns")
+            if not isinstance(turns, list):
+                return "neither conversation_a/conversation_b nor turns present"
+            prompt = [content_text(t, "turns") for t in turns]
+            resp_a, resp_b = [], []
+    except CellError as exc:
+        return str(exc)
     p_a, p_b, p_tie = label if label is not None else (None, None, None)
     return {
         "id": str(rid),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.jsoncells import content_text
+from arenapref.readers.jsoncells import CellError, content_text
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import CONVERSATION_SCHEMA
 from arenapref.rejects import RejectLog
@@ -38,10 +38,12 @@ def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordB
             rejects.add(qfile, row_no, "question needs question_id and a non-empty turns list")
             continue
         lang = rec.get("language")
-        questions[str(qid)] = (
-            [content_text(t) for t in turns],
-            None if lang is None else str(lang),
-        )
+        try:
+            q_turns = [content_text(t, "turns") for t in turns]
+        except CellError as exc:
+            rejects.add(qfile, row_no, "unreadable question", str(exc))
+            continue
+        questions[str(qid)] = (q_turns, None if lang is None else str(lang))
     answer_dir = qfile.parent / "model_answer"
     answer_files = sorted(answer_dir.glob("*.jsonl")) if answer_dir.is_dir() else []
     rows: list[dict[str, object]] = []
@@ -74,7 +76,11 @@ def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordB
                 continue
             model = str(rec.get("model_id") or afile.stem)
             q_turns, lang = questions[qid]
-            answers = [content_text(t) for t in a_turns]
+            try:
+                answers = [content_text(t, "choices[0].turns") for t in a_turns]
+            except CellError as exc:
+                rejects.add(afile, row_no, "unreadable answer", str(exc))
+                continue
             rows.append(_row(f"{qid}:{model}", model, q_turns, answers, lang))
             if len(rows) >= batch_size:
                 yield from flush()

@@ -87,9 +87,9 @@ def files_of(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
 def table_schema(path: Path) -> pa.Schema:
     """The schema of a Parquet or Arrow file, or one sentence saying it is not one."""
     try:
-        if path.suffix.lower() == ".arrow":
-            return _open_arrow(path).schema
-        return pq.read_schema(path)
+        schema = _open_arrow(path).schema if path.suffix.lower() == ".arrow" else pq.read_schema(path)
+        schema.names  # noqa: B018 -- names decode lazily; a damaged footer fails here, not in a caller
+        return schema
     except (pa.ArrowException, OSError, ValueError) as exc:
         kind = "Arrow" if path.suffix.lower() == ".arrow" else "Parquet"
         raise InputFormatError(f"{path}: not a readable {kind} file ({_short(exc)})") from exc

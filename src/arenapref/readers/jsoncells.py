@@ -117,11 +117,14 @@ def repair_strings(value: object) -> tuple[object, int]:
     return value, 0
 
 
-def content_text(value: object) -> str | None:
-    """A message's content as text: OpenAI-style parts (``[{"type": "text", "text": ...}]``) become text.
+def content_text(value: object, field: str = "content") -> str | None:
+    """A message's content as text, whatever shape the layout wraps it in.
 
-    Non-text parts (images, audio) have no text to compare or judge; they are left out. Anything else
-    that is not a string is kept as JSON rather than as a Python repr.
+    Strings pass through; OpenAI-style parts (``[{"type": "text", "text": ...}]``) and message objects
+    (``{"content": ...}``, as Arena-Hard and FastChat write turns, with ``role``/``token_len`` beside it)
+    become their text, recursively. Non-text parts (images, audio) have no text to compare or judge; they
+    are left out. Anything else raises ``CellError`` naming ``field``: text with structure inside it would
+    reach the leakage guard as a string no test prompt can equal, so it is never produced.
     """
     if value is None or isinstance(value, str):
         return value
@@ -134,9 +137,22 @@ def content_text(value: object) -> str | None:
                 texts.append(part)
             elif isinstance(part, dict) and isinstance(part.get("text"), str):
                 texts.append(part["text"])
+            elif isinstance(part, dict) and "content" in part:
+                inner = content_text(part["content"], field)
+                if inner is not None:
+                    texts.append(inner)
             elif isinstance(part, dict) and "type" in part:
                 continue
             else:
-                return json.dumps(value, ensure_ascii=False, default=str)
+                raise CellError(f"{field}: expected text, a message object or text parts, got {_shape(part)}")
         return "\n".join(texts)
-    return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, (int, float, bool)):
+        return json.dumps(value)
+    raise CellError(f"{field}: expected text, got {_shape(value)}")
+
+
+def _shape(value: object) -> str:
+    """A short description of an unexpected value for an error message (its keys, never its text)."""
+    if isinstance(value, dict):
+        return "an object with keys " + ", ".join(sorted(map(str, value))[:6])
+    return type(value).__name__

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from arenapref.errors import InputFormatError
 from arenapref.readers.files import TABLE_SUFFIXES, iter_table_file, table_schema
-from arenapref.readers.jsoncells import content_text
+from arenapref.readers.jsoncells import CellError, content_text
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import CONVERSATION_SCHEMA, TURN_TYPE
 from arenapref.rejects import RejectLog
@@ -88,8 +88,12 @@ def _moderation(col: pa.Array, n: int) -> tuple[pa.Array, pa.Array]:
     return flag_arr, pa.array(categories, pa.list_(pa.string()))
 
 
-def _content_strings(content: pa.Array) -> pa.Array:
-    """Message contents as strings; OpenAI-style part lists and other shapes go through ``content_text``."""
+def _content_strings(content: pa.Array, path: Path | str) -> pa.Array:
+    """Message contents as strings; OpenAI-style part lists and other shapes go through ``content_text``.
+
+    The content column has one type for the whole file, so a shape ``content_text`` cannot read is an
+    error for the file (naming it), not a row to drop.
+    """
     if pa.types.is_string(content.type) or pa.types.is_large_string(content.type):
         return content.cast(pa.string())
     if pa.types.is_null(content.type):
@@ -97,7 +101,12 @@ def _content_strings(content: pa.Array) -> pa.Array:
     try:
         return content.cast(pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-        return pa.array([content_text(v) for v in content.to_pylist()], pa.string())
+        try:
+            return pa.array(
+                [content_text(v, "conversation content") for v in content.to_pylist()], pa.string()
+            )
+        except CellError as exc:
+            raise InputFormatError(f"{path}: {exc}") from exc
 
 
 def convert_batch(batch: pa.RecordBatch, path: Path | str, offset: int, rejects: RejectLog) -> pa.RecordBatch:
@@ -122,7 +131,7 @@ def convert_batch(batch: pa.RecordBatch, path: Path | str, offset: int, rejects:
         role = pc.struct_field(values, "role").cast(pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
         raise InputFormatError(f"{path}: conversation message roles are not text ({exc})") from exc
-    content = _content_strings(pc.struct_field(values, "content"))
+    content = _content_strings(pc.struct_field(values, "content"), path)
     turns = pa.ListArray.from_arrays(
         conv.offsets,
         pa.StructArray.from_arrays([role, content], fields=list(TURN_TYPE)),
@@ -208,8 +217,11 @@ def _json_row(rec: dict[str, object]) -> dict[str, object] | str:
     for msg in conv:
         if not isinstance(msg, dict) or msg.get("role") not in ROLES:
             return f"message role not one of {', '.join(ROLES)}"
-        content = msg.get("content")
-        turns.append({"role": msg["role"], "content": content_text(content)})
+        try:
+            text = content_text(msg.get("content"), "conversation content")
+        except CellError as exc:
+            return str(exc)
+        turns.append({"role": msg["role"], "content": text})
     moderation = rec.get("openai_moderation")
     flagged: bool | None = None
     categories: list[str] = []

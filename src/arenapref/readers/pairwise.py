@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from arenapref.errors import InputFormatError
 from arenapref.readers.files import CSV_SUFFIXES, TABLE_SUFFIXES, iter_table_file, table_schema
-from arenapref.readers.jsoncells import content_text
+from arenapref.readers.jsoncells import CellError, content_text
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.rejects import RejectLog
@@ -110,12 +110,12 @@ def parse_label(value: object) -> tuple[float, float, float] | None:
         ) from None
 
 
-def _turns(value: object) -> list[str | None]:
+def _turns(value: object, field: str) -> list[str | None]:
     if value is None:
         return [None]
     if isinstance(value, list):
-        return [content_text(v) for v in value]
-    return [content_text(value)]
+        return [content_text(v, field) for v in value]
+    return [content_text(value, field)]
 
 
 def _csv_rows(
@@ -212,7 +212,13 @@ def read_records(
         if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
             rejects.add(path, row_no, "empty prompt", f"column {resolved['prompt']}")
             continue
-        prompt_turns = _turns(prompt)
+        try:
+            prompt_turns = _turns(prompt, resolved["prompt"])
+            response_a = _turns(rec.get(resolved["a"]), resolved["a"])
+            response_b = _turns(rec.get(resolved["b"]), resolved["b"])
+        except CellError as exc:
+            rejects.add(path, row_no, "unreadable text", str(exc))
+            continue
         if isinstance(extra, str) and extra.strip() and len(prompt_turns) == 1:
             # AlpacaEval splits a task into instruction and input; the model saw both.
             prompt_turns = [f"{prompt_turns[0]}\n\n{extra}"]
@@ -222,8 +228,8 @@ def read_records(
             {
                 "id": str(rid) if rid not in (None, "") else f"{path.stem}:{row_no}",
                 "prompt": prompt_turns,
-                "response_a": _turns(rec.get(resolved["a"])),
-                "response_b": _turns(rec.get(resolved["b"])),
+                "response_a": response_a,
+                "response_b": response_b,
                 "model_a": _opt(rec.get(resolved["model_a"])) if "model_a" in resolved else None,
                 "model_b": _opt(rec.get(resolved["model_b"])) if "model_b" in resolved else None,
                 "p_a": p_a,
