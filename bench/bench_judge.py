@@ -36,12 +36,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from arenapref.label.cache import JudgeCache, request_key
 from arenapref.label.config import JudgeConfig, load_judge, render_messages
 from arenapref.label.judge import judge_battles
+from arenapref.llmclient.cache import JudgeCache, request_key
+from arenapref.llmclient.offline import pair_key as server_key
 from arenapref.records import Battle, battles_table
 from arenapref.testing.judge_server import ServerSettings, serve_in_subprocess
-from arenapref.testing.judge_server import request_key as server_key
 
 WORDS = [
     "the",
@@ -190,7 +190,7 @@ import sys
 import pyarrow.parquet as pq
 sys.path.insert(0, sys.argv[5])
 from bench_judge import bench_judge
-from arenapref.label.cache import JudgeCache
+from arenapref.llmclient.cache import JudgeCache
 from arenapref.label.judge import judge_battles
 config = bench_judge(sys.argv[1], int(sys.argv[4]), 30.0)
 judge_battles(pq.read_table(sys.argv[2]), config, cache=JudgeCache(sys.argv[3]))

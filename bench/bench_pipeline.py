@@ -44,7 +44,7 @@ test = "synth/competition/test.csv"
 [label]
 max_pairs = {judge_pairs}
 [label.judge]
-local_server = true
+base_url = "offline"
 concurrency = 32
 eval_rows = 500
 [train]

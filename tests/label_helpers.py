@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from arenapref.label.cache import request_key
 from arenapref.label.config import JudgeConfig, load_judge, render_messages
+from arenapref.llmclient.cache import request_key
+from arenapref.llmclient.offline import pair_key as server_key
 from arenapref.records import Battle, battles_table
-from arenapref.testing.judge_server import request_key as server_key
 
 
 def make_pairs(n: int, seed: int = 0) -> pa.Table:

@@ -23,7 +23,7 @@ def test_demo_runs_the_pipeline_and_leaves_a_rerunnable_config(
     for name in stage_names():
         assert f"{name} ran" in " ".join(err.split()), name
     config = load_config(out / "PIPELINE.toml")
-    assert config.label.judge.local_server and config.label.teacher.enabled
+    assert config.label.judge.base_url == "offline" and config.label.teacher.enabled
     # The ground-truth step is the demo's own, written apart from the stages' outputs.
     truth = json.loads((out / "run" / "demo" / "truth.json").read_text())
     mined, planted = truth["minable prompt groups mined / planted"].split(" / ")

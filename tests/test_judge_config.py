@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from arenapref.errors import ArenaprefError
-from arenapref.label.client import Budget
-from arenapref.label.config import JUDGES_DIR, ClientSettings, load_judge
+from arenapref.label.config import JUDGES_DIR, load_judge
 from arenapref.label.teacher import load_teacher
+from arenapref.llmclient.client import Budget
+from arenapref.llmclient.settings import ClientSettings
 from label_helpers import make_pairs
 
 BASE = 'model = "m"\nprompt = "p.txt"\n'
@@ -55,7 +56,7 @@ def test_integer_temperatures_and_client_tables_are_accepted(tmp_path: Path) -> 
 def test_the_python_api_refuses_impossible_settings_too() -> None:
     with pytest.raises(ArenaprefError, match="concurrency must be at least 1"):
         ClientSettings(concurrency=0)
-    with pytest.raises(ArenaprefError, match="--max-requests must be 0"):
+    with pytest.raises(ArenaprefError, match="max_requests must be 0"):
         Budget(max_requests=-3)
     with pytest.raises(ArenaprefError, match="timeout"):
         load_judge("default").with_overrides(timeout_s=-1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import shutil
 import socket
 import time
 from dataclasses import replace
@@ -14,13 +15,13 @@ import pyarrow as pa
 import pytest
 
 from arenapref.errors import ArenaprefError
-from arenapref.label.cache import JudgeCache
 from arenapref.label.calibration import CalibrationMap, fit_calibration, log_loss
-from arenapref.label.client import Budget, retry_after_seconds
-from arenapref.label.config import load_judge, render_messages
+from arenapref.label.config import JUDGES_DIR, load_judge, render_messages
 from arenapref.label.judge import ajudge_battles, judge_battles
 from arenapref.label.parse import VerdictError, combine_orders, logprob_probs, parse_verdict
 from arenapref.label.teacher import swap_battles, teacher_battles
+from arenapref.llmclient.cache import JudgeCache
+from arenapref.llmclient.client import Budget, retry_after_seconds
 from arenapref.testing.judge_server import FAULT_KINDS, ServerSettings, serve_in_thread
 from label_helpers import fast_judge, make_pairs, server_keys
 
@@ -87,9 +88,28 @@ def test_multi_turn_prompt_and_missing_turns() -> None:
 
 
 def test_config_errors_and_fingerprint(tmp_path: Path) -> None:
-    base = load_judge("default")
-    assert base.fingerprint() == base.with_overrides(base_url="http://x/v1", concurrency=3).fingerprint()
+    base = load_judge("default").with_overrides(base_url="http://x/v1")
+    # The judge's identity: the server, the model and the spec's content; not how fast it is asked.
+    assert base.fingerprint() == base.with_overrides(base_url="http://x/v1/", concurrency=3).fingerprint()
+    assert base.fingerprint() != base.with_overrides(base_url="http://y/v1").fingerprint()
+    assert base.fingerprint() != base.with_overrides(base_url="offline").fingerprint()
     assert base.fingerprint() != base.with_overrides(model="other").fingerprint()
+    spec = (JUDGES_DIR / "default.toml").read_text()
+    shutil.copy(JUDGES_DIR / "default_prompt.txt", tmp_path / "default_prompt.txt")
+    (tmp_path / "mine.toml").write_text(spec)
+    mine = load_judge(tmp_path / "mine.toml").with_overrides(base_url="http://x/v1")
+    assert mine.fingerprint() == base.fingerprint()  # the same content is the same judge
+    (tmp_path / "mine.toml").write_text(spec.replace("sample_temperature = 1.0", "sample_temperature = 0.9"))
+    assert load_judge(tmp_path / "mine.toml").with_overrides(base_url="http://x/v1").fingerprint() != (
+        base.fingerprint()
+    )
+    (tmp_path / "mine.toml").write_text(spec)
+    (tmp_path / "default_prompt.txt").write_text(
+        (JUDGES_DIR / "default_prompt.txt").read_text() + "Be fair.\n"
+    )
+    assert load_judge(tmp_path / "mine.toml").with_overrides(base_url="http://x/v1").fingerprint() != (
+        base.fingerprint()
+    )
     (tmp_path / "p.txt").write_text("[user]\nno placeholders here\n")
     (tmp_path / "j.toml").write_text('model = "m"\nprompt = "p.txt"\n[verdicts]\nA = [1.0, 0.0, 0.0]\n')
     with pytest.raises(ArenaprefError, match="conversation_a"):

@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from arenapref.label.cache import JudgeCache
 from arenapref.label.config import load_judge
 from arenapref.label.judge import judge_battles
+from arenapref.llmclient.cache import JudgeCache
 from arenapref.model.estimators import PriorModel
 from arenapref.model.io import save_model
 from arenapref.testing.judge_server import ServerSettings, serve_in_thread
@@ -120,7 +120,7 @@ def test_killed_run_resumes_without_resending_completed_requests(tmp_path: Path)
     child = """
 import sys
 import pyarrow.parquet as pq
-from arenapref.label.cache import JudgeCache
+from arenapref.llmclient.cache import JudgeCache
 from arenapref.label.config import load_judge
 from arenapref.label.judge import judge_battles
 from arenapref.label.judge import judge_battles

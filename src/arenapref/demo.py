@@ -1,7 +1,7 @@
 """``arenapref demo``: a synthetic workspace, its PIPELINE.toml, a full pipeline run and the report.
 
 The demo is the pipeline's first user, not a second mechanism: it writes an ordinary config into the
-workspace (which the user can edit and rerun with ``arenapref run``), runs it with the local offline
+workspace (which the user can edit and rerun with ``arenapref run``), runs it with the built-in offline
 judge and a teacher model, and then, as an explicit extra step only a synthetic workspace allows,
 scores the run against the generator's ground truth into ``run/demo/truth.json``.
 """
@@ -35,8 +35,9 @@ from arenapref.synth import GENERATOR_VERSION, SynthManifest, generate
 _LABEL_COLUMNS = {"model_a": 0, "model_b": 1, "tie": 2}
 _HEADER = """arenapref pipeline config written by `arenapref demo`; edit it and rerun with
 `arenapref run PIPELINE.toml` (unchanged stages are skipped). Paths are relative to this file.
-label.judge.local_server starts arenapref's offline test judge; for a real judge set it to false and
-give base_url / model (or ARENAPREF_BASE_URL) and api_key_env."""
+label.judge.base_url = "offline" is arenapref's built-in offline judge; for a real judge give its base_url
+(or ARENAPREF_BASE_URL), model and api_key_env: the label stage then reruns, as the judge's identity
+(server, model, spec content) is part of its key and of every cached answer's key."""
 
 
 @dataclass
@@ -62,7 +63,7 @@ def demo_config(seed: int = 0, max_pairs: int = 1000) -> PipelineConfig:
         label=LabelSettings(
             max_pairs=max_pairs,
             use="judge",
-            judge=JudgeSettings(local_server=True, concurrency=16, eval_rows=200),
+            judge=JudgeSettings(base_url="offline", concurrency=16, eval_rows=200),
         ),
         train=TrainSettings(folds=2, params=fast),
         ablate=AblateSettings(n_boot=300, params=fast, curve=[0.25, 0.5, 1.0]),

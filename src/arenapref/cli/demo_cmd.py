@@ -32,7 +32,7 @@ def demo(
 ) -> None:
     """Generate a synthetic workspace, write its PIPELINE.toml, run every stage, write the report.
 
-    Offline and without a key: the judge is arenapref's local test server on 127.0.0.1. Rerun the
+    Offline and without a key: the judge is arenapref's built-in offline judge (--judge offline). Rerun the
     workspace's config with `arenapref run OUT/PIPELINE.toml` after editing it.
     """
     start_command(json_out, quiet)

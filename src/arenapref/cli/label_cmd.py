@@ -35,9 +35,9 @@ from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from arenapref.label.cache import JudgeCache
-    from arenapref.label.client import Budget
     from arenapref.label.judge import LabelResult
+    from arenapref.label.settings import JudgeSettings
+    from arenapref.llmclient.cache import JudgeCache
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 every pair labeled; 1 user error or the run was aborted (bad key, wrong URL, a server "
@@ -122,42 +122,61 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int, float], None] | Non
         yield update
 
 
-def _client_options(concurrency: int | None, timeout: float | None, max_attempts: int | None) -> None:
-    """One sentence for impossible client settings, naming the option."""
-    if concurrency is not None and concurrency < 1:
-        raise ArenaprefError(f"--concurrency must be at least 1, not {concurrency}")
-    if timeout is not None and not timeout > 0:
-        raise ArenaprefError(f"--timeout must be more than 0 seconds, not {timeout:g}")
-    if max_attempts is not None and max_attempts < 1:
-        raise ArenaprefError(f"--max-attempts must be at least 1, not {max_attempts}")
+# The option spelling of each ``JudgeSettings`` field (the rest are ``--`` + the name with dashes).
+FLAGS = {"spec": "--judge", "timeout_s": "--timeout"}
+# ``JudgeSettings`` fields a pipeline has and this command has not (it labels; judge-eval evaluates).
+PIPELINE_ONLY = ("enabled", "eval_rows")
 
 
+def flag_of(field: str) -> str:
+    """The option that sets a ``JudgeSettings`` field."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+def _judge_settings(**values: Any) -> JudgeSettings:
+    """The options as ``JudgeSettings``; an impossible value is one sentence naming its option."""
+    from pydantic import ValidationError
+
+    from arenapref.label.settings import JudgeSettings
+
+    try:
+        return JudgeSettings(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        bounds = err.get("ctx") or {}
+        if bounds.get("ge") == 0:
+            text = "must be 0 (no cap) or a positive number"
+        elif "ge" in bounds:
+            text = f"must be at least {bounds['ge']}"
+        elif "gt" in bounds:
+            text = f"must be more than {bounds['gt']:g}"
+        else:
+            text = str(err["msg"]).lower()
+        raise ArenaprefError(f"{flag_of(str(err['loc'][0]))} {text}, not {err.get('input')!r}") from None
+
+
+@contextmanager
 def _labeler(
     judge: str | None,
     teacher: Path | None,
+    options: dict[str, Any],
     *,
-    base_url: str | None,
-    model: str | None,
-    api_key_env: str | None,
-    concurrency: int | None,
-    timeout: float | None,
-    max_attempts: int | None,
-    cache_path: Path | None,
-    budget: Budget,
     calibration: Path | None,
     progress: Callable[[int, int, float], None] | None,
     executor: Executor | None = None,
-) -> tuple[Callable[[pa.Table], LabelResult], JudgeCache | None]:
-    """The labeling function the options describe, and the cache it holds open (None for teachers)."""
-    from arenapref.label.cache import JudgeCache, default_cache_path
-    from arenapref.label.config import load_judge
+) -> Iterator[tuple[Callable[[pa.Table], LabelResult], JudgeCache | None]]:
+    """The labeling function the options describe, and the cache it holds open (None for teachers).
+
+    ``options``: the judge options as ``JudgeSettings`` fields; the judge itself is ``open_judge``, the
+    same one the pipeline's label stage runs.
+    """
     from arenapref.label.evaluate import load_calibration
-    from arenapref.label.judge import judge_battles, resolve_api_key
+    from arenapref.label.settings import open_judge
     from arenapref.label.teacher import load_teacher, teacher_battles
 
     if (judge is None) == (teacher is None):
         raise ArenaprefError("pass exactly one of --judge CONFIG and --teacher MODEL_DIR")
-    _client_options(concurrency, timeout, max_attempts)
+    settings = _judge_settings(spec=judge, **options)
     cmap = load_calibration(calibration)
     if teacher is not None:
         if executor is not None:
@@ -165,35 +184,13 @@ def _labeler(
                 "--executor ray spreads --judge requests; --teacher labels run on this machine"
             )
         model_obj = load_teacher(teacher)
-        return (lambda t: teacher_battles(t, model_obj, teacher.name, cmap)), None
-    assert judge is not None
-    config = load_judge(judge).with_overrides(
-        base_url=base_url,
-        model=model,
-        api_key_env=api_key_env,
-        concurrency=concurrency,
-        timeout_s=timeout,
-        max_attempts=max_attempts,
-    )
-    if budget.max_cost and config.price is None:
-        raise ArenaprefError(
-            f"--max-cost needs a price for model {config.model!r}; add it to the judge's [prices] table"
-        )
-    api_key = resolve_api_key(config)
-    cache = JudgeCache(cache_path if cache_path is not None else default_cache_path())
-
-    def run(table: pa.Table) -> LabelResult:
-        if executor is not None:
-            from arenapref.executors.judge import judge_battles_with
-
-            return judge_battles_with(
-                executor, table, config, api_key=api_key, cache=cache, budget=budget, calibration=cmap
-            )
-        return judge_battles(
-            table, config, api_key=api_key, cache=cache, budget=budget, calibration=cmap, progress=progress
-        )
-
-    return run, cache
+        yield (lambda t: teacher_battles(t, model_obj, teacher.name, cmap)), None
+        return
+    try:
+        with open_judge(settings, executor=executor, progress=progress) as labeler:
+            yield (lambda t: labeler(t, cmap)), labeler.cache
+    except ArenaprefError as exc:
+        raise ArenaprefError(str(exc).replace("max_cost needs", "--max-cost needs")) from None
 
 
 def _read_battles(pairs: Path, fmt: str | None, mapping: str | None, rejects: Path | None) -> pa.Table:
@@ -203,12 +200,6 @@ def _read_battles(pairs: Path, fmt: str | None, mapping: str | None, rejects: Pa
     table = src.read_table()
     report_rejects(src.rejects, src.path, rejects)
     return table
-
-
-def _budget(max_requests: int, max_tokens: int, max_cost: float) -> Budget:
-    from arenapref.label.client import Budget
-
-    return Budget(max_requests=max_requests, max_tokens=max_tokens, max_cost=max_cost)
 
 
 @app.command("label", epilog=EXIT_CODES_HELP)
@@ -267,32 +258,21 @@ def label(
         refuse_input_as_output(written, [pairs, *([calibration] if calibration else [])])
     if failures_path.resolve() == out.resolve():
         raise ArenaprefError(f"--failures {failures_path} is the same file as --out")
+    options = {
+        "base_url": base_url, "model": model, "api_key_env": api_key_env, "concurrency": concurrency,
+        "timeout_s": timeout, "max_attempts": max_attempts, "max_requests": max_requests,
+        "max_tokens": max_tokens, "max_cost": max_cost, "cache": None if cache is None else str(cache),
+    }  # fmt: skip
     table = _read_battles(pairs, fmt, mapping, rejects)
-    budget = _budget(max_requests, max_tokens, max_cost)
     with (
         _progress(judge is not None and progress_enabled()) as progress,
         executor_for(executor, address) as ex,
+        _labeler(judge, teacher, options, calibration=calibration, progress=progress, executor=ex) as (
+            run,
+            held,
+        ),
     ):
-        run, held = _labeler(
-            judge,
-            teacher,
-            base_url=base_url,
-            model=model,
-            api_key_env=api_key_env,
-            concurrency=concurrency,
-            timeout=timeout,
-            max_attempts=max_attempts,
-            cache_path=cache,
-            budget=budget,
-            calibration=calibration,
-            progress=progress,
-            executor=ex,
-        )
-        try:
-            result = run(table)
-        finally:
-            if held is not None:
-                held.close()
+        result = run(table)
     write_outputs(result.table, result.failures, out, failures_path)
     s = result.stats
     say(
@@ -327,8 +307,6 @@ def label(
         }
     if json_out:
         emit_json(summary)
-    if s.stopped.startswith("aborted"):
-        raise ArenaprefError(f"{s.stopped}; nothing more was sent")
     if s.failed:
         hint = (
             f"stopped: {s.stopped}; rerun with a larger budget to continue"
@@ -386,28 +364,17 @@ def judge_eval_cmd(
             f"--cache {cache} is inside the --out folder {out}, which judge-eval replaces as a whole; "
             "keep the cache elsewhere (the default is the per-user cache)"
         )
+    options = {
+        "base_url": base_url, "model": model, "api_key_env": api_key_env, "concurrency": concurrency,
+        "timeout_s": timeout, "max_attempts": max_attempts, "max_requests": max_requests,
+        "max_tokens": max_tokens, "max_cost": max_cost, "cache": None if cache is None else str(cache),
+    }  # fmt: skip
     table = _read_battles(labeled, fmt, mapping, rejects)
-    budget = _budget(max_requests, max_tokens, max_cost)
-    with _progress(judge is not None and progress_enabled()) as progress:
-        run, held = _labeler(
-            judge,
-            teacher,
-            base_url=base_url,
-            model=model,
-            api_key_env=api_key_env,
-            concurrency=concurrency,
-            timeout=timeout,
-            max_attempts=max_attempts,
-            cache_path=cache,
-            budget=budget,
-            calibration=None,
-            progress=progress,
-        )
-        try:
-            report = judge_eval(table, run, out, holdout=holdout, seed=seed)
-        finally:
-            if held is not None:
-                held.close()
+    with (
+        _progress(judge is not None and progress_enabled()) as progress,
+        _labeler(judge, teacher, options, calibration=None, progress=progress) as (run, _),
+    ):
+        report = judge_eval(table, run, out, holdout=holdout, seed=seed)
     for line in report.lines():
         say(line)
     if json_out:

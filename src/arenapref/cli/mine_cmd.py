@@ -128,7 +128,7 @@ def mine(
     """
     start_command(json_out, quiet)
     from arenapref.atomic import refuse_input_as_output
-    from arenapref.label.config import ClientSettings
+    from arenapref.llmclient.settings import ClientSettings
     from arenapref.mine.miner import MineSettings, check_outputs, mine_pairs, write_result
     from arenapref.mine.regenerate import RegenerateSettings
     from arenapref.rejects import RejectLog

@@ -32,11 +32,11 @@ import pyarrow as pa
 
 from arenapref.compare.near import clusters
 from arenapref.executors.base import Executor
-from arenapref.label.cache import JudgeCache, OrderResult, request_key
 from arenapref.label.calibration import CalibrationMap
-from arenapref.label.client import Budget, BudgetStop
 from arenapref.label.config import JudgeConfig, render_messages
 from arenapref.label.judge import LabelResult, LabelStats, ajudge_battles, judge_battles
+from arenapref.llmclient.cache import JudgeCache, OrderResult, request_key
+from arenapref.llmclient.client import Budget, BudgetStop
 
 
 class _ShippedCache(JudgeCache):

@@ -14,10 +14,8 @@ Python API (the command line is a thin layer over it)::
 
 from __future__ import annotations
 
-from arenapref.label.cache import JudgeCache, OrderResult, default_cache_path
 from arenapref.label.calibration import CalibrationMap, fit_calibration, log_loss
-from arenapref.label.client import Budget, ChatClient
-from arenapref.label.config import JudgeConfig, default_base_url, load_judge, render_messages
+from arenapref.label.config import JudgeConfig, load_judge, render_messages
 from arenapref.label.evaluate import EvalReport, judge_eval
 from arenapref.label.judge import (
     LabelResult,
@@ -30,6 +28,9 @@ from arenapref.label.judge import (
 from arenapref.label.output import Failure, default_failures_path, labeled_rows, write_labels, write_outputs
 from arenapref.label.parse import VerdictError, combine_orders, parse_verdict
 from arenapref.label.teacher import PreferenceModel, load_teacher, swap_battles, teacher_battles
+from arenapref.llmclient.cache import JudgeCache, OrderResult, default_cache_path
+from arenapref.llmclient.client import Budget, ChatClient
+from arenapref.llmclient.settings import default_base_url
 
 __all__ = [
     "Budget",

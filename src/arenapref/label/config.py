@@ -1,16 +1,16 @@
 """A judge is configuration: a TOML file of settings plus a prompt template file.
 
 Keeping the judge as data (as AlpacaEval does) means a new judge, a different model or a different server
-is a file or a command-line flag, not code; and the cache can key on exactly the settings that change an
-answer (model, sampling, prompt text, verdict table) while ignoring those that do not (server address,
-concurrency, prices).
+is a file or a command-line flag, not code. A judge's identity is the server it talks to (its base URL, or
+``offline`` for the built-in offline judge), the model, and the full content of its spec (the TOML and its
+prompt file): the cache keys and the pipeline's label stage key on it, so an answer is only ever reused for
+the judge that gave it. Command-line overrides of concurrency, timeouts and attempts are not part of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import string
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -21,46 +21,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from arenapref.errors import ArenaprefError
+from arenapref.llmclient.offline import Probs
+from arenapref.llmclient.settings import OPENAI_BASE_URL, ClientSettings, Price, default_base_url
 
 JUDGES_DIR = Path(__file__).parent / "judges"
 SoftMode = Literal["logprobs", "samples", "hard"]
-Probs = tuple[float, float, float]
 # Bumped whenever the meaning of a cached answer changes (parser, request shape).
 CACHE_FORMAT = 1
 MISSING_TURN = "(no reply)"
-OPENAI_BASE_URL = "https://api.openai.com/v1"
-
-
-@dataclass(frozen=True, slots=True)
-class ClientSettings:
-    """How to talk to the server; none of these change an answer, so none are part of the cache key."""
-
-    concurrency: int = 16
-    # Total seconds for one HTTP attempt (connect, send, wait, read): a hanging server costs at most
-    # about timeout_s * max_attempts per request, and the early abort below usually ends it sooner.
-    timeout_s: float = 60.0
-    max_attempts: int = 5
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 20.0
-    retry_after_max_s: float = 120.0
-    # Stop the run when the first this-many answers all failed the same way (0: never).
-    abort_after: int = 20
-
-    def __post_init__(self) -> None:
-        if self.concurrency < 1:
-            raise ArenaprefError(f"concurrency must be at least 1, not {self.concurrency}")
-        if self.max_attempts < 1:
-            raise ArenaprefError(f"max attempts must be at least 1, not {self.max_attempts}")
-        if not self.timeout_s > 0:
-            raise ArenaprefError(f"the request timeout must be more than 0 seconds, not {self.timeout_s:g}")
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    """USD per million tokens."""
-
-    input: float
-    output: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +63,32 @@ class JudgeConfig:
     client: ClientSettings = field(default_factory=ClientSettings)
     prices: dict[str, Price] = field(default_factory=dict)
     extra_body: dict[str, Any] = field(default_factory=dict)
+    # sha256 of the spec's full content (its TOML settings and its prompt file), set by ``judge_from_dict``.
+    spec_digest: str = ""
+
+    @property
+    def server(self) -> str:
+        """Who answers: ``offline`` or the base URL (without a trailing slash)."""
+        return self.base_url.rstrip("/")
+
+    def identity(self) -> dict[str, str]:
+        """The judge's identity, readable: server, model and spec digest, and their hash (``fingerprint``)."""
+        return {
+            "server": self.server,
+            "model": self.model,
+            "spec_sha256": self.spec_digest,
+            "fingerprint": self.fingerprint(),
+        }
 
     def fingerprint(self) -> str:
-        """Hash of the settings that change what the judge answers: the cache key's judge part."""
+        """Hash of the judge's identity and every setting that changes an answer: the cache keys' judge part.
+
+        A cached answer is reused only for the same server, model and spec content.
+        """
         payload = {
             "format": CACHE_FORMAT,
+            "server": self.server,
+            "spec": self.spec_digest,
             "model": self.model,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
@@ -246,21 +235,9 @@ def _probs(value: list[float], where: str) -> Probs:
     return (float(value[0]), float(value[1]), float(value[2]))
 
 
-def default_base_url(configured: str | None = None) -> str:
-    """The server to call: ``$ARENAPREF_BASE_URL``, else ``$OPENAI_BASE_URL``, else ``configured``.
-
-    The environment wins over a judge file's ``base_url`` as it does for the OpenAI SDK, so one variable
-    points every command (label, topics titles, mine regeneration) at a local vLLM server.
-    """
-    for name in ("ARENAPREF_BASE_URL", "OPENAI_BASE_URL"):
-        value = os.environ.get(name)
-        if value:
-            return value
-    return configured or OPENAI_BASE_URL
-
-
 def load_judge(spec: str | Path) -> JudgeConfig:
-    """Load a judge from a TOML file, or the shipped judge of that name (``default``, ``five_level``)."""
+    """Load a judge from a TOML file, or the shipped judge of that name (``default``, ``five_level``,
+    ``offline``: the built-in offline judge, no network or key)."""
     path = Path(spec)
     if not path.suffix and not path.exists():
         path = JUDGES_DIR / f"{spec}.toml"
@@ -287,7 +264,9 @@ def judge_from_dict(data: dict[str, Any], base_dir: Path, origin: str = "judge")
     prompt_path = base_dir / spec.prompt
     if not prompt_path.is_file():
         raise ArenaprefError(f"{origin}: prompt template {prompt_path} does not exist")
-    template = parse_template(prompt_path.read_text(encoding="utf-8"), str(prompt_path))
+    prompt_text = prompt_path.read_text(encoding="utf-8")
+    template = parse_template(prompt_text, str(prompt_path))
+    content = json.dumps(data, sort_keys=True, default=str) + "\n" + prompt_text
     verdicts = {normalize_label(k): _probs(v, f"{origin}: verdict {k!r}") for k, v in spec.verdicts.items()}
     return JudgeConfig(
         name=spec.name or Path(origin).stem,
@@ -306,6 +285,7 @@ def judge_from_dict(data: dict[str, Any], base_dir: Path, origin: str = "judge")
         client=ClientSettings(**spec.client.model_dump()),
         prices={m: Price(p.input, p.output) for m, p in spec.prices.items()},
         extra_body=spec.extra_body,
+        spec_digest=hashlib.sha256(content.encode()).hexdigest(),
     )
 
 

@@ -1,21 +1,19 @@
 """Label battles with an LLM judge: both orders per pair, cached, budgeted, every pair accounted for.
 
 Flow: each pair becomes two requests, (A, B) and (B, A); identical requests (duplicate pairs) are sent
-once; requests already in the cache are not sent at all; the rest go through a pool of async workers
-over one ``ChatClient``. A request ends as an ``OrderResult`` (committed to the cache at once) or as a
-failure with a reason: ``budget`` (not sent because a cap was reached), ``unparseable`` (no verdict after
-the allowed re-asks; the raw text is kept), an HTTP/timeout/connection reason after the retries, or
-``aborted`` (the server refused the key or the model, so nothing else could succeed).
+once; requests already in the cache are not sent at all; the rest go through the shared request loop
+(``llmclient.many.complete_many``) over one ``ChatClient``. A request ends as an ``OrderResult`` (cached
+at once) or a failure with a reason: ``budget`` (not sent because a cap was reached), ``unparseable``
+(no verdict after the allowed re-asks; the raw text is kept), an HTTP/timeout/connection reason after
+the retries, or ``aborted`` (the server refused the key or the model, so nothing else could succeed).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -24,21 +22,21 @@ import numpy as np
 import pyarrow as pa
 
 from arenapref.errors import ArenaprefError
-from arenapref.label.aio import run_sync
-from arenapref.label.cache import JudgeCache, OrderResult, request_key
 from arenapref.label.calibration import CalibrationMap
-from arenapref.label.client import (
+from arenapref.label.config import JudgeConfig, render_messages
+from arenapref.label.output import Failure, assemble
+from arenapref.label.parse import Verdict, VerdictError, logprob_probs, mean_probs, parse_verdict, swap
+from arenapref.llmclient.aio import run_sync
+from arenapref.llmclient.cache import JudgeCache, OrderResult, request_key
+from arenapref.llmclient.client import (
     Budget,
-    BudgetStop,
     ChatClient,
     Completion,
-    RequestFailed,
     estimate_tokens,
     redact,
 )
-from arenapref.label.config import JudgeConfig, Probs, render_messages
-from arenapref.label.output import Failure, assemble
-from arenapref.label.parse import Verdict, VerdictError, logprob_probs, mean_probs, parse_verdict, swap
+from arenapref.llmclient.many import Unusable, complete_many
+from arenapref.llmclient.offline import OFFLINE, Probs
 
 RAW_KEEP = 2000
 ProgressFn = Callable[[int, int, float], None]
@@ -86,14 +84,6 @@ def as_battles(battles: Any) -> pa.Table:
     return read_battles(battles)
 
 
-class _ParseFailed(Exception):
-    def __init__(self, reason: str, raw: str, requests: int) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.raw = raw
-        self.requests = requests
-
-
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 # Names shown in messages: conventional upper-case variable names. Anything else might be a pasted key.
 SHOWN_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
@@ -124,13 +114,14 @@ def api_key_from_env(name: str | None) -> str | None:
 
 
 def resolve_api_key(config: JudgeConfig) -> str | None:
-    """The key from the judge's environment variable (``api_key_env``); None when it needs no key."""
-    return api_key_from_env(config.api_key_env)
+    """The key from the judge's environment variable (``api_key_env``); None when it needs no key
+    (``api_key_env`` empty, or the built-in offline judge)."""
+    return None if config.server == OFFLINE else api_key_from_env(config.api_key_env)
 
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    messages_json: str
+    messages: list[dict[str, str]]
     est_tokens: int
 
 
@@ -161,9 +152,8 @@ async def _ask(client: ChatClient, config: JudgeConfig, job: _Job, n: int, logpr
     if logprobs:
         body["logprobs"] = True
         body["top_logprobs"] = config.top_logprobs
-    # The messages were serialised once (they are also the cache key); splice them into the body.
-    payload = f'{json.dumps(body)[:-1]}, "messages": {job.messages_json}}}'.encode()
-    return await client.complete(payload, job.est_tokens, config.max_tokens * n)
+    body["messages"] = job.messages
+    return await client.complete(body, job.est_tokens, config.max_tokens * n)
 
 
 def _verdicts(
@@ -196,7 +186,7 @@ async def judge_order(client: ChatClient, config: JudgeConfig, job: _Job) -> Ord
         if parsed:
             break
     if not parsed:
-        raise _ParseFailed(error, raw[:RAW_KEEP], usage.requests)
+        raise Unusable("unparseable", error, raw[:RAW_KEEP])
     mode = config.soft
     if mode == "logprobs" and parsed[0][1] is not None:
         probs: Probs = parsed[0][1]
@@ -255,60 +245,52 @@ async def ajudge_battles(
         prompt, a, b = row["prompt"] or [], row["response_a"] or [], row["response_b"] or []
         keys = []
         for first, second in ((a, b), (b, a)):
-            messages_json = json.dumps(render_messages(config.template, prompt, first, second))
+            messages = render_messages(config.template, prompt, first, second)
+            messages_json = json.dumps(messages)
             key = request_key(fingerprint, messages_json)
             if key not in jobs:
-                jobs[key] = _Job(messages_json, estimate_tokens(messages_json))
+                jobs[key] = _Job(messages, estimate_tokens(messages_json))
             keys.append(key)
         row_keys.append((keys[0], keys[1]))
 
     results: dict[str, OrderResult] = cache.get_many(jobs)
-    errors: dict[str, tuple[str, str, str]] = {}
     stats = LabelStats(pairs=len(rows), orders_total=len(jobs), orders_cached=len(results))
-    queue = deque(k for k in jobs if k not in results)
     done = len(results)
     run_cost = 0.0
     if progress is not None:
         progress(done, len(jobs), run_cost)
 
+    def store(key: str, result: OrderResult) -> None:
+        nonlocal run_cost
+        # The client already cleans bodies; this keeps the rule local to what is stored.
+        if api_key and api_key in result.raw:
+            result = replace(result, raw=redact(result.raw, api_key))
+        results[key] = result
+        cache.put(key, fingerprint, result)
+        run_cost += result.cost
+        stats.orders_sent += 1
+        stats.prompt_tokens += result.prompt_tokens
+        stats.completion_tokens += result.completion_tokens
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(jobs), run_cost)
+
     async with ChatClient(config.base_url, api_key, config.client, config.price, budget) as client:
-
-        async def worker() -> None:
-            nonlocal done, run_cost
-            while queue and not stats.stopped:
-                key = queue.popleft()
-                try:
-                    result = await judge_order(client, config, jobs[key])
-                except BudgetStop as exc:
-                    errors[key] = ("budget", str(exc), "")
-                    stats.stopped = stats.stopped or str(exc)
-                except _ParseFailed as exc:
-                    errors[key] = ("unparseable", exc.reason, redact(exc.raw, api_key))
-                except RequestFailed as exc:
-                    errors[key] = (exc.reason, redact(exc.detail, api_key), "")
-                    if exc.fatal and not stats.stopped.startswith("aborted"):
-                        stats.stopped = redact(f"aborted: {exc.summary}", api_key)
-                else:
-                    # The client already cleans bodies; this keeps the rule local to what is stored.
-                    if api_key and api_key in result.raw:
-                        result = replace(result, raw=redact(result.raw, api_key))
-                    results[key] = result
-                    cache.put(key, fingerprint, result)
-                    run_cost += result.cost
-                    stats.orders_sent += 1
-                    stats.prompt_tokens += result.prompt_tokens
-                    stats.completion_tokens += result.completion_tokens
-                done += 1
-                if progress is not None:
-                    progress(done, len(jobs), run_cost)
-
-        n_workers = workers if workers is not None else config.client.concurrency
-        await asyncio.gather(*(worker() for _ in range(max(1, n_workers))))
+        many = await complete_many(
+            [k for k in jobs if k not in results],
+            lambda key: judge_order(client, config, jobs[key]),
+            workers=workers if workers is not None else config.client.concurrency,
+            api_key=api_key,
+            on_result=store,
+            on_done=tick,
+        )
         stats.http_requests = client.stats.attempts
         stats.retries = dict(client.stats.retries)
-    stop_reason = "budget" if stats.stopped and not stats.stopped.startswith("aborted") else "aborted"
-    for key in queue:
-        errors[key] = (stop_reason, stats.stopped, "")
+    stats.stopped = many.stopped
+    errors = many.errors
     stats.cost = budget.cost - cost_before
     cache.flush()
 

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from arenapref.label.config import Probs, normalize_label
+from arenapref.label.config import normalize_label
+from arenapref.llmclient.offline import Probs
 
 VERDICT_RE = re.compile(r"\[\[([^\[\]\n]{1,16})\]\]")
 

@@ -3,15 +3,15 @@
 Most LMSYS-Chat-1M prompts were answered by a single model, so grouping alone leaves them unpaired. A top
 team re-answered such prompts with other open models and paired the new answer with the original. This
 module does that over any OpenAI-compatible endpoint with the pseudo-label issue's machinery, so it has
-the judge's guarantees: ``label.client.ChatClient`` (concurrency, retries with backoff, 429/Retry-After,
-budget reserved before each request) and ``label.cache.JudgeCache`` (SQLite, every answer committed as
+the judge's guarantees: ``llmclient.client.ChatClient`` (concurrency, retries with backoff, 429/Retry-After,
+budget reserved before each request) and ``llmclient.cache.JudgeCache`` (SQLite, every answer committed as
 it arrives, so a killed run resumes without resending anything already answered). Without a
-``cache_path`` the per-user cache is used (``label.cache.default_cache_path()``), shared with the judge.
+``cache_path`` the per-user cache is used (``llmclient.cache.default_cache_path()``), shared with the judge.
 
-The cache stores judgements; a regenerated answer is kept in it as one "order" whose ``raw`` text is the
-answer (``verdict`` = "answer", ``soft`` = "regenerated", probabilities 0), under a key made from a
-fingerprint of the regeneration settings (model, temperature, max_tokens) and the exact messages, so it
-never collides with a judge's entry.
+A regenerated answer is kept in the cache as its own record type (a text completion of kind
+``regenerate:MODEL``), under a key made from a fingerprint of the regeneration settings (server, model,
+temperature, max_tokens) and the exact messages; the requests go through the shared request loop
+(``llmclient.many.complete_many``).
 
 Only single-turn prompts are regenerated: for a later turn the new model would have to continue a
 conversation built from another model's answers, which is not the pair the competition scores.
@@ -19,18 +19,16 @@ conversation built from another model's answers, which is not the pair the compe
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from arenapref.label.aio import run_sync
-from arenapref.label.cache import JudgeCache, OrderResult, default_cache_path, request_key
-from arenapref.label.client import Budget, BudgetStop, ChatClient, RequestFailed, estimate_tokens
-from arenapref.label.config import ClientSettings, Price, default_base_url
 from arenapref.label.judge import api_key_from_env
+from arenapref.llmclient.aio import run_sync
+from arenapref.llmclient.cache import JudgeCache, TextResult, default_cache_path, request_key
+from arenapref.llmclient.client import Budget, ChatClient, Completion, estimate_tokens
+from arenapref.llmclient.many import complete_many
+from arenapref.llmclient.settings import ClientSettings, Price, default_base_url
 
 
 @dataclass(frozen=True)
@@ -50,11 +48,17 @@ class RegenerateSettings:
     price: Price | None = None
     client: ClientSettings = field(default_factory=ClientSettings)
 
+    @property
+    def url(self) -> str:
+        """The server asked: ``base_url``, else the environment's or OpenAI's."""
+        return self.base_url or default_base_url(None)
+
     def fingerprint(self) -> str:
-        """What changes an answer; the cache key is this plus the exact messages."""
+        """Who answers and what changes an answer; the cache key is this plus the exact messages."""
         return json.dumps(
             {
                 "task": "regenerate",
+                "server": self.url.rstrip("/"),
                 "model": self.model,
                 "temperature": self.temperature,
                 "max_tokens": self.max_tokens,
@@ -91,63 +95,43 @@ async def aregenerate(prompts: list[str], settings: RegenerateSettings) -> Regen
     budget = Budget(settings.max_requests, settings.max_total_tokens, settings.max_cost)
     cache_path = settings.cache_path if settings.cache_path is not None else default_cache_path()
     with JudgeCache(cache_path) as cache:
-        found = cache.get_many(set(keys))
-        todo: deque[int] = deque()
+        found = cache.get_texts(set(keys))
+        todo: list[int] = []
         for i, key in enumerate(keys):
             if key in found:
-                answers[i] = found[key].raw
+                answers[i] = found[key].text
                 counts["cached"] += 1
             else:
                 todo.append(i)
-        stopped = ""
         api_key = settings.api_key() if todo else None
-        url = settings.base_url or default_base_url(None)
-        async with ChatClient(url, api_key, settings.client, settings.price, budget) as client:
+        body = {
+            "model": settings.model,
+            "temperature": settings.temperature,
+            "max_tokens": settings.max_tokens,
+        }
 
-            async def worker() -> None:
-                nonlocal stopped
-                while todo and not stopped:
-                    i = todo.popleft()
-                    body: dict[str, Any] = {
-                        "model": settings.model,
-                        "temperature": settings.temperature,
-                        "max_tokens": settings.max_tokens,
-                    }
-                    payload = f'{json.dumps(body)[:-1]}, "messages": {_messages_json(prompts[i])}}}'.encode()
-                    est = estimate_tokens(_messages_json(prompts[i]))
-                    try:
-                        done = await client.complete(payload, est, settings.max_tokens)
-                    except BudgetStop as exc:
-                        reasons[i] = "budget"
-                        stopped = stopped or str(exc)
-                        continue
-                    except RequestFailed as exc:
-                        reasons[i] = exc.reason
-                        if exc.fatal:
-                            stopped = f"aborted: the server answered {exc.reason}"
-                        continue
-                    text = done.choices[0].text
-                    answers[i] = text
-                    counts["sent"] += 1
-                    cache.put(
-                        keys[i],
-                        f"regenerate:{settings.model}",
-                        OrderResult(
-                            (0.0, 0.0, 0.0),
-                            "answer",
-                            "regenerated",
-                            text,
-                            done.prompt_tokens,
-                            done.completion_tokens,
-                            done.cost,
-                            done.attempts,
-                        ),
-                    )
+        def store(i: int, done: Completion) -> None:
+            text = done.choices[0].text
+            answers[i] = text
+            counts["sent"] += 1
+            result = TextResult(text, done.prompt_tokens, done.completion_tokens, done.cost, done.attempts)
+            cache.put_text(keys[i], f"regenerate:{settings.model}", result)
 
-            await asyncio.gather(*(worker() for _ in range(max(1, settings.client.concurrency))))
+        async with ChatClient(settings.url, api_key, settings.client, settings.price, budget) as client:
+            many = await complete_many(
+                todo,
+                lambda i: client.complete(
+                    {**body, "messages": [{"role": "user", "content": prompts[i]}]},
+                    estimate_tokens(_messages_json(prompts[i])),
+                    settings.max_tokens,
+                ),
+                workers=settings.client.concurrency,
+                api_key=api_key,
+                on_result=store,
+            )
         cache.flush()
-    for i in todo:
-        reasons[i] = "budget" if not stopped.startswith("aborted") else "aborted"
+    for i, (reason, _, _) in many.errors.items():
+        reasons[i] = reason
     counts["failed"] = sum(1 for r in reasons if r)
     return Regenerated(answers, reasons, counts, budget.cost)
 

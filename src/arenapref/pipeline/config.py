@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from arenapref.errors import ArenaprefError
+from arenapref.label.settings import JudgeSettings, LabelSettings, TeacherSettings
 
 CONFIG_NAME = "PIPELINE.toml"
 
@@ -86,37 +87,6 @@ class MineStageSettings(_Section):
     exclude_train: bool = False
 
 
-class JudgeSettings(_Section):
-    """The LLM judge; ``local_server`` starts arenapref's offline test judge on 127.0.0.1 (demo only)."""
-
-    enabled: bool = True
-    spec: str = "default"
-    base_url: str | None = None
-    model: str | None = None
-    api_key_env: str | None = None
-    concurrency: int = Field(default=16, ge=1)
-    local_server: bool = False
-    eval_rows: int = Field(default=200, ge=0)
-    cache: str | None = None
-
-
-class TeacherSettings(_Section):
-    """A teacher model: ``model_dir`` of a trained model, or one trained here on the train source."""
-
-    enabled: bool = True
-    model_dir: str | None = None
-    folds: int = Field(default=2, ge=2)
-    n_estimators: int = Field(default=300, ge=1)
-
-
-class LabelSettings(_Section):
-    enabled: bool = True
-    max_pairs: int | None = Field(default=None, ge=1)
-    use: Literal["judge", "teacher"] = "judge"
-    judge: JudgeSettings = JudgeSettings()
-    teacher: TeacherSettings = TeacherSettings()
-
-
 class TrainSettings(_Section):
     enabled: bool = True
     model: str = "lgbm"
@@ -178,6 +148,8 @@ def _message(err: dict[str, Any]) -> str:
         return bounds[kind].format(**ctx)
     if kind == "extra_forbidden":
         return "unknown key"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '')}"
     if kind.endswith(("_type", "_parsing")):
@@ -249,4 +221,14 @@ def to_toml(config: PipelineConfig, header: str = "") -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CONFIG_NAME", "PipelineConfig", "load_config", "parse_config", "to_toml", "validation_sentence"]
+__all__ = [
+    "CONFIG_NAME",
+    "JudgeSettings",
+    "LabelSettings",
+    "PipelineConfig",
+    "TeacherSettings",
+    "load_config",
+    "parse_config",
+    "to_toml",
+    "validation_sentence",
+]

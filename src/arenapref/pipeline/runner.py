@@ -198,7 +198,7 @@ def _one_stage(
     absent = [n for n in stage.needs if keys.get(n) is None]
     if absent:
         return StageStatus(name, "not run", f"needs the {', '.join(absent)} stage")
-    settings = stage.settings(config)
+    settings = stage.settings(config, base)
     paths = stage.inputs(config, base)
     inputs = [fingerprint(p, base) for p in paths]
     for p, fp in zip(paths, inputs, strict=True):

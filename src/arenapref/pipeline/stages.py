@@ -7,7 +7,6 @@ Every stage writes only into ``ctx.out`` (a temporary folder the runner renames 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from arenapref.errors import ArenaprefError, CheckFailed, MissingDependencyError
-from arenapref.paths import user_cache_dir
 from arenapref.pipeline.config import PipelineConfig
 from arenapref.pipeline.stage import StageContext, StageOutcome, register
 
@@ -91,7 +89,7 @@ class _Base:
     def inputs(self, config: PipelineConfig, base: Path) -> list[Path]:
         return _paths(config, base, *self.sources)
 
-    def settings(self, config: PipelineConfig) -> dict[str, Any]:
+    def settings(self, config: PipelineConfig, base: Path) -> dict[str, Any]:
         data: dict[str, Any] = self.section(config).model_dump()
         data["seed"] = config.run.seed
         for s in self.sources:
@@ -288,33 +286,44 @@ class MineStage(_Base):
         )
 
 
-def judge_cache_path(ctx_or_config: PipelineConfig, base: Path, run_dir: Path) -> Path:
-    """The judge's answer cache: in the run folder unless the config names one ("user" = the user cache).
-
-    It lives outside the stage folder, so answers received before a kill survive it.
-    """
-    spec = ctx_or_config.label.judge.cache
-    if spec == "user":
-        return user_cache_dir() / "judge-cache.sqlite"
-    if spec:
-        p = Path(spec).expanduser()
-        return p if p.is_absolute() else base / p
-    return run_dir / "cache" / "judge.sqlite"
+# Judge settings that do not change an answer (how fast and where it is asked, where answers are kept);
+# the raw spec, base_url and model are replaced in the key by the judge's identity, which resolves them.
+JUDGE_NOT_IN_KEY = (
+    "enabled",
+    "spec",
+    "base_url",
+    "model",
+    "api_key_env",
+    "concurrency",
+    "timeout_s",
+    "cache",
+)
 
 
 class LabelStage(_Base):
     name = "label"
-    version = "1"
+    version = "2"
     needs = ("mine",)
     sources = ("train",)
     required = ("train",)
 
-    def settings(self, config: PipelineConfig) -> dict[str, Any]:
-        data = super().settings(config)
-        # Where the judge is reached does not change its answers (the cache key ignores it as well).
-        for k in ("base_url", "api_key_env", "concurrency", "local_server", "cache"):
-            data["judge"].pop(k, None)
-        if not config.label.teacher.model_dir:
+    def enabled(self, config: PipelineConfig) -> bool:
+        return config.label.enabled
+
+    def settings(self, config: PipelineConfig, base: Path) -> dict[str, Any]:
+        from arenapref.label.settings import judge_config
+
+        data = super().settings(config, base)
+        lab = config.label
+        judge = data.pop("judge")
+        if lab.judge_runs:
+            # The judge's identity (server, model, the spec's full content): another judge's answers are
+            # never reused; the spec is resolved against the config's folder, as every config path.
+            identity = judge_config(lab.judge, base=base, seed=config.run.seed).identity()
+            data["judge"] = {k: v for k, v in judge.items() if k not in JUDGE_NOT_IN_KEY} | identity
+        if not lab.teacher.enabled:
+            data.pop("teacher")
+        elif not lab.teacher.model_dir:
             data["teacher"].pop("model_dir", None)
         return data
 
@@ -327,9 +336,9 @@ class LabelStage(_Base):
 
     def missing(self, config: PipelineConfig) -> str | None:
         lab = config.label
-        if not (lab.judge.enabled or lab.teacher.enabled):
+        if not (lab.judge_runs or lab.teacher.enabled):
             return "label.judge and label.teacher are both disabled"
-        if not getattr(lab, lab.use).enabled:
+        if not (lab.judge_runs if lab.use == "judge" else lab.teacher.enabled):
             return f"label.use is {lab.use!r} but label.{lab.use}.enabled is false"
         return super().missing(config)
 
@@ -346,7 +355,7 @@ class LabelStage(_Base):
         parts: list[str] = []
         assert src.train is not None
         train_path = ctx.path(src.train)
-        if lab.judge.enabled:
+        if lab.judge_runs:
             result, report = self._judge(ctx, pairs, read_table(train_path, src.train_format))
             write_outputs(
                 result.table,
@@ -383,52 +392,34 @@ class LabelStage(_Base):
         return StageOutcome("; ".join(parts) + f"; using {lab.use} labels", counts=counts, drops=drops)
 
     def _judge(self, ctx: StageContext, pairs: pa.Table, train: pa.Table) -> tuple[Any, Any]:
-        from contextlib import ExitStack
-
-        from arenapref.label.cache import JudgeCache
+        """The judge's labels (and its agreement with the first ``eval_rows`` human labels, whose
+        calibration map then applies), through the same ``open_judge`` as ``arenapref label``."""
         from arenapref.label.calibration import CalibrationMap
-        from arenapref.label.config import load_judge
         from arenapref.label.evaluate import judge_eval
-        from arenapref.label.judge import judge_battles, resolve_api_key
+        from arenapref.label.settings import open_judge
 
         j = ctx.config.label.judge
-        with ExitStack() as stack:
-            base_url = j.base_url or os.environ.get("ARENAPREF_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
-            api_key_env = j.api_key_env
-            if j.local_server:
-                # The offline test judge: what the demo uses, so a workspace runs without a key or network.
-                from arenapref.testing.judge_server import ServerSettings, serve_in_thread
-
-                server = stack.enter_context(serve_in_thread(ServerSettings(seed=ctx.config.run.seed)))
-                base_url, api_key_env = server.base_url, ""
-            config = load_judge(j.spec).with_overrides(
-                base_url=base_url, model=j.model, api_key_env=api_key_env, concurrency=j.concurrency
-            )
-            api_key = resolve_api_key(config)
-            cache_path = judge_cache_path(ctx.config, ctx.base, ctx.run_dir)
-            cache_path.parent.mkdir(parents=True, exist_ok=True)
-            cache = stack.enter_context(JudgeCache(cache_path))
+        with (
+            _executor(ctx) as ex,
+            open_judge(
+                j,
+                base=ctx.base,
+                seed=ctx.config.run.seed,
+                # In the run folder, outside the stage folder: answers received before a kill survive it.
+                default_cache=ctx.run_dir / "cache" / "judge.sqlite",
+                executor=ex,
+                progress=lambda done, total, cost: ctx.progress(done, total),
+            ) as judge,
+        ):
             report = None
             cmap = None
             if j.eval_rows:
-                sample = train.slice(0, j.eval_rows)
                 report = judge_eval(
-                    sample,
-                    lambda t: judge_battles(t, config, api_key=api_key, cache=cache),
-                    ctx.out / "judge-eval",
-                    seed=ctx.config.run.seed,
+                    train.slice(0, j.eval_rows), judge, ctx.out / "judge-eval", seed=ctx.config.run.seed
                 )
                 if "calibration" in report.outputs:
                     cmap = CalibrationMap.load(report.outputs["calibration"])
-            result = judge_battles(
-                pairs,
-                config,
-                api_key=api_key,
-                cache=cache,
-                calibration=cmap,
-                progress=lambda done, total, cost: ctx.progress(done, total),
-            )
-            return result, report
+            return judge(pairs, cmap), report
 
     def _teacher(self, ctx: StageContext, pairs: pa.Table, train_path: Path) -> Any:
         from arenapref.label.teacher import load_teacher, teacher_battles
@@ -489,8 +480,8 @@ class TrainStage(_Base):
             drops=dict(summary.rejects.counts),
         )
 
-    def settings(self, config: PipelineConfig) -> dict[str, Any]:
-        data = super().settings(config)
+    def settings(self, config: PipelineConfig, base: Path) -> dict[str, Any]:
+        data = super().settings(config, base)
         if not config.train.extra:
             data.pop("extra_weight")
         return data

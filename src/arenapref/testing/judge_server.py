@@ -10,7 +10,7 @@ a verdict that echoes the Authorization header).
 Its "judge" is a simple, deterministic (by seed) rule so that agreement and calibration have something
 real to measure: the longer conversation tends to win, the answer shown first gets a bonus (position
 bias), and each (pair, order) carries its own noise. It counts requests per (pair, order) — keyed by
-a hash of the user message, see ``request_key`` — so tests can assert that a resumed run resent nothing.
+a hash of the user message, see ``pair_key`` — so tests can assert that a resumed run resent nothing.
 
 Run standalone: ``python -m arenapref.testing.judge_server --latency 0.1 --fault-rate 0.05`` (or
 ``--mode html``) prints
@@ -21,12 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
-import math
 import os
-import random
-import re
 import subprocess
 import sys
 import threading
@@ -38,6 +34,8 @@ from typing import Any
 
 from aiohttp import web
 
+from arenapref.llmclient.offline import OfflineRule, pair_key, reply, seeded
+
 FAULT_KINDS = ("429", "500", "timeout", "drop", "malformed", "noverdict")
 # Whole-server behaviours for the fault suite: every request gets the same broken answer.
 # "html": a 200 with an HTML page (a proxy's login page); "400": every request refused; "nochoices": JSON
@@ -45,35 +43,19 @@ FAULT_KINDS = ("429", "500", "timeout", "drop", "malformed", "noverdict")
 # repeats the Authorization header it received (the client must scrub the key before storing anything).
 MODES = ("normal", "html", "400", "nochoices", "hang", "echo-key")
 HTML_PAGE = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in.</body></html>"
-BLOCK_RE = {
-    side: re.compile(
-        rf"=== Conversation with assistant {side} ===\n(.*?)\n"
-        rf"=== End of conversation with assistant {side} ===",
-        re.DOTALL,
-    )
-    for side in "AB"
-}
-LABELS = ("A", "B", "C")
-FIVE_LEVEL = {"A": ("A>B", "A>>B"), "B": ("B>A", "B>>A"), "C": ("A=B", "A=B")}
 
 
 @dataclass
-class ServerSettings:
-    """Behaviour of the local judge server; every random choice is seeded by ``seed``."""
+class ServerSettings(OfflineRule):
+    """Behaviour of the local judge server: the offline rule, latency and faults (seeded by ``seed``)."""
 
     latency_s: float = 0.0
-    seed: int = 0
     fault_rate: float = 0.0
     fault_kinds: tuple[str, ...] = FAULT_KINDS
     # Faults only on the first k attempts of each (pair, order); 0 = on any attempt.
     fault_attempts: int = 0
     retry_after_s: float = 0.05
     hang_s: float = 2.0
-    logprobs: bool = True
-    length_weight: float = 1.5
-    position_bias: float = 0.4
-    noise: float = 0.6
-    tie_logit: float = 0.3
     api_key: str | None = None
     lifetime_s: float = 3600.0
     mode: str = "normal"
@@ -81,30 +63,6 @@ class ServerSettings:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown server mode {self.mode!r}; one of {', '.join(MODES)}")
-
-
-def request_key(messages: list[dict[str, Any]]) -> str:
-    """The server's identity of a (pair, order): a hash of the last user message's text."""
-    user = [m.get("content") or "" for m in messages if m.get("role") == "user"]
-    text = str(user[-1]) if user else ""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
-
-
-def _rng(*parts: object) -> random.Random:
-    return random.Random(hashlib.sha256(":".join(map(str, parts)).encode()).digest())
-
-
-def judge_probs(text: str, settings: ServerSettings, key: str) -> tuple[float, float, float]:
-    """The server judge's (P(A), P(B), P(tie)) for the answers as shown in ``text``."""
-    found = [BLOCK_RE[side].search(text) for side in "AB"]
-    blocks = [m.group(1) if m is not None else "" for m in found]
-    d = settings.length_weight * math.log((len(blocks[0]) + 1) / (len(blocks[1]) + 1))
-    d += settings.position_bias + _rng(settings.seed, key, "noise").gauss(0.0, settings.noise)
-    z = (d, -d, settings.tie_logit - 0.5 * abs(d))
-    m = max(z)
-    e = [math.exp(v - m) for v in z]
-    s = sum(e)
-    return (e[0] / s, e[1] / s, e[2] / s)
 
 
 class JudgeServer:
@@ -130,7 +88,7 @@ class JudgeServer:
         s = self.settings
         if s.fault_rate <= 0 or (s.fault_attempts and attempt >= s.fault_attempts):
             return None
-        rng = _rng(s.seed, key, attempt, "fault")
+        rng = seeded(s.seed, key, attempt, "fault")
         return rng.choice(s.fault_kinds) if rng.random() < s.fault_rate else None
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
@@ -142,10 +100,10 @@ class JudgeServer:
         try:
             body = json.loads(await request.read())
             messages = body["messages"]
-            model = str(body["model"])
+            str(body["model"])
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": {"message": "bad request"}}, status=400)
-        key = request_key(messages)
+        key = pair_key(messages)
         attempt = self.by_key[key]
         self.by_key[key] += 1
         self.total += 1
@@ -178,77 +136,12 @@ class JudgeServer:
             return web.Response(status=500)
         if fault == "malformed":
             return web.Response(text='{"id": "x", "choices": [{"message": ', content_type="application/json")
-        text = str(messages[-1].get("content") or "")
-        five_level = "[[A>>B]]" in text
-        probs = judge_probs(text, s, key)
-        n = max(1, min(int(body.get("n") or 1), 16))
-        temperature = float(body.get("temperature") or 0.0)
-        want_logprobs = bool(body.get("logprobs")) and s.logprobs
-        top_k = max(1, min(int(body.get("top_logprobs") or 1), 20))
-        rng = _rng(s.seed, key, attempt, "sample")
-        choices = []
-        completion_tokens = 0
-        for i in range(n):
-            if fault == "noverdict":
-                content, tokens, label = "Both answers have merits and I cannot pick one.", None, None
-            else:
-                if temperature <= 0:
-                    label = LABELS[max(range(3), key=lambda k: probs[k])]
-                else:
-                    label = rng.choices(LABELS, weights=probs)[0]
-                reason = (
-                    f"Assistant {label} addresses the request more fully."
-                    if label != "C"
-                    else "They are close."
-                )
-                if s.mode == "echo-key":
-                    reason = f"Request received with {request.headers.get('Authorization', '')}. {reason}"
-                verdict = label
-                if five_level:  # a prompt asking for A>>B ... B>>A verdicts gets one
-                    verdict = FIVE_LEVEL[label][int(probs[LABELS.index(label)] > 0.8)]
-                tokens = [*(w + " " for w in reason.split()), "\n", "[[", verdict, "]]"]
-                content = "".join(tokens)
-            completion_tokens += len(content.split()) + 3
-            choice: dict[str, Any] = {
-                "index": i,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-            }
-            if want_logprobs and tokens is not None and not five_level:
-                choice["logprobs"] = {"content": _logprob_content(tokens, label, probs, top_k)}
-            choices.append(choice)
+        auth = request.headers.get("Authorization", "")
+        prefix = f"Request received with {auth}. " if s.mode == "echo-key" else ""
+        answer = reply(body, s, key, attempt, noverdict=fault == "noverdict", prefix=prefix)
         if fault is None:
             self.completed[key] += 1
-        prompt_tokens = sum(len(str(m.get("content") or "")) for m in messages) // 4 + 1
-        return web.json_response(
-            {
-                "id": f"chatcmpl-{key}-{attempt}",
-                "object": "chat.completion",
-                "created": 0,
-                "model": model,
-                "choices": choices,
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
-            }
-        )
-
-
-def _logprob_content(
-    tokens: list[str], label: str | None, probs: tuple[float, float, float], top_k: int
-) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for token in tokens:
-        if token == label and len(out) == len(tokens) - 2:
-            alts = sorted(zip(LABELS, probs, strict=True), key=lambda t: -t[1])[:top_k]
-            top = [{"token": t, "logprob": math.log(max(p, 1e-300)), "bytes": None} for t, p in alts]
-            chosen = math.log(max(probs[LABELS.index(label)], 1e-300))
-            out.append({"token": token, "logprob": chosen, "bytes": None, "top_logprobs": top})
-        else:
-            out.append({"token": token, "logprob": 0.0, "bytes": None, "top_logprobs": []})
-    return out
+        return web.json_response(answer)
 
 
 async def _serve(settings: ServerSettings, port: int = 0) -> tuple[web.AppRunner, int]:

@@ -5,22 +5,22 @@ LMSYS-Chat-1M paper summarised each cluster from its prompts nearest the centroi
 (terms + nearest prompts) goes to any OpenAI-compatible endpoint, one request per topic; the reply's
 first line becomes ``Topic.title``, which labels then prefer. The terms stay in the map either way.
 
-Replies are cached like judge calls (the per-user ``judge.sqlite``, keyed by model and exact messages), so
-re-titling the same map costs nothing. To use a real model: ``ARENAPREF_BASE_URL=http://localhost:8000/v1``
+Replies are cached as text completions (the per-user ``judge.sqlite``, keyed by server, model and exact
+messages), so re-titling the same map costs nothing. To use a real model: ``ARENAPREF_BASE_URL=http://localhost:8000/v1``
 (a vLLM server) or ``OPENAI_API_KEY`` for OpenAI, and the model name as ``llm``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 from arenapref.errors import ArenaprefError
-from arenapref.label.aio import run_sync
-from arenapref.label.cache import JudgeCache, OrderResult, default_cache_path, request_key
-from arenapref.label.client import BudgetStop, ChatClient, RequestFailed, estimate_tokens
-from arenapref.label.config import ClientSettings, default_base_url
+from arenapref.llmclient.aio import run_sync
+from arenapref.llmclient.cache import JudgeCache, TextResult, default_cache_path, request_key
+from arenapref.llmclient.client import ChatClient, Completion, estimate_tokens
+from arenapref.llmclient.many import complete_many
+from arenapref.llmclient.settings import ClientSettings, default_base_url
 from arenapref.topics.fit import TopicModel
 
 TITLE_PROMPT = """Below are the most distinctive terms of a cluster of chatbot user prompts, and the prompts
@@ -50,10 +50,16 @@ def clean_title(text: str) -> str:
     return line if len(line) <= MAX_TITLE_CHARS else line[: MAX_TITLE_CHARS - 1] + "…"
 
 
-def _fingerprint(llm: str) -> str:
-    """What changes a title besides the messages; the cache key is this plus the exact messages."""
+def _fingerprint(base_url: str, llm: str) -> str:
+    """Who answers and what changes a title besides the messages; the key is this plus the messages."""
     return json.dumps(
-        {"task": "topic-title", "model": llm, "max_tokens": MAX_TITLE_TOKENS, "temperature": 0},
+        {
+            "task": "topic-title",
+            "server": base_url.rstrip("/"),
+            "model": llm,
+            "max_tokens": MAX_TITLE_TOKENS,
+            "temperature": 0,
+        },
         sort_keys=True,
     )
 
@@ -66,36 +72,34 @@ async def _ask_all(
     settings: ClientSettings,
     cache: JudgeCache,
 ) -> list[str]:
-    fingerprint = _fingerprint(llm)
-    messages = [json.dumps(title_messages(model, t)) for t in range(model.k)]
-    keys = [request_key(fingerprint, m) for m in messages]
-    found = cache.get_many(keys)
+    fingerprint = _fingerprint(base_url, llm)
+    messages = [title_messages(model, t) for t in range(model.k)]
+    keys = [request_key(fingerprint, json.dumps(m)) for m in messages]
+    found = cache.get_texts(keys)
+    texts: dict[int, str] = {t: found[k].text for t, k in enumerate(keys) if k in found}
+    body = {"model": llm, "max_tokens": MAX_TITLE_TOKENS, "temperature": 0}
+
+    def store(topic: int, done: Completion) -> None:
+        text = done.choices[0].text if done.choices else ""
+        texts[topic] = text
+        result = TextResult(text, done.prompt_tokens, done.completion_tokens, done.cost, done.attempts)
+        cache.put_text(keys[topic], f"topic-title:{llm}", result)
+
     async with ChatClient(base_url, api_key, settings) as client:
-
-        async def one(topic: int) -> str:
-            if keys[topic] in found:
-                return clean_title(found[keys[topic]].raw)
-            body = {"model": llm, "max_tokens": MAX_TITLE_TOKENS, "temperature": 0}
-            payload = f'{json.dumps(body)[:-1]}, "messages": {messages[topic]}}}'.encode()
-            done = await client.complete(payload, estimate_tokens(messages[topic]), MAX_TITLE_TOKENS)
-            text = done.choices[0].text if done.choices else ""
-            cache.put(
-                keys[topic],
-                f"topic-title:{llm}",
-                OrderResult(
-                    (0.0, 0.0, 0.0),
-                    "title",
-                    "title",
-                    text,
-                    done.prompt_tokens,
-                    done.completion_tokens,
-                    done.cost,
-                    done.attempts,
-                ),
-            )
-            return clean_title(text)
-
-        return list(await asyncio.gather(*(one(t) for t in range(model.k))))
+        many = await complete_many(
+            [t for t in range(model.k) if t not in texts],
+            lambda t: client.complete(
+                {**body, "messages": messages[t]}, estimate_tokens(json.dumps(messages[t])), MAX_TITLE_TOKENS
+            ),
+            workers=settings.concurrency,
+            api_key=api_key,
+            on_result=store,
+        )
+    if many.errors:
+        reason, detail, _ = next(iter(many.errors.values()))
+        why = many.stopped or (f"{reason}: {detail}" if detail else reason)
+        raise ArenaprefError(f"topic titles: the chat endpoint failed ({why})")
+    return [clean_title(texts[t]) for t in range(model.k)]
 
 
 async def awrite_titles(
@@ -114,10 +118,7 @@ async def awrite_titles(
     """
     url = base_url or default_base_url(None)
     with JudgeCache(cache_path if cache_path is not None else default_cache_path()) as cache:
-        try:
-            titles = await _ask_all(model, url, llm, api_key, settings or ClientSettings(), cache)
-        except (RequestFailed, BudgetStop) as exc:
-            raise ArenaprefError(f"topic titles: the chat endpoint failed ({exc})") from None
+        titles = await _ask_all(model, url, llm, api_key, settings or ClientSettings(), cache)
         cache.flush()
     for topic, title in zip(model.topics, titles, strict=True):
         topic.title = title or None

@@ -1,4 +1,8 @@
-"""A persistent SQLite cache of completed judge requests, so no paid request is ever sent twice.
+"""A persistent SQLite cache of completed requests, so no paid request is ever sent twice.
+
+Two record types, one table each: ``judgements`` (a judge's answer for one (pair, order): probabilities,
+verdict, raw text) and ``completions`` (a plain text answer: a regeneration, a topic title, with its
+``kind``), so no use has to pass its answers off as another's.
 
 The key is a hash of the judge's fingerprint (model, sampling settings, prompt template, verdict table)
 and the exact messages sent, which already hold the pair's content and its presentation order. Each
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arenapref.errors import ArenaprefError
-from arenapref.label.config import Probs
+from arenapref.llmclient.offline import Probs
 from arenapref.paths import user_cache_dir
 
 BATCH_WAIT_S = 0.005
@@ -50,8 +54,22 @@ CREATE TABLE IF NOT EXISTS judgements (
     cost REAL NOT NULL,
     n_requests INTEGER NOT NULL,
     created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS completions (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost REAL NOT NULL,
+    n_requests INTEGER NOT NULL,
+    created REAL NOT NULL
 )
 """
+INSERT = {
+    "judgements": "INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    "completions": "INSERT OR REPLACE INTO completions VALUES (?,?,?,?,?,?,?,?)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +80,17 @@ class OrderResult:
     verdict: str
     soft: str
     raw: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    n_requests: int
+
+
+@dataclass(frozen=True, slots=True)
+class TextResult:
+    """A plain text answer (a regeneration, a topic title) and what it cost."""
+
+    text: str
     prompt_tokens: int
     completion_tokens: int
     cost: float
@@ -98,7 +127,7 @@ class JudgeCache:
                 self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
-                self._db.execute(SCHEMA)
+                self._db.executescript(SCHEMA)
                 self._db.commit()
                 found = tuple(r[1] for r in self._db.execute("PRAGMA table_info(judgements)"))
         except sqlite3.Error as exc:
@@ -109,7 +138,7 @@ class JudgeCache:
                 f"{self.path} holds a 'judgements' table that is not arenapref's judge cache; "
                 "pass another --cache path"
             )
-        self._queue: queue.Queue[tuple[object, ...] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, tuple[object, ...]] | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._failed: BaseException | None = None
 
@@ -153,12 +182,41 @@ class JudgeCache:
             key, judge, r.probs[0], r.probs[1], r.probs[2], r.verdict, r.soft, r.raw,
             r.prompt_tokens, r.completion_tokens, r.cost, r.n_requests, time.time(),
         )  # fmt: skip
+        self._enqueue("judgements", row)
+
+    def put_text(self, key: str, kind: str, result: TextResult) -> None:
+        """Queue one text answer of ``kind`` (``regenerate:MODEL``, ``topic-title:MODEL``)."""
+        self._check()
+        r = result
+        row = (key, kind, r.text, r.prompt_tokens, r.completion_tokens, r.cost, r.n_requests, time.time())
+        self._enqueue("completions", row)
+
+    def get_texts(self, keys: Iterable[str]) -> dict[str, TextResult]:
+        """The cached text answers among ``keys``."""
+        wanted = list(keys)
+        found: dict[str, TextResult] = {}
+        try:
+            with self._lock:
+                for i in range(0, len(wanted), 500):
+                    chunk = wanted[i : i + 500]
+                    rows = self._db.execute(
+                        "SELECT key, text, prompt_tokens, completion_tokens, cost, n_requests "
+                        f"FROM completions WHERE key IN ({','.join('?' * len(chunk))})",
+                        chunk,
+                    )
+                    for row in rows:
+                        found[row[0]] = TextResult(*row[1:])
+        except sqlite3.Error as exc:
+            raise self._bad(exc) from None
+        return found
+
+    def _enqueue(self, table: str, row: tuple[object, ...]) -> None:
         if self._writer is None:
             self._writer = threading.Thread(
                 target=self._write_loop, name="arenapref-judge-cache", daemon=True
             )
             self._writer.start()
-        self._queue.put(row)
+        self._queue.put((table, row))
 
     def _write_loop(self) -> None:
         stop = False
@@ -173,15 +231,16 @@ class JudgeCache:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            rows = [r for r in batch if r is not None]
-            stop = len(rows) < len(batch)
+            items = [r for r in batch if r is not None]
+            stop = len(items) < len(batch)
             try:
-                if rows and self._failed is None:
+                if items and self._failed is None:
                     with self._lock:
                         try:
-                            self._db.executemany(
-                                "INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-                            )
+                            for table, sql in INSERT.items():
+                                rows = [row for t, row in items if t == table]
+                                if rows:
+                                    self._db.executemany(sql, rows)
                             self._db.commit()
                         except BaseException:
                             self._db.rollback()
@@ -199,7 +258,7 @@ class JudgeCache:
         self._check()
 
     def keys(self) -> set[str]:
-        """Every stored request key (after committing what is queued)."""
+        """Every stored judgement's key (after committing what is queued)."""
         self.flush()
         try:
             with self._lock:

@@ -28,7 +28,8 @@ import aiohttp
 from yarl import URL
 
 from arenapref.errors import ArenaprefError
-from arenapref.label.config import ClientSettings, Price
+from arenapref.llmclient.offline import OFFLINE, OfflineJudge
+from arenapref.llmclient.settings import ClientSettings, Price
 
 BODY_EXCERPT = 300
 # Failures that count towards the early abort: the server answers, but never usefully (a non-JSON body,
@@ -74,14 +75,10 @@ class Budget:
     exhausted: str = ""
 
     def __post_init__(self) -> None:
-        for name, flag in (
-            ("max_requests", "--max-requests"),
-            ("max_tokens", "--max-tokens"),
-            ("max_cost", "--max-cost"),
-        ):
+        for name in ("max_requests", "max_tokens", "max_cost"):
             value = getattr(self, name)
             if value < 0:
-                raise ArenaprefError(f"{flag} must be 0 (no cap) or a positive number, not {value:g}")
+                raise ArenaprefError(f"{name} must be 0 (no cap) or a positive number, not {value:g}")
 
     def reserve(self, tokens: int, cost: float) -> None:
         """Count one request and hold its worst-case tokens and cost, or raise BudgetStop."""
@@ -181,6 +178,8 @@ class ChatClient:
     """POST chat-completion requests with a concurrency limit, retries, backoff, 429 handling and a budget.
 
     Use as ``async with ChatClient(...) as client: await client.complete(body, est_prompt_tokens, n)``.
+    A ``base_url`` of ``offline`` is the built-in offline judge: each body goes to it instead of over HTTP,
+    and its answer takes the same path as a server's (parsing, usage, cost, budget).
     """
 
     def __init__(
@@ -193,6 +192,7 @@ class ChatClient:
         rng: random.Random | None = None,
     ) -> None:
         self.url = base_url.rstrip("/") + "/chat/completions"
+        self._offline = OfflineJudge() if base_url.rstrip("/") == OFFLINE else None
         self._api_key = api_key
         self.settings = settings
         self.price = price
@@ -230,14 +230,15 @@ class ChatClient:
         cap = min(self.settings.backoff_max_s, self.settings.backoff_base_s * (2**attempt))
         return self._rng.uniform(0.0, cap)
 
-    async def complete(self, payload: bytes, est_prompt_tokens: int, max_out: int) -> Completion:
-        """Send one JSON request body, retrying transient failures; raise RequestFailed or BudgetStop.
+    async def complete(self, body: dict[str, Any], est_prompt_tokens: int, max_out: int) -> Completion:
+        """Send one request body (serialised here), retrying transient failures; RequestFailed or BudgetStop.
 
         ``est_prompt_tokens`` and ``max_out`` (max_tokens times n) size the budget reservation.
         """
         if self._session is None:
             raise RuntimeError("use ChatClient as an async context manager")
         last = RequestFailed("no attempt made")
+        payload = json.dumps(body).encode()
         for attempt in range(self.settings.max_attempts):
             if self._abort is not None:
                 raise self._abort
@@ -249,7 +250,7 @@ class ChatClient:
             wait: float | None = None
             try:
                 async with self._limit:
-                    completion, status, retry_after = await self._attempt(payload, attempt + 1)
+                    completion, status, retry_after = await self._attempt(body, payload, attempt + 1)
                 if completion is not None:
                     self.stats.successes += 1
                     used_tokens = completion.prompt_tokens + completion.completion_tokens
@@ -322,8 +323,12 @@ class ChatClient:
             return self._abort
         return failure
 
-    async def _attempt(self, payload: bytes, attempt: int) -> tuple[Completion | None, int, float | None]:
-        """One HTTP round trip: a Completion, or (None, status, retry-after) for a retryable status."""
+    async def _attempt(
+        self, body: dict[str, Any], payload: bytes, attempt: int
+    ) -> tuple[Completion | None, int, float | None]:
+        """One round trip: a Completion, or (None, status, retry-after) for a retryable status."""
+        if self._offline is not None:
+            return self._parse(json.dumps(self._offline.respond(body)).encode(), attempt), 200, None
         assert self._session is not None
         async with self._session.post(self.url, data=payload) as resp:
             # The key leaves this client only in the header: a body that echoes it is cleaned at once,
@@ -336,6 +341,10 @@ class ChatClient:
                 raise RequestFailed(
                     f"http {status}", excerpt(raw, BODY_EXCERPT), fatal=status in (401, 403, 404)
                 )
+        return self._parse(raw, attempt), status, None
+
+    def _parse(self, raw: bytes, attempt: int) -> Completion:
+        """A successful answer's choices, usage and cost; RequestFailed for a body without them."""
         try:
             data = json.loads(raw)
             choices = [
@@ -354,7 +363,7 @@ class ChatClient:
         if not choices:
             raise RequestFailed("malformed response", f"no choices: {excerpt(raw)!r}")
         cost = self.cost_of(prompt_tokens, completion_tokens)
-        return Completion(choices, prompt_tokens, completion_tokens, cost, attempt), status, None
+        return Completion(choices, prompt_tokens, completion_tokens, cost, attempt)
 
 
 def _retryable(reason: str) -> bool:
