@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from typer.main import get_command
 
@@ -18,6 +19,8 @@ from arenapref.pipeline import run_pipeline
 from arenapref.pipeline.config import PipelineConfig, parse_config
 from arenapref.synth import generate
 from arenapref.testing.judge_server import ServerSettings, serve_in_thread
+from arenapref.writers import write_parquet
+from cli_helpers import run_cli
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "arenapref"
 
@@ -105,3 +108,25 @@ def test_teacher_labels_need_no_key_and_pipeline_budgets_hold(
     cfg.write_text(_config('[label.judge]\nmodel = "unpriced"\nmax_cost = 1.0'), encoding="utf-8")
     with pytest.raises(Exception, match="max_cost needs a price for model 'unpriced'"):
         run_pipeline(cfg, progress=False)
+
+
+def test_pipeline_and_command_line_give_the_same_judge_labels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARENAPREF_CACHE_DIR", str(tmp_path / "user-cache"))
+    ws = tmp_path / "ws"
+    generate(ws / "synth", conversations=1500, battles=200, seed=1)
+    cfg = ws / "PIPELINE.toml"
+    judge = '[label.judge]\nbase_url = "offline"\neval_rows = 0\n[label.teacher]\nenabled = false'
+    cfg.write_text(_config(judge), encoding="utf-8")
+    run_pipeline(cfg, progress=False)
+    piped = pq.read_table(ws / "run" / "label" / "judge_labels.parquet")
+    pairs = write_parquet(
+        pq.read_table(ws / "run" / "mine" / "pairs.parquet").slice(0, 30), tmp_path / "p.parquet"
+    )
+    out = tmp_path / "cli.parquet"
+    code, _, err = run_cli(
+        ["label", str(pairs), "--judge", "default", "--base-url", "offline", "-o", str(out)], capsys
+    )
+    assert code == 0, err
+    assert pq.read_table(out).equals(piped)

@@ -190,7 +190,9 @@ def _labeler(
         with open_judge(settings, executor=executor, progress=progress) as labeler:
             yield (lambda t: labeler(t, cmap)), labeler.cache
     except ArenaprefError as exc:
-        raise ArenaprefError(str(exc).replace("max_cost needs", "--max-cost needs")) from None
+        if not str(exc).startswith("max_cost "):
+            raise
+        raise ArenaprefError(f"--max-cost {str(exc).removeprefix('max_cost ')}") from None
 
 
 def _read_battles(pairs: Path, fmt: str | None, mapping: str | None, rejects: Path | None) -> pa.Table:

@@ -291,7 +291,8 @@ async def ajudge_battles(
         stats.retries = dict(client.stats.retries)
     stats.stopped = many.stopped
     errors = many.errors
-    stats.cost = budget.cost - cost_before
+    # Rounded: a budget shared by several runs (eval, then labels) must not add float noise to the figure.
+    stats.cost = round(budget.cost - cost_before, 10)
     cache.flush()
 
     n = len(rows)

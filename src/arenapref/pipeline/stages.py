@@ -307,9 +307,6 @@ class LabelStage(_Base):
     sources = ("train",)
     required = ("train",)
 
-    def enabled(self, config: PipelineConfig) -> bool:
-        return config.label.enabled
-
     def settings(self, config: PipelineConfig, base: Path) -> dict[str, Any]:
         from arenapref.label.settings import judge_config
 
