@@ -1,6 +1,10 @@
 """Pseudo-labels for battles: an LLM judge over any OpenAI-compatible API, teacher models, calibration.
 
-Python API (the command line is a thin layer over it)::
+Python API (the command line and the pipeline's label stage are thin layers over it)::
+
+    # what `arenapref label` and the pipeline run: settings -> a judge with its budget and cache
+    with open_judge(JudgeSettings(spec="default", base_url="offline", max_requests=1000)) as judge:
+        result = judge(table)
 
     config = load_judge("default").with_overrides(base_url="http://localhost:8000/v1", model="m")
     with JudgeCache(default_cache_path()) as cache:
@@ -27,6 +31,7 @@ from arenapref.label.judge import (
 )
 from arenapref.label.output import Failure, default_failures_path, labeled_rows, write_labels, write_outputs
 from arenapref.label.parse import VerdictError, combine_orders, parse_verdict
+from arenapref.label.settings import JudgeSettings, LabelSettings, open_judge
 from arenapref.label.teacher import PreferenceModel, load_teacher, swap_battles, teacher_battles
 from arenapref.llmclient.cache import JudgeCache, OrderResult, default_cache_path
 from arenapref.llmclient.client import Budget, ChatClient
@@ -40,7 +45,9 @@ __all__ = [
     "Failure",
     "JudgeCache",
     "JudgeConfig",
+    "JudgeSettings",
     "LabelResult",
+    "LabelSettings",
     "LabelStats",
     "OrderResult",
     "PreferenceModel",
@@ -58,6 +65,7 @@ __all__ = [
     "load_judge",
     "load_teacher",
     "log_loss",
+    "open_judge",
     "parse_verdict",
     "render_messages",
     "resolve_api_key",
