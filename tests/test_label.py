@@ -94,6 +94,10 @@ def test_config_errors_and_fingerprint(tmp_path: Path) -> None:
     assert base.fingerprint() != base.with_overrides(base_url="http://y/v1").fingerprint()
     assert base.fingerprint() != base.with_overrides(base_url="offline").fingerprint()
     assert base.fingerprint() != base.with_overrides(model="other").fingerprint()
+    # The readable identity (written to manifests) never shows credentials a URL may carry.
+    secret = base.with_overrides(base_url="https://u:pw@h.example/v1?key=sk-9")
+    assert secret.identity()["server"] == "https://h.example/v1"
+    assert secret.fingerprint() != base.with_overrides(base_url="https://h.example/v1").fingerprint()
     spec = (JUDGES_DIR / "default.toml").read_text()
     shutil.copy(JUDGES_DIR / "default_prompt.txt", tmp_path / "default_prompt.txt")
     (tmp_path / "mine.toml").write_text(spec)

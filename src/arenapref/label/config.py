@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from yarl import URL
 
 from arenapref.errors import ArenaprefError
-from arenapref.llmclient.offline import Probs
+from arenapref.llmclient.offline import OFFLINE, Probs
 from arenapref.llmclient.settings import OPENAI_BASE_URL, ClientSettings, Price, default_base_url
 
 JUDGES_DIR = Path(__file__).parent / "judges"
@@ -72,9 +73,16 @@ class JudgeConfig:
         return self.base_url.rstrip("/")
 
     def identity(self) -> dict[str, str]:
-        """The judge's identity, readable: server, model and spec digest, and their hash (``fingerprint``)."""
+        """The judge's identity, readable: server, model and spec digest, and their hash (``fingerprint``).
+
+        The server is shown without user, password, query or fragment (some providers put credentials
+        there; this lands in manifests); the fingerprint hashes the whole URL.
+        """
+        shown = self.server
+        if shown != OFFLINE:
+            shown = str(URL(shown).with_user(None).with_query(None).with_fragment(None))
         return {
-            "server": self.server,
+            "server": shown,
             "model": self.model,
             "spec_sha256": self.spec_digest,
             "fingerprint": self.fingerprint(),
