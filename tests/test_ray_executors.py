@@ -503,3 +503,42 @@ def test_pipeline_executor_config_errors() -> None:
     ):
         parse_config({"run": {"address": "auto"}})
     assert parse_config({"run": {"executor": "ray", "address": "auto"}}).run.address == "auto"
+
+
+def test_pipeline_label_stage_runs_the_ray_judge(
+    ray_executor: Executor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run.executor = "ray"`` labels through the Ray judge (as ``label --executor ray``): same labels and
+    the same stage key as the local run."""
+    import json
+
+    import arenapref.executors.judge as ray_judge
+    from arenapref.pipeline import run_pipeline
+
+    calls: list[str] = []
+    real = ray_judge.judge_battles_with
+
+    def counted(executor: Executor, *args: Any, **kwargs: Any) -> Any:
+        calls.append(executor.name)
+        return real(executor, *args, **kwargs)
+
+    monkeypatch.setattr(ray_judge, "judge_battles_with", counted)
+    monkeypatch.setenv("ARENAPREF_CACHE_DIR", str(tmp_path / "user-cache"))
+    generate(tmp_path / "synth", conversations=1500, battles=200, seed=4)
+    off = "\n".join(f"[{s}]\nenabled = false" for s in ("profile", "compare", "topics", "evaluate", "ablate"))
+    for name in ("local", "ray"):
+        (tmp_path / f"{name}.toml").write_text(
+            f'[run]\ndir = "run-{name}"\nexecutor = "{name}"\n[sources]\nlmsys = ["synth/lmsys"]\n'
+            f'train = "synth/competition/train.csv"\n{off}\n[train]\nenabled = false\n[predict]\n'
+            'enabled = false\n[label]\nmax_pairs = 40\n[label.judge]\nbase_url = "offline"\neval_rows = 0\n'
+            "[label.teacher]\nenabled = false\n",
+            encoding="utf-8",
+        )
+        run_pipeline(tmp_path / f"{name}.toml", progress=False)
+    assert calls == ["ray"]
+    local, ray_run = (tmp_path / f"run-{n}" / "label" for n in ("local", "ray"))
+    assert pq.read_table(ray_run / "judge_labels.parquet").equals(
+        pq.read_table(local / "judge_labels.parquet")
+    )
+    keys = [json.loads((d / "manifest.json").read_text())["key"] for d in (local, ray_run)]
+    assert keys[0] == keys[1]
