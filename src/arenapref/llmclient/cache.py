@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from arenapref.errors import ArenaprefError
 from arenapref.llmclient.offline import Probs
@@ -155,24 +156,28 @@ class JudgeCache:
         if self._failed is not None:
             raise self._bad(self._failed)
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, OrderResult]:
-        """The cached results among ``keys`` (looked up in chunks; SQLite limits bound parameters)."""
+    def _select(self, table: str, columns: str, keys: Iterable[str]) -> list[tuple[Any, ...]]:
+        """``key, columns`` of the rows of ``table`` among ``keys`` (in chunks: SQLite limits parameters)."""
         wanted = list(keys)
-        found: dict[str, OrderResult] = {}
+        rows: list[tuple[Any, ...]] = []
         try:
             with self._lock:
                 for i in range(0, len(wanted), 500):
                     chunk = wanted[i : i + 500]
-                    rows = self._db.execute(
-                        "SELECT key, p_a, p_b, p_tie, verdict, soft, raw, prompt_tokens, completion_tokens, "
-                        f"cost, n_requests FROM judgements WHERE key IN ({','.join('?' * len(chunk))})",
-                        chunk,
+                    marks = ",".join("?" * len(chunk))
+                    rows += self._db.execute(
+                        f"SELECT key, {columns} FROM {table} WHERE key IN ({marks})", chunk
                     )
-                    for row in rows:
-                        found[row[0]] = OrderResult((row[1], row[2], row[3]), *row[4:])
         except sqlite3.Error as exc:
             raise self._bad(exc) from None
-        return found
+        return rows
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, OrderResult]:
+        """The cached judgements among ``keys``."""
+        columns = "p_a, p_b, p_tie, verdict, soft, raw, prompt_tokens, completion_tokens, cost, n_requests"
+        return {
+            r[0]: OrderResult((r[1], r[2], r[3]), *r[4:]) for r in self._select("judgements", columns, keys)
+        }
 
     def put(self, key: str, judge: str, result: OrderResult) -> None:
         """Queue one completed result; the writer thread commits it within milliseconds."""
@@ -193,22 +198,8 @@ class JudgeCache:
 
     def get_texts(self, keys: Iterable[str]) -> dict[str, TextResult]:
         """The cached text answers among ``keys``."""
-        wanted = list(keys)
-        found: dict[str, TextResult] = {}
-        try:
-            with self._lock:
-                for i in range(0, len(wanted), 500):
-                    chunk = wanted[i : i + 500]
-                    rows = self._db.execute(
-                        "SELECT key, text, prompt_tokens, completion_tokens, cost, n_requests "
-                        f"FROM completions WHERE key IN ({','.join('?' * len(chunk))})",
-                        chunk,
-                    )
-                    for row in rows:
-                        found[row[0]] = TextResult(*row[1:])
-        except sqlite3.Error as exc:
-            raise self._bad(exc) from None
-        return found
+        columns = "text, prompt_tokens, completion_tokens, cost, n_requests"
+        return {r[0]: TextResult(*r[1:]) for r in self._select("completions", columns, keys)}
 
     def _enqueue(self, table: str, row: tuple[object, ...]) -> None:
         if self._writer is None:
