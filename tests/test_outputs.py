@@ -46,13 +46,10 @@ INVOCATIONS: dict[str, list[str]] = {
     "check-submission": ["check-submission", "{a}", "{b}"],
     "ablate": ["ablate", "--base", "{a}", "--extra", "{b}", "--holdout-frac", "0.2", "--topics", "{m}"],
     "profile": ["profile", "{a}", "{b}"],
-    "report": ["report", "{m}", "-o", "{new}/r.html"],
-    "run": ["run", "{a}"],
     "topics fit": ["topics", "fit", "{a}", "-o", "{new}/tm"],
     "topics show": ["topics", "show", "{m}"],
     "topics probe": ["topics", "probe", "{m}", "{a}", "{b}"],
     "topics assign": ["topics", "assign", "{m}", "{a}", "-o", "{new}/assigned.parquet"],
-    "topics title": ["topics", "title", "{m}", "--model", "x"],
 }
 # Values for output options a template does not set; suffixes the commands accept.
 OUTPUT_NAMES = {"--chart": "chart.png", "--plot": "plot.png", "--dropped": "dropped.parquet"}
@@ -97,8 +94,9 @@ def test_every_path_parameter_is_classified_and_every_command_is_exercised() -> 
         params = _path_params(cmd)
         unknown = [p for p, _ in params if p not in OUTPUT_PARAMS and p not in INPUT_PARAMS]
         assert not unknown, f"{name}: classify {unknown} as an input (INPUT_PARAMS) or OUTPUT_PARAMS"
-        has_inputs = any(p in INPUT_PARAMS for p, _ in params)
-        assert has_inputs == (name in INVOCATIONS), f"{name}: add (or drop) its line in INVOCATIONS"
+        in_place = IN_PLACE_PARAMS.get(name, frozenset())
+        protected = [p for p, _ in params if p in INPUT_PARAMS and p not in in_place]
+        assert bool(protected) == (name in INVOCATIONS), f"{name}: add (or drop) its line in INVOCATIONS"
     assert set(INVOCATIONS) <= set(COMMANDS)
     assert set(WHOLE_FOLDER_OUTPUTS) <= set(COMMANDS) and set(IN_PLACE_PARAMS) <= set(COMMANDS)
     assert len(_output_cases()) >= 30  # every -o, --rejects, --failures, --chart, --plot, cache, ...
@@ -219,3 +217,16 @@ def test_writes_deep_inside_a_command_are_checked_against_its_inputs(tmp_path: P
         declare_inputs(())
     assert src.read_text(encoding="utf-8") == BATTLES
     write_text(src, "now allowed: no command declared it")
+
+
+def test_a_folder_written_on_purpose_is_not_protected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report RUN_DIR` writes RUN_DIR/report.html, again on a rerun; the folder itself is still no file."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for _ in range(2):
+        code, _, err = run_cli(["report", str(run_dir)], capsys)
+        assert code == 0 and (run_dir / "report.html").is_file(), err
+    code, _, err = run_cli(["report", str(run_dir), "-o", str(run_dir)], capsys)
+    assert code == 1 and "a folder of that name exists" in err

@@ -110,8 +110,14 @@ OUTPUT_PARAMS = frozenset(
 WHOLE_FOLDER_OUTPUTS: Mapping[str, frozenset[str]] = {
     name: frozenset({"out"}) for name in ("train", "compare", "judge-eval", "topics fit", "synth")
 }
-# Folders a command rewrites on purpose: ``topics title`` saves the titles into the map it reads.
-IN_PLACE_PARAMS: Mapping[str, frozenset[str]] = {"topics title": frozenset({"model_dir"})}
+# Folders a command writes into on purpose, so not inputs to protect: ``topics title`` saves the titles
+# into the map it reads, ``report`` writes RUN_DIR/report.html, ``run`` fills the workspace it is given
+# (its run-folder rules are the pipeline's own).
+IN_PLACE_PARAMS: Mapping[str, frozenset[str]] = {
+    "topics title": frozenset({"model_dir"}),
+    "report": frozenset({"run_dir"}),
+    "run": frozenset({"config"}),
+}
 
 
 def _paths(value: object) -> list[Path]:
