@@ -230,3 +230,18 @@ def test_a_folder_written_on_purpose_is_not_protected(
         assert code == 0 and (run_dir / "report.html").is_file(), err
     code, _, err = run_cli(["report", str(run_dir), "-o", str(run_dir)], capsys)
     assert code == 1 and "a folder of that name exists" in err
+
+
+def test_text_options_naming_a_file_are_inputs_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--judge` takes a shipped judge's name or a spec file: the spec file is protected like any input."""
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(BATTLES, encoding="utf-8")
+    spec = tmp_path / "judge.toml"
+    spec.write_text('model = "m"\n', encoding="utf-8")
+    for flag in ("--failures", "--rejects", "--cache"):
+        argv = ["label", str(pairs), "-o", str(tmp_path / "l.parquet"), "--judge", str(spec), flag, str(spec)]
+        code, _, err = run_cli(argv, capsys)
+        assert code == 1 and f"{flag} {spec} is the input {spec}" in err, err
+        assert spec.read_text(encoding="utf-8") == 'model = "m"\n'

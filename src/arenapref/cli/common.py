@@ -121,10 +121,15 @@ IN_PLACE_PARAMS: Mapping[str, frozenset[str]] = {
 
 
 def _paths(value: object) -> list[Path]:
+    """The paths a parameter's value names: Path values, and text naming an existing file (``--judge``
+    takes a shipped judge's name or a spec file). Text naming a folder is left out: a stage name such
+    as ``--from mine`` can match a folder of the working directory."""
+    if isinstance(value, (list, tuple)):
+        return [p for v in value for p in _paths(v)]
     if isinstance(value, Path):
         return [value]
-    if isinstance(value, (list, tuple)):
-        return [v for v in value if isinstance(v, Path)]
+    if isinstance(value, str) and value and Path(value).is_file():
+        return [Path(value)]
     return []
 
 
