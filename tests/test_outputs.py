@@ -232,6 +232,50 @@ def test_a_folder_written_on_purpose_is_not_protected(
     assert code == 1 and "a folder of that name exists" in err
 
 
+def test_derived_outputs_are_checked_before_the_work(
+    workspace: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ablate's default plot (beside --out) and label's default failures file are checked up front."""
+    a, b = workspace["a"], workspace["b"]
+    png = a.with_suffix(".png")
+    png.write_bytes(b"an input image")
+    argv = [
+        "ablate",
+        "--base",
+        str(a),
+        "--extra",
+        str(b),
+        "--holdout",
+        str(png),
+        "-o",
+        str(a.with_suffix(".json")),
+    ]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 1 and f"the plot beside --out {png} is the input" in err, err
+    failures = workspace["new"] / "l.failures.jsonl"
+    failures.write_text("{}\n", encoding="utf-8")
+    argv = [
+        "label",
+        str(failures),
+        "-o",
+        str(workspace["new"] / "l.parquet"),
+        "--teacher",
+        str(workspace["m"]),
+    ]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 1 and f"the failures file {failures} is the input" in err, err
+    assert png.read_bytes() == b"an input image" and failures.read_text(encoding="utf-8") == "{}\n"
+
+
+def test_a_command_leaves_no_declared_inputs_behind(
+    workspace: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The declaration lives as long as the command: a notebook's later writes are not refused."""
+    code, _, _ = run_cli(["convert", str(workspace["a"]), "-o", str(workspace["a"])], capsys)
+    assert code == 1
+    write_text(workspace["a"], BATTLES + "\n")
+
+
 def test_text_options_naming_a_file_are_inputs_too(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

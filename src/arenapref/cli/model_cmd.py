@@ -321,6 +321,10 @@ def ablate(
     detect; a curve over --extra-fractions and --extra-weights; per topic with --topics.
     """
     start_command(json_out, quiet)
+    from arenapref.atomic import refuse_input_as_output
+
+    if out is not None and plot is None:  # the default plot beside --out, checked before the trainings
+        refuse_input_as_output(out.with_suffix(".png"), what="the plot beside --out")
     if (holdout is None) == (holdout_frac is None):
         raise ArenaprefError("give exactly one of --holdout and --holdout-frac")
     if model == "llm":
