@@ -4,6 +4,10 @@ A writer writes to a temporary name in the same folder and the result is renamed
 it is complete, so SIGKILL or Ctrl-C at any moment leaves the previous complete output or none, never a
 truncated file that a later command would read as valid. ``os.replace`` is atomic on POSIX when source
 and target are on the same file system, which the same-folder temporary name guarantees.
+
+No output is written over an input of the command that writes it: ``atomic_path`` and ``atomic_dir``
+check every target against the inputs the running command declared (``declare_inputs``), and the
+command line checks the paths its options name before anything is read or opened for writing.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     Use for one file: ``with atomic_path(out) as tmp: pq.write_table(t, tmp)``.
     """
     target = Path(path)
+    refuse_input_as_output(target)
     if target.is_dir():
         raise ArenaprefError(f"cannot write the file {target}: a folder of that name exists")
     ensure_parent(target)
@@ -72,6 +77,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     between the two renames leaves the old folder under a temporary name and no ``path`` (absent, not mixed).
     """
     target = Path(path)
+    refuse_input_as_output(target, whole_folder=True)
     if target.exists() and not target.is_dir():
         raise ArenaprefError(f"cannot write the folder {target}: a file of that name exists")
     ensure_parent(target)
@@ -103,27 +109,60 @@ def write_text(path: str | Path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
-def _resolved_files(p: Path) -> set[Path]:
-    r = p.resolve()
-    if r.is_dir():
-        return {r, *(f.resolve() for f in r.rglob("*") if f.is_file())}
-    return {r}
+_declared_inputs: tuple[Path, ...] = ()
 
 
-def refuse_input_as_output(out: str | Path, inputs: Iterable[str | Path]) -> None:
-    """Stop with one sentence when an output path is, contains, or resolves to one of the inputs."""
-    out_r = Path(out).resolve()
-    for src in inputs:
+def declare_inputs(inputs: Iterable[str | Path]) -> None:
+    """Record the running command's inputs; every later output path is checked against them.
+
+    The command line declares them once per command (``arenapref.cli.common.start_command``), so a
+    folder or file written deep inside a stage (a funnel beside ``-o``, a model folder, a chart) is
+    refused too, not only the paths the command names. A plain module variable, not a context
+    variable, so worker threads see it; the command clears it when it ends.
+    """
+    global _declared_inputs
+    _declared_inputs = tuple(Path(p) for p in inputs)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_input_as_output(
+    out: str | Path,
+    inputs: Iterable[str | Path] = (),
+    *,
+    what: str = "the output",
+    whole_folder: bool = False,
+) -> None:
+    """Stop with one sentence when an output path would write over an input; the one rule for all outputs.
+
+    ``out`` may not be, or resolve to (symlinks, relative paths, hard links), one of ``inputs`` or of
+    the declared inputs (``declare_inputs``), nor an existing file inside an input folder, nor, when it is
+    a folder replaced as a whole (``whole_folder``), a folder that holds an input.
+    Inputs that do not exist are skipped: reading them fails with its own message.
+    """
+    out_p = Path(out)
+    out_r = out_p.resolve()
+    for src in (*inputs, *_declared_inputs):
         src_p = Path(src)
         if not src_p.exists():
             continue
         src_r = src_p.resolve()
-        if (
-            out_r == src_r
-            or out_r in _resolved_files(src_p)
-            or (out_r.is_dir() and src_r.is_relative_to(out_r))
-        ):
-            raise ArenaprefError(f"the output {out} is the input {src}; choose another output path")
+        if out_r == src_r or _same_file(out_r, src_r):
+            raise ArenaprefError(f"{what} {out} is the input {src}; choose another output path")
+        if src_r.is_dir() and out_r.is_relative_to(src_r) and out_r.exists():
+            raise ArenaprefError(
+                f"{what} {out} is the input file {out_r.relative_to(src_r)} of the folder {src}; "
+                "choose another output path"
+            )
+        if whole_folder and src_r.is_relative_to(out_r):
+            raise ArenaprefError(
+                f"{what} {out} is the input {src}'s folder (or one above it); choose another output path"
+            )
 
 
 def output_suffix(path: str | Path, allowed: Iterable[str]) -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+import arenapref
 
 app = typer.Typer(
     name="arenapref",
@@ -10,9 +14,24 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts are plain text: rich markup would eat bracketed words such as arenapref[ray],
+    # [label.judge] or [clip, 1-clip] (tests/test_cli_help.py checks every command's --help).
+    rich_markup_mode=None,
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"arenapref {arenapref.__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+    ] = False,
+) -> None:
     """Arena-style preference data from chatbot logs: read, profile, compare, mine, label, train."""
+    del version  # handled eagerly by _print_version

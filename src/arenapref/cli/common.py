@@ -10,7 +10,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer._click import Context
+from typer._click.globals import get_current_context
 
+from arenapref.atomic import declare_inputs, refuse_input_as_output
+from arenapref.errors import ArenaprefError
 from arenapref.readers import FORMATS, Source, open_source
 from arenapref.readers.pairwise import parse_mapping
 from arenapref.rejects import RejectLog
@@ -96,14 +100,84 @@ def say(text: str) -> None:
     err_console.print(text, highlight=False, markup=False)
 
 
+# The parameters, in any command, that name a file or folder the command writes (or rewrites, like a
+# cache). Every other path parameter is an input. tests/test_outputs.py enumerates every command and
+# fails on a path parameter it does not know, so a new output option cannot miss the check.
+OUTPUT_PARAMS = frozenset(
+    {"out", "rejects", "rejects_path", "failures", "dropped", "chart", "plot", "cache", "regen_cache"}
+)
+# Output folders a command replaces as a whole (``atomic_dir``): they may not hold an input either.
+WHOLE_FOLDER_OUTPUTS: Mapping[str, frozenset[str]] = {
+    name: frozenset({"out"}) for name in ("train", "compare", "judge-eval", "topics fit", "synth")
+}
+# Folders a command writes into on purpose, so not inputs to protect: ``topics title`` saves the titles
+# into the map it reads, ``report`` writes RUN_DIR/report.html, ``run`` fills the workspace it is given
+# (its run-folder rules are the pipeline's own).
+IN_PLACE_PARAMS: Mapping[str, frozenset[str]] = {
+    "topics title": frozenset({"model_dir"}),
+    "report": frozenset({"run_dir"}),
+    "run": frozenset({"config"}),
+}
+
+
+def _paths(value: object) -> list[Path]:
+    """The paths a parameter's value names: Path values, and text naming an existing file (``--judge``
+    takes a shipped judge's name or a spec file). Text naming a folder is left out: a stage name such
+    as ``--from mine`` can match a folder of the working directory."""
+    if isinstance(value, (list, tuple)):
+        return [p for v in value for p in _paths(v)]
+    if isinstance(value, Path):
+        return [value]
+    if isinstance(value, str) and value and Path(value).is_file():
+        return [Path(value)]
+    return []
+
+
+def _guard_outputs(ctx: Context) -> None:
+    """Declare the command's inputs and refuse, before anything is read or written, an output over one.
+
+    One rule for every command and every output option (``refuse_input_as_output``); two outputs on
+    one path are refused too, since the second would replace the first.
+    """
+    names: list[str] = []
+    node: Context | None = ctx
+    while node is not None and node.parent is not None:  # the root's name is the program's, not ours
+        names.insert(0, node.info_name or "")
+        node = node.parent
+    command = " ".join(names)
+    in_place = IN_PLACE_PARAMS.get(command, frozenset())
+    whole = WHOLE_FOLDER_OUTPUTS.get(command, frozenset())
+    inputs: list[Path] = []
+    outputs: list[tuple[str, Path, bool]] = []
+    for param in ctx.command.params:
+        name = param.name or ""
+        for path in _paths(ctx.params.get(name)):
+            if name in OUTPUT_PARAMS:
+                outputs.append((param.opts[0] if param.opts else name, path, name in whole))
+            elif name not in in_place:
+                inputs.append(path)
+    declare_inputs(inputs)
+    ctx.call_on_close(lambda: declare_inputs(()))
+    seen: dict[Path, str] = {}
+    for flag, path, whole_folder in outputs:
+        refuse_input_as_output(path, what=flag, whole_folder=whole_folder)
+        other = seen.setdefault(path.resolve(), flag)
+        if other != flag:
+            raise ArenaprefError(f"{flag} {path} is also the {other} file; give each output its own path")
+
+
 def start_command(json_out: bool = False, quiet: bool = False) -> None:
     """Call first in every command: with ``--json`` human text moves to stderr, so stdout holds one object.
 
-    ``quiet`` is recorded for the stage's progress bars (see ``progress_enabled``).
+    ``quiet`` is recorded for the stage's progress bars (see ``progress_enabled``). The command's
+    output paths are checked against its inputs here, before it reads or writes anything.
     """
     console.file = sys.stderr if json_out else None  # type: ignore[assignment]
     global _QUIET
     _QUIET = quiet or (json_out and not sys.stderr.isatty())
+    ctx = get_current_context(silent=True)
+    if ctx is not None:
+        _guard_outputs(ctx)
 
 
 _QUIET = False

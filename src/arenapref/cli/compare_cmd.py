@@ -172,14 +172,10 @@ def compare(
     5-gram Jaccard >= --threshold, MinHash-LSH with every candidate verified). Also reports duplicates
     within each source, breakdowns by model and language, and a sample of matched pairs."""
     start_command(json_out, quiet)
-    from arenapref.atomic import refuse_input_as_output
     from arenapref.compare.near import NearDupSettings
     from arenapref.compare.report import CompareSettings, compare_paths, write_compare
 
     _check_threshold(threshold)
-    refuse_input_as_output(out, [left, right])
-    if rejects is not None:
-        refuse_input_as_output(rejects, [left, right])
     settings = CompareSettings(
         near=NearDupSettings(threshold=threshold),
         turns=turns,
@@ -281,19 +277,13 @@ def decontaminate_cmd(
     equal), exactly, after masking names and placeholders, or as near-duplicates; write the kept records
     and (with --dropped) the dropped ones with the reason and the matched protected id."""
     start_command(json_out, quiet)
-    from arenapref.atomic import atomic_path, output_suffix, refuse_input_as_output
+    from arenapref.atomic import atomic_path, output_suffix
     from arenapref.compare.guard import decontaminate
 
     _check_threshold(threshold)
     suffix = output_suffix(out, (".parquet", ".csv"))
     if dropped is not None:
         output_suffix(dropped, (".parquet",))
-    inputs = [candidates, *protect]
-    for path in (out, dropped, rejects):
-        if path is not None:
-            refuse_input_as_output(path, inputs)
-    if dropped is not None and dropped.resolve() == out.resolve():
-        raise ArenaprefError(f"--dropped {dropped} is the --out file; choose another name")
     with stage_progress() as tell, executor_for(executor, address) as ex:
         if tell:
             tell("read", 0)
@@ -376,12 +366,9 @@ def check_leakage(
     id, kind) and exit 3. A --protect source without prompts, or rows of FILE or of a --protect source
     that could not be read, are errors: a check that could not look does not pass."""
     start_command(json_out, quiet)
-    from arenapref.atomic import refuse_input_as_output
     from arenapref.compare.guard import find_leaks
 
     _check_threshold(threshold)
-    if rejects is not None:
-        refuse_input_as_output(rejects, [file, *protect])
     with stage_progress() as tell:
         if tell:
             tell("read", 0)

@@ -43,16 +43,11 @@ def convert(
     The output format follows the file name; the output is written under a temporary name and renamed
     into place when complete, and may not be the input (or the rejects file) itself.
     """
-    from arenapref.atomic import output_suffix, refuse_input_as_output
+    from arenapref.atomic import output_suffix
     from arenapref.writers import write_battles, write_parquet
 
     start_command(json_out, quiet)
     suffix = output_suffix(out, (".parquet", ".csv"))
-    refuse_input_as_output(out, [source])
-    if rejects is not None:
-        refuse_input_as_output(rejects, [source])
-        if rejects.resolve() == out.resolve():
-            raise ArenaprefError(f"--rejects {rejects} is the --out file; choose another path")
     src = open_input(source, fmt, mapping, encoding)
     if suffix == ".csv" and src.kind != "battles":
         raise ArenaprefError(f"{source} holds conversations; the competition CSV layout needs battles")

@@ -256,10 +256,8 @@ def label(
 
     output_suffix(out, LABEL_FORMATS)
     failures_path = failures if failures is not None else default_failures_path(out)
-    for written in (out, failures_path):
-        refuse_input_as_output(written, [pairs, *([calibration] if calibration else [])])
-    if failures_path.resolve() == out.resolve():
-        raise ArenaprefError(f"--failures {failures_path} is the same file as --out")
+    if failures is None:  # the default beside --out is checked here, before the judge is paid
+        refuse_input_as_output(failures_path, what="the failures file")
     options = {
         "base_url": base_url, "model": model, "api_key_env": api_key_env, "concurrency": concurrency,
         "timeout_s": timeout, "max_attempts": max_attempts, "max_requests": max_requests,
@@ -355,12 +353,10 @@ def judge_eval_cmd(
     calibration.json and report.json to the OUT folder (replaced as a whole).
     """
     start_command(json_out, quiet)
-    from arenapref.atomic import refuse_input_as_output
     from arenapref.label.evaluate import judge_eval
 
     if not 0.0 < holdout < 1.0:
         raise ArenaprefError("--holdout must be between 0 and 1")
-    refuse_input_as_output(out, [labeled])
     if cache is not None and cache.resolve().is_relative_to(out.resolve()):
         raise ArenaprefError(
             f"--cache {cache} is inside the --out folder {out}, which judge-eval replaces as a whole; "

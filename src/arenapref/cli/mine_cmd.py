@@ -127,7 +127,6 @@ def mine(
     OpenAI-compatible endpoint (cached in SQLite and budgeted like the judge; a rerun resumes).
     """
     start_command(json_out, quiet)
-    from arenapref.atomic import refuse_input_as_output
     from arenapref.llmclient.settings import ClientSettings
     from arenapref.mine.miner import MineSettings, check_outputs, mine_pairs, write_result
     from arenapref.mine.regenerate import RegenerateSettings
@@ -135,8 +134,6 @@ def mine(
 
     inputs = [*sources, *(exclude or [])]
     check_outputs(out, dropped, inputs)
-    if rejects is not None:
-        refuse_input_as_output(rejects, inputs)
     if max_uses < 1:
         raise ArenaprefError(f"--max-uses must be at least 1, got {max_uses}")
     if min_answer_chars < 0 or max_answer_chars < 0:

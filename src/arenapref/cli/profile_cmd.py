@@ -62,7 +62,7 @@ def profile(
     """
     from rich.console import Console
 
-    from arenapref.atomic import output_suffix, refuse_input_as_output
+    from arenapref.atomic import output_suffix
     from arenapref.profile import (
         load_tokenizer,
         plot_profiles,
@@ -79,7 +79,6 @@ def profile(
     for target, allowed in ((out, (".json",)), (chart, (".png",)), (rejects, (".jsonl", ".json"))):
         if target is not None:
             output_suffix(target, allowed)
-            refuse_input_as_output(target, paths)
     load_tokenizer(tokenizer)
     sources = [open_input(p, fmt, mapping, encoding) for p in paths]
     with executor_for(executor, address) as ex:

@@ -92,12 +92,10 @@ def fit(
     Prompts dropped by the recipe are written to DIR/rejects.jsonl (and --rejects) with their reason.
     """
     start_command(json_out, quiet)
-    from arenapref.atomic import refuse_input_as_output
     from arenapref.topics.fit import FitSettings, fit_topics
 
     if embedder not in EMBEDDER_NAMES:
         raise ArenaprefError(f"unknown embedder {embedder!r}; choose one of {', '.join(EMBEDDER_NAMES)}")
-    refuse_input_as_output(out, [source])
     settings = FitSettings(k=k, sample=sample, embedder=embedder, seed=seed, english_only=english_only)
     opened = open_input(source, fmt)
     rejects = opened.rejects
@@ -246,10 +244,9 @@ def assign(
     import pyarrow.parquet as pq
     from rich.progress import Progress
 
-    from arenapref.atomic import atomic_path, refuse_input_as_output
+    from arenapref.atomic import atomic_path
     from arenapref.topics.fit import load_model, topic_batches
 
-    refuse_input_as_output(out, [source, model_dir])
     model = load_model(model_dir)
     opened = open_input(source, fmt)
     rows = 0

@@ -39,6 +39,7 @@ from arenapref.compare.overlap import (
     prompt_set_of_batches,
 )
 from arenapref.errors import ArenaprefError, InputFormatError
+from arenapref.markdown import md_text
 from arenapref.readers import Source, open_source
 
 EXCERPT_CHARS = 300
@@ -457,8 +458,7 @@ def _pct(x: float) -> str:
 
 
 def _cell(text: object) -> str:
-    s = str(text if text is not None else "")
-    return s.replace("|", "\\|").replace("\n", " ⏎ ")[:EXCERPT_CHARS]
+    return md_text(text, EXCERPT_CHARS)
 
 
 def _share_lines(title: str, block: dict[str, Any]) -> list[str]:
@@ -497,8 +497,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Prompt overlap report",
         "",
-        f"- LEFT: `{left['name']}` ({left['records']:,} records)",
-        f"- RIGHT: `{right['name']}` ({right['records']:,} records)"
+        f"- LEFT: {_cell(left['name'])} ({left['records']:,} records)",
+        f"- RIGHT: {_cell(right['name'])} ({right['records']:,} records)"
         + (" — the same source: duplicates within it" if report["same_source"] else ""),
         f"- compared: {s['text']} text, {s['turns']} user turns; masking of NAME_k placeholders"
         + (" and names, e-mails, phones, URLs" if s["mask_pii"] else ""),
@@ -547,8 +547,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     for m in report["sample"]:
         lines.append(
-            f"| {m['kind']} | {m['similarity']:.2f} | `{_cell(m['left_id'])}` {_cell(m['left_text'])} | "
-            f"`{_cell(m['right_id'])}` {_cell(m['right_text'])} |"
+            f"| {m['kind']} | {m['similarity']:.2f} | {_cell(m['left_id'])}: {_cell(m['left_text'])} | "
+            f"{_cell(m['right_id'])}: {_cell(m['right_text'])} |"
         )
     return "\n".join(lines) + "\n"
 

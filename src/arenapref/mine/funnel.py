@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from arenapref.atomic import write_text
+from arenapref.markdown import md_fence, md_text
 from arenapref.mine.filters import REASON_HELP
 
 
@@ -30,6 +31,10 @@ class Funnel:
     minable_groups: int = 0
     records_in_minable_groups: int = 0
     records_paired: int = 0
+    # The same conversation_id on several input records (a duplicated dump, or a re-export): counted
+    # and shown, since two such records can pair with each other and look like two conversations.
+    records_sharing_conversation_id: int = 0
+    pairs_within_one_conversation: int = 0
     pairs_formed: int = 0
     pairs_dropped: dict[str, int] = field(default_factory=dict)
     pairs_out: int = 0
@@ -63,6 +68,14 @@ class Funnel:
             (f"dropped: {reason}", f"{n:,}", REASON_HELP.get(reason, ""))
             for reason, n in self.dropped.items()
         ]
+        if self.records_sharing_conversation_id:
+            rows.append(
+                (
+                    "records repeating a conversation_id",
+                    f"{self.records_sharing_conversation_id:,}",
+                    "kept; the input holds one conversation_id on several records",
+                )
+            )
         rows.append(("prompt groups (after filters)", f"{self.groups:,}", ""))
         rows.append(("minable groups (>= 2 models)", f"{self.minable_groups:,}", ""))
         rows.append(("records in minable groups", f"{self.records_in_minable_groups:,}", ""))
@@ -73,28 +86,34 @@ class Funnel:
         ]
         rows += [(f"regeneration: {k}", f"{n:,}", "") for k, n in self.regenerated.items()]
         rows.append(("pairs out", f"{self.pairs_out:,}", ""))
+        if self.pairs_within_one_conversation:
+            rows.append(
+                (
+                    "pairs out within one conversation_id",
+                    f"{self.pairs_within_one_conversation:,}",
+                    "both records carry the same conversation_id",
+                )
+            )
         rows.append(("records used in output pairs", f"{self.records_paired:,}", ""))
         return rows
 
     def to_markdown(self, top: int = 30) -> str:
         lines = ["# Mining funnel", "", "| step | count | note |", "| --- | ---: | --- |"]
-        lines += [f"| {a} | {b} | {c} |" for a, b, c in self._rows()]
+        lines += [f"| {md_text(a)} | {b} | {md_text(c)} |" for a, b, c in self._rows()]
         for title, counts in (
             ("Pairs per model pair", self.per_model_pair),
             ("Pairs per language", self.per_language),
         ):
             lines += ["", f"## {title}", "", "| | pairs |", "| --- | ---: |"]
             items = list(counts.items())
-            lines += [f"| {k} | {v:,} |" for k, v in items[:top]]
+            lines += [f"| {md_text(k)} | {v:,} |" for k, v in items[:top]]
             if len(items) > top:
                 lines.append(f"| ({len(items) - top} more) | {sum(v for _, v in items[top:]):,} |")
         lines += [
             "",
             "## Settings",
             "",
-            "```json",
-            json.dumps(self.settings, indent=2, default=str),
-            "```",
+            md_fence(json.dumps(self.settings, indent=2, default=str), "json"),
             "",
         ]
         return "\n".join(lines)

@@ -862,6 +862,12 @@ def _finish(
     funnel.pairs_dropped = {r: int((dropped_pairs == r).sum()) for r in dict.fromkeys(dropped_pairs.tolist())}
     funnel.pairs_out = table.num_rows
     funnel.records_paired = int(in_kept.sum())
+    cids = recs.get_column("cid")
+    funnel.records_sharing_conversation_id = cids.drop_nulls().len() - cids.drop_nulls().n_unique()
+    if funnel.records_sharing_conversation_id:
+        cid = cids.cast(pl.String).to_numpy()
+        a, b = cid[cand_rid[pairs[kept, 0]]], cid[cand_rid[pairs[kept, 1]]]
+        funnel.pairs_within_one_conversation = int(((a == b) & (a != None)).sum())  # noqa: E711
     _count_outputs(table, funnel)
     dropped = _dropped_table(recs, reason, cand_rid, pairs[~kept], pair_reason[~kept], pair_detail[~kept])
     return MineResult(table, funnel, dropped)

@@ -19,8 +19,9 @@ random matrices do not apply. The API checks that do apply run in ``tests/test_m
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
@@ -92,6 +93,33 @@ class BattleEstimator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """What every preference estimator shares: battle input, ``classes_``, ``predict``, sklearn tags."""
 
     classes_ = np.array(CLASSES)
+    # Bounds of numeric hyper-parameters, checked before training: (what is allowed, test).
+    param_bounds: ClassVar[Mapping[str, tuple[str, Callable[[float], bool]]]] = {}
+
+    def check_params(self) -> None:
+        """Refuse, before any training, a hyper-parameter of the wrong type or out of bounds, naming it.
+
+        The type expected is the default's (bool, int, or float, which takes an int too), so
+        ``num_leaves="abc"`` from a command line or a config file is one sentence here, not a
+        LightGBM traceback minutes into training.
+        """
+        for name, spec in inspect.signature(type(self).__init__).parameters.items():
+            default: object = spec.default
+            value: Any = getattr(self, name, None)
+            kind = type(default)
+            if kind is bool:
+                ok, expected = isinstance(value, bool), "true or false"
+            elif kind is int:
+                ok, expected = isinstance(value, int) and not isinstance(value, bool), "an integer"
+            elif kind is float:
+                ok, expected = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+            else:
+                continue
+            if not ok:
+                raise ArenaprefError(f"parameter {name}: expected {expected}, got {value!r}")
+            bound = self.param_bounds.get(name)
+            if bound is not None and not bound[1](value):
+                raise ArenaprefError(f"parameter {name}: must be {bound[0]}, got {value!r}")
 
     def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
@@ -192,6 +220,20 @@ class LGBMPreferenceModel(BattleEstimator):
     other processes, and two threads measured 40x slower than one on 648 battles.
     """
 
+    param_bounds: ClassVar[Mapping[str, tuple[str, Callable[[float], bool]]]] = {
+        "n_estimators": ("at least 1", lambda v: v >= 1),
+        "learning_rate": ("above 0", lambda v: v > 0),
+        "num_leaves": ("at least 2", lambda v: v >= 2),
+        "min_child_samples": ("at least 0", lambda v: v >= 0),
+        "subsample": ("above 0 and at most 1", lambda v: 0 < v <= 1),
+        "colsample_bytree": ("above 0 and at most 1", lambda v: 0 < v <= 1),
+        "reg_lambda": ("at least 0", lambda v: v >= 0),
+        "validation_fraction": ("between 0 and 1", lambda v: 0 < v < 1),
+        "n_iter_no_change": ("at least 1", lambda v: v >= 1),
+        "embedding_dims": ("at least 1", lambda v: v >= 1),
+        "n_seeds": ("at least 1", lambda v: v >= 1),
+    }
+
     def __init__(
         self,
         n_estimators: int = 1000,
@@ -270,8 +312,7 @@ class LGBMPreferenceModel(BattleEstimator):
     ) -> LGBMPreferenceModel:
         """Fit on the labeled rows of ``X``; ``features`` (rows of ``self.features(X)``) skips
         recomputing them."""
-        if self.n_seeds < 1:
-            raise ArenaprefError(f"n_seeds must be at least 1, got {self.n_seeds}")
+        self.check_params()
         table = fit_table(X, y)
         feats_all = self.features(table) if features is None else features
         table, labels, w, ok = _checked_fit_inputs(table, sample_weight)
@@ -422,9 +463,11 @@ def make_estimator(name: str, **params: Any) -> Any:
     if name not in MODELS:
         raise ArenaprefError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
     try:
-        return MODELS[name](**params)
+        est = MODELS[name](**params)
     except TypeError as exc:
         raise ArenaprefError(f"bad parameters for model {name!r}: {exc}") from exc
+    est.check_params()
+    return est
 
 
 __all__ = [

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 import arenapref
-from arenapref.atomic import atomic_dir
+from arenapref.atomic import atomic_dir, atomic_path
 from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.model.features import FEATURE_VERSION
 from arenapref.readers import open_source
@@ -256,8 +256,12 @@ class LLMPredictor:
         return np.asarray(predict_llm(self.model_dir, table))
 
 
-def _csv_ids(path: Path) -> list[str] | None:
-    """The id column of a CSV file in file order (None when the file is not a CSV with an id column)."""
+def _csv_ids(path: Path, keep_blank: bool = False) -> list[str] | None:
+    """The id column of a CSV file in file order (None when the file is not a CSV with an id column).
+
+    Rows without an id (a blank line, a row of empty cells) are left out unless ``keep_blank``: no
+    submission row can name them, so they are not rows of the test.
+    """
     if path.suffix.lower() not in {".csv", ".tsv"}:
         return None
     with path.open(newline="", encoding="utf-8", errors="replace") as fh:
@@ -266,7 +270,8 @@ def _csv_ids(path: Path) -> list[str] | None:
         if "id" not in header:
             return None
         k = header.index("id")
-        return [row[k] if k < len(row) else "" for row in reader]
+        ids = [row[k] if k < len(row) else "" for row in reader]
+        return ids if keep_blank else [i for i in ids if i.strip()]
 
 
 @dataclass
@@ -277,9 +282,14 @@ class PredictSummary:
     n_rows: int
     n_fallback: int
     rejects: RejectLog = field(default_factory=RejectLog)
+    n_without_id: int = 0
 
     def lines(self) -> list[str]:
         out = [f"wrote {self.n_rows} predictions to {self.path}"]
+        if self.n_without_id:
+            n = self.n_without_id
+            rows = "1 test row without an id was" if n == 1 else f"{n} test rows without an id were"
+            out.append(f"{rows} skipped (no submission row can name them)")
         if self.n_fallback:
             out.append(
                 f"{self.n_fallback} rows the reader rejected got the class prior ({self.rejects.summary()})"
@@ -298,17 +308,28 @@ def predict_submission(
     """Predict every battle of a test file and write the competition's submission CSV in input order.
 
     Rows the reader could not parse still get a line (the class prior, counted in the summary): a
-    submission missing an id scores nothing. ``predict``: the (rows, 3) probabilities of the battles
-    read, ``load_model(model_dir).predict_proba`` by default (``executors.predict`` passes one that
-    predicts row slices on a cluster).
+    submission missing an id scores nothing. Rows without an id are skipped and counted; duplicate ids
+    are an error. The submission is checked (``check_submission``) before it is renamed into place, so
+    a file that fails the check is never written. ``predict``: the (rows, 3) probabilities of the
+    battles read, ``load_model(model_dir).predict_proba`` by default (``executors.predict`` passes one
+    that predicts row slices on a cluster).
     """
     model = load_model(model_dir)
     rejects = RejectLog()
     test = Path(test_path)
     table = read_battles([test], rejects, format)
-    proba = (predict or model.predict_proba)(table)
+    keep = [i is not None and str(i).strip() != "" for i in table.column("id").to_pylist()]
+    if not all(keep):
+        table = table.filter(pa.array(keep))
     ids = [str(i) for i in table.column("id").to_pylist()]
-    order = _csv_ids(test)
+    every = _csv_ids(test, keep_blank=True)
+    order: list[str] | None = None
+    n_without_id = len(keep) - len(ids)
+    if every is not None:  # a CSV: its blank rows never reached the table, so count them here
+        order = [i for i in every if i.strip()]
+        n_without_id = len(every) - len(order)
+    _refuse_duplicate_ids(test, order if order is not None else ids)
+    proba = (predict or model.predict_proba)(table)
     n_fallback = 0
     if order is not None and order != ids:
         prior = getattr(model, "class_prior_", np.full(3, 1.0 / 3.0))
@@ -322,8 +343,27 @@ def predict_submission(
             )
         proba = np.vstack(rows) if rows else np.zeros((0, 3))
         ids = order
-    path = write_submission_csv(ids, proba, out, clip=clip)
-    return PredictSummary(path, len(ids), n_fallback, rejects)
+    with atomic_path(out) as tmp:
+        write_submission_csv(ids, proba, tmp, clip=clip)
+        check = check_submission(tmp, test, format=format)
+        if not check.ok:
+            raise ArenaprefError(
+                f"{out} was not written: it failed the format check: {'; '.join(check.problems)}"
+            )
+    return PredictSummary(Path(out), len(ids), n_fallback, rejects, n_without_id)
+
+
+def _refuse_duplicate_ids(test: Path, ids: Sequence[str]) -> None:
+    """A test file naming one id twice cannot get a valid submission: say so before predicting."""
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            dups = len(ids) - len(set(ids))
+            raise ArenaprefError(
+                f"{test}: id {i!r} appears more than once ({dups} duplicate id{'s' if dups > 1 else ''}); "
+                "a submission needs one row per id, so nothing was written"
+            )
+        seen.add(i)
 
 
 @dataclass

@@ -318,6 +318,11 @@ def train_model(
     folder is written atomically: complete (model.pkl, meta.json, oof.parquet) or absent.
     """
     start = time.perf_counter()
+    extra = dict(params or {})
+    if model == "lgbm":
+        extra.setdefault("random_state", seed)
+    # Built first: a bad hyper-parameter is one sentence before the data is read, not after.
+    estimator = make_estimator(model, **extra)
     rejects = RejectLog()
     if isinstance(data, (list, tuple)) and all(isinstance(d, (str, Path)) for d in data):
         table = read_battles(list(data), rejects, format)
@@ -326,12 +331,7 @@ def train_model(
         table = as_battles(data)
         described = [str(data) if isinstance(data, (str, Path)) else type(data).__name__]
     w = source_weights(table, weights or {})
-    extra = dict(params or {})
-    if model == "lgbm":
-        extra.setdefault("random_state", seed)
-    est = CalibratedPreferenceModel(
-        make_estimator(model, **extra), n_folds=n_folds, group_column=group_column, random_state=seed
-    )
+    est = CalibratedPreferenceModel(estimator, n_folds=n_folds, group_column=group_column, random_state=seed)
     est.fit(table, sample_weight=w)
     out = Path(out_dir)
     with atomic_dir(out) as tmp:

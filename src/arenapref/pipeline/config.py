@@ -8,10 +8,18 @@ ignored; every problem becomes one sentence naming the key's path (``label.judge
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from arenapref.errors import ArenaprefError
@@ -87,6 +95,16 @@ class MineStageSettings(_Section):
     exclude_train: bool = False
 
 
+def _check_estimator(model: str, params: Mapping[str, Any]) -> None:
+    """Build the estimator once, so a bad hyper-parameter is refused when the file is read, not at train."""
+    from arenapref.model.estimators import make_estimator
+
+    try:
+        make_estimator(model, **params)
+    except ArenaprefError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class TrainSettings(_Section):
     enabled: bool = True
     model: str = "lgbm"
@@ -94,6 +112,13 @@ class TrainSettings(_Section):
     params: dict[str, int | float | str | bool] = Field(default_factory=dict)
     extra: bool = False
     extra_weight: float = Field(default=1.0, ge=0)
+
+    @field_validator("params")
+    @classmethod
+    def _params_fit_the_model(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "model" in info.data:  # else the model's own error is reported
+            _check_estimator(info.data["model"], params)
+        return params
 
 
 class EvaluateSettings(_Section):
@@ -114,6 +139,12 @@ class AblateSettings(_Section):
     repeats: int = Field(default=3, ge=1)
     # Shares of the extra rows, each an arm of the curve (nested subsets); 1.0 is always measured.
     curve: list[Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=lambda: [0.25, 0.5, 1.0])
+
+    @field_validator("params")
+    @classmethod
+    def _params_fit_the_model(cls, params: dict[str, Any]) -> dict[str, Any]:
+        _check_estimator("lgbm", params)  # the pipeline's ablation trains LightGBM arms
+        return params
 
 
 class PredictSettings(_Section):
@@ -146,6 +177,8 @@ def _message(err: dict[str, Any]) -> str:
     }
     if kind in bounds:
         return bounds[kind].format(**ctx)
+    if kind == "value_error" and "error" in ctx:  # a validator's own sentence, without pydantic's prefix
+        return str(ctx["error"])
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "value_error":
