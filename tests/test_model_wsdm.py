@@ -20,7 +20,7 @@ from arenapref.metrics import log_loss
 from arenapref.model.ablate import ablate
 from arenapref.model.estimators import battle_labels, make_estimator
 from arenapref.model.io import check_submission, load_model, read_battles
-from arenapref.model.task import binary_labels, detect_task
+from arenapref.model.task import accuracy, binary_labels, detect_task
 from arenapref.model.training import (
     CalibratedPreferenceModel,
     apply_temperature,
@@ -114,6 +114,10 @@ def test_task_is_detected_and_ties_are_dropped_or_split(synth: SynthManifest) ->
     assert keep.tolist() == [True, False, True]
     split, keep = binary_labels(lab, "split")
     np.testing.assert_allclose(split, [[1, 0, 0], [0.5, 0.5, 0], [0.45, 0.55, 0]])
+    # a split tie has no winner: it counts neither for nor against accuracy
+    pred = np.array([[0.6, 0.4, 0], [0.6, 0.4, 0], [0.3, 0.7, 0]])
+    assert accuracy(pred, split) == 1.0 and accuracy(pred[:2], split[:2]) == 1.0
+    assert accuracy(pred[1:2], split[1:2]) != accuracy(pred[1:2], split[1:2])  # NaN: nothing to score
     # three-way data trains a binary model when asked: ties dropped (counted) and no tie predicted
     model = CalibratedPreferenceModel(make_estimator("lgbm", **FAST), n_folds=3, task="binary").fit(three)
     assert model.task_ == "binary" and model.n_ties_dropped_ > 100
@@ -128,7 +132,7 @@ def test_wsdm_end_to_end_cli(
     code, out, err = run_cli(["train", str(wsdm["train"]), "-o", str(m), "--folds", "3", *FAST_ARGS], capsys)
     assert code == 0, err
     assert "task: binary" in out and "OOF accuracy" in out
-    acc = float(out.split("OOF accuracy ")[1].split(",")[0])
+    acc = float(out.split("OOF accuracy ")[1].split()[0])
     assert acc > 0.6, out  # the synthetic labels carry a learnable signal; a coin scores 0.5
     code, out, err = run_cli(["evaluate", str(m), str(wsdm["labeled"])], capsys)
     assert code == 0, err
@@ -262,6 +266,25 @@ def test_check_submission_reports_ids_in_any_order(
     assert code == 1 and "missing.csv: no such test file" in err and "Traceback" not in err
     code, _out, err = run_cli(["check-submission", str(tmp_path / "nope.csv"), str(test)], capsys)
     assert code == 1 and "nope.csv: no such submission" in err
+
+
+def test_a_blank_test_id_gets_no_submission_row(
+    synth: SynthManifest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    m = tmp_path / "m"
+    train_model([synth.train_csv], m, n_folds=2, params=FAST)
+    test = tmp_path / "test.csv"
+    lines = synth.test_csv.read_text(encoding="utf-8").splitlines()
+    test.write_text("\n".join([*lines[:3], ',"[""q""]","[""a""]","[""b""]"', *lines[3:]]) + "\n")
+    sub = tmp_path / "sub.csv"
+    code, _out, err = run_cli(["predict", str(m), str(test), "-o", str(sub)], capsys)
+    assert code == 0, err
+    ids = [r[0] for r in csv.reader(sub.open(newline=""))][1:]
+    assert "" not in ids and "1 rejected" in err  # the reader counts the row it could not answer
+    # a submission that does carry a blank id is reported, not passed
+    blank = tmp_path / "blank.csv"
+    blank.write_text(sub.read_text() + ",0.3,0.3,0.4\n")
+    assert "blank id: 1 rows" in "; ".join(check_submission(blank, test).problems)
 
 
 def test_wsdm_rejects_go_to_the_log(tmp_path: Path) -> None:

@@ -90,17 +90,21 @@ def binary_proba(proba: np.ndarray) -> np.ndarray:
 
 def row_error(proba: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """1 - accuracy per row of a binary prediction: 0 when the likelier answer won, 1 when it lost, 0.5
-    when the prediction is exactly even (a coin flip's expected score)."""
+    when the prediction or the label is exactly even (a coin flip's expected score; a split tie's label
+    has no winner)."""
     pred = np.sign(proba[:, 0] - proba[:, 1])
     truth = np.sign(labels[:, 0] - labels[:, 1])
-    return np.asarray(np.where(pred == 0, 0.5, (pred != truth).astype(np.float64)))
+    return np.asarray(np.where((pred == 0) | (truth == 0), 0.5, (pred != truth).astype(np.float64)))
 
 
 def accuracy(proba: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Binary accuracy (WSDM Cup's score); NaN for no rows."""
-    if len(proba) == 0:
+    """Binary accuracy (WSDM Cup's score) over the rows whose label has a winner (a tie split in half has
+    none and is not counted); NaN when no row has one."""
+    decided = labels[:, 0] != labels[:, 1]
+    if not decided.any():
         return float("nan")
-    return float(1.0 - np.average(row_error(proba, labels), weights=weights))
+    w = None if weights is None else np.asarray(weights)[decided]
+    return float(1.0 - np.average(row_error(proba[decided], labels[decided]), weights=w))
 
 
 def row_loss(task: Task, proba: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -399,7 +399,7 @@ class TrainSummary:
         score = (
             f"log loss {self.oof_log_loss:.4f}"
             if self.oof_accuracy is None
-            else f"accuracy {self.oof_accuracy:.4f}, log loss {self.oof_log_loss:.4f}"
+            else f"accuracy {self.oof_accuracy:.4f} (rows with a winner), log loss {self.oof_log_loss:.4f}"
         )
         out = [
             f"trained on {self.n_labeled} labeled battles of {self.n_rows} read ({self.seconds:.1f} s); "
