@@ -29,6 +29,7 @@ from arenapref.model.training import (
     honest_oof,
     train_model,
 )
+from arenapref.pipeline import run_pipeline
 from arenapref.readers import open_source
 from arenapref.rejects import RejectLog
 from arenapref.synth import SynthManifest, generate
@@ -157,6 +158,29 @@ def test_wsdm_end_to_end_cli(
     # a three-way header is refused when the binary task is asked for
     code, out, err = run_cli(["check-submission", str(sub), str(wsdm["test"]), "--task", "three-way"], capsys)
     assert code == 3 and "header must be id,winner_model_a" in err + out
+
+
+def test_wsdm_pipeline_run_and_report_use_accuracy(
+    wsdm: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    off = "\n".join(f"[{s}]\nenabled = false" for s in ("profile", "compare", "topics", "mine", "label"))
+    params = ", ".join(f"{k} = {v}" for k, v in FAST.items())
+    (tmp_path / "PIPELINE.toml").write_text(
+        f'[sources]\ntrain = "{wsdm["train"]}"\ntest = "{wsdm["test"]}"\n{off}\n'
+        f"[train]\nfolds = 3\nparams = {{ {params} }}\n",
+        encoding="utf-8",
+    )
+    summary = run_pipeline(tmp_path / "PIPELINE.toml", progress=False)
+    status = {s.name: s.status for s in summary.stages}
+    assert status["train"] == status["evaluate"] == status["predict"] == "ran", status
+    sub = tmp_path / "run" / "predict" / "submission.csv"
+    assert sub.read_text().splitlines()[0] == "id,winner"
+    metrics = json.loads((tmp_path / "run" / "evaluate" / "metrics.json").read_text())
+    assert metrics["oof"]["task"] == "binary" and metrics["oof"]["accuracy"] > 0.55
+    code, _, err = run_cli(["report", str(tmp_path / "run")], capsys)
+    assert code == 0, err
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "binary task: trained on" in html and "out-of-fold accuracy" in html
 
 
 def test_binary_ablation_reports_accuracy(wsdm: dict[str, Path], synth: SynthManifest) -> None:

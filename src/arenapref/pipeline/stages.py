@@ -523,10 +523,12 @@ class EvaluateStage(_Base):
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.model.estimators import battle_labels
         from arenapref.model.evaluate import compute_metrics, reliability_diagram
-        from arenapref.model.io import load_model, read_battles, read_meta
+        from arenapref.model.io import load_model, read_battles
+        from arenapref.model.task import Task
 
         ev, src = ctx.config.evaluate, ctx.config.sources
-        task = read_meta(ctx.stage_dir("train") / "model").get("info", {}).get("task", "three-way")
+        model = load_model(ctx.stage_dir("train") / "model")
+        task: Task = getattr(model, "task_", "three-way")  # the task the model was trained for
         assert src.train is not None
         human = read_battles([ctx.path(src.train)], format=src.train_format)
         labels, ok = battle_labels(human)
@@ -541,7 +543,6 @@ class EvaluateStage(_Base):
         score = "accuracy" if task == "binary" else "log_loss"
         summary = f"OOF on {len(y):,} human-labeled battles: {score} {metrics['oof'][score]:.4f}"
         if ev.data:
-            model = load_model(ctx.stage_dir("train") / "model")
             held = read_battles([ctx.path(ev.data)], format=ev.data_format)
             hl, hok = battle_labels(held)
             held = held.filter(pa.array(hok))
