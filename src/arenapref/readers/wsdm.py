@@ -75,20 +75,23 @@ def from_table(table: pa.Table, where: Path | str, rejects: RejectLog, row0: int
     if labeled:
         ok = pc.and_(ok, pc.fill_null(pc.is_in(winner, pa.array(WINNERS)), False))
     bad = np.flatnonzero(~np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool))
-    id_list, prompt_list = ids.to_pylist(), prompt.to_pylist()
-    win_list = winner.to_pylist()
-    for i in bad.tolist():
-        if not (id_list[i] or "").strip():
-            rejects.add(where, row0 + i + 1, "empty id", "column id")
-        elif not (prompt_list[i] or "").strip():
-            rejects.add(where, row0 + i + 1, "empty prompt", "column prompt")
-        else:
-            reason = f"winner {win_list[i]!r}: expected model_a or model_b"
-            rejects.add(where, row0 + i + 1, "invalid label", reason)
+    if len(bad):  # only the rejected rows go through Python, to name each one's reason
+        take = pa.array(bad)
+        cols = (ids.take(take).to_pylist(), prompt.take(take).to_pylist(), winner.take(take).to_pylist())
+        cells = zip(*cols, strict=True)
+        for i, (rid, text, win) in zip(bad.tolist(), cells, strict=True):
+            if not (rid or "").strip():
+                rejects.add(where, row0 + i + 1, "empty id", "column id")
+            elif not (text or "").strip():
+                rejects.add(where, row0 + i + 1, "empty prompt", "column prompt")
+            else:
+                rejects.add(
+                    where, row0 + i + 1, "invalid label", f"winner {win!r}: expected model_a or model_b"
+                )
     if labeled:
         p_a = pc.cast(pc.equal(winner, "model_a"), pa.float64())
         p_b = pc.cast(pc.equal(winner, "model_b"), pa.float64())
-        p_tie = pa.array(np.zeros(n))
+        p_tie = pa.array(np.zeros(n), pa.float64())
     else:
         p_a = p_b = p_tie = pa.nulls(n, pa.float64())
     cols = {
@@ -101,8 +104,10 @@ def from_table(table: pa.Table, where: Path | str, rejects: RejectLog, row0: int
         "p_a": p_a,
         "p_b": p_b,
         "p_tie": p_tie,
-        "source": pa.array(["wsdm"] * n, pa.string()),
-        "provenance": pa.array([[]] * n, pa.list_(pa.string())),
+        "source": pa.repeat(pa.scalar("wsdm", pa.string()), n),
+        "provenance": pa.ListArray.from_arrays(
+            pa.array(np.zeros(n + 1, np.int32)), pa.array([], pa.string())
+        ),
         "language": _strings(table, "language"),
     }
     out = pa.table([cols[f.name] for f in SCHEMA], schema=SCHEMA)
