@@ -395,9 +395,10 @@ def check_submission(
     (``InputFormatError``).
     """
     sub, test = Path(path), Path(test_path)
-    for p, what in ((sub, "submission"), (test, "test file")):
-        if not p.is_file():
-            raise InputFormatError(f"{p}: no such {what}" + (" (it is a folder)" if p.is_dir() else ""))
+    if not sub.is_file():
+        raise InputFormatError(f"{sub}: no such submission" + (" (it is a folder)" if sub.is_dir() else ""))
+    if not test.exists():
+        raise InputFormatError(f"{test}: no such test file or folder")
     want = check_task(task)
     expected = _csv_ids(test)
     if expected is None:

@@ -118,8 +118,9 @@ def honest_oof(
     ``choose_temperature`` (fit *and* the keep-or-drop decision) runs on the other folds' ``fit_on`` rows
     only, and its temperature is applied to this fold.
 
-    Why: the temperature fitted on all OOF rows lowers their log loss by construction (on 999 real rows
-    the headline was 1.0247 while a new row could expect 1.0270); this figure has no such optimism.
+    Why: the temperature fitted on all OOF rows lowers their log loss by construction: on 999 real rows
+    (seed 0) that figure read 1.0247 against a raw 1.0274, while the whole rule, cross-fitted, gives
+    1.0310; this figure has no such optimism.
     """
     out = np.empty_like(proba)
     for k in np.unique(folds):

@@ -77,8 +77,8 @@ def from_table(table: pa.Table, where: Path | str, rejects: RejectLog, row0: int
     bad = np.flatnonzero(~np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool))
     if len(bad):  # only the rejected rows go through Python, to name each one's reason
         take = pa.array(bad)
-        cols = (ids.take(take).to_pylist(), prompt.take(take).to_pylist(), winner.take(take).to_pylist())
-        cells = zip(*cols, strict=True)
+        picked = (ids.take(take).to_pylist(), prompt.take(take).to_pylist(), winner.take(take).to_pylist())
+        cells = zip(*picked, strict=True)
         for i, (rid, text, win) in zip(bad.tolist(), cells, strict=True):
             if not (rid or "").strip():
                 rejects.add(where, row0 + i + 1, "empty id", "column id")
