@@ -19,6 +19,7 @@ import pytest
 from arenapref.metrics import log_loss
 from arenapref.model.ablate import ablate
 from arenapref.model.estimators import battle_labels, make_estimator
+from arenapref.model.evaluate import evaluate_model
 from arenapref.model.io import check_submission, load_model, read_battles
 from arenapref.model.task import accuracy, binary_labels, detect_task
 from arenapref.model.training import (
@@ -204,6 +205,12 @@ def test_headline_oof_is_cross_fitted_and_human_rows_apart(synth: SynthManifest,
         assert summary.oof_log_loss >= summary.oof_log_loss_in_sample
     oof = pq.read_table(tmp_path / "a" / "oof.parquet")
     assert oof.column("human").to_pylist() == [True] * oof.num_rows
+    # a three-way model scored on the binary task: ties left out (counted), A/B renormalised
+    ev = evaluate_model(tmp_path / "a", [synth.train_csv], out_dir=tmp_path / "ev", task="binary")
+    three = evaluate_model(tmp_path / "a", [synth.train_csv], out_dir=tmp_path / "ev3")
+    assert ev.model.task == "binary" and ev.model.n_ties_left_out > 0
+    assert ev.model.n + ev.model.n_ties_left_out == three.model.n
+    assert ev.model.accuracy == pytest.approx(three.model.accuracy_no_ties, abs=0.02)
     # pseudo-labeled rows (label_source set) are reported apart from the human rows
     model = load_model(tmp_path / "a")
     pairs = human.slice(0, 300)
