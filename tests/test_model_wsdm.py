@@ -8,6 +8,7 @@ arenapref's synthetic battles (ties dropped), so a model has real signal to lear
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from pathlib import Path
 
@@ -328,3 +329,13 @@ def test_wsdm_rejects_go_to_the_log(tmp_path: Path) -> None:
     table = read_battles([tmp_path / "test.parquet"], log)
     assert table.num_rows == 1 and log.counts == {"empty prompt": 1}
     assert table.column("p_a").null_count == 1  # an unlabeled test file stays unlabeled
+
+
+def test_bench_read_wsdm_smoke(tmp_path: Path) -> None:
+    bench = Path(__file__).resolve().parents[1] / "bench" / "bench_read_wsdm.py"
+    spec = importlib.util.spec_from_file_location("bench_read_wsdm", bench)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    res = module.main(["--battles", "300", "--rows", "2000", "--workdir", str(tmp_path)])
+    assert res["wsdm_format"] == "wsdm" and res["wsdm_rows"] == 2000 and res["ratio"] > 0
