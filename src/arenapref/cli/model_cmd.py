@@ -273,7 +273,10 @@ def predict(
 def check_submission_cmd(
     submission: Annotated[Path, typer.Argument(help="Submission CSV to check.")],
     test: Annotated[Path, typer.Argument(help="The test file it answers.")],
-    task: TaskOption = "auto",
+    task: Annotated[
+        str,
+        typer.Option("--task", help="three-way, binary (id,winner) or auto: read from the header."),
+    ] = "auto",
     fmt: FormatOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
