@@ -37,7 +37,11 @@ def test_ablate_real_verdict_is_seed_stable(shared_data: Path) -> None:
     assert diffs.max() - diffs.min() < float(np.median(half)), (diffs, half)
     for r in reports:
         assert len(r.overall.repeat_diffs) == 5 and r.overall.low <= r.overall.diff <= r.overall.high
-        assert r.min_detectable_effect > 0 and r.n_extra == 1000
+        # Arena-Hard prompts that also open a held-out competition row are dropped (read as text, since
+        # 080739f, they match: 5 of the 1,000), and counted.
+        assert (
+            r.min_detectable_effect > 0 and r.n_extra + r.n_extra_dropped == 1000 and r.n_extra_dropped < 50
+        )
 
 
 def test_ablate_clear_effect_is_seed_stable(tmp_path: Path) -> None:

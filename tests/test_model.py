@@ -278,7 +278,10 @@ def test_cross_validation_keeps_oof_rows_out_of_their_training_fold(train_table:
         assert len(set(model.folds_[keys == k].tolist())) == 1
     assert 0.2 <= model.temperature_ <= 5.0
     oof = model.oof_table()
-    assert oof.column_names == ["id", "p_a", "p_b", "p_tie", "fold"]
+    assert oof.column_names == ["id", "p_a", "p_b", "p_tie", "fold", "human"]
+    np.testing.assert_allclose(
+        np.column_stack([oof.column(c) for c in ("p_a", "p_b", "p_tie")]), model.oof_honest_
+    )
 
 
 def test_temperature_scaling_fixes_overconfidence() -> None:

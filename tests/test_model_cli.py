@@ -96,16 +96,18 @@ def test_check_submission_finds_broken_files(
     good = tmp_path / "good.csv"
     assert _run(["predict", str(model_dir), str(synth.test_csv), "--out", str(good)], capsys)[0] == 0
     lines = good.read_text(encoding="utf-8").splitlines()
+    # Kaggle matches rows by id: another order is fine, a missing row is not.
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("\n".join([lines[0], lines[2], lines[1], *lines[3:]]) + "\n", encoding="utf-8")
+    assert check_submission(swapped, synth.test_csv).ok
     broken = {
-        "swapped": [lines[0], lines[2], lines[1], *lines[3:]],
         "short": lines[:-1],
         "zero": [lines[0], lines[1].rsplit(",", 3)[0] + ",0.5,0.5,0.0", *lines[2:]],
         "sum": [lines[0], lines[1].rsplit(",", 3)[0] + ",0.5,0.5,0.5", *lines[2:]],
         "header": ["id,a,b,tie", *lines[1:]],
     }
     expected = {
-        "swapped": "out of order",
-        "short": "rows but the test file has",
+        "short": f"1 test ids have no row, e.g. {lines[-1].split(',')[0]!r}",
         "zero": "strictly between",
         "sum": "does not sum",
         "header": "header must be",
@@ -157,7 +159,7 @@ def test_ablate_on_mined_teacher_labeled_pairs(
         capsys,
     )
     assert code == 0, err
-    assert "pooled difference (with extra - without)" in out and "CI [" in out
+    assert "pooled log loss difference (with extra - without)" in out and "CI [" in out
     assert "difference per repeat" in out and "can detect" in out and "curve" in out
     report = json.loads(report_path.read_text())
     assert len(report["curve"]) == 4 and len(report["overall"]["repeat_diffs"]) == 2

@@ -27,6 +27,9 @@ COMPETITION_COLUMNS = (
     "winner_tie",
 )
 SUBMISSION_COLUMNS = ("id", "winner_model_a", "winner_model_b", "winner_tie")
+#: WSDM Cup 2025's submission: the winner's side per id (scored by accuracy).
+BINARY_SUBMISSION_COLUMNS = ("id", "winner")
+WINNER_VALUES = ("model_a", "model_b")
 # Kaggle scores log loss; a probability of exactly 0 on the true class costs infinity.
 DEFAULT_CLIP = 1e-4
 
@@ -132,4 +135,18 @@ def write_submission_csv(
         writer.writerow(SUBMISSION_COLUMNS)
         for i, row in zip(ids, p, strict=True):
             writer.writerow([i, f"{row[0]:.6f}", f"{row[1]:.6f}", f"{row[2]:.6f}"])
+    return path
+
+
+def write_binary_submission_csv(ids: Sequence[str], probs: np.ndarray, path: str | Path) -> Path:
+    """Write ``id, winner`` (``model_a`` where P(A) >= P(B), else ``model_b``) in the given order."""
+    p = np.asarray(probs, dtype=np.float64)
+    if len(ids) != len(p):
+        raise ArenaprefError(f"{len(ids)} ids but {len(p)} probability rows")
+    path = Path(path)
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(BINARY_SUBMISSION_COLUMNS)
+        for i, row in zip(ids, p, strict=True):
+            writer.writerow([i, WINNER_VALUES[0] if row[0] >= row[1] else WINNER_VALUES[1]])
     return path

@@ -36,6 +36,21 @@ ModelName = Annotated[
     str,
     typer.Option("--model", envvar="ARENAPREF_MODEL", help=f"Estimator: {', '.join(MODEL_NAMES)}."),
 ]
+TaskOption = Annotated[
+    str,
+    typer.Option(
+        "--task",
+        help="three-way (log loss, LMSYS), binary (accuracy, WSDM Cup 2025) or auto: binary when the data "
+        "has a WSDM winner column and no ties.",
+    ),
+]
+TiesOption = Annotated[
+    str,
+    typer.Option(
+        "--ties",
+        help="Binary task on data with ties: drop (condition labels on no tie) or split (half to each side).",
+    ),
+]
 ParamOption = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", help="KEY=VALUE hyper-parameter of the estimator, e.g. num_leaves=15."),
@@ -87,6 +102,8 @@ def train(
     ] = 3,
     param: ParamOption = None,
     seed: Seed = 0,
+    task: TaskOption = "auto",
+    ties: TiesOption = "drop",
     fmt: FormatOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
@@ -154,6 +171,8 @@ def train(
         group_column=group_column,
         params=params,
         format=fmt,
+        task=task,
+        ties=ties,
     )
     report_rejects(summary.rejects, "input", rejects, hint=False)
     _print(summary.lines())
@@ -174,6 +193,7 @@ def evaluate(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for the diagram and metrics.json.")
     ] = None,
+    task: TaskOption = "auto",
     fmt: FormatOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
@@ -187,7 +207,9 @@ def evaluate(
     from arenapref.model.evaluate import evaluate_model
 
     log = RejectLog()
-    report = evaluate_model(model_dir, list(data), truth=truth, out_dir=out, rejects=log, format=fmt)
+    report = evaluate_model(
+        model_dir, list(data), truth=truth, out_dir=out, rejects=log, format=fmt, task=task
+    )
     report_rejects(log, "input", rejects, hint=False)
     _print(report.lines())
     if json_out:
@@ -216,8 +238,9 @@ def predict(
     executor: ExecutorOption = "local",
     address: AddressOption = None,
 ) -> None:
-    """Write a submission (id, winner_model_a, winner_model_b, winner_tie) in the test file's order,
-    averaging each battle with its A/B swap, then check its format against the test file.
+    """Write a submission (id, winner_model_a, winner_model_b, winner_tie; or id, winner for a binary
+    model, WSDM Cup 2025) in the test file's order, averaging each battle with its A/B swap, then check
+    its format against the test file.
     """
     start_command(json_out, quiet)
     from arenapref.model.io import predict_submission
@@ -248,19 +271,25 @@ def predict(
 def check_submission_cmd(
     submission: Annotated[Path, typer.Argument(help="Submission CSV to check.")],
     test: Annotated[Path, typer.Argument(help="The test file it answers.")],
+    task: Annotated[
+        str,
+        typer.Option("--task", help="three-way, binary (id,winner) or auto: read from the header."),
+    ] = "auto",
     fmt: FormatOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Check a submission against its test file: header, one row per test id in order, probabilities
-    strictly between 0 and 1 summing to 1. Exit code 3 and the problems when it fails.
+    """Check a submission against its test file as Kaggle does: the header, exactly one row per test id
+    in any order (missing, extra, duplicate and blank ids reported), probabilities strictly between 0
+    and 1 summing to 1, or for the binary task (id,winner) a winner of model_a or model_b; auto reads
+    the task from the header. Exit code 3 and the problems when it fails.
     """
     start_command(json_out, quiet)
     from arenapref.errors import CheckFailed
     from arenapref.model.io import check_submission
 
-    check = check_submission(submission, test, format=fmt)
+    check = check_submission(submission, test, format=fmt, task=task)
     if json_out:
         emit_json(
             {"command": "check-submission", "ok": check.ok, "rows": check.n_rows, "problems": check.problems}
@@ -305,6 +334,8 @@ def ablate(
     param: ParamOption = None,
     boot: Annotated[int, typer.Option("--boot", min=100, help="Bootstrap resamples.")] = 1000,
     seed: Seed = 0,
+    task: TaskOption = "auto",
+    ties: TiesOption = "drop",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report as JSON here.")] = None,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write the curve as a PNG here (default: beside --out).")
@@ -316,7 +347,8 @@ def ablate(
 ) -> None:
     """Does the extra data help? Train on base alone and on base + extra, --repeats times each with
     different seeds, score all on the same held-out human-labeled battles, and print the per-repeat
-    and pooled log-loss differences (with extra minus without; negative = it helps) with a two-level
+    and pooled differences in the task's loss (log loss, or the binary task's error rate; with extra
+    minus without; negative = it helps) with a two-level
     bootstrap interval (repeats and prompts), the verdict, and the smallest effect the held-out set can
     detect; a curve over --extra-fractions and --extra-weights; per topic with --topics.
     """
@@ -349,6 +381,8 @@ def ablate(
         n_boot=boot,
         seed=seed,
         progress=progress_enabled(),
+        task=task,
+        ties=ties,
     )
     report_rejects(log, "input", rejects, hint=False)
     _print(report.lines())

@@ -26,6 +26,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -36,10 +37,22 @@ import pyarrow as pa
 from arenapref.atomic import atomic_path, write_text
 from arenapref.errors import ArenaprefError
 from arenapref.metrics import log_loss, row_log_loss
-from arenapref.model.estimators import battle_labels, make_estimator
+from arenapref.model.estimators import battle_labels, make_estimator, with_labels
 from arenapref.model.features import BattleFeatures
 from arenapref.model.groups import grouped_split, prompt_keys
 from arenapref.model.io import as_battles
+from arenapref.model.task import (
+    LOSS_NAMES,
+    Task,
+    TieRule,
+    accuracy,
+    binary_labels,
+    binary_proba,
+    check_task,
+    check_ties,
+    detect_task,
+    row_loss,
+)
 
 #: Power for the minimum detectable effect.
 POWER = 0.8
@@ -56,6 +69,9 @@ class Interval:
     low: float
     high: float
     se: float = float("nan")
+    # Binary task: accuracy of each arm (``diff``, ``low``, ``high`` are then error-rate differences).
+    base_accuracy: float | None = None
+    extra_accuracy: float | None = None
 
     def verdict(self) -> str:
         if self.high < 0:
@@ -84,7 +100,8 @@ class CurvePoint(Interval):
 
 @dataclass
 class AblationReport:
-    """What ``ablate`` measured; ``diff`` < 0 means the extra data lowered log loss.
+    """What ``ablate`` measured; ``diff`` < 0 means the extra data lowered the task's loss: log loss for
+    the three-way task, the error rate (1 - accuracy) for the binary task (``metric`` names it).
 
     ``overall`` is the full extra set at the first weight; ``curve`` holds every (fraction, weight).
     """
@@ -103,6 +120,9 @@ class AblationReport:
     min_detectable_effect: float
     seconds: float
     per_topic: list[TopicRow] = field(default_factory=list)
+    task: Task = "three-way"
+    metric: str = "log loss"
+    n_ties_dropped: int = 0
 
     @property
     def verdict(self) -> str:
@@ -119,18 +139,28 @@ class AblationReport:
 
     def lines(self) -> list[str]:
         o = self.overall
+        scores = (
+            f"log loss (predictions averaged over {self.repeats} trainings per arm): base only "
+            f"{o.base_log_loss:.4f}, base + extra {o.extra_log_loss:.4f} "
+            f"(class prior {self.prior_log_loss:.4f})"
+        )
+        if o.base_accuracy is not None and o.extra_accuracy is not None:
+            scores = (
+                f"binary task: accuracy (predictions averaged over {self.repeats} trainings per arm) base "
+                f"only {o.base_accuracy:.4f}, base + extra {o.extra_accuracy:.4f}; log loss "
+                f"{o.base_log_loss:.4f} and {o.extra_log_loss:.4f}"
+            )
         out = [
             f"held-out human-labeled battles: {o.n}; base training rows {self.n_base_train}, "
             f"extra rows {self.n_extra} at weight {o.weight:g}",
             f"dropped for prompt overlap with the held-out set: {self.n_base_dropped} base, "
-            f"{self.n_extra_dropped} extra",
-            f"log loss (predictions averaged over {self.repeats} trainings per arm): base only "
-            f"{o.base_log_loss:.4f}, base + extra {o.extra_log_loss:.4f} "
-            f"(class prior {self.prior_log_loss:.4f})",
-            "difference per repeat: " + ", ".join(f"{d:+.4f}" for d in o.repeat_diffs),
-            f"pooled difference (with extra - without): {o.diff:+.4f}, {self.confidence:.0%} CI "
-            f"[{o.low:+.4f}, {o.high:+.4f}] ({self.n_boot} two-level bootstrap resamples over "
-            f"repeats and prompts): {o.verdict()}",
+            f"{self.n_extra_dropped} extra"
+            + (f"; tie rows left out (binary task): {self.n_ties_dropped}" if self.n_ties_dropped else ""),
+            scores,
+            f"{self.metric} difference per repeat: " + ", ".join(f"{d:+.4f}" for d in o.repeat_diffs),
+            f"pooled {self.metric} difference (with extra - without): {o.diff:+.4f}, "
+            f"{self.confidence:.0%} CI [{o.low:+.4f}, {o.high:+.4f}] ({self.n_boot} two-level bootstrap "
+            f"resamples over repeats and prompts): {o.verdict()}",
             f"smallest difference this held-out set can detect ({POWER:.0%} power): "
             f"±{self.min_detectable_effect:.4f}",
         ]
@@ -193,15 +223,17 @@ def two_level_bootstrap(
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    loss: Callable[[np.ndarray, np.ndarray], np.ndarray] = row_log_loss,
 ) -> tuple[float, float, float, float]:
     """Pooled difference of the repeat-averaged predictions, its interval and bootstrap standard error.
 
     ``base_pred`` and ``extra_pred`` are (repeats, n, 3). Each resample draws each arm's repeats with
     replacement (the arms were trained independently, so independently), averages their predictions,
-    and then draws the prompt groups with replacement.
+    and then draws the prompt groups with replacement. ``loss``: the per-row loss compared (log loss, or
+    the binary task's error).
     """
     r_a, r_b = len(base_pred), len(extra_pred)
-    diff = row_log_loss(extra_pred.mean(axis=0), labels) - row_log_loss(base_pred.mean(axis=0), labels)
+    diff = loss(extra_pred.mean(axis=0), labels) - loss(base_pred.mean(axis=0), labels)
     _, inverse = np.unique(groups, return_inverse=True)
     n_groups = int(inverse.max()) + 1
     g_n = np.bincount(inverse, minlength=n_groups).astype(np.float64)
@@ -214,7 +246,7 @@ def two_level_bootstrap(
         cb = np.bincount(rng.integers(0, r_b, r_b), minlength=r_b) / r_b
         pa_ = np.tensordot(ca, base_pred, axes=1)
         pb_ = np.tensordot(cb, extra_pred, axes=1)
-        d = row_log_loss(pb_, labels) - row_log_loss(pa_, labels)
+        d = loss(pb_, labels) - loss(pa_, labels)
         g_sum = np.bincount(inverse, weights=d, minlength=n_groups)
         idx = rng.integers(0, n_groups, n_groups)
         stats[b] = g_sum[idx].sum() / g_n[idx].sum()
@@ -234,6 +266,13 @@ def _labeled(table: pa.Table, what: str) -> pa.Table:
     if not ok.any():
         raise ArenaprefError(f"the {what} data has no labeled battles")
     return table.filter(pa.array(ok))
+
+
+def _binary(table: pa.Table, ties: TieRule) -> pa.Table:
+    """Labeled battles with their labels made binary (``model.task.binary_labels``); tie rows dropped."""
+    y, _ = battle_labels(table)
+    yb, keep = binary_labels(y, ties)
+    return with_labels(table.filter(pa.array(keep)), yb[keep])
 
 
 def _topics(holdout: pa.Table, topics_dir: str | Path | None) -> list[str] | None:
@@ -306,6 +345,8 @@ def ablate(
     split_seed: int = 0,
     progress: bool = False,
     on_trained: Callable[[int, int], None] | None = None,
+    task: str | None = None,
+    ties: str = "drop",
 ) -> AblationReport:
     """Train on ``base`` alone and on ``base`` + ``extra`` ``repeats`` times each; compare log loss on the
     same held-out rows (see the module docstring).
@@ -319,6 +360,9 @@ def ablate(
     topic-map folder for the per-topic breakdown (topics with fewer than ``min_topic_rows`` held-out rows
     are folded into "(small topics)"). ``progress`` prints a count of trainings to stderr;
     ``on_trained(done, total)`` is called after each training instead, for a caller's own progress bar.
+    ``task`` (None: detected from ``base``, see ``model.task``) picks the metric: log loss, or for the
+    binary task the error rate (accuracy reported beside it); a binary task's training rows treat ties by
+    ``ties``, and held-out tie rows are left out (counted).
     """
     start = time.perf_counter()
     weights_grid = list(extra_weights) if extra_weights is not None else [extra_weight]
@@ -340,6 +384,16 @@ def ablate(
         leak = np.isin(base_keys, prompt_keys(hold_t))
         n_base_dropped = int(leak.sum())
         base_t = base_t.filter(pa.array(~leak))
+    y_base, _ = battle_labels(base_t)
+    the_task: Task = check_task(task) or detect_task(base_t, y_base)
+    n_ties = 0
+    if the_task == "binary":
+        rule = check_ties(ties)
+        n_before = base_t.num_rows + extra_t.num_rows + hold_t.num_rows
+        base_t, extra_t, hold_t = _binary(base_t, rule), _binary(extra_t, rule), _binary(hold_t, "drop")
+        n_ties = n_before - base_t.num_rows - extra_t.num_rows - hold_t.num_rows
+        if hold_t.num_rows == 0 or base_t.num_rows == 0:
+            raise ArenaprefError("no base or held-out rows are left once ties are left out (binary task)")
     hold_keys = prompt_keys(hold_t)
     extra_leak = np.isin(prompt_keys(extra_t), hold_keys)
     extra_t = extra_t.filter(pa.array(~extra_leak))
@@ -373,31 +427,33 @@ def ablate(
 
             print(f"\rablate: trained {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
 
-    base_pred = []
-    for s in seeds:
-        base_pred.append(trainer.predict(base_rows, np.ones(n_b), hold_rows, s))
+    binary = the_task == "binary"
+
+    def fit_predict(rows: np.ndarray, wts: np.ndarray, s: int) -> np.ndarray:
+        p = trainer.predict(rows, wts, hold_rows, s)
         tick()
-    pred_a = np.stack(base_pred)
+        return binary_proba(p) if binary else p
+
+    pred_a = np.stack([fit_predict(base_rows, np.ones(n_b), s) for s in seeds])
     labels, _ = battle_labels(hold_t)
     arm_preds: dict[tuple[float, float], np.ndarray] = {}
     for f, w in arms:
         take = extra_order[: round(f * n_e)]
         rows = np.concatenate([base_rows, take])
         wts = np.concatenate([np.ones(n_b), np.full(len(take), w)])
-        preds = []
-        for s in seeds:
-            preds.append(trainer.predict(rows, wts, hold_rows, s))
-            tick()
-        arm_preds[(f, w)] = np.stack(preds)
+        arm_preds[(f, w)] = np.stack([fit_predict(rows, wts, s) for s in seeds])
 
     def point(f: float, w: float, mask: np.ndarray, salt: int) -> CurvePoint:
         pb = arm_preds[(f, w)][:, mask]
         pa_ = pred_a[:, mask]
         lab = labels[mask]
         diff, low, high, se = two_level_bootstrap(
-            pa_, pb, lab, hold_keys[mask], n_boot, confidence, seed + salt
+            pa_, pb, lab, hold_keys[mask], n_boot, confidence, seed + salt, partial(row_loss, the_task)
         )
-        per_rep = [log_loss(pb[r], lab) - log_loss(pa_[r], lab) for r in range(repeats)]
+        per_rep = [
+            float(row_loss(the_task, pb[r], lab).mean() - row_loss(the_task, pa_[r], lab).mean())
+            for r in range(repeats)
+        ]
         return CurvePoint(
             n=int(mask.sum()),
             base_log_loss=log_loss(pa_.mean(axis=0), lab),
@@ -410,6 +466,8 @@ def ablate(
             weight=w,
             n_extra=round(f * n_e),
             repeat_diffs=per_rep,
+            base_accuracy=accuracy(pa_.mean(axis=0), lab) if binary else None,
+            extra_accuracy=accuracy(pb.mean(axis=0), lab) if binary else None,
         )
 
     everything = np.ones(n_h, dtype=bool)
@@ -437,7 +495,7 @@ def ablate(
         n_extra=n_e,
         n_base_dropped=n_base_dropped,
         n_extra_dropped=int(extra_leak.sum()),
-        prior_log_loss=log_loss(prior, labels),
+        prior_log_loss=log_loss(binary_proba(prior) if binary else prior, labels),
         repeats=repeats,
         seed=seed,
         confidence=confidence,
@@ -445,6 +503,9 @@ def ablate(
         min_detectable_effect=min_detectable_effect(overall.se, confidence),
         seconds=time.perf_counter() - start,
         per_topic=per_topic,
+        task=the_task,
+        metric=LOSS_NAMES[the_task],
+        n_ties_dropped=n_ties,
     )
 
 

@@ -22,6 +22,7 @@ from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.metrics import log_loss, row_log_loss
 from arenapref.model.estimators import battle_labels
 from arenapref.model.io import load_model, read_battles
+from arenapref.model.task import Task, accuracy, binary_labels, binary_proba, check_task
 from arenapref.rejects import RejectLog
 
 CLASS_NAMES = ("A", "B", "tie")
@@ -37,7 +38,7 @@ def _finite(x: float | None) -> float | None:
 
 @dataclass
 class Metrics:
-    """The figures ``arenapref evaluate`` prints."""
+    """The figures ``arenapref evaluate`` prints; ``task`` says which one is the score (``model.task``)."""
 
     n: int
     log_loss: float
@@ -46,19 +47,33 @@ class Metrics:
     per_class_log_loss: dict[str, float]
     class_share: dict[str, float]
     best_log_loss: float | None = None
+    task: Task = "three-way"
+    n_ties_left_out: int = 0
 
     @property
     def gap_to_best(self) -> float | None:
         return None if self.best_log_loss is None else self.log_loss - self.best_log_loss
 
     def lines(self) -> list[str]:
-        out = [
-            f"battles: {self.n}",
-            f"log loss: {self.log_loss:.4f}",
-            f"accuracy: {self.accuracy:.4f}   accuracy without ties: {self.accuracy_no_ties:.4f}",
+        if self.task == "binary":
+            out = [
+                f"battles: {self.n} (task: binary"
+                + (f"; {self.n_ties_left_out} tie rows left out" if self.n_ties_left_out else "")
+                + ")",
+                f"accuracy: {self.accuracy:.4f} (the binary task's score)   log loss: {self.log_loss:.4f}",
+            ]
+        else:
+            out = [
+                f"battles: {self.n}",
+                f"log loss: {self.log_loss:.4f}",
+                f"accuracy: {self.accuracy:.4f}   accuracy without ties: {self.accuracy_no_ties:.4f}",
+            ]
+        out += [
             "per-class log loss: "
             + ", ".join(
-                f"{k} {v:.4f} ({self.class_share[k]:.1%} of rows)" for k, v in self.per_class_log_loss.items()
+                f"{k} {v:.4f} ({self.class_share[k]:.1%} of rows)"
+                for k, v in self.per_class_log_loss.items()
+                if self.task == "three-way" or k != "tie"
             ),
         ]
         if self.best_log_loss is not None and self.gap_to_best is not None:
@@ -71,7 +86,9 @@ class Metrics:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready figures; NaN (a class absent from the data) becomes null."""
         return {
+            "task": self.task,
             "n": self.n,
+            "n_ties_left_out": self.n_ties_left_out,
             "log_loss": _finite(self.log_loss),
             "accuracy": _finite(self.accuracy),
             "accuracy_no_ties": _finite(self.accuracy_no_ties),
@@ -87,11 +104,22 @@ def compute_metrics(
     labels: np.ndarray,
     weights: np.ndarray | None = None,
     true_proba: np.ndarray | None = None,
+    task: Task = "three-way",
 ) -> Metrics:
     """Log loss, accuracy (label = argmax of the label row), accuracy on rows whose label is not a tie
     (prediction = the likelier of A and B), per-class log loss, and with ``true_proba`` the best log
     loss reachable: the cross-entropy of the labels against the generator's true probabilities.
+
+    ``task="binary"``: predictions and labels become binary first (``model.task``; tie rows left out
+    and counted), and accuracy is the binary accuracy, the task's score.
     """
+    n_ties = 0
+    if task == "binary":
+        labels, keep = binary_labels(labels, "drop")
+        n_ties = int((~keep).sum())
+        proba, labels = binary_proba(proba[keep]), labels[keep]
+        weights = None if weights is None else np.asarray(weights)[keep]
+        true_proba = None if true_proba is None else binary_proba(true_proba[keep])
     w = _weights(len(proba), weights)
     truth = labels.argmax(axis=1)
     pred = proba.argmax(axis=1)
@@ -108,14 +136,21 @@ def compute_metrics(
         if no_tie.any()
         else float("nan")
     )
+    binary = task == "binary"
     return Metrics(
         n=len(proba),
         log_loss=log_loss(proba, labels, w),
-        accuracy=float(np.average(pred == truth, weights=w)) if len(w) else float("nan"),
+        accuracy=accuracy(proba, labels, w)
+        if binary
+        else float(np.average(pred == truth, weights=w))
+        if len(w)
+        else float("nan"),
         accuracy_no_ties=acc_nt,
         per_class_log_loss=per_class,
         class_share=share,
         best_log_loss=None if true_proba is None else log_loss(true_proba, labels, w),
+        task=task,
+        n_ties_left_out=n_ties,
     )
 
 
@@ -189,7 +224,8 @@ class EvalReport:
     def lines(self) -> list[str]:
         out = self.model.lines()
         if self.prior is not None:
-            out.append(f"class prior of the training data: log loss {self.prior.log_loss:.4f}")
+            acc = f"accuracy {self.prior.accuracy:.4f}, " if self.model.task == "binary" else ""
+            out.append(f"class prior of the training data: {acc}log loss {self.prior.log_loss:.4f}")
         out += [f"wrote {p}" for p in self.files]
         return out
 
@@ -201,13 +237,15 @@ def evaluate_model(
     out_dir: str | Path | None = None,
     rejects: RejectLog | None = None,
     format: str | None = None,
+    task: str | None = None,
 ) -> EvalReport:
     """Score a saved model on labeled battles: metrics, the class prior's log loss, a reliability diagram.
 
     ``truth`` is a Parquet of true probabilities (id, p_a, p_b, p_tie); when omitted and the data sits in
     a ``synth`` workspace, ``<workspace>/truth/battles.parquet`` is used, giving the gap to the best
     possible log loss. Writes ``reliability.png`` and ``metrics.json`` under ``out_dir`` (default: the
-    model directory's ``eval/``).
+    model directory's ``eval/``). ``task``: the score to report (``three-way`` or ``binary``); by default
+    the task the model was trained for.
     """
     model = load_model(model_dir)
     table = read_battles(data, rejects, format)
@@ -226,9 +264,13 @@ def evaluate_model(
             if truth is not None:
                 raise
             truth_path = None  # a truth file found beside the data but not covering it: no best-case figure
-    metrics = compute_metrics(proba, labels, true_proba=true_proba)
+    trained_for: Task = getattr(model, "task_", "three-way")
+    the_task: Task = check_task(task) or trained_for
+    metrics = compute_metrics(proba, labels, true_proba=true_proba, task=the_task)
     prior = getattr(model, "class_prior_", None)
-    prior_metrics = None if prior is None else compute_metrics(np.tile(prior, (len(labels), 1)), labels)
+    prior_metrics = (
+        None if prior is None else compute_metrics(np.tile(prior, (len(labels), 1)), labels, task=the_task)
+    )
     out = Path(out_dir) if out_dir is not None else Path(model_dir) / "eval"
     diagram = reliability_diagram(proba, labels, out / "reliability.png")
     summary: dict[str, Any] = {

@@ -16,6 +16,7 @@ import pickle
 import platform
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,11 +31,18 @@ import arenapref
 from arenapref.atomic import atomic_dir, atomic_path
 from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.model.features import FEATURE_VERSION
+from arenapref.model.task import check_task
 from arenapref.readers import open_source
 from arenapref.readers.jsoncells import CellError, decode_turns
 from arenapref.records import BATTLE_SCHEMA, conform
 from arenapref.rejects import RejectLog
-from arenapref.writers import SUBMISSION_COLUMNS, write_submission_csv
+from arenapref.writers import (
+    BINARY_SUBMISSION_COLUMNS,
+    SUBMISSION_COLUMNS,
+    WINNER_VALUES,
+    write_binary_submission_csv,
+    write_submission_csv,
+)
 
 csv.field_size_limit(sys.maxsize)
 
@@ -312,7 +320,8 @@ def predict_submission(
     are an error. The submission is checked (``check_submission``) before it is renamed into place, so
     a file that fails the check is never written. ``predict``: the (rows, 3) probabilities of the
     battles read, ``load_model(model_dir).predict_proba`` by default (``executors.predict`` passes one
-    that predicts row slices on a cluster).
+    that predicts row slices on a cluster). A model trained for the binary task (``model.task``) writes
+    WSDM Cup's ``id,winner`` layout instead.
     """
     model = load_model(model_dir)
     rejects = RejectLog()
@@ -344,7 +353,10 @@ def predict_submission(
         proba = np.vstack(rows) if rows else np.zeros((0, 3))
         ids = order
     with atomic_path(out) as tmp:
-        write_submission_csv(ids, proba, tmp, clip=clip)
+        if getattr(model, "task_", "three-way") == "binary":
+            write_binary_submission_csv(ids, proba, tmp)
+        else:
+            write_submission_csv(ids, proba, tmp, clip=clip)
         check = check_submission(tmp, test, format=format)
         if not check.ok:
             raise ArenaprefError(
@@ -368,65 +380,109 @@ def _refuse_duplicate_ids(test: Path, ids: Sequence[str]) -> None:
 
 @dataclass
 class SubmissionCheck:
-    """The result of ``check_submission``: problems found (empty when the file is fine)."""
+    """The result of ``check_submission``: problems found (empty when the file is fine), and the task
+    its header is in (``three-way`` or ``binary``; None when the header is neither)."""
 
     path: Path
     n_rows: int
     problems: list[str]
+    task: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def check_submission(
-    path: str | Path, test_path: str | Path, tolerance: float = 1e-4, format: str | None = None
-) -> SubmissionCheck:
-    """Check a submission against its test file: header, one row per test id in the same order, three
-    finite probabilities strictly between 0 and 1 per row, summing to 1 within ``tolerance``.
+_HEADERS = {SUBMISSION_COLUMNS: "three-way", BINARY_SUBMISSION_COLUMNS: "binary"}
 
-    Reports at most a few examples per kind of problem, so a broken 25k-row file gives a readable list.
+
+def _row_problem(row: list[str], task: str, tolerance: float) -> str | None:
+    """What is wrong with one submission row's cells (after the id), or None."""
+    if len(row) != (4 if task == "three-way" else 2):
+        return "wrong number of cells"
+    if task == "binary":
+        return None if row[1].strip() in WINNER_VALUES else f"winner not one of {', '.join(WINNER_VALUES)}"
+    try:
+        p = [float(v) for v in row[1:]]
+    except ValueError:
+        return "not a number"
+    if not all(np.isfinite(v) and 0.0 < v < 1.0 for v in p):
+        return "probability not strictly between 0 and 1"
+    return "row does not sum to 1" if abs(sum(p) - 1.0) > tolerance else None
+
+
+def _examples(ids: list[str]) -> str:
+    return ", ".join(repr(i) for i in ids[:3]) + (", ..." if len(ids) > 3 else "")
+
+
+def check_submission(
+    path: str | Path,
+    test_path: str | Path,
+    tolerance: float = 1e-4,
+    format: str | None = None,
+    task: str | None = None,
+) -> SubmissionCheck:
+    """Check a submission against its test file as Kaggle would: the header, exactly one row per test id
+    (any order: missing, extra, duplicate and blank ids are reported), and each row's cells — three
+    finite probabilities strictly between 0 and 1 summing to 1 within ``tolerance`` (three-way), or a
+    winner of ``model_a``/``model_b`` (binary, WSDM Cup).
+
+    The task is read from the header unless ``task`` is given. Reports at most a few examples per kind of
+    problem, so a broken 25k-row file gives a readable list. A missing or unreadable file is one sentence
+    (``InputFormatError``).
     """
     sub, test = Path(path), Path(test_path)
+    if not sub.is_file():
+        raise InputFormatError(f"{sub}: no such submission" + (" (it is a folder)" if sub.is_dir() else ""))
+    if not test.exists():
+        raise InputFormatError(f"{test}: no such test file or folder")
+    want = check_task(task)
     expected = _csv_ids(test)
     if expected is None:
         expected = [str(i) for i in read_battles([test], format=format).column("id").to_pylist()]
-    problems: list[str] = []
+    expected = [i for i in expected if i.strip()]
     try:
         with sub.open(newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputFormatError(f"{sub}: cannot read the submission ({exc})") from exc
-    if not rows or tuple(c.strip() for c in rows[0]) != SUBMISSION_COLUMNS:
-        problems.append(
-            f"header must be {','.join(SUBMISSION_COLUMNS)}, got {','.join(rows[0]) if rows else 'nothing'}"
+    header = tuple(c.strip() for c in rows[0]) if rows else ()
+    found = _HEADERS.get(header)
+    if found is None or (want is not None and found != want):
+        allowed = [h for h, t in _HEADERS.items() if want is None or t == want]
+        return SubmissionCheck(
+            sub,
+            max(len(rows) - 1, 0),
+            [
+                f"header must be {' or '.join(','.join(h) for h in allowed)}, "
+                f"got {','.join(rows[0]) if rows else 'nothing'}"
+            ],
         )
-        return SubmissionCheck(sub, max(len(rows) - 1, 0), problems)
-    body = rows[1:]
-    if len(body) != len(expected):
-        problems.append(f"{len(body)} rows but the test file has {len(expected)}")
+    body = [r for r in rows[1:] if r]
     bad: dict[str, list[str]] = {}
-    for k, row in enumerate(body, start=2):
-        if len(row) != 4:
-            bad.setdefault("wrong number of cells", []).append(f"line {k}")
+    for k, row in enumerate(rows[1:], start=2):
+        if not row:
             continue
-        if k - 2 < len(expected) and row[0] != expected[k - 2]:
-            bad.setdefault("id out of order or unknown", []).append(f"line {k} ({row[0]!r})")
-        try:
-            p = [float(v) for v in row[1:]]
-        except ValueError:
-            bad.setdefault("not a number", []).append(f"line {k}")
-            continue
-        if not all(np.isfinite(v) and 0.0 < v < 1.0 for v in p):
-            bad.setdefault("probability not strictly between 0 and 1", []).append(f"line {k}")
-        elif abs(sum(p) - 1.0) > tolerance:
-            bad.setdefault("row does not sum to 1", []).append(f"line {k}")
-    ids = [r[0] for r in body if r]
-    if len(set(ids)) != len(ids):
-        problems.append(f"{len(ids) - len(set(ids))} duplicate ids")
+        if not row[0].strip():
+            bad.setdefault("blank id", []).append(f"line {k}")
+        reason = _row_problem(row, found, tolerance)
+        if reason is not None:
+            bad.setdefault(reason, []).append(f"line {k}")
+    problems: list[str] = []
+    ids = [r[0] for r in body if r[0].strip()]
+    dups = sorted(i for i, n in Counter(ids).items() if n > 1)
+    want_set, got = set(expected), set(ids)
+    missing = [i for i in expected if i not in got]
+    extra = sorted(got - want_set)
+    if missing:
+        problems.append(f"{len(missing)} test ids have no row, e.g. {_examples(missing)}")
+    if extra:
+        problems.append(f"{len(extra)} ids are not in the test file, e.g. {_examples(extra)}")
+    if dups:
+        problems.append(f"{len(dups)} ids appear more than once, e.g. {_examples(dups)}")
     for reason, where in bad.items():
         problems.append(f"{reason}: {len(where)} rows, e.g. {', '.join(where[:3])}")
-    return SubmissionCheck(sub, len(body), problems)
+    return SubmissionCheck(sub, len(body), problems, found)
 
 
 __all__ = [

@@ -26,29 +26,45 @@ from sklearn.base import clone
 from arenapref.atomic import atomic_dir
 from arenapref.errors import ArenaprefError
 from arenapref.metrics import EPS, log_loss, softmax
-from arenapref.model.estimators import BattleEstimator, battle_labels, fit_table, make_estimator
+from arenapref.model.estimators import BattleEstimator, battle_labels, fit_table, make_estimator, with_labels
 from arenapref.model.groups import group_ids, grouped_folds
 from arenapref.model.io import as_battles, read_battles, write_model_files
+from arenapref.model.task import (
+    Task,
+    accuracy,
+    binary_labels,
+    binary_proba,
+    check_task,
+    check_ties,
+    detect_task,
+)
 from arenapref.rejects import RejectLog
 from arenapref.writers import write_parquet
 
 
-def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
+def apply_temperature(proba: np.ndarray, temperature: float, task: Task = "three-way") -> np.ndarray:
     """Soften (T > 1) or sharpen (T < 1) probabilities: softmax(log p / T).
 
-    One temperature for all three classes keeps the A/B swap symmetry of the underlying model.
+    One temperature for all classes keeps the A/B swap symmetry of the underlying model. For the binary
+    task only the A and B columns are scaled, so the tie column stays exactly 0.
     """
     if temperature == 1.0:
         return proba
+    if task == "binary":
+        out = np.zeros_like(proba)
+        out[:, :2] = softmax(np.log(np.clip(proba[:, :2], EPS, 1.0)) / temperature)
+        return out
     return softmax(np.log(np.clip(proba, EPS, 1.0)) / temperature)
 
 
-def fit_temperature(proba: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> float:
+def fit_temperature(
+    proba: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, task: Task = "three-way"
+) -> float:
     """The temperature in [0.2, 5] that minimises the (weighted) log loss of ``proba`` against ``labels``."""
     if len(proba) == 0:
         return 1.0
     result = minimize_scalar(
-        lambda t: log_loss(apply_temperature(proba, float(t)), labels, weights),
+        lambda t: log_loss(apply_temperature(proba, float(t), task), labels, weights),
         bounds=(0.2, 5.0),
         method="bounded",
         options={"xatol": 1e-4},
@@ -57,7 +73,7 @@ def fit_temperature(proba: np.ndarray, labels: np.ndarray, weights: np.ndarray |
 
 
 def cross_fitted_temperature(
-    proba: np.ndarray, labels: np.ndarray, weights: np.ndarray, folds: np.ndarray
+    proba: np.ndarray, labels: np.ndarray, weights: np.ndarray, folds: np.ndarray, task: Task = "three-way"
 ) -> tuple[float, float]:
     """OOF log loss with the temperature fitted on the *other* folds, against the raw OOF log loss.
 
@@ -68,19 +84,78 @@ def cross_fitted_temperature(
     scaled = np.empty_like(proba)
     for k in np.unique(folds):
         test = folds == k
-        t = fit_temperature(proba[~test], labels[~test], weights[~test])
-        scaled[test] = apply_temperature(proba[test], t)
+        t = fit_temperature(proba[~test], labels[~test], weights[~test], task)
+        scaled[test] = apply_temperature(proba[test], t, task)
     return log_loss(scaled, labels, weights), log_loss(proba, labels, weights)
+
+
+def choose_temperature(
+    proba: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    folds: np.ndarray,
+    calibrate: bool = True,
+    task: Task = "three-way",
+) -> tuple[float, float, float]:
+    """The post-processing rule ``fit`` applies: fit a temperature on these rows and keep it only when a
+    cross-fitted temperature lowers their log loss. Returns (temperature kept, temperature fitted,
+    cross-fitted log loss)."""
+    fitted = fit_temperature(proba, labels, weights, task) if calibrate else 1.0
+    cross, raw = cross_fitted_temperature(proba, labels, weights, folds, task)
+    return (fitted if calibrate and cross < raw else 1.0), fitted, cross
+
+
+def honest_oof(
+    proba: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    folds: np.ndarray,
+    fit_on: np.ndarray,
+    calibrate: bool = True,
+    task: Task = "three-way",
+) -> np.ndarray:
+    """OOF predictions post-processed as a competitor's new rows will be: for each fold, the whole rule of
+    ``choose_temperature`` (fit *and* the keep-or-drop decision) runs on the other folds' ``fit_on`` rows
+    only, and its temperature is applied to this fold.
+
+    Why: the temperature fitted on all OOF rows lowers their log loss by construction: on 999 real rows
+    (seed 0) that figure read 1.0247 against a raw 1.0274, while the whole rule, cross-fitted, gives
+    1.0310; this figure has no such optimism.
+    """
+    out = np.empty_like(proba)
+    for k in np.unique(folds):
+        test = folds == k
+        rest = ~test & fit_on
+        t = choose_temperature(proba[rest], labels[rest], weights[rest], folds[rest], calibrate, task)[0]
+        out[test] = apply_temperature(proba[test], t, task)
+    return out
+
+
+def pseudo_labeled(table: pa.Table) -> np.ndarray:
+    """Rows whose label came from a judge or a teacher (the label stage's ``label_source`` is set).
+
+    Such rows are scored against their own soft labels, a different target from human votes, so OOF is
+    reported on the human rows and on these apart, never as one mixed figure.
+    """
+    if "label_source" not in table.column_names:
+        return np.zeros(table.num_rows, dtype=bool)
+    return np.asarray(table.column("label_source").is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 class CalibratedPreferenceModel(BattleEstimator):
     """A base estimator cross-validated on grouped folds, temperature-scaled on its OOF predictions.
 
-    After ``fit``: ``estimator_`` (refit on all rows), ``oof_proba_`` (raw OOF predictions, rows of the
-    labeled input in order), ``folds_``, ``temperature_`` (1.0 unless a cross-fitted temperature lowered
-    the OOF log loss), ``fold_log_loss_`` (per fold, after temperature), ``seed_log_loss_`` (OOF log loss
-    of each seed-ensemble member alone, when the estimator is an ensemble: the training randomness),
-    ``class_prior_`` (for rows a reader rejected).
+    After ``fit``: ``estimator_`` (refit on all rows), ``task_`` (``three-way`` or ``binary``, see
+    ``model.task``), ``oof_proba_`` (raw OOF predictions, rows of the labeled input in order),
+    ``oof_honest_`` (the same with the post-processing cross-fitted: the figure to expect on new rows),
+    ``folds_``, ``human_`` (rows labeled by people, not by a judge or teacher), ``temperature_`` (1.0
+    unless a cross-fitted temperature lowered the human rows' OOF log loss), ``fold_log_loss_`` (per
+    fold, honest, human rows), ``seed_log_loss_`` (raw OOF log loss of each seed-ensemble member alone,
+    when the estimator is an ensemble: the training randomness), ``class_prior_`` (for rows a reader
+    rejected), ``n_ties_dropped_`` (tie rows left out of a binary model's training).
+
+    ``task``: None detects it from the data (``model.task.detect_task``); ``ties``: how a binary model
+    treats tie labels (``drop`` or ``split``, see ``model.task.binary_labels``).
     """
 
     def __init__(
@@ -90,12 +165,28 @@ class CalibratedPreferenceModel(BattleEstimator):
         group_column: str | None = None,
         calibrate: bool = True,
         random_state: int = 0,
+        task: str | None = None,
+        ties: str = "drop",
     ) -> None:
         self.estimator = estimator
         self.n_folds = n_folds
         self.group_column = group_column
         self.calibrate = calibrate
         self.random_state = random_state
+        self.task = task
+        self.ties = ties
+
+    def _task_labels(
+        self, table: pa.Table, labels: np.ndarray, ok: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and usable rows for the task (sets ``task_`` and ``n_ties_dropped_``)."""
+        self.task_: Task = check_task(self.task) or detect_task(table.filter(pa.array(ok)), labels[ok])
+        self.n_ties_dropped_ = 0
+        if self.task_ == "binary":
+            labels, keep = binary_labels(labels, check_ties(self.ties))
+            self.n_ties_dropped_ = int((ok & ~keep).sum())
+            ok = ok & keep
+        return labels, ok
 
     def fit(
         self, X: Any, y: Any = None, sample_weight: np.ndarray | None = None
@@ -103,6 +194,7 @@ class CalibratedPreferenceModel(BattleEstimator):
         base = self.estimator if self.estimator is not None else make_estimator("lgbm")
         table = fit_table(X, y)
         labels, ok = battle_labels(table)
+        labels, ok = self._task_labels(table, labels, ok)
         w = np.ones(table.num_rows) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if w.shape != (table.num_rows,):
             raise ArenaprefError(f"sample_weight has shape {w.shape}; expected ({table.num_rows},)")
@@ -110,6 +202,8 @@ class CalibratedPreferenceModel(BattleEstimator):
         if not ok.any():
             raise ArenaprefError("no labeled battles with positive weight to train on")
         table, labels, w = table.filter(pa.array(ok)), labels[ok], w[ok]
+        if self.task_ == "binary":
+            table = with_labels(table, labels)
         folds = grouped_folds(group_ids(table, self.group_column), self.n_folds, seed=self.random_state)
         # Features have no learned state: compute them once, not once per fold.
         feats = base.features(table) if callable(getattr(base, "features", None)) else None
@@ -133,17 +227,26 @@ class CalibratedPreferenceModel(BattleEstimator):
                 oof[test] = pm.mean(axis=0)
             else:
                 oof[test] = model.predict_proba(test_t, features=feats.take(test))
-        self.temperature_ = 1.0
-        self.temperature_fitted_ = fit_temperature(oof, labels, w) if self.calibrate else 1.0
-        self.cross_fitted_log_loss_, raw = cross_fitted_temperature(oof, labels, w, folds)
-        if self.calibrate and self.cross_fitted_log_loss_ < raw:
-            self.temperature_ = self.temperature_fitted_
-        scaled = apply_temperature(oof, self.temperature_)
+        if self.task_ == "binary":
+            oof = binary_proba(oof)
+            oof_members = None if oof_members is None else np.stack([binary_proba(m) for m in oof_members])
+        human = ~pseudo_labeled(table)
+        fit_on = human if human.any() else np.ones(len(human), dtype=bool)
+        self.temperature_, self.temperature_fitted_, self.cross_fitted_log_loss_ = choose_temperature(
+            oof[fit_on], labels[fit_on], w[fit_on], folds[fit_on], self.calibrate, self.task_
+        )
+        honest = honest_oof(oof, labels, w, folds, fit_on, self.calibrate, self.task_)
         self.fold_log_loss_ = [
-            log_loss(scaled[folds == k], labels[folds == k], w[folds == k]) for k in range(self.n_folds)
+            log_loss(honest[m], labels[m], w[m]) for m in ((folds == k) & fit_on for k in range(self.n_folds))
         ]
-        self.seed_log_loss_ = [] if oof_members is None else [log_loss(m, labels, w) for m in oof_members]
+        self.seed_log_loss_ = (
+            []
+            if oof_members is None
+            else [log_loss(m[fit_on], labels[fit_on], w[fit_on]) for m in oof_members]
+        )
         self.oof_proba_ = oof
+        self.oof_honest_ = honest
+        self.human_ = human
         self.folds_ = folds
         self.oof_ids_ = table.column("id").to_pylist()
         self.oof_labels_ = labels
@@ -158,11 +261,15 @@ class CalibratedPreferenceModel(BattleEstimator):
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return apply_temperature(self.estimator_.predict_proba(as_battles(X)), self.temperature_)
+        p = self.estimator_.predict_proba(as_battles(X))
+        task: Task = getattr(self, "task_", "three-way")
+        if task == "binary":
+            p = binary_proba(p)
+        return apply_temperature(p, self.temperature_, task)
 
     def oof_table(self) -> pa.Table:
-        """OOF predictions after temperature scaling: id, p_a, p_b, p_tie, fold."""
-        p = apply_temperature(self.oof_proba_, self.temperature_)
+        """Honest OOF predictions (post-processing cross-fitted): id, p_a, p_b, p_tie, fold, human."""
+        p = self.oof_honest_
         return pa.table(
             {
                 "id": pa.array(self.oof_ids_, pa.string()),
@@ -170,6 +277,7 @@ class CalibratedPreferenceModel(BattleEstimator):
                 "p_b": p[:, 1],
                 "p_tie": p[:, 2],
                 "fold": pa.array(self.folds_, pa.int32()),
+                "human": pa.array(self.human_, pa.bool_()),
             }
         )
 
@@ -255,13 +363,22 @@ def source_weights(table: pa.Table, weights: Mapping[str, float], input_column: 
 
 @dataclass
 class TrainSummary:
-    """What ``train_model`` did: sizes, OOF log loss of model and prior, temperature, output paths."""
+    """What ``train_model`` did: sizes, honest OOF figures of model and prior, temperature, output paths.
 
+    ``oof_log_loss`` (and ``oof_accuracy`` for the binary task) is the headline: human-labeled rows only,
+    post-processing cross-fitted (``honest_oof``), so it is what a competitor can expect on new rows.
+    ``oof_log_loss_in_sample`` is the same rows with the final temperature, fitted on them: shown only
+    to say how optimistic it is. ``pseudo_*`` cover the judge/teacher-labeled rows apart (None if none).
+    """
+
+    task: Task
     n_rows: int
     n_labeled: int
+    n_human: int
     oof_log_loss: float
+    oof_accuracy: float | None
     oof_log_loss_raw: float
-    oof_log_loss_cross_fitted: float
+    oof_log_loss_in_sample: float
     prior_log_loss: float
     temperature: float
     temperature_fitted: float
@@ -270,23 +387,43 @@ class TrainSummary:
     seconds: float
     model_dir: Path
     oof_path: Path
+    n_pseudo: int = 0
+    pseudo_log_loss: float | None = None
+    pseudo_accuracy: float | None = None
+    n_ties_dropped: int = 0
     rejects: RejectLog = field(default_factory=RejectLog)
 
     def lines(self) -> list[str]:
         kept = (
-            "kept" if self.temperature != 1.0 else "not kept: it did not lower the cross-fitted OOF log loss"
+            "kept" if self.temperature != 1.0 else "not kept: a cross-fitted one did not lower OOF log loss"
+        )
+        score = (
+            f"log loss {self.oof_log_loss:.4f}"
+            if self.oof_accuracy is None
+            else f"accuracy {self.oof_accuracy:.4f} (rows with a winner), log loss {self.oof_log_loss:.4f}"
         )
         out = [
-            f"trained on {self.n_labeled} labeled battles of {self.n_rows} read ({self.seconds:.1f} s)",
-            f"OOF log loss {self.oof_log_loss:.4f} (raw {self.oof_log_loss_raw:.4f}, with a cross-fitted "
-            f"temperature {self.oof_log_loss_cross_fitted:.4f}; T = {self.temperature_fitted:.3f} {kept}); "
-            f"class prior {self.prior_log_loss:.4f}",
+            f"trained on {self.n_labeled} labeled battles of {self.n_rows} read ({self.seconds:.1f} s); "
+            f"task: {self.task}",
+            f"OOF {score} on {self.n_human} human-labeled battles: what to expect on new rows (the "
+            f"temperature chosen and fitted on the other folds each time); raw log loss "
+            f"{self.oof_log_loss_raw:.4f}; class prior {self.prior_log_loss:.4f}",
+            f"final model: T = {self.temperature_fitted:.3f} {kept} (with it fitted on these same rows "
+            f"their log loss reads {self.oof_log_loss_in_sample:.4f}, an optimistic figure)",
             "per fold: " + ", ".join(f"{v:.4f}" for v in self.fold_log_loss),
         ]
+        if self.n_pseudo:
+            acc = "" if self.pseudo_accuracy is None else f"accuracy {self.pseudo_accuracy:.4f}, "
+            out.append(
+                f"OOF on the {self.n_pseudo} pseudo-labeled battles apart: {acc}log loss "
+                f"{self.pseudo_log_loss:.4f} (against their judge/teacher labels, not human votes)"
+            )
+        if self.n_ties_dropped:
+            out.append(f"{self.n_ties_dropped} tie rows left out (a binary model has no tie to learn)")
         if len(self.seed_log_loss) > 1:
             sl = np.asarray(self.seed_log_loss)
             out.append(
-                f"OOF log loss of each ensemble seed alone: {', '.join(f'{v:.4f}' for v in sl)} "
+                f"raw OOF log loss of each ensemble seed alone: {', '.join(f'{v:.4f}' for v in sl)} "
                 f"(spread {sl.max() - sl.min():.4f}, sd {sl.std(ddof=1):.4f}); the ensemble: "
                 f"{self.oof_log_loss_raw:.4f}"
             )
@@ -311,11 +448,14 @@ def train_model(
     group_column: str | None = None,
     params: Mapping[str, Any] | None = None,
     format: str | None = None,
+    task: str | None = None,
+    ties: str = "drop",
 ) -> TrainSummary:
     """Read labeled battles, cross-validate and calibrate a model, save it and its OOF predictions.
 
     ``data`` is a list of paths, or one path, Table or DataFrame (see ``io.as_battles``). The model
-    folder is written atomically: complete (model.pkl, meta.json, oof.parquet) or absent.
+    folder is written atomically: complete (model.pkl, meta.json, oof.parquet) or absent. ``task``:
+    ``three-way``, ``binary`` or None (detected from the data); ``ties``: see ``model.task``.
     """
     start = time.perf_counter()
     extra = dict(params or {})
@@ -331,21 +471,33 @@ def train_model(
         table = as_battles(data)
         described = [str(data) if isinstance(data, (str, Path)) else type(data).__name__]
     w = source_weights(table, weights or {})
-    est = CalibratedPreferenceModel(estimator, n_folds=n_folds, group_column=group_column, random_state=seed)
+    est = CalibratedPreferenceModel(
+        estimator, n_folds=n_folds, group_column=group_column, random_state=seed, task=task, ties=ties
+    )
     est.fit(table, sample_weight=w)
     out = Path(out_dir)
+    info = {"data": described, "weights": dict(weights or {}), "model": model, "task": est.task_}
     with atomic_dir(out) as tmp:
-        write_model_files(est, tmp, info={"data": described, "weights": dict(weights or {}), "model": model})
+        write_model_files(est, tmp, info=info)
         write_parquet(est.oof_table(), tmp / "oof.parquet")
-    y, wy = est.oof_labels_, est.oof_weights_
-    prior = oof_prior(y, wy, est.folds_)
+    y, wy, h = est.oof_labels_, est.oof_weights_, est.human_
+    fit_on = h if h.any() else np.ones(len(h), dtype=bool)
+    honest, raw = est.oof_honest_, est.oof_proba_
+    prior = oof_prior(y[fit_on], wy[fit_on], est.folds_[fit_on])
+    binary = est.task_ == "binary"
+    pseudo = ~h
     return TrainSummary(
+        task=est.task_,
         n_rows=table.num_rows,
         n_labeled=len(y),
-        oof_log_loss=log_loss(apply_temperature(est.oof_proba_, est.temperature_), y, wy),
-        oof_log_loss_raw=log_loss(est.oof_proba_, y, wy),
-        oof_log_loss_cross_fitted=est.cross_fitted_log_loss_,
-        prior_log_loss=log_loss(prior, y, wy),
+        n_human=int(fit_on.sum()),
+        oof_log_loss=log_loss(honest[fit_on], y[fit_on], wy[fit_on]),
+        oof_accuracy=accuracy(honest[fit_on], y[fit_on], wy[fit_on]) if binary else None,
+        oof_log_loss_raw=log_loss(raw[fit_on], y[fit_on], wy[fit_on]),
+        oof_log_loss_in_sample=log_loss(
+            apply_temperature(raw[fit_on], est.temperature_fitted_, est.task_), y[fit_on], wy[fit_on]
+        ),
+        prior_log_loss=log_loss(prior, y[fit_on], wy[fit_on]),
         temperature=est.temperature_,
         temperature_fitted=est.temperature_fitted_,
         fold_log_loss=list(est.fold_log_loss_),
@@ -353,6 +505,12 @@ def train_model(
         seconds=time.perf_counter() - start,
         model_dir=out,
         oof_path=out / "oof.parquet",
+        n_pseudo=int(pseudo.sum()) if h.any() else 0,
+        pseudo_log_loss=log_loss(honest[pseudo], y[pseudo], wy[pseudo]) if pseudo.any() and h.any() else None,
+        pseudo_accuracy=accuracy(honest[pseudo], y[pseudo], wy[pseudo])
+        if binary and pseudo.any() and h.any()
+        else None,
+        n_ties_dropped=est.n_ties_dropped_,
         rejects=rejects,
     )
 
@@ -361,11 +519,14 @@ __all__ = [
     "CalibratedPreferenceModel",
     "TrainSummary",
     "apply_temperature",
+    "choose_temperature",
     "cross_fitted_temperature",
     "fit_temperature",
+    "honest_oof",
     "oof_prior",
     "parse_params",
     "parse_weights",
+    "pseudo_labeled",
     "source_weights",
     "train_model",
 ]

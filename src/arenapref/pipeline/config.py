@@ -112,6 +112,10 @@ class TrainSettings(_Section):
     params: dict[str, int | float | str | bool] = Field(default_factory=dict)
     extra: bool = False
     extra_weight: float = Field(default=1.0, ge=0)
+    # three-way (log loss, LMSYS 2024) or binary (accuracy, WSDM Cup 2025); auto detects it from the data.
+    # The evaluate and ablate stages use the same task; ``ties``: how a binary model treats tie labels.
+    task: Literal["auto", "three-way", "binary"] = "auto"
+    ties: Literal["drop", "split"] = "drop"
 
     @field_validator("params")
     @classmethod

@@ -463,14 +463,20 @@ class TrainStage(_Base):
             seed=ctx.config.run.seed,
             params=dict(tr.params),
             format=None if tr.extra else src.train_format,
+            task=tr.task,
+            ties=tr.ties,
         )
+        acc = "" if summary.oof_accuracy is None else f"OOF accuracy {summary.oof_accuracy:.4f}, "
         return StageOutcome(
-            f"{summary.n_labeled:,} labeled battles, OOF log loss {summary.oof_log_loss:.4f} "
+            f"{summary.n_labeled:,} labeled battles ({summary.task}), {acc}OOF log loss "
+            f"{summary.oof_log_loss:.4f} on {summary.n_human:,} human-labeled "
             f"(class prior {summary.prior_log_loss:.4f})",
             counts={
                 "rows": summary.n_rows,
                 "labeled": summary.n_labeled,
                 "oof_log_loss": summary.oof_log_loss,
+                "oof_accuracy": summary.oof_accuracy,
+                "task": summary.task,
                 "prior_log_loss": summary.prior_log_loss,
                 "temperature": summary.temperature,
             },
@@ -506,8 +512,11 @@ class EvaluateStage(_Base):
         from arenapref.model.estimators import battle_labels
         from arenapref.model.evaluate import compute_metrics, reliability_diagram
         from arenapref.model.io import load_model, read_battles
+        from arenapref.model.task import Task
 
         ev, src = ctx.config.evaluate, ctx.config.sources
+        model = load_model(ctx.stage_dir("train") / "model")
+        task: Task = getattr(model, "task_", "three-way")  # the task the model was trained for
         assert src.train is not None
         human = read_battles([ctx.path(src.train)], format=src.train_format)
         labels, ok = battle_labels(human)
@@ -517,20 +526,20 @@ class EvaluateStage(_Base):
         keep = np.array([i in label_of for i in ids], dtype=bool)
         proba = np.column_stack([oof.column(c).to_numpy() for c in ("p_a", "p_b", "p_tie")])[keep]
         y = np.array([label_of[i] for i, k in zip(ids, keep, strict=True) if k]).reshape(-1, 3)
-        metrics = {"oof": compute_metrics(proba, y).as_dict()}
+        metrics = {"oof": compute_metrics(proba, y, task=task).as_dict()}
         reliability_diagram(proba, y, ctx.out / "reliability.png", n_bins=ev.bins)
-        summary = f"OOF on {len(y):,} human-labeled battles: log loss {metrics['oof']['log_loss']:.4f}"
+        score = "accuracy" if task == "binary" else "log_loss"
+        summary = f"OOF on {len(y):,} human-labeled battles: {score} {metrics['oof'][score]:.4f}"
         if ev.data:
-            model = load_model(ctx.stage_dir("train") / "model")
             held = read_battles([ctx.path(ev.data)], format=ev.data_format)
             hl, hok = battle_labels(held)
             held = held.filter(pa.array(hok))
             hp = model.predict_proba(held)
-            metrics["holdout"] = compute_metrics(hp, hl[hok]).as_dict()
+            metrics["holdout"] = compute_metrics(hp, hl[hok], task=task).as_dict()
             reliability_diagram(hp, hl[hok], ctx.out / "holdout_reliability.png", n_bins=ev.bins)
-            summary += f"; holdout {int(hok.sum()):,}: {metrics['holdout']['log_loss']:.4f}"
+            summary += f"; holdout {int(hok.sum()):,}: {metrics['holdout'][score]:.4f}"
         _json(ctx.out / "metrics.json", metrics)
-        return StageOutcome(summary, counts={k: v["log_loss"] for k, v in metrics.items()})
+        return StageOutcome(summary, counts={k: v[score] for k, v in metrics.items()})
 
 
 class AblateStage(_Base):
@@ -561,18 +570,26 @@ class AblateStage(_Base):
             repeats=a.repeats,
             extra_fractions=sorted({*a.curve, 1.0}),
             on_trained=ctx.progress,
+            task=ctx.config.train.task,
+            ties=ctx.config.train.ties,
         )
         write_report(report, ctx.out / "ablation.json")
         plot_curve(report, ctx.out / "curve.png")
         o = report.overall
         return StageOutcome(
-            f"extra data {o.diff:+.4f} log loss [{o.low:+.4f}, {o.high:+.4f}]: {o.verdict()}",
+            f"extra data {o.diff:+.4f} {report.metric} [{o.low:+.4f}, {o.high:+.4f}]: {o.verdict()}",
             counts={"holdout": o.n, "extra": report.n_extra, "diff": o.diff, "low": o.low, "high": o.high},
             drops={
                 "base: prompt in holdout": report.n_base_dropped,
                 "extra: prompt in holdout": report.n_extra_dropped,
             },
         )
+
+    def settings(self, config: PipelineConfig, base: Path) -> dict[str, Any]:
+        data = super().settings(config, base)
+        # The task picks the metric the ablation compares (``[train] task``, shared with train/evaluate).
+        data["task"], data["ties"] = config.train.task, config.train.ties
+        return data
 
 
 class PredictStage(_Base):

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arenapref.errors import InputFormatError
-from arenapref.readers import arena, competition, fastchat, lmsys, native, pairwise
+from arenapref.readers import arena, competition, fastchat, lmsys, native, pairwise, wsdm
 from arenapref.readers.files import (
     CSV_SUFFIXES,
     DATA_SUFFIXES,
@@ -49,6 +49,7 @@ FORMATS: dict[str, Kind] = {
     "pairwise": "battles",
     "native-conversations": "conversations",
     "native-battles": "battles",
+    "wsdm": "battles",
 }
 # Which file suffixes each format's reader reads (fastchat is a folder layout of its own).
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -60,6 +61,7 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "pairwise": CSV_SUFFIXES + JSON_SUFFIXES + TABLE_SUFFIXES,
     "native-conversations": TABLE_SUFFIXES,
     "native-battles": TABLE_SUFFIXES,
+    "wsdm": TABLE_SUFFIXES + CSV_SUFFIXES,
 }
 DEFAULT_BATCH = 8192
 TEXT_COLUMNS = ("prompt", "response_a", "response_b")
@@ -103,6 +105,7 @@ class Source:
             "pairwise": lambda: pairwise.read(f, self.rejects, batch_size, self.mapping, self.encoding),
             "native-conversations": lambda: native.read(f, "conversations", batch_size),
             "native-battles": lambda: native.read(f, "battles", batch_size),
+            "wsdm": lambda: wsdm.read(f, self.rejects, batch_size),
         }
         return readers[self.format]()
 
@@ -117,6 +120,8 @@ class Source:
             return arena.rows_to_batches(records, where, self.rejects, batch_size)
         if self.format == "pairwise":
             return pairwise.from_table(table, where, self.rejects, batch_size, self.mapping)
+        if self.format == "wsdm":
+            return iter(wsdm.from_table(table, where, self.rejects).to_batches(batch_size))
         kind = self.kind
         native.check_columns(table.column_names, kind, where)
         return native.conform_batches(iter(table.to_batches(batch_size)), kind, where)
@@ -191,6 +196,8 @@ def _format_of_columns(cols: set[str], where: Path | str, text_is_string: bool |
     if "conversation_a" in cols or "conversation_b" in cols:
         return "arena"
     if set(TEXT_COLUMNS) <= cols:
+        if wsdm.is_layout(cols) and text_is_string is not False:
+            return "wsdm"
         if any(c in cols for c in LABEL_COLUMNS):
             return "competition"
         if any(c in cols for c in PAIRWISE_LABELS) or (text_is_string is None and "id" not in cols):

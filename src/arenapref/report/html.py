@@ -274,13 +274,24 @@ def _drops(m: dict[str, Any]) -> str:
 def _section_model(r: _Run) -> str:
     t = r.manifest("train").get("counts", {})
     ev = _load(r.dir / "evaluate" / "metrics.json") or {}
-    rows = [[name, x["n"], x["log_loss"], x["accuracy"], x["accuracy_no_ties"]] for name, x in ev.items()]
-    out = (
-        f"<p>trained on {_num(t.get('labeled'))} labeled battles; out-of-fold log loss "
-        f"{_num(t.get('oof_log_loss'))} against the class prior's {_num(t.get('prior_log_loss'))} "
-        f"(temperature {_num(t.get('temperature'), 3)}).</p>"
-    )
-    out += _table(["scored on", "battles", "log loss", "accuracy", "accuracy without ties"], rows)
+    if t.get("task") == "binary":
+        # WSDM Cup 2025: accuracy is the score; log loss (binary) beside it, ties left out of scoring.
+        rows = [[name, x["n"], x["accuracy"], x["log_loss"]] for name, x in ev.items()]
+        out = (
+            f"<p>binary task: trained on {_num(t.get('labeled'))} labeled battles; out-of-fold accuracy "
+            f"<b>{_num(t.get('oof_accuracy'))}</b> (log loss {_num(t.get('oof_log_loss'))}, class prior "
+            f"{_num(t.get('prior_log_loss'))}); figures cross-fitted, human-labeled rows only.</p>"
+        )
+        out += _table(["scored on", "battles", "accuracy", "log loss"], rows)
+    else:
+        rows = [[name, x["n"], x["log_loss"], x["accuracy"], x["accuracy_no_ties"]] for name, x in ev.items()]
+        out = (
+            f"<p>trained on {_num(t.get('labeled'))} labeled battles; out-of-fold log loss "
+            f"<b>{_num(t.get('oof_log_loss'))}</b> against the class prior's {_num(t.get('prior_log_loss'))} "
+            f"(temperature {_num(t.get('temperature'), 3)}; figures cross-fitted, human-labeled rows "
+            "only).</p>"
+        )
+        out += _table(["scored on", "battles", "log loss", "accuracy", "accuracy without ties"], rows)
     out += _img_file(r.dir / "evaluate" / "reliability.png", "reliability diagram")
     if (r.dir / "evaluate" / "holdout_reliability.png").is_file():
         out += _img_file(r.dir / "evaluate" / "holdout_reliability.png", "holdout reliability diagram")
@@ -301,9 +312,14 @@ def _section_ablate(r: _Run) -> str:
         else "no clear difference"
     )
     cls = "ok" if verdict == "extra data helps" else "bad" if verdict == "extra data hurts" else ""
+    metric = str(a.get("metric", "log loss"))
+    base, extra = o.get("base_log_loss"), o.get("extra_log_loss")
+    if o.get("base_accuracy") is not None:  # the binary task: accuracy is the score, the error rate compared
+        metric, base, extra = "accuracy", o.get("base_accuracy"), o.get("extra_accuracy")
     out = (
-        f"<p>held-out human battles: {_num(o.get('n'))}; log loss base only {_num(o.get('base_log_loss'))}, "
-        f"with {_num(a.get('n_extra'))} extra rows {_num(o.get('extra_log_loss'))}; difference "
+        f"<p>held-out human battles: {_num(o.get('n'))}; {_esc(metric)} base only {_num(base)}, "
+        f"with {_num(a.get('n_extra'))} extra rows {_num(extra)}; {_esc(str(a.get('metric', 'log loss')))} "
+        "difference "
         f"<b>{_num(o.get('diff'))}</b>, {100 * float(a.get('confidence', 0.95)):.0f}% interval "
         f'[{_num(o.get("low"))}, {_num(o.get("high"))}]: <b class="{cls}">{verdict}</b> '
         f"(predictions averaged over {_num(a.get('repeats'))} trainings per arm).</p>"
@@ -317,7 +333,7 @@ def _section_ablate(r: _Run) -> str:
         )
         ax.axhline(0, color="#888", lw=1)
         ax.set_xlabel("extra (pseudo-labeled) rows added")
-        ax.set_ylabel("log loss with - without")
+        ax.set_ylabel(f"{a.get('metric', 'log loss')} with - without")
 
     if curve:
         out += _figure(draw, "ablation curve", (8, 3.2))
