@@ -15,6 +15,7 @@ from arenapref.cli.common import (
     MappingOption,
     QuietOption,
     RejectsOption,
+    SplitOption,
     emit_json,
     open_input,
     report_rejects,
@@ -35,6 +36,7 @@ def convert(
     mapping: MappingOption = None,
     rejects: RejectsOption = None,
     encoding: EncodingOption = None,
+    split: SplitOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -53,7 +55,7 @@ def convert(
         refuse_input_as_output(rejects, [source])
         if rejects.resolve() == out.resolve():
             raise ArenaprefError(f"--rejects {rejects} is the --out file; choose another path")
-    src = open_input(source, fmt, mapping, encoding)
+    src = open_input(source, fmt, mapping, encoding, split)
     if suffix == ".csv" and src.kind != "battles":
         raise ArenaprefError(f"{source} holds conversations; the competition CSV layout needs battles")
     table = src.read_table()

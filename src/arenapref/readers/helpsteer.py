@@ -5,7 +5,7 @@ Rows with the same prompt text are grouped (over the whole input, in first-seen 
 rule of ``rated``: source order, at most ``rated.MAX_PAIRS`` pairs per prompt, the label from the
 ``helpfulness`` difference (the attribute HelpSteer's reward models are ranked by), equal ratings a tie,
 A/B by the seeded coin. A prompt with a single usable response cannot be paired: a counted reject.
-Ids are ``<file>:<row>-<row>`` of the two source rows.
+Ids are ``<file>:<first row of the prompt>:<row>-<row>`` (the two source rows).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from arenapref.readers.base import (
     ReadOptions,
     Records,
     file_records,
+    record_id,
     row_batches,
-    source_stem,
     table_records,
 )
 from arenapref.readers.files import CSV_SUFFIXES, JSON_SUFFIXES, TABLE_SUFFIXES
@@ -69,7 +69,7 @@ def _row(group: dict[str, object], row_no: int, opts: ReadOptions) -> list[dict[
         items.append(Rated(rn, text, rec.get("model"), rating))
     if len(items) < 2:
         return "only one rated response to this prompt: nothing to pair it with"
-    return rated_pairs(source_stem(opts.where), [str(group["prompt"])], items, "helpsteer")
+    return rated_pairs(record_id({}, (), opts.where, row_no), [str(group["prompt"])], items, "helpsteer")
 
 
 def _read(path: Path, opts: ReadOptions) -> Iterator[pa.RecordBatch]:

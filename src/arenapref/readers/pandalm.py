@@ -5,7 +5,8 @@ better, 2 = response2 better).
 The three votes become a soft label: each vote is a third of the probability mass (three votes for
 response1 give (1, 0, 0); two for response1 and a tie give (2/3, 0, 1/3)). A missing or unreadable vote
 rejects the record rather than re-weighting the others. ``input``, when present, is appended to the
-instruction (the model saw both). The models come from ``cmp_key`` when it splits into two names.
+instruction (the model saw both; one record of the real file has only an input). The models
+come from ``cmp_key`` when it splits into two names.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ def _row(rec: dict[str, object], row_no: int, opts: ReadOptions) -> dict[str, ob
         resp_b = content_text(rec.get("response2"), "response2")
     except CellError as exc:
         return str(exc)
-    if not instruction or not instruction.strip():
-        return "empty instruction"
-    prompt = f"{instruction}\n\n{extra}" if extra and extra.strip() else instruction
+    prompt = "\n\n".join(t for t in (instruction, extra) if t and t.strip())
+    if not prompt:
+        return "empty instruction and input"
     key = rec.get("cmp_key")
     models = str(key).split("_") if isinstance(key, str) else []
     model_a, model_b = models if len(models) == 2 else (None, None)
