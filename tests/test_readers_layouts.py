@@ -305,3 +305,26 @@ def test_protect_and_exclude_take_a_format(tmp_path: Path, capsys: pytest.Captur
         capsys,
     )
     assert code == 3, err
+
+
+def test_hub_split_names_and_save_to_disk_dataset_dict_folders(tmp_path: Path) -> None:
+    """ultrafeedback_binarized names its shards train_prefs-*, test_prefs-*; save_to_disk writes one folder
+    per split, each with state.json."""
+    hub = tmp_path / "hub" / "data"
+    hub.mkdir(parents=True)
+    table = pa.Table.from_pylist(records("ultrafeedback-binarized", 5))
+    pq.write_table(table.slice(0, 3), hub / "train_prefs-00000-of-00001.parquet")
+    pq.write_table(table.slice(3, 2), hub / "test_prefs-00000-of-00001-abc123.parquet")
+    src = open_source(tmp_path / "hub")
+    assert (
+        src.read_table().num_rows == 5
+        and "splits test_prefs, train_prefs read together" in src.rejects.summary()
+    )
+    assert open_source(tmp_path / "hub", split="train_prefs").read_table().num_rows == 3
+    saved = tmp_path / "saved"
+    for name, part in (("train", table.slice(0, 3)), ("test", table.slice(3, 2))):
+        (saved / name).mkdir(parents=True)
+        pq.write_table(part, saved / name / "data.parquet")
+        (saved / name / "state.json").write_text("{}")
+    (saved / "dataset_dict.json").write_text('{"splits": ["train", "test"]}')
+    assert open_source(saved, split="test").read_table().num_rows == 2

@@ -49,6 +49,7 @@ from arenapref.rejects import RejectLog
 DEFAULT_BATCH = 8192
 SPLIT_NAMES = ("train", "test", "validation", "valid", "dev", "eval")
 _SPLIT_FILE = re.compile(rf"^({'|'.join(SPLIT_NAMES)})(?:[-_.]|$)")
+_HF_SHARD = re.compile(r"^(.+?)-\d{5}-of-\d{5}[-.]")
 
 
 @dataclass
@@ -215,8 +216,16 @@ def detect_format(path: Path) -> str:
 # --- folders and splits ------------------------------------------------------------------------------------
 
 
-def split_of(rel: Path) -> str | None:
-    """The split a data file belongs to, from a folder name (``train/``) or its name (``test-0000...``)."""
+def split_of(root: Path, rel: Path) -> str | None:
+    """The split a data file belongs to: Hugging Face's shard name (``train_prefs-00000-of-00001``), a
+    ``save_to_disk`` split folder (holding ``state.json``), a folder named like a split (``test/``), or a
+    file named like one (``train.csv``, ``test_999.csv``)."""
+    for depth in range(len(rel.parts) - 1):
+        if (root.joinpath(*rel.parts[: depth + 1]) / "state.json").is_file():
+            return rel.parts[depth]
+    shard = _HF_SHARD.match(rel.name)
+    if shard and shard.group(1) != "data":  # save_to_disk names every shard data-0000x-of-0000y
+        return shard.group(1)
     for part in rel.parts[:-1]:
         if part in SPLIT_NAMES:
             return part
@@ -283,14 +292,15 @@ def _open_path(
             raise InputFormatError(f"{p}: a FastChat folder has no splits")
         return Source(p, "fastchat", rejects, mapping, None, None, encoding)
     if not p.is_dir():
-        if split is not None and split_of(Path(p.name)) not in (None, split):
-            raise InputFormatError(f"{p}: is the {split_of(Path(p.name))} split, not {split!r}")
+        named = split_of(p.parent, Path(p.name))
+        if split is not None and named not in (None, split):
+            raise InputFormatError(f"{p}: is the {named} split, not {split!r}")
         return Source(p, format or _detect_file(p), rejects, mapping, None, None, encoding)
     files = data_files(p)
     fmt = _folder_layout(p, files, format)
     groups: dict[str, list[Path]] = {}
     for f in files:
-        groups.setdefault(split_of(f.relative_to(p)) or "(no split)", []).append(f)
+        groups.setdefault(split_of(p, f.relative_to(p)) or "(no split)", []).append(f)
     if len(groups) == 1 and split is None:
         return Source(p, fmt, rejects, mapping, files, None, encoding)
     splits = {n: Source(p, fmt, RejectLog(), mapping, fs, None, encoding) for n, fs in groups.items()}
