@@ -328,3 +328,14 @@ def test_hub_split_names_and_save_to_disk_dataset_dict_folders(tmp_path: Path) -
         (saved / name / "state.json").write_text("{}")
     (saved / "dataset_dict.json").write_text('{"splits": ["train", "test"]}')
     assert open_source(saved, split="test").read_table().num_rows == 2
+
+
+def test_pku_saferlhf_label_is_the_better_response(tmp_path: Path) -> None:
+    path = write("pku-saferlhf", tmp_path, 4)
+    rows = open_source(path).read_table().to_pylist()
+    assert [(r["p_a"], r["p_b"]) for r in rows] == [(1.0, 0.0), (0.0, 1.0)] * 2
+    assert rows[0]["response_a"][0].startswith("Answer 00.") and rows[0]["model_b"] == "Alpaca2-7B"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({**records("pku-saferlhf", 1)[0], "better_response_id": 2}) + "\n")
+    src = open_source(bad)
+    assert src.read_table().num_rows == 0 and src.rejects.counts == {"better_response_id 2 is not 0 or 1": 1}

@@ -23,6 +23,7 @@ from arenapref.readers import (
     pandalm,
     ppe,
     rated,
+    saferlhf,
     transcript,
 )
 from arenapref.readers.base import Peek, Reader
@@ -39,6 +40,7 @@ READERS: tuple[Reader, ...] = (
     helpsteer.READER,
     pandalm.READER,
     ppe.READER,
+    saferlhf.READER,
     competition.READER,
     native.BATTLES,
     competition.SUBMISSION,

@@ -183,6 +183,22 @@ def ppe(rng: random.Random, i: int) -> dict[str, object]:
     }
 
 
+def pku_saferlhf(rng: random.Random, i: int) -> dict[str, object]:
+    """PKU-Alignment/PKU-SafeRLHF: two sampled answers, the better (helpfulness) and the safer one."""
+    return {
+        "prompt": _prompt(rng, i),
+        "response_0": _answer(rng, i, "0"),
+        "response_1": _answer(rng, i, "1"),
+        "prompt_source": "BeaverTails",
+        "response_0_source": "Alpaca-7B",
+        "response_1_source": "Alpaca2-7B",
+        "is_response_0_safe": bool(i % 2),
+        "is_response_1_safe": True,
+        "better_response_id": i % 2,
+        "safer_response_id": 1,
+    }
+
+
 def _arena_conv(turns: list[tuple[str, str]], parts: bool) -> list[dict[str, object]]:
     if not parts:
         return [{"role": r, "content": c} for r, c in turns]
@@ -269,6 +285,7 @@ LAYOUTS: dict[str, tuple[Callable[[random.Random, int], object], str, str]] = {
     "helpsteer": (helpsteer, "helpsteer.parquet", "helpsteer"),
     "pandalm": (pandalm, "testset-v1.json", "pandalm"),
     "ppe": (ppe, "ppe.parquet", "ppe"),
+    "pku-saferlhf": (pku_saferlhf, "pku_train.jsonl", "saferlhf"),
     "arena-140k": (arena_140k, "arena140k.parquet", "arena"),
     "arena-33k": (arena_33k, "clean_battle_conv.json", "arena"),
     "arena-55k": (arena_55k, "train.csv", "competition"),
