@@ -339,3 +339,21 @@ def test_pku_saferlhf_label_is_the_better_response(tmp_path: Path) -> None:
     bad.write_text(json.dumps({**records("pku-saferlhf", 1)[0], "better_response_id": 2}) + "\n")
     src = open_source(bad)
     assert src.read_table().num_rows == 0 and src.rejects.counts == {"better_response_id 2 is not 0 or 1": 1}
+
+
+@pytest.mark.parametrize("name", ["arena-140k", "skywork-preference", "ultrafeedback-binarized"])
+def test_column_wise_message_decoding_equals_the_per_record_reader(tmp_path: Path, name: str) -> None:
+    """Parquet message lists are decoded column-wise; the same records as JSON lines go through
+    ``content_text`` one by one: the tables must be identical (an image part carries no text)."""
+    recs = records(name, 8)
+    if name == "arena-140k":
+        conv = recs[0]["conversation_a"]
+        assert isinstance(conv, list)
+        conv[0]["content"].append({"type": "image", "text": None, "image": "x.png", "mimeType": "image/png"})
+    (tmp_path / "p").mkdir()
+    (tmp_path / "j").mkdir()
+    pq.write_table(pa.Table.from_pylist(recs), tmp_path / "p" / "data.parquet")
+    (tmp_path / "j" / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    columnwise = open_source(tmp_path / "p" / "data.parquet").read_table()
+    per_record = open_source(tmp_path / "j" / "data.jsonl").read_table()
+    assert columnwise.num_rows == 8 and columnwise.equals(per_record)

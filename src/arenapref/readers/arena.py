@@ -23,13 +23,17 @@ WINNERS: dict[str, tuple[float, float, float]] = {
 
 
 def _split(conv: object, role: str, field: str) -> list[str | None] | None:
+    """The texts of ``role``'s messages, from dicts or from (role, text) tuples (``messages``)."""
     if not isinstance(conv, list):
         return None
     out: list[str | None] = []
     for msg in conv:
-        if not isinstance(msg, dict):
+        if isinstance(msg, tuple):
+            if msg[0] == role:
+                out.append(msg[1])
+        elif not isinstance(msg, dict):
             return None
-        if msg.get("role") == role:
+        elif msg.get("role") == role:
             out.append(content_text(msg.get("content"), f"{field} content"))
     return out
 
@@ -80,5 +84,12 @@ def _sniff(p: Peek) -> bool:
 
 
 READER = record_reader(
-    "arena", JSON_SUFFIXES + TABLE_SUFFIXES, ("conversation_a", "conversation_b"), _sniff, battle_row, ()
+    "arena",
+    JSON_SUFFIXES + TABLE_SUFFIXES,
+    ("conversation_a", "conversation_b"),
+    _sniff,
+    battle_row,
+    required=(),
+    message_columns=("conversation_a", "conversation_b"),
+    used=("question_id", "id", "winner", "model_a", "model_b", "conversation_a", "conversation_b", "turns"),
 )

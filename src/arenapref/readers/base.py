@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TextIO
 
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
 from arenapref.readers.files import CSV_SUFFIXES, TABLE_SUFFIXES, iter_table_file, table_schema
 from arenapref.readers.jsonrecords import iter_json_records
+from arenapref.readers.messages import message_lists
 from arenapref.records import BATTLE_SCHEMA, Kind
 from arenapref.rejects import RejectLog
 
@@ -163,15 +165,26 @@ Records = Iterator[tuple[int, dict[str, object]]]
 RowFn = Callable[[dict[str, object], int, ReadOptions], "dict[str, object] | list[dict[str, object]] | str"]
 
 
-def open_csv_text(path: Path, encoding: str | None) -> tuple[object, bool]:
+def open_csv_text(path: Path, encoding: str | None) -> tuple[TextIO, bool]:
     """A CSV opened for the ``csv`` module, and whether its encoding is not UTF-8 (decodes are counted)."""
     enc = encoding or "utf-8-sig"
     try:
         info = codecs.lookup(enc)
     except LookupError:
-        raise InputFormatError(f"encoding {enc}: not a text encoding Python knows") from None
+        raise InputFormatError(f"--encoding {enc}: not a text encoding Python knows") from None
     # strict: bytes that are not in the encoding are found and named, never silently replaced.
     return path.open(newline="", encoding=enc, errors="strict"), info.name not in ("utf-8", "utf-8-sig")
+
+
+def csv_error(path: Path, exc: UnicodeDecodeError | csv.Error, row_no: int) -> InputFormatError:
+    """The one sentence for a CSV that stops decoding or parsing after ``row_no`` rows."""
+    if isinstance(exc, UnicodeDecodeError):
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        return InputFormatError(
+            f"{path}: not UTF-8 (byte 0x{bad} after row {row_no}); a file saved by Excel is usually "
+            "cp1252, so pass --encoding cp1252 (or latin-1)"
+        )
+    return InputFormatError(f"{path}: not a readable CSV after row {row_no} ({exc})")
 
 
 def csv_records(
@@ -181,8 +194,8 @@ def csv_records(
     fh, non_utf8 = open_csv_text(path, opts.encoding)
     row_no = 0
     try:
-        with fh as text:  # type: ignore[attr-defined]
-            reader = csv.DictReader(text, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        with fh:
+            reader = csv.DictReader(fh, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
             if check_header is not None:
                 check_header(list(reader.fieldnames or []))
             for row_no, rec in enumerate(reader, start=1):
@@ -193,34 +206,55 @@ def csv_records(
                 if non_utf8 and any(isinstance(v, str) and not v.isascii() for v in rec.values()):
                     opts.rejects.recover(f"decoded from {opts.encoding}")
                 yield row_no, dict(rec)
-    except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start : exc.start + 1].hex()
-        raise InputFormatError(
-            f"{path}: not UTF-8 (byte 0x{bad} after row {row_no}); a file saved by Excel is usually "
-            "cp1252, so pass encoding cp1252 (or latin-1)"
-        ) from exc
-    except csv.Error as exc:
-        raise InputFormatError(f"{path}: not a readable CSV after row {row_no} ({exc})") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise csv_error(path, exc, row_no) from exc
 
 
-def table_records(table: pa.Table, batch_size: int) -> Records:
-    """The rows of an Arrow table as dicts, numbered from 1."""
-    return enumerate((r for b in table.to_batches(batch_size) for r in b.to_pylist()), start=1)
+def table_records(
+    table: pa.Table,
+    batch_size: int,
+    used: tuple[str, ...] | None = None,
+    message_columns: tuple[str, ...] = (),
+) -> Records:
+    """The rows of an Arrow table as dicts (only the ``used`` columns, when given), numbered from 1."""
+    if used is not None:
+        table = table.select([c for c in table.column_names if c in used])
+    rows = (r for b in table.to_batches(batch_size) for r in batch_records(b, message_columns))
+    return enumerate(rows, start=1)
+
+
+def batch_records(batch: pa.RecordBatch, message_columns: tuple[str, ...] = ()) -> list[dict[str, object]]:
+    """A batch's rows as dicts; the named message-list columns as (role, text) tuples (``messages``)."""
+    if not message_columns:
+        return batch.to_pylist()  # type: ignore[no-any-return]
+    names = batch.schema.names
+    cols = [
+        message_lists(c) if n in message_columns else c.to_pylist()
+        for n, c in zip(names, batch.columns, strict=True)
+    ]
+    return [dict(zip(names, values, strict=True)) for values in zip(*cols, strict=True)]
 
 
 def file_records(
-    path: Path, opts: ReadOptions, check_columns: Callable[[list[str]], object] | None = None
+    path: Path,
+    opts: ReadOptions,
+    check_columns: Callable[[list[str]], object] | None = None,
+    used: tuple[str, ...] | None = None,
+    message_columns: tuple[str, ...] = (),
 ) -> Records:
-    """The records of a CSV, JSON/JSON-lines, Parquet or Arrow file as dicts, numbered from 1."""
+    """The records of a CSV, JSON/JSON-lines, Parquet or Arrow file as dicts, numbered from 1; of a table
+    file only the ``used`` columns are decoded (a preference set often carries a third copy of the text)."""
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         yield from csv_records(path, opts, check_columns)
     elif suffix in TABLE_SUFFIXES:
+        names = table_schema(path).names
         if check_columns is not None:
-            check_columns(table_schema(path).names)
+            check_columns(names)
+        cols = None if used is None else [c for c in names if c in used]
         row_no = 0
-        for batch in iter_table_file(path, opts.batch_size):
-            for rec in batch.to_pylist():
+        for batch in iter_table_file(path, opts.batch_size, cols):
+            for rec in batch_records(batch, message_columns):
                 row_no += 1
                 yield row_no, rec
     else:
@@ -255,11 +289,15 @@ def record_reader(
     sniff: Callable[[Peek], bool],
     row_fn: RowFn,
     required: tuple[str, ...] | None = None,
+    used: tuple[str, ...] | None = None,
+    message_columns: tuple[str, ...] = (),
 ) -> LayoutReader:
     """A battles ``Reader`` for a layout read one record at a time: files and tables go through ``row_fn``.
 
     The file's columns must include ``required`` (default: ``columns``), checked before any row, so a
-    file of another layout is one sentence rather than every row rejected.
+    file of another layout is one sentence rather than every row rejected. ``used`` names every column
+    ``row_fn`` reads (None: all), so tables decode nothing else; ``message_columns`` are decoded
+    column-wise into (role, text) tuples (``messages.message_lists``), which ``row_fn`` must accept.
     """
     needed = columns if required is None else required
 
@@ -276,14 +314,14 @@ def record_reader(
                 raise InputFormatError(f"{path}: {exc}") from None
 
         opts.where = path
-        return row_batches(file_records(path, opts, check_file), row_fn, opts)
+        return row_batches(file_records(path, opts, check_file, used, message_columns), row_fn, opts)
 
     def from_table(table: pa.Table, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
         try:
             check(table.column_names)
         except InputFormatError as exc:
             raise InputFormatError(f"{opts.where}: {exc}") from None
-        return row_batches(table_records(table, opts.batch_size), row_fn, opts)
+        return row_batches(table_records(table, opts.batch_size, used, message_columns), row_fn, opts)
 
     return LayoutReader(name, "battles", suffixes, columns, sniff, read, from_table)
 
@@ -361,6 +399,7 @@ def opt_str(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+@functools.lru_cache(maxsize=256)
 def source_stem(where: Path | str) -> str:
     """A short name for ids made of row numbers: the file's stem, or ``DataFrame`` for ``<DataFrame>``."""
     return str(where).strip("<>") if str(where).startswith("<") else Path(str(where)).stem

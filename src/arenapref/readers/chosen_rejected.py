@@ -16,8 +16,8 @@ from __future__ import annotations
 from arenapref.readers.base import Peek, ReadOptions, preferred_pair, record_id, record_reader
 from arenapref.readers.files import JSON_SUFFIXES, TABLE_SUFFIXES
 from arenapref.readers.jsoncells import CellError, content_text
+from arenapref.readers.messages import Message
 
-Message = tuple[str, str | None]
 ID_KEYS = ("prompt_id", "id", "question_id")
 SCORES = (("score_chosen", "score_rejected"), ("chosen_rating", "rejected_rating"))
 
@@ -28,6 +28,9 @@ def messages_of(value: object, field: str) -> list[Message]:
         raise CellError(f"{field}: expected a list of role/content messages, got {type(value).__name__}")
     out: list[Message] = []
     for msg in value:
+        if isinstance(msg, tuple):  # decoded column-wise (messages.message_lists)
+            out.append(msg)
+            continue
         if not isinstance(msg, dict) or not isinstance(msg.get("role"), str):
             raise CellError(f"{field}: expected role/content messages")
         out.append((str(msg["role"]), content_text(msg.get("content"), f"{field} content")))
@@ -96,6 +99,21 @@ def _sniff(p: Peek) -> bool:
     return p.has("chosen", "rejected") and p.type_of("chosen") == "list"
 
 
+USED = (
+    "chosen",
+    "rejected",
+    "prompt",
+    "chosen_model",
+    "rejected_model",
+    *ID_KEYS,
+    *(c for p in SCORES for c in p),
+)
 READER = record_reader(
-    "chosen-rejected", JSON_SUFFIXES + TABLE_SUFFIXES, ("chosen", "rejected"), _sniff, _row
+    "chosen-rejected",
+    JSON_SUFFIXES + TABLE_SUFFIXES,
+    ("chosen", "rejected"),
+    _sniff,
+    _row,
+    used=USED,
+    message_columns=("chosen", "rejected"),
 )

@@ -10,7 +10,6 @@ a DataFrame in this layout (JSON-string cells or list cells) reads through the s
 
 from __future__ import annotations
 
-import codecs
 import csv
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -21,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.base import LayoutReader, Peek, ReadOptions
+from arenapref.readers.base import LayoutReader, Peek, ReadOptions, csv_error, open_csv_text
 from arenapref.readers.files import CSV_SUFFIXES, TABLE_SUFFIXES, iter_table_file
 from arenapref.readers.jsoncells import CellError, decode_turns, fix_surrogates
 from arenapref.records import BATTLE_SCHEMA
@@ -111,23 +110,14 @@ def read(
     yield from read_rows(path, rejects, batch_size, submission, encoding)
 
 
-def _open_text(path: Path, encoding: str | None) -> Any:
-    enc = encoding or "utf-8-sig"
-    try:
-        codecs.lookup(enc)
-    except LookupError:
-        raise InputFormatError(f"--encoding {enc}: not a text encoding Python knows") from None
-    # strict for UTF-8: bytes that are not UTF-8 are found and named below, never silently replaced.
-    return path.open(newline="", encoding=enc, errors="strict")
-
-
 def read_rows(
     path: Path, rejects: RejectLog, batch_size: int, submission: bool, encoding: str | None = None
 ) -> Iterator[pa.RecordBatch]:
     """The per-row reader (standard ``csv`` module): the reference and the fallback of the fast path."""
     row_no = 0
     try:
-        with _open_text(path, encoding) as fh:
+        fh, _ = open_csv_text(path, encoding)
+        with fh:
             reader = csv.reader(fh, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
             header = [h.strip() for h in next(reader, [])]
             has_labels = check_header(header, path, submission)
@@ -155,14 +145,8 @@ def read_rows(
                     rows = []
             if rows:
                 yield pa.RecordBatch.from_pylist(rows, schema=BATTLE_SCHEMA)
-    except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start : exc.start + 1].hex()
-        raise InputFormatError(
-            f"{path}: not UTF-8 (byte 0x{bad} after row {row_no}); a file saved by Excel is usually "
-            "cp1252, so pass --encoding cp1252 (or latin-1)"
-        ) from exc
-    except csv.Error as exc:
-        raise InputFormatError(f"{path}: not a readable CSV after row {row_no} ({exc})") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise csv_error(path, exc, row_no) from exc
 
 
 def _checked_row(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
+from arenapref.readers import competition
 from arenapref.readers.base import LayoutReader, Peek, ReadOptions
 from arenapref.readers.files import TABLE_SUFFIXES, iter_table_file, table_schema
 from arenapref.records import SCHEMAS, Kind, conform
@@ -58,9 +59,13 @@ def _from_table(kind: Kind) -> Callable[[pa.Table, ReadOptions], Iterator[pa.Rec
 
 def _sniff_battles(p: Peek) -> bool:
     """Our battles: the text columns as lists (string cells are the competition layout), no foreign label."""
-    text = ("prompt", "response_a", "response_b")
-    foreign = ("winner_model_a", "winner_model_b", "winner_tie", "preference", "winner", "label", "choice")
-    return p.origin == "table" and p.has(*text) and not p.any_of(*foreign) and p.type_of("prompt") != "string"
+    foreign = (*competition.LABELS, *competition.PAIRWISE_LABELS)
+    return (
+        p.origin == "table"
+        and p.has(*competition.TEXT_COLUMNS)
+        and not p.any_of(*foreign)
+        and p.type_of("prompt") != "string"
+    )
 
 
 CONVERSATIONS = LayoutReader(

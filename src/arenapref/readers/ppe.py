@@ -44,4 +44,11 @@ def _sniff(p: Peek) -> bool:
     return p.has(*COLUMNS)
 
 
-READER = record_reader("ppe", CSV_SUFFIXES + JSON_SUFFIXES + TABLE_SUFFIXES, COLUMNS, _sniff, _row)
+READER = record_reader(
+    "ppe",
+    CSV_SUFFIXES + JSON_SUFFIXES + TABLE_SUFFIXES,
+    COLUMNS,
+    _sniff,
+    _row,
+    used=(*COLUMNS, "winner", "model_a", "model_b", *ID_KEYS),
+)

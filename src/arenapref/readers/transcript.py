@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 
 from arenapref.readers.base import Peek, ReadOptions, record_id, record_reader
-from arenapref.readers.chosen_rejected import ID_KEYS, Message, pair_row
+from arenapref.readers.chosen_rejected import ID_KEYS, USED, pair_row
 from arenapref.readers.files import CSV_SUFFIXES, JSON_SUFFIXES, TABLE_SUFFIXES
 from arenapref.readers.jsoncells import CellError
+from arenapref.readers.messages import Message
 
 _MARK = re.compile(r"(?:^|\n\n)(Human|Assistant):[ \t]?")
 _ROLE = {"Human": "user", "Assistant": "assistant"}
@@ -48,5 +49,10 @@ def _sniff(p: Peek) -> bool:
 
 
 READER = record_reader(
-    "transcript", CSV_SUFFIXES + JSON_SUFFIXES + TABLE_SUFFIXES, ("chosen", "rejected"), _sniff, _row
+    "transcript",
+    CSV_SUFFIXES + JSON_SUFFIXES + TABLE_SUFFIXES,
+    ("chosen", "rejected"),
+    _sniff,
+    _row,
+    used=USED,
 )
