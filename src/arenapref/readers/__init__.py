@@ -355,7 +355,7 @@ def _table_source(
 def _open_object(
     obj: Any, format: str | None, rejects: RejectLog, mapping: dict[str, str] | None, split: str | None
 ) -> Source:
-    if isinstance(obj, Mapping) and obj and all(not isinstance(k, (bytes, int)) for k in obj):
+    if isinstance(obj, Mapping) and obj and not any(isinstance(v, (list, tuple)) for v in obj.values()):
         # A DatasetDict (a dict of split name -> Dataset): one split, never merged silently.
         splits = {str(k): _table_source(*_to_arrow(v), format, RejectLog(), mapping) for k, v in obj.items()}
         chosen = _pick_split("<DatasetDict>", splits, split, rejects)
