@@ -139,17 +139,20 @@ def _first_json_record(path: Path) -> dict[str, object] | None:
     """The first record of a JSON array or JSON-lines file, without reading the whole file.
 
     A JSON-lines file is read a whole line at a time, however long its first line (a record with a long
-    conversation is several hundred kilobytes); an array file is parsed whole.
+    conversation is several hundred kilobytes); of an array file only the first element is decoded.
     """
     try:
         with path.open("rb") as fh:
             head = fh.read(4096).decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
             if head.startswith("["):
+                # Only the first element is decoded: the reader parses the whole array once, later.
+                text = path.read_bytes().decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+                start = len(text) - len(text[1:].lstrip(" \t\r\n"))
                 try:
-                    data = json.loads(path.read_bytes().decode("utf-8", "replace").lstrip("\ufeff"))
+                    first, _ = json.JSONDecoder().raw_decode(text, start)
                 except (json.JSONDecodeError, RecursionError):
                     return None
-                return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else None
+                return first if isinstance(first, dict) else None
             fh.seek(0)
             for raw in fh:
                 line = raw.decode("utf-8", "replace").lstrip("\ufeff").strip()

@@ -22,20 +22,29 @@ WINNERS: dict[str, tuple[float, float, float]] = {
 }
 
 
-def _split(conv: object, role: str, field: str) -> list[str | None] | None:
-    """The texts of ``role``'s messages, from dicts or from (role, text) tuples (``messages``)."""
+def _sides(conv: object, field: str) -> tuple[list[str | None], list[str | None]] | None:
+    """The user and the assistant texts of a conversation, from dicts or (role, text) tuples (``messages``);
+    None when it is not a list of messages."""
     if not isinstance(conv, list):
         return None
-    out: list[str | None] = []
+    users: list[str | None] = []
+    answers: list[str | None] = []
     for msg in conv:
         if isinstance(msg, tuple):
-            if msg[0] == role:
-                out.append(msg[1])
-        elif not isinstance(msg, dict):
+            role, text = msg
+        elif isinstance(msg, dict):
+            role = msg.get("role")
+            if role not in ("user", "assistant"):
+                continue
+            content = msg.get("content")
+            text = content if content is None or isinstance(content, str) else content_text(content, field)
+        else:
             return None
-        elif msg.get("role") == role:
-            out.append(content_text(msg.get("content"), f"{field} content"))
-    return out
+        if role == "user":
+            users.append(text)
+        elif role == "assistant":
+            answers.append(text)
+    return users, answers
 
 
 def winner_label(winner: object) -> tuple[float, float, float] | str | None:
@@ -59,11 +68,11 @@ def battle_row(
         return label
     try:
         if "conversation_a" in rec or "conversation_b" in rec:
-            prompt = _split(rec.get("conversation_a"), "user", "conversation_a")
-            resp_a = _split(rec.get("conversation_a"), "assistant", "conversation_a")
-            resp_b = _split(rec.get("conversation_b"), "assistant", "conversation_b")
-            if prompt is None or resp_a is None or resp_b is None:
+            side_a = _sides(rec.get("conversation_a"), "conversation_a content")
+            side_b = _sides(rec.get("conversation_b"), "conversation_b content")
+            if side_a is None or side_b is None:
                 return "conversation_a/conversation_b must be lists of role/content messages"
+            (prompt, resp_a), resp_b = side_a, side_b[1]
         else:
             turns = rec.get("turns")
             if not isinstance(turns, list):

@@ -119,8 +119,9 @@ class ReadOptions:
 
 
 class Reader(Protocol):
-    """One input layout. ``columns`` are the columns that identify it (used to name the closest layout
-    when nothing matches); ``sources`` names the public datasets published in it."""
+    """One input layout: its ``name`` (what ``format=`` takes), the ``kind`` of record it yields, the file
+    ``suffixes`` it reads, and the ``columns`` that identify it (used to name the closest layout when
+    nothing matches). ``sniff`` must be cheap and must not read data: it sees only a ``Peek``."""
 
     @property
     def name(self) -> str: ...
