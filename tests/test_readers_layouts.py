@@ -357,3 +357,30 @@ def test_column_wise_message_decoding_equals_the_per_record_reader(tmp_path: Pat
     columnwise = open_source(tmp_path / "p" / "data.parquet").read_table()
     per_record = open_source(tmp_path / "j" / "data.jsonl").read_table()
     assert columnwise.num_rows == 8 and columnwise.equals(per_record)
+
+
+def test_mine_exclude_takes_a_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prompt = "A question long enough for every guard rule, about tides and the moon's pull on the sea."
+    convs = tmp_path / "convs.jsonl"
+    with convs.open("w", encoding="utf-8") as fh:
+        for i, p in enumerate(
+            [prompt, "Another long question about volcanoes, magma chambers and eruptions."]
+        ):
+            for model in ("m1", "m2"):
+                conv = [{"role": "user", "content": p}, {"role": "assistant", "content": f"{model} {i}"}]
+                fh.write(
+                    json.dumps({"conversation_id": f"{model}-{i}", "model": model, "conversation": conv})
+                    + "\n"
+                )
+    exclude = tmp_path / "test.json"  # pairwise, but winner/model_a/model_b make detection say arena
+    row = {"id": "t1", "prompt": prompt, "response_a": "x", "response_b": "y", "winner": "model_a"}
+    exclude.write_text(json.dumps([{**row, "model_a": "m", "model_b": "n"}]))
+    out = tmp_path / "pairs.parquet"
+    args = ["mine", str(convs), "-o", str(out), "--exclude", str(exclude), "--quiet"]
+    code, _, err = run_cli(args, capsys)
+    assert code == 1, err  # read as arena, every row rejected: the guard refuses to vouch
+    code, _, err = run_cli([*args, "--exclude-format", "pairwise"], capsys)
+    assert code == 0, err
+    assert [t[0] for t in pq.read_table(out).column("prompt").to_pylist()] == [
+        "Another long question about volcanoes, magma chambers and eruptions."
+    ]
