@@ -6,6 +6,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from arenapref.testing.layouts import LAYOUTS
+
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_read.py"
 
 
@@ -16,6 +18,20 @@ def test_bench_read_smoke(tmp_path: Path) -> None:
     sys.modules["bench_read"] = module
     spec.loader.exec_module(module)
     results = module.main(
-        ["--battles", "600", "--malformed-share", "0.05", "--repeats", "1", "--workdir", str(tmp_path)]
+        [
+            "--battles",
+            "600",
+            "--malformed-share",
+            "0.05",
+            "--repeats",
+            "1",
+            "--workdir",
+            str(tmp_path),
+            "--layout-rows",
+            "40",
+        ]
     )
     assert results["identical"] and results["rows_read"] + results["rejected"] == 600
+    per_layout = results["layouts"]
+    assert set(per_layout) == set(LAYOUTS)
+    assert all(r["battles"] > 0 and r["rejected"] == 0 for r in per_layout.values())

@@ -22,6 +22,7 @@ import pytest
 
 from arenapref.readers import Source, open_source
 from arenapref.records import user_turns
+from arenapref.testing.layouts import LAYOUTS, records, write
 from cli_helpers import run_cli
 
 # Every data input in ../shared/data that holds text, as a user would point at it (arena_votes_10k holds
@@ -36,15 +37,6 @@ REAL_INPUTS = [
     "lmsys_chat_1m_sample/lmsys_1000.jsonl",
     "pandalm_human_999/testset-v1.json",
 ]
-# Layouts read through a column mapping until they have a reader of their own.
-MAPPINGS = {
-    "pandalm_human_999/testset-v1.json": {
-        "prompt": "instruction",
-        "input": "input",
-        "a": "response1",
-        "b": "response2",
-    }
-}
 # Conversation sources holding several models' answers to one prompt: mine can pair them.
 MINABLE = ["arena_hard_34_models", "arena_prompts_1135"]
 # The start of a serialised message object or part list, in JSON or Python repr.
@@ -88,7 +80,7 @@ def _write_protect(path: Path, prompts: list[list[str]]) -> Path:
 
 
 def _open(shared_data: Path, rel: str) -> Source:
-    return open_source(shared_data / rel, mapping=MAPPINGS.get(rel))
+    return open_source(shared_data / rel)
 
 
 @pytest.mark.parametrize("rel", REAL_INPUTS)
@@ -152,12 +144,16 @@ def test_guard_catches_a_verbatim_copy(
     source = shared_data / rel
     planted = _planted_prompts(_open(shared_data, rel).read_table())
     protect = _write_protect(tmp_path / "leaktest.csv", planted)
-    if rel in MAPPINGS:
-        source = tmp_path / "source.parquet"  # --protect takes no --map: the mapped source, in our schema
-        pq.write_table(_open(shared_data, rel).read_table(), source)
+    _guard_catches(source, protect, len(planted), tmp_path, capsys)
+
+
+def _guard_catches(
+    source: Path, protect: Path, n: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check-leakage (SOURCE as the protected side) and compare both find the ``n`` planted prompts."""
     code, _, err = run_cli(["check-leakage", str(protect), "--protect", str(source), "--quiet"], capsys)
-    assert code == 3, f"{rel}: check-leakage missed planted prompts ({err[:300]})"
-    code, _, _ = run_cli(
+    assert code == 3, f"{source}: check-leakage missed planted prompts ({err[:300]})"
+    code, _, err = run_cli(
         [
             "compare",
             str(protect),
@@ -171,9 +167,9 @@ def test_guard_catches_a_verbatim_copy(
         ],
         capsys,
     )
-    assert code == 0
+    assert code == 0, err
     report = json.loads((tmp_path / "cmp" / "report.json").read_text())
-    assert report["left_in_right"]["exact"] == len(planted), f"{rel}: compare missed planted prompts"
+    assert report["left_in_right"]["exact"] == n, f"{source}: compare missed planted prompts"
 
 
 @pytest.mark.parametrize("rel", MINABLE)
@@ -213,3 +209,66 @@ def test_arena_hard_prompts_from_the_raw_file_are_caught(
     assert not kept & {p[0] for p in planted}
     code, _, _ = run_cli(["check-leakage", str(protect), "--protect", str(folder), "--quiet"], capsys)
     assert code == 3
+
+
+# --- every preference-set and Arena-release layout, on fixtures built from the public schemas ---------
+
+
+def _expected_user_turns(layout: str, rec: dict[str, object]) -> tuple[str, int]:
+    """A raw record's first user turn and its number of user turns, read straight from the raw fields."""
+    if layout in ("chosen-rejected", "arena"):
+        conv = rec["chosen"] if layout == "chosen-rejected" else rec["conversation_a"]
+        assert isinstance(conv, list)
+        users = [m["content"] for m in conv if m["role"] == "user"]
+        first = users[0]
+        text = first if isinstance(first, str) else first[0]["text"]
+        return text, len(users)
+    if layout == "transcript":
+        chosen = str(rec["chosen"])
+        return chosen.split("\n\nHuman: ")[1].split("\n\nAssistant: ")[0], chosen.count("\n\nHuman: ")
+    if layout == "competition":
+        turns = json.loads(str(rec["prompt"]))
+        return turns[0], len(turns)
+    key = {"rated": "instruction", "pandalm": "instruction"}.get(layout, "prompt")
+    return str(rec[key]), 1
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+def test_fixture_layouts_conform(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No text cell holds structure, user-turn counts match the raw records, and a verbatim copy of three
+    prompts is caught by check-leakage and compare."""
+    layout = LAYOUTS[name][2]
+    source = write(name, tmp_path / "src", 30)
+    table = open_source(source).read_table()
+    texts = _texts(table)
+    assert texts and not [t for t in texts if STRUCTURED.match(t)]
+    expected = dict(_expected_user_turns(layout, r) for r in records(name, 30))
+    read = {}
+    for turns in table.column("prompt").to_pylist():
+        read[turns[0].split("\n\n")[0] if layout == "pandalm" else turns[0]] = len(turns)
+    assert read == expected
+    planted = _planted_prompts(table)
+    _guard_catches(source, _write_protect(tmp_path / "leaktest.csv", planted), 3, tmp_path, capsys)
+
+
+@pytest.mark.parametrize("name", ["ultrafeedback-binarized", "hh-rlhf", "ultrafeedback", "ppe", "arena-140k"])
+def test_mine_exclude_reads_each_layout(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A preference set used as mine's --exclude source: conversations asking its prompts are dropped."""
+    source = write(name, tmp_path / "src", 10)
+    prompts = [t[0] for t in open_source(source).read_table().column("prompt").to_pylist()][:4]
+    convs = tmp_path / "convs.jsonl"
+    with convs.open("w", encoding="utf-8") as fh:
+        for i, p in enumerate(
+            [*prompts, "An unrelated question about the ocean floor and its geology, long."]
+        ):
+            for model in ("model-x", "model-y"):
+                conv = [{"role": "user", "content": p}, {"role": "assistant", "content": f"{model} says {i}"}]
+                rec = {"conversation_id": f"{model}-{i}", "model": model, "conversation": conv}
+                fh.write(json.dumps(rec) + "\n")
+    out = tmp_path / "pairs.parquet"
+    code, _, err = run_cli(["mine", str(convs), "-o", str(out), "--exclude", str(source), "--quiet"], capsys)
+    assert code == 0, err
+    kept = {t[0] for t in pq.read_table(out).column("prompt").to_pylist()}
+    assert kept and not kept & set(prompts), f"{name}: mine --exclude kept protected prompts"

@@ -16,7 +16,6 @@ import pytest
 
 from arenapref.errors import InputFormatError
 from arenapref.readers import (
-    as_source,
     count_prompts,
     detect_format,
     open_source,
@@ -216,10 +215,10 @@ class _FakeDataset:
 
 
 def test_hf_dataset_object_duck_typed() -> None:
-    src = as_source(_FakeDataset(_lmsys_table(5)))
+    src = open_source(_FakeDataset(_lmsys_table(5)))
     assert src.format == "lmsys" and str(src.path) == "<Dataset>" and src.read_table().num_rows == 5
     with pytest.raises(InputFormatError, match="cannot read a int"):
-        as_source(3)
+        open_source(3)
 
 
 # --- §4 bad input: one sentence or a counted repair ------------------------------------------------

@@ -16,7 +16,7 @@ from typer._click.globals import get_current_context
 from arenapref.atomic import declare_inputs, refuse_input_as_output
 from arenapref.errors import ArenaprefError
 from arenapref.readers import FORMATS, Source, open_source
-from arenapref.readers.pairwise import parse_mapping
+from arenapref.readers.pairwise import ROLE_HELP, parse_mapping
 from arenapref.rejects import RejectLog
 
 console = Console(soft_wrap=True)
@@ -33,9 +33,34 @@ MappingOption = Annotated[
     typer.Option(
         "--map",
         help=(
-            "Column mapping for pairwise files, e.g. "
-            "prompt=instruction,a=output_1,b=output_2,label=preference."
+            "Column mapping for pairwise files, ROLE=COLUMN pairs, e.g. "
+            "prompt=instruction,a=output_1,b=output_2,label=preference. Roles: "
+            + "; ".join(f"{role}: {text}" for role, text in ROLE_HELP.items())
+            + "."
         ),
+    ),
+]
+SplitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--split",
+        help=(
+            "Read this split of a folder with split files (Hugging Face data/train-*.parquet, "
+            "data/test-*.parquet, train/ ...); without it, labeled and unlabeled splits together are an "
+            "error."
+        ),
+    ),
+]
+ProtectFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--protect-format", help="Layout of the --protect sources (as --format), detected when omitted."
+    ),
+]
+ExcludeFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--exclude-format", help="Layout of the --exclude sources (as --format), detected when omitted."
     ),
 ]
 RejectsOption = Annotated[
@@ -56,10 +81,21 @@ EncodingOption = Annotated[
 
 
 def open_input(
-    path: Path, fmt: str | None = None, mapping: str | None = None, encoding: str | None = None
+    path: Path,
+    fmt: str | None = None,
+    mapping: str | None = None,
+    encoding: str | None = None,
+    split: str | None = None,
 ) -> Source:
     """Open one input for a command, parsing the --map option."""
-    return open_source(path, fmt, mapping=parse_mapping(mapping) if mapping else None, encoding=encoding)
+    return open_source(
+        path, fmt, mapping=parse_mapping(mapping) if mapping else None, encoding=encoding, split=split
+    )
+
+
+def protected_inputs(paths: list[Path], fmt: str | None) -> list[Path | Source]:
+    """--protect/--exclude sources: the paths as given (layout detected), or opened in the layout named."""
+    return list(paths) if fmt is None else [open_input(p, fmt) for p in paths]
 
 
 def report_rejects(

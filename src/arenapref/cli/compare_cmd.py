@@ -17,12 +17,15 @@ from arenapref.cli.app import app
 from arenapref.cli.common import (
     FormatOption,
     JsonOption,
+    ProtectFormatOption,
     QuietOption,
     RejectsOption,
+    SplitOption,
     console,
     emit_json,
     err_console,
     progress_enabled,
+    protected_inputs,
     report_rejects,
     say,
     start_command,
@@ -230,19 +233,19 @@ def compare(
         )
 
 
-def _read_candidates(path: Path, fmt: str | None) -> tuple[pa.Table, Source]:
+def _read_candidates(path: Path, fmt: str | None, split: str | None) -> tuple[pa.Table, Source]:
     from arenapref.compare.report import load_source
 
-    return load_source(path, fmt)
+    return load_source(path, fmt, split)
 
 
-def _protected(paths: list[Path]) -> tuple[list[pa.Table], list[str]]:
+def _protected(paths: list[Path], fmt: str | None) -> tuple[list[pa.Table], list[str]]:
     """Read the --protect sources; no source, unreadable rows or no prompts at all are errors."""
     from arenapref.compare.guard import read_protected
 
     if not paths:
         raise ArenaprefError("give at least one --protect source")
-    return read_protected(paths, [str(p) for p in paths])
+    return read_protected(protected_inputs(paths, fmt), [str(p) for p in paths])
 
 
 @app.command("decontaminate")
@@ -267,6 +270,8 @@ def decontaminate_cmd(
     no_pii_mask: NoPiiOption = False,
     no_near: NoNearOption = False,
     fmt: FormatOption = None,
+    protect_format: ProtectFormatOption = None,
+    split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -287,8 +292,8 @@ def decontaminate_cmd(
     with stage_progress() as tell, executor_for(executor, address) as ex:
         if tell:
             tell("read", 0)
-        tables, names = _protected(protect)
-        table, src = _read_candidates(candidates, fmt)
+        tables, names = _protected(protect, protect_format)
+        table, src = _read_candidates(candidates, fmt, split)
         if tell:
             tell("match", table.num_rows)
         from functools import partial
@@ -357,6 +362,8 @@ def check_leakage(
     no_near: NoNearOption = False,
     show: Annotated[int, typer.Option(help="Offending rows listed at most.")] = 20,
     fmt: FormatOption = None,
+    protect_format: ProtectFormatOption = None,
+    split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -372,8 +379,8 @@ def check_leakage(
     with stage_progress() as tell:
         if tell:
             tell("read", 0)
-        tables, names = _protected(protect)
-        table, src = _read_candidates(file, fmt)
+        tables, names = _protected(protect, protect_format)
+        table, src = _read_candidates(file, fmt, split)
         if tell:
             tell("match", table.num_rows)
         leaks = find_leaks(

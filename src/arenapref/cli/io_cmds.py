@@ -15,6 +15,7 @@ from arenapref.cli.common import (
     MappingOption,
     QuietOption,
     RejectsOption,
+    SplitOption,
     emit_json,
     open_input,
     report_rejects,
@@ -35,6 +36,7 @@ def convert(
     mapping: MappingOption = None,
     rejects: RejectsOption = None,
     encoding: EncodingOption = None,
+    split: SplitOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -48,7 +50,7 @@ def convert(
 
     start_command(json_out, quiet)
     suffix = output_suffix(out, (".parquet", ".csv"))
-    src = open_input(source, fmt, mapping, encoding)
+    src = open_input(source, fmt, mapping, encoding, split)
     if suffix == ".csv" and src.kind != "battles":
         raise ArenaprefError(f"{source} holds conversations; the competition CSV layout needs battles")
     table = src.read_table()

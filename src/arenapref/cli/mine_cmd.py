@@ -10,13 +10,16 @@ import typer
 
 from arenapref.cli.app import app
 from arenapref.cli.common import (
+    ExcludeFormatOption,
     FormatOption,
     JsonOption,
     QuietOption,
     RejectsOption,
+    SplitOption,
     console,
     emit_json,
     open_input,
+    protected_inputs,
     report_rejects,
     say,
     start_command,
@@ -81,6 +84,8 @@ def mine(
         typer.Option("--topics", help="Topic model folder (arenapref topics); adds a topic column."),
     ] = None,
     fmt: FormatOption = None,
+    exclude_format: ExcludeFormatOption = None,
+    split: SplitOption = None,
     regenerate_model: Annotated[
         str | None,
         typer.Option(help="Ask this model for a second answer to prompts only one model answered."),
@@ -170,7 +175,7 @@ def mine(
             max_cost=regen_max_cost,
             client=ClientSettings(concurrency=max(1, regen_concurrency)),
         )
-    opened = [open_input(p, fmt) for p in sources]
+    opened = [open_input(p, fmt, split=split) for p in sources]
     for src in opened:
         if src.kind != "conversations":
             raise ArenaprefError(f"{src.path} holds {src.kind}; mining needs conversations (one model each)")
@@ -180,7 +185,14 @@ def mine(
         mine = mine_pairs if ex is None else partial(mine_pairs_with, ex)
         # With Ray, the scan and the grouping run on the workers; regeneration on the driver (its cache
         # and budget live there).
-        result = mine(opened, settings, exclude=exclude or [], topics=topics, regenerate=regen, progress=tell)
+        result = mine(
+            opened,
+            settings,
+            exclude=protected_inputs(exclude or [], exclude_format),
+            topics=topics,
+            regenerate=regen,
+            progress=tell,
+        )
         written = write_result(result, out, dropped, inputs)
     result.funnel.print(console)
     for src in opened:

@@ -15,6 +15,7 @@ from arenapref.cli.common import (
     MappingOption,
     QuietOption,
     RejectsOption,
+    SplitOption,
     console,
     emit_json,
     open_input,
@@ -50,6 +51,7 @@ def profile(
     top: Annotated[int, typer.Option("--top", min=0, help="Models and languages listed per source.")] = 10,
     rejects: RejectsOption = None,
     encoding: EncodingOption = None,
+    split: SplitOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
     executor: ExecutorOption = "local",
@@ -80,7 +82,7 @@ def profile(
         if target is not None:
             output_suffix(target, allowed)
     load_tokenizer(tokenizer)
-    sources = [open_input(p, fmt, mapping, encoding) for p in paths]
+    sources = [open_input(p, fmt, mapping, encoding, split) for p in paths]
     with executor_for(executor, address) as ex:
         from arenapref.executors.profile import profile_source_with
 

@@ -92,7 +92,7 @@ def as_table(obj: object, what: str = "input") -> tuple[pa.Table, str, Source | 
     """A records table from a path, a pyarrow Table, a reader ``Source``, a pandas/polars DataFrame or a
     Hugging Face Dataset; also its display name and its source (None for a table already in the shared
     schema, which is used as it is)."""
-    from arenapref.readers import as_source
+    from arenapref.readers import open_source
 
     if isinstance(obj, pa.Table):
         try:
@@ -105,7 +105,7 @@ def as_table(obj: object, what: str = "input") -> tuple[pa.Table, str, Source | 
 
         table, src = load_source(obj)
         return table, str(obj), src
-    src = as_source(obj)
+    src = open_source(obj)
     return src.read_table(), str(src.path), src
 
 

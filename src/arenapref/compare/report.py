@@ -90,7 +90,9 @@ class CompareResult:
         return self.matches.to_pandas()
 
 
-def load_source(path: str | Path, format: str | None = None) -> tuple[pa.Table, Source]:
+def load_source(
+    path: str | Path, format: str | None = None, split: str | None = None
+) -> tuple[pa.Table, Source]:
     """Read any supported source; a single FastChat answer file reads as that model's conversations.
 
     An answer file (``.../model_answer/<model>.jsonl``) needs the questions beside its folder, so the
@@ -108,7 +110,7 @@ def load_source(path: str | Path, format: str | None = None) -> tuple[pa.Table, 
         table = src.read_table()
         model = _answer_file_model(p)
         return table.filter(pc.equal(table.column("model"), model)), src
-    src = open_source(p, format)
+    src = open_source(p, format, split=split)
     table = src.read_table()
     if p.is_file() and p.name == "question.jsonl" and src.format == "fastchat":
         table = _questions_view(table)

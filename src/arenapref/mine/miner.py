@@ -43,7 +43,7 @@ from arenapref.mine.filters import ERROR_TEXTS, ErrorText, FilterSettings, KeyMo
 from arenapref.mine.funnel import Funnel
 from arenapref.mine.pairing import PairingSettings, apply_caps, match
 from arenapref.mine.regenerate import RegenerateSettings, regenerate
-from arenapref.readers import Source, as_source
+from arenapref.readers import Source, open_source
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.writers import write_competition_csv
 
@@ -681,7 +681,7 @@ def mine_pairs(
     (``group_records``) run; ``executors.mine`` passes ones that run them on a cluster.
     """
     settings = settings or MineSettings()
-    opened = [as_source(s) for s in sources]
+    opened = [open_source(s) for s in sources]
     for src in opened:
         if src.kind != "conversations":
             raise ArenaprefError(f"{src.path} holds {src.kind}; mining needs conversations (one model each)")

@@ -25,7 +25,7 @@ import quicktok
 
 from arenapref.errors import ArenaprefError
 from arenapref.profile.lengths import Histogram, IntArray, LengthAccumulator, LengthStats
-from arenapref.readers import DEFAULT_BATCH, as_source, open_source
+from arenapref.readers import DEFAULT_BATCH, open_source
 from arenapref.records import Kind, kind_of
 from arenapref.rejects import RejectLog
 
@@ -399,10 +399,10 @@ def profile_source(
 ) -> Profile:
     """Stream one source through the profile, with the reader's rejects and recoveries attached.
 
-    ``source`` is anything ``as_source`` reads (a path, a Source, a Table, a pandas/polars DataFrame, a
+    ``source`` is anything ``open_source`` reads (a path, a Source, a Table, a pandas/polars DataFrame, a
     Hugging Face Dataset), so a notebook can profile the frame it already holds.
     """
-    source = as_source(source)
+    source = open_source(source)
     return profile_batches(
         source.batches(batch_size),
         kind=source.kind,

@@ -1,25 +1,29 @@
-"""Readers for every input format, as streams of Arrow record batches in the shared schemas.
+"""Readers for every input layout, as streams of Arrow record batches in the shared schemas.
 
-``open_source(path)`` detects the format from the path (and a peek at the first record), or takes it
-from ``format=``; ``Source.batches()`` streams batches of bounded size; every row that cannot be read
-goes to ``Source.rejects`` with file, row and reason. A file that is not the format at all raises
-``InputFormatError`` with one sentence.
+``open_source(obj)`` is the one entry point: ``obj`` is a file or folder path, a pyarrow Table or
+RecordBatch, a pandas or polars DataFrame, or a Hugging Face ``Dataset``/``DatasetDict`` (duck-typed, the
+``datasets`` package is not needed). The layout is detected (``registry.detect`` over a ``Peek`` at the
+columns) or taken from ``format=``; ``Source.batches()`` streams batches of bounded size; every row that
+cannot be read goes to ``Source.rejects`` with file, row and reason. An input that is no layout at all
+raises ``InputFormatError`` with one sentence naming the layouts recognised and the closest one.
 
 Detection requires every column a reader relies on: a file that is almost a known layout (``Prompt``
 for ``prompt``, no ``response_b``) is one sentence naming the missing column, never a different layout
 read with empty prompts. A folder is read whole (recursively, as Hugging Face repos and ``save_to_disk``
 folders are laid out) when all its data files share one layout; otherwise the error names the files.
 
-Python objects read the same way: ``as_source(obj)`` takes a path, a pyarrow Table, a pandas or polars
-DataFrame, or a Hugging Face ``Dataset`` (duck-typed, the ``datasets`` package is not needed), and
-``read_battles`` / ``read_conversations`` return a table in the shared schema.
+Splits are never merged silently: a folder whose files name splits (``data/train-*.parquet``,
+``data/test-*.parquet``, ``train/`` ...) or a ``DatasetDict`` is read one split with ``split=``; without
+it, labeled and unlabeled splits together are an error naming them, and splits of one kind read together
+are counted in the rejects summary so the merge shows.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arenapref.errors import InputFormatError
-from arenapref.readers import arena, competition, fastchat, lmsys, native, pairwise, wsdm
+from arenapref.readers import fastchat
+from arenapref.readers.base import Peek, ReadOptions, peek_header, peek_record, peek_schema
 from arenapref.readers.files import (
     CSV_SUFFIXES,
     DATA_SUFFIXES,
@@ -37,43 +42,23 @@ from arenapref.readers.files import (
     data_files,
     table_schema,
 )
+from arenapref.readers.registry import BY_NAME, FORMATS, detect, reader
 from arenapref.records import SCHEMAS, Kind, user_turns
 from arenapref.rejects import RejectLog
 
-FORMATS: dict[str, Kind] = {
-    "competition": "battles",
-    "submission": "battles",
-    "lmsys": "conversations",
-    "arena": "battles",
-    "fastchat": "conversations",
-    "pairwise": "battles",
-    "native-conversations": "conversations",
-    "native-battles": "battles",
-    "wsdm": "battles",
-}
-# Which file suffixes each format's reader reads (fastchat is a folder layout of its own).
-SUFFIXES: dict[str, tuple[str, ...]] = {
-    "competition": CSV_SUFFIXES + TABLE_SUFFIXES,
-    "submission": CSV_SUFFIXES,
-    "lmsys": TABLE_SUFFIXES + JSON_SUFFIXES,
-    "arena": JSON_SUFFIXES + TABLE_SUFFIXES,
-    "fastchat": JSON_SUFFIXES,
-    "pairwise": CSV_SUFFIXES + JSON_SUFFIXES + TABLE_SUFFIXES,
-    "native-conversations": TABLE_SUFFIXES,
-    "native-battles": TABLE_SUFFIXES,
-    "wsdm": TABLE_SUFFIXES + CSV_SUFFIXES,
-}
 DEFAULT_BATCH = 8192
-TEXT_COLUMNS = ("prompt", "response_a", "response_b")
-LABEL_COLUMNS = ("winner_model_a", "winner_model_b", "winner_tie")
+SPLIT_NAMES = ("train", "test", "validation", "valid", "dev", "eval")
+_SPLIT_FILE = re.compile(rf"^({'|'.join(SPLIT_NAMES)})(?:[-_.]|$)")
+_HF_SHARD = re.compile(r"^(.+?)-\d{5}-of-\d{5}[-.]")
 
 
 @dataclass
 class Source:
     """One input (a file, a folder, or an in-memory table) read as a stream of record batches of one kind.
 
-    ``files`` are the data files a folder resolved to (every one is read); ``table`` is set for Python
-    objects (DataFrames, Datasets), whose ``path`` is a display name such as ``<DataFrame>``.
+    ``format`` names its reader in the registry; ``files`` are the data files a folder resolved to (every
+    one is read); ``table`` is set for Python objects (DataFrames, Datasets), whose ``path`` is a display
+    name such as ``<DataFrame>``.
     """
 
     path: Path
@@ -96,46 +81,20 @@ class Source:
     def name(self) -> str:
         return self.path.name or str(self.path)
 
-    def _file_batches(self, f: Path, batch_size: int) -> Iterator[pa.RecordBatch]:
-        readers: dict[str, Callable[[], Iterator[pa.RecordBatch]]] = {
-            "competition": lambda: competition.read(f, self.rejects, batch_size, False, self.encoding),
-            "submission": lambda: competition.read(f, self.rejects, batch_size, True, self.encoding),
-            "lmsys": lambda: lmsys.read(f, self.rejects, batch_size),
-            "arena": lambda: arena.read(f, self.rejects, batch_size),
-            "pairwise": lambda: pairwise.read(f, self.rejects, batch_size, self.mapping, self.encoding),
-            "native-conversations": lambda: native.read(f, "conversations", batch_size),
-            "native-battles": lambda: native.read(f, "battles", batch_size),
-            "wsdm": lambda: wsdm.read(f, self.rejects, batch_size),
-        }
-        return readers[self.format]()
-
-    def _table_batches(self, table: pa.Table, batch_size: int) -> Iterator[pa.RecordBatch]:
-        where = str(self.path)
-        if self.format == "competition":
-            return competition.from_table(table, where, self.rejects, batch_size)
-        if self.format == "lmsys":
-            return lmsys.convert_batches(iter(table.to_batches(batch_size)), where, self.rejects)
-        if self.format == "arena":
-            records = enumerate((r for b in table.to_batches(batch_size) for r in b.to_pylist()), start=1)
-            return arena.rows_to_batches(records, where, self.rejects, batch_size)
-        if self.format == "pairwise":
-            return pairwise.from_table(table, where, self.rejects, batch_size, self.mapping)
-        if self.format == "wsdm":
-            return iter(wsdm.from_table(table, where, self.rejects).to_batches(batch_size))
-        kind = self.kind
-        native.check_columns(table.column_names, kind, where)
-        return native.conform_batches(iter(table.to_batches(batch_size)), kind, where)
+    def _options(self, where: Path | str, batch_size: int) -> ReadOptions:
+        return ReadOptions(where, self.rejects, batch_size, self.mapping, self.encoding)
 
     def batches(self, batch_size: int = DEFAULT_BATCH) -> Iterator[pa.RecordBatch]:
         """Stream the source in the shared schema; bad rows land in ``self.rejects``."""
+        r = BY_NAME[self.format]
         if self.table is not None:
-            yield from self._table_batches(self.table, batch_size)
+            yield from r.from_table(self.table, self._options(self.path, batch_size))
             return
         if self.format == "fastchat":
-            yield from fastchat.read(self.path, self.rejects, batch_size)
+            yield from r.read(self.path, self._options(self.path, batch_size))
             return
         for f in self.files if self.files is not None else [self.path]:
-            yield from self._file_batches(f, batch_size)
+            yield from r.read(f, self._options(f, batch_size))
 
     def read_table(self, batch_size: int = DEFAULT_BATCH) -> pa.Table:
         """The whole source as one table (fine for anything that fits in memory)."""
@@ -150,6 +109,13 @@ class Source:
         A leakage check against a source with none has not looked at anything; callers make that an error.
         """
         return sum(count_prompts(b) for b in self.batches(batch_size))
+
+    def labeled(self) -> bool:
+        """Whether the first records carry labels (battles with p_a/p_b/p_tie); conversations never do."""
+        if self.kind != "battles":
+            return False
+        first = next(iter(self.batches(256)), None)
+        return first is not None and first.column("p_a").null_count < first.num_rows
 
 
 def count_prompts(table: pa.Table | pa.RecordBatch) -> int:
@@ -166,109 +132,39 @@ def count_prompts(table: pa.Table | pa.RecordBatch) -> int:
     return len(rows)
 
 
-def _near_competition(cols: set[str], where: Path | str) -> None:
-    """Raise when columns are almost the competition layout: some text columns, or labels with text."""
-    lower = {c.lower(): c for c in cols}
-    exact = [t for t in TEXT_COLUMNS if t in cols]
-    other_case = [t for t in TEXT_COLUMNS if t not in cols and t in lower]
-    labels = all(c in cols for c in LABEL_COLUMNS)
-    if (exact or other_case) and (len(exact) + len(other_case) >= 2 or labels):
-        missing = [
-            f"{t} (found {lower[t]!r}; names are case-sensitive)" if t in lower else t
-            for t in TEXT_COLUMNS
-            if t not in cols
-        ]
-        raise InputFormatError(
-            f"{where}: looks like the competition layout but has no {', '.join(missing)} column; "
-            "rename it, or read the file with --format pairwise --map"
-        )
-
-
-PAIRWISE_LABELS = ("preference", "winner", "label", "choice")
-
-
-def _format_of_columns(cols: set[str], where: Path | str, text_is_string: bool | None = None) -> str:
-    """The layout a set of columns (a CSV header, a Parquet/Arrow schema, a DataFrame) is in."""
-    if "conversation" in cols:
-        return "lmsys"
-    if "turns" in cols and "conversation_id" in cols:
-        return "native-conversations"
-    if "conversation_a" in cols or "conversation_b" in cols:
-        return "arena"
-    if set(TEXT_COLUMNS) <= cols:
-        if wsdm.is_layout(cols) and text_is_string is not False:
-            return "wsdm"
-        if any(c in cols for c in LABEL_COLUMNS):
-            return "competition"
-        if any(c in cols for c in PAIRWISE_LABELS) or (text_is_string is None and "id" not in cols):
-            return "pairwise"
-        if text_is_string is None or text_is_string:
-            return "competition"
-        return "native-battles"
-    _near_competition(cols, where)
-    if {"id", *LABEL_COLUMNS} <= cols and text_is_string is None:
-        return "submission"
-    return "pairwise"
-
-
-def _format_of_table_file(path: Path) -> str:
-    schema = table_schema(path)
-    return _format_of_schema(schema, path)
-
-
-def _format_of_schema(schema: pa.Schema, where: Path | str) -> str:
-    names = set(schema.names)
-    text_is_string = None
-    if "prompt" in names:
-        t = schema.field("prompt").type
-        text_is_string = pa.types.is_string(t) or pa.types.is_large_string(t)
-    fmt = _format_of_columns(names, where, text_is_string if text_is_string is not None else True)
-    if fmt == "pairwise" and not any(c in names for c in pairwise.CANDIDATES["prompt"]):
-        raise InputFormatError(f"{where}: columns {sorted(names)[:12]} match no known layout")
-    return fmt
+# --- peeking at a file ------------------------------------------------------------------------------------
 
 
 def _first_json_record(path: Path) -> dict[str, object] | None:
-    """The first record of a JSON array or JSON-lines file, without reading the whole file."""
+    """The first record of a JSON array or JSON-lines file, without reading the whole file.
+
+    A JSON-lines file is read a whole line at a time, however long its first line (a record with a long
+    conversation is several hundred kilobytes); of an array file only the first element is decoded.
+    """
     try:
         with path.open("rb") as fh:
-            head = fh.read(1 << 16).decode("utf-8", "replace")
+            head = fh.read(4096).decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+            if head.startswith("["):
+                # Only the first element is decoded: the reader parses the whole array once, later.
+                text = path.read_bytes().decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+                start = len(text) - len(text[1:].lstrip(" \t\r\n"))
+                try:
+                    first, _ = json.JSONDecoder().raw_decode(text, start)
+                except (json.JSONDecodeError, RecursionError):
+                    return None
+                return first if isinstance(first, dict) else None
+            fh.seek(0)
+            for raw in fh:
+                line = raw.decode("utf-8", "replace").lstrip("\ufeff").strip()
+                if line:
+                    try:
+                        rec = json.loads(line)
+                    except (json.JSONDecodeError, RecursionError):
+                        return None
+                    return rec if isinstance(rec, dict) else None
     except OSError as exc:
         raise InputFormatError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    stripped = head.lstrip("\ufeff \t\r\n")
-    if stripped.startswith("["):
-        try:
-            data = json.loads(path.read_bytes().decode("utf-8", "replace").lstrip("\ufeff"))
-        except (json.JSONDecodeError, RecursionError):
-            return None
-        return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else None
-    for line in stripped.splitlines():
-        if line.strip():
-            try:
-                rec = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
-                return None
-            return rec if isinstance(rec, dict) else None
     return None
-
-
-def _format_of_record(rec: dict[str, object], path: Path) -> str:
-    keys = set(rec)
-    if "conversation" in keys and ("conversation_id" in keys or "model" in keys):
-        return "lmsys"
-    if "conversation_a" in keys or {"winner", "model_a", "model_b"} <= keys:
-        return "arena"
-    if "choices" in keys and "model_id" in keys:
-        raise InputFormatError(
-            f"{path}: a FastChat answer file needs its questions; pass the folder holding question.jsonl "
-            "and model_answer/"
-        )
-    if "turns" in keys and "question_id" in keys:
-        return "fastchat"
-    if "turns" in keys and "conversation_id" in keys:
-        return "native-conversations"
-    _near_competition(keys, path)
-    return "pairwise"
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -286,39 +182,72 @@ def _csv_header(path: Path) -> list[str]:
         raise InputFormatError(f"{path}: not a readable CSV header ({exc})") from exc
 
 
-def _detect_file(path: Path) -> str:
+def peek_file(path: Path) -> Peek:
+    """What detection sees of one data file; an empty or unreadable file is one sentence."""
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
-        return _format_of_table_file(path)
+        return peek_schema(table_schema(path))
     if suffix in CSV_SUFFIXES:
-        cols = {c.strip() for c in _csv_header(path)}
-        return _format_of_columns(cols, path)
+        return peek_header([c.strip() for c in _csv_header(path)])
     if suffix in JSON_SUFFIXES:
-        if path.name == "question.jsonl" and (path.parent / "model_answer").is_dir():
-            return "fastchat"
         rec = _first_json_record(path)
         if rec is None:
+            if not path.read_bytes().strip(b"\xef\xbb\xbf \t\r\n"):
+                raise InputFormatError(f"{path}: is empty (no records)")
             raise InputFormatError(f"{path}: not JSON or JSON lines holding objects")
-        return _format_of_record(rec, path)
+        return peek_record(rec)
     raise InputFormatError(
-        f"{path}: cannot tell the format from the suffix {suffix!r}; pass --format ({', '.join(FORMATS)})"
+        f"{path}: unknown suffix {suffix!r}; pass format= (--format) with one of ({', '.join(FORMATS)})"
     )
 
 
-def _folder_files(path: Path, fmt: str | None) -> tuple[str, list[Path]]:
-    """The format of a folder and the files to read; every data file is read, or the error names it."""
-    files = data_files(path)
+def _detect_file(path: Path) -> str:
+    if path.name == "question.jsonl" and (path.parent / "model_answer").is_dir():
+        return "fastchat"
+    return detect(peek_file(path), path).name
+
+
+def detect_format(path: Path) -> str:
+    """The layout of a path (every file of a folder must agree)."""
+    if fastchat.is_folder(path):
+        return "fastchat"
+    if path.is_dir():
+        return _folder_layout(path, data_files(path), None)
+    return _detect_file(path)
+
+
+# --- folders and splits ------------------------------------------------------------------------------------
+
+
+def split_of(root: Path, rel: Path) -> str | None:
+    """The split a data file belongs to: Hugging Face's shard name (``train_prefs-00000-of-00001``), a
+    ``save_to_disk`` split folder (holding ``state.json``), a folder named like a split (``test/``), or a
+    file named like one (``train.csv``, ``test_999.csv``)."""
+    for depth in range(len(rel.parts) - 1):
+        if (root.joinpath(*rel.parts[: depth + 1]) / "state.json").is_file():
+            return rel.parts[depth]
+    shard = _HF_SHARD.match(rel.name)
+    if shard and shard.group(1) != "data":  # save_to_disk names every shard data-0000x-of-0000y
+        return shard.group(1)
+    for part in rel.parts[:-1]:
+        if part in SPLIT_NAMES:
+            return part
+    m = _SPLIT_FILE.match(rel.name.lower())
+    return m.group(1) if m else None
+
+
+def _folder_layout(path: Path, files: list[Path], fmt: str | None) -> str:
+    """The one layout of a folder's files; a file another layout would read is named, never skipped."""
     if not files:
         raise InputFormatError(f"{path}: folder holds no {', '.join(DATA_SUFFIXES)} files")
     if fmt is not None:
-        unread = [f for f in files if f.suffix.lower() not in SUFFIXES[fmt]]
+        unread = [f for f in files if f.suffix.lower() not in BY_NAME[fmt].suffixes]
         if unread:
             raise InputFormatError(
-                f"{path}: --format {fmt} cannot read "
-                f"{', '.join(str(f.relative_to(path)) for f in unread[:5])}; "
-                "point at the files of one layout"
+                f"{path}: format {fmt} cannot read "
+                f"{', '.join(str(f.relative_to(path)) for f in unread[:5])}; point at the files of one layout"
             )
-        return fmt, files
+        return fmt
     found = {f: _detect_file(f) for f in files}
     kinds = sorted(set(found.values()))
     if len(kinds) > 1:
@@ -326,45 +255,63 @@ def _folder_files(path: Path, fmt: str | None) -> tuple[str, list[Path]]:
         raise InputFormatError(
             f"{path}: holds files of different layouts ({shown}); point at one file or a folder of one layout"
         )
-    return kinds[0], files
+    return kinds[0]
 
 
-def detect_format(path: Path) -> str:
-    """Guess the format from the path and a peek at the first record (every file of a folder)."""
-    if path.is_dir():
-        if (path / "question.jsonl").exists() and (path / "model_answer").is_dir():
-            return "fastchat"
-        return _folder_files(path, None)[0]
-    return _detect_file(path)
+def _pick_split(
+    where: Path | str, splits: Mapping[str, Source], split: str | None, rejects: RejectLog
+) -> list[str]:
+    """The split names to read: the one asked for, or all when they are all labeled or all unlabeled."""
+    names = list(splits)
+    if split is not None:
+        if split not in splits:
+            raise InputFormatError(
+                f"{where}: has no split {split!r}; its splits are {', '.join(names) or 'none'}"
+            )
+        return [split]
+    if len(names) <= 1:
+        return names
+    labeled = {n: splits[n].labeled() for n in names}
+    if len(set(labeled.values())) > 1:
+        shown = ", ".join(f"{n} ({'labeled' if v else 'unlabeled'})" for n, v in labeled.items())
+        raise InputFormatError(
+            f"{where}: holds splits {shown}; reading them together would mix labeled and unlabeled "
+            "records, so choose one with split (--split NAME)"
+        )
+    rejects.recover(f"splits {', '.join(names)} read together (split picks one)")
+    return names
 
 
-def open_source(
-    path: str | Path | Any,
-    format: str | None = None,
-    rejects: RejectLog | None = None,
-    mapping: dict[str, str] | None = None,
-    encoding: str | None = None,
+def _open_path(
+    p: Path,
+    format: str | None,
+    rejects: RejectLog,
+    mapping: dict[str, str] | None,
+    encoding: str | None,
+    split: str | None,
 ) -> Source:
-    """Open a file or folder (or a table/DataFrame/Dataset, as ``as_source``), detecting its format."""
-    if not isinstance(path, (str, Path)):
-        return as_source(path, format, rejects, mapping)
-    p = Path(path)
-    if not p.exists():
-        raise InputFormatError(f"{p}: no such file or folder")
-    if format is not None and format not in FORMATS:
-        raise InputFormatError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
-    if mapping and format is None:
-        format = "pairwise"  # --map describes a pairwise file; detection would only second-guess it
-    files: list[Path] | None = None
-    if p.is_dir() and not (
-        format in (None, "fastchat") and (p / "question.jsonl").exists() and (p / "model_answer").is_dir()
-    ):
-        fmt, files = _folder_files(p, format)
-    else:
-        fmt = format or detect_format(p)
-    if mapping and fmt != "pairwise":
-        raise InputFormatError(f"{p}: --map applies to pairwise files; this one reads as {fmt}")
-    return Source(p, fmt, rejects if rejects is not None else RejectLog(), mapping, files, None, encoding)
+    if fastchat.is_folder(p) and format in (None, "fastchat"):
+        if split is not None:
+            raise InputFormatError(f"{p}: a FastChat folder has no splits")
+        return Source(p, "fastchat", rejects, mapping, None, None, encoding)
+    if not p.is_dir():
+        named = split_of(p.parent, Path(p.name))
+        if split is not None and named not in (None, split):
+            raise InputFormatError(f"{p}: is the {named} split, not {split!r}")
+        return Source(p, format or _detect_file(p), rejects, mapping, None, None, encoding)
+    files = data_files(p)
+    fmt = _folder_layout(p, files, format)
+    groups: dict[str, list[Path]] = {}
+    for f in files:
+        groups.setdefault(split_of(p, f.relative_to(p)) or "(no split)", []).append(f)
+    if len(groups) == 1 and split is None:
+        return Source(p, fmt, rejects, mapping, files, None, encoding)
+    splits = {n: Source(p, fmt, RejectLog(), mapping, fs, None, encoding) for n, fs in groups.items()}
+    chosen = _pick_split(p, splits, split, rejects)
+    return Source(p, fmt, rejects, mapping, [f for n in chosen for f in groups[n]], None, encoding)
+
+
+# --- Python objects ---------------------------------------------------------------------------------------
 
 
 def _to_arrow(obj: Any) -> tuple[pa.Table, str]:
@@ -386,10 +333,8 @@ def _to_arrow(obj: Any) -> tuple[pa.Table, str]:
     data = getattr(obj, "data", None)
     inner = getattr(data, "table", None)
     if isinstance(inner, pa.Table):
-        indices = getattr(obj, "_indices", None)
-        if indices is not None:  # a filtered/shuffled Dataset: its rows are an index mapping
-            fmt = obj.with_format("arrow")
-            return fmt[:], "<Dataset>"
+        if getattr(obj, "_indices", None) is not None:  # a filtered/shuffled Dataset: rows are an index map
+            return obj.with_format("arrow")[:], "<Dataset>"
         return inner, "<Dataset>"
     if hasattr(obj, "with_format"):
         return obj.with_format("arrow")[:], "<Dataset>"
@@ -397,63 +342,108 @@ def _to_arrow(obj: Any) -> tuple[pa.Table, str]:
         return pa.table(obj), f"<{type(obj).__name__}>"
     raise InputFormatError(
         f"cannot read a {type(obj).__name__}: pass a path, a pyarrow Table, a pandas or polars DataFrame, "
-        "or a Hugging Face Dataset"
+        "or a Hugging Face Dataset or DatasetDict"
     )
 
 
-def as_source(
-    obj: Any,
+def _table_source(
+    table: pa.Table, name: str, format: str | None, rejects: RejectLog, mapping: dict[str, str] | None
+) -> Source:
+    if format == "fastchat":
+        raise InputFormatError("format fastchat reads a folder of files, not an in-memory table")
+    fmt = format or ("pairwise" if mapping else detect(peek_schema(table.schema), name).name)
+    return Source(Path(name), fmt, rejects, mapping, None, table)
+
+
+def _open_object(
+    obj: Any, format: str | None, rejects: RejectLog, mapping: dict[str, str] | None, split: str | None
+) -> Source:
+    if isinstance(obj, Mapping) and obj and not any(isinstance(v, (list, tuple)) for v in obj.values()):
+        # A DatasetDict (a dict of split name -> Dataset): one split, never merged silently.
+        splits = {str(k): _table_source(*_to_arrow(v), format, RejectLog(), mapping) for k, v in obj.items()}
+        chosen = _pick_split("<DatasetDict>", splits, split, rejects)
+        tables = [s.table for s in (splits[n] for n in chosen) if s.table is not None]
+        name = f"<DatasetDict[{chosen[0]}]>" if len(chosen) == 1 else "<DatasetDict>"
+        return _table_source(
+            pa.concat_tables(tables, promote_options="permissive"), name, format, rejects, mapping
+        )
+    if split is not None:
+        raise InputFormatError(f"split {split!r} given, but a {type(obj).__name__} has no splits")
+    return _table_source(*_to_arrow(obj), format, rejects, mapping)
+
+
+def open_source(
+    obj: str | Path | Any,
     format: str | None = None,
     rejects: RejectLog | None = None,
     mapping: dict[str, str] | None = None,
+    encoding: str | None = None,
+    split: str | None = None,
 ) -> Source:
-    """A ``Source`` for anything a notebook holds: a path, a ``Source``, a Table, a DataFrame or a Dataset.
+    """A ``Source`` for anything: a path (file or folder), a ``Source``, a Table, a DataFrame, a Dataset
+    or a DatasetDict. ``format`` names a layout (``FORMATS``) instead of detecting it; ``mapping`` names
+    the columns of a pairwise file by role; ``split`` picks one split of a folder or DatasetDict.
 
     Competition-layout frames may hold JSON-string cells (as read from train.csv) or list cells; LMSYS
     frames hold the conversation as a list of role/content structs (dicts in pandas).
     """
     if isinstance(obj, Source):
         return obj
-    if isinstance(obj, (str, Path)):
-        return open_source(obj, format, rejects, mapping)
-    table, name = _to_arrow(obj)
-    if format is not None and format not in FORMATS:
-        raise InputFormatError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
-    if format in ("fastchat", "submission"):
-        raise InputFormatError(f"--format {format} reads files, not in-memory tables")
-    fmt = format or ("pairwise" if mapping else _format_of_schema(table.schema, name))
-    return Source(Path(name), fmt, rejects if rejects is not None else RejectLog(), mapping, None, table)
+    if format is not None:
+        reader(format)  # an unknown name is one sentence with the closest
+    if mapping and format is None:
+        format = "pairwise"  # a mapping describes a pairwise file; detection would only second-guess it
+    if mapping and format != "pairwise":
+        raise InputFormatError(
+            f"{obj}: a column mapping applies to pairwise files; this one reads as {format}"
+        )
+    log = rejects if rejects is not None else RejectLog()
+    if not isinstance(obj, (str, Path)):
+        return _open_object(obj, format, log, mapping, split)
+    p = Path(obj)
+    if not p.exists():
+        raise InputFormatError(f"{p}: no such file or folder")
+    return _open_path(p, format, log, mapping, encoding, split)
 
 
-def _read_kind(obj: Any, kind: Kind, format: str | None, rejects: RejectLog | None) -> pa.Table:
-    src = as_source(obj, format, rejects)
+def _read_kind(
+    obj: Any, kind: Kind, format: str | None, rejects: RejectLog | None, split: str | None
+) -> pa.Table:
+    src = open_source(obj, format, rejects, split=split)
     if src.kind != kind:
         raise InputFormatError(f"{src.path}: holds {src.kind} ({src.format}), not {kind}")
     return src.read_table()
 
 
-def read_battles(obj: Any, format: str | None = None, rejects: RejectLog | None = None) -> pa.Table:
-    """Battles in the shared schema from a path, Table, DataFrame or Dataset (one sentence if not battles)."""
-    return _read_kind(obj, "battles", format, rejects)
+def read_battles(
+    obj: Any, format: str | None = None, rejects: RejectLog | None = None, split: str | None = None
+) -> pa.Table:
+    """Battles in the shared schema from anything ``open_source`` takes (one sentence if not battles)."""
+    return _read_kind(obj, "battles", format, rejects, split)
 
 
-def read_conversations(obj: Any, format: str | None = None, rejects: RejectLog | None = None) -> pa.Table:
-    """Conversations in the shared schema from a path, Table, DataFrame or Dataset."""
-    return _read_kind(obj, "conversations", format, rejects)
+def read_conversations(
+    obj: Any, format: str | None = None, rejects: RejectLog | None = None, split: str | None = None
+) -> pa.Table:
+    """Conversations in the shared schema from anything ``open_source`` takes."""
+    return _read_kind(obj, "conversations", format, rejects, split)
 
 
 def read_table(
-    path: str | Path | Any, format: str | None = None, rejects: RejectLog | None = None
+    obj: str | Path | Any,
+    format: str | None = None,
+    rejects: RejectLog | None = None,
+    split: str | None = None,
 ) -> pa.Table:
-    """Read a whole source into one table in the shared schema."""
-    return open_source(path, format, rejects).read_table()
+    """Read a whole source (any kind) into one table in the shared schema."""
+    return open_source(obj, format, rejects, split=split).read_table()
 
 
 __all__ = [
     "DEFAULT_BATCH",
     "FORMATS",
+    "SPLIT_NAMES",
     "Source",
-    "as_source",
     "count_prompts",
     "detect_format",
     "open_source",

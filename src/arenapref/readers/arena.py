@@ -1,61 +1,78 @@
-"""The Chatbot Arena human-vote release (33k conversations) and files shaped like it.
+"""Chatbot Arena vote releases: the 33k conversations set, arena-human-preference-100k and -140k.
 
-Each record holds both conversations (``conversation_a``/``conversation_b``) and the vote. Files of the
-same family that carry only the user turns (``turns``), like arena_battles_1135.jsonl, read as battles
-with empty answers, so their prompts and votes are still usable.
+Each record holds both conversations (``conversation_a``/``conversation_b``) and the vote. The 140k
+release writes message content as parts (``[{"type": "text", "text": ...}]``, images beside the text)
+and calls a both-bad tie ``both_bad``; both read like the older releases (image parts carry no text and
+are left out). Files of the same family that carry only the user turns (``turns``), like
+arena_battles_1135.jsonl, read as battles with empty answers, so their prompts and votes are still usable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pyarrow as pa
-
-from arenapref.readers.files import TABLE_SUFFIXES, iter_table_file
+from arenapref.readers.base import Peek, ReadOptions, battle, record_reader
+from arenapref.readers.files import JSON_SUFFIXES, TABLE_SUFFIXES
 from arenapref.readers.jsoncells import CellError, content_text
-from arenapref.readers.jsonrecords import iter_json_records
-from arenapref.records import BATTLE_SCHEMA
-from arenapref.rejects import RejectLog
 
 WINNERS: dict[str, tuple[float, float, float]] = {
     "model_a": (1.0, 0.0, 0.0),
     "model_b": (0.0, 1.0, 0.0),
     "tie": (0.0, 0.0, 1.0),
     "tie (bothbad)": (0.0, 0.0, 1.0),
+    "both_bad": (0.0, 0.0, 1.0),
 }
 
 
-def _split(conv: object, role: str, field: str) -> list[str | None] | None:
+def _sides(conv: object, field: str) -> tuple[list[str | None], list[str | None]] | None:
+    """The user and the assistant texts of a conversation, from dicts or (role, text) tuples (``messages``);
+    None when it is not a list of messages."""
     if not isinstance(conv, list):
         return None
-    out: list[str | None] = []
+    users: list[str | None] = []
+    answers: list[str | None] = []
     for msg in conv:
-        if not isinstance(msg, dict):
+        if isinstance(msg, tuple):
+            role, text = msg
+        elif isinstance(msg, dict):
+            role = msg.get("role")
+            if role not in ("user", "assistant"):
+                continue
+            content = msg.get("content")
+            text = content if content is None or isinstance(content, str) else content_text(content, field)
+        else:
             return None
-        if msg.get("role") == role:
-            out.append(content_text(msg.get("content"), f"{field} content"))
-    return out
+        if role == "user":
+            users.append(text)
+        elif role == "assistant":
+            answers.append(text)
+    return users, answers
 
 
-def battle_row(rec: dict[str, object]) -> dict[str, object] | str:
+def winner_label(winner: object) -> tuple[float, float, float] | str | None:
+    """An Arena ``winner`` value as (P(A), P(B), P(tie)), None when absent, or the reason it is unusable."""
+    if winner is None:
+        return None
+    if not isinstance(winner, str) or winner not in WINNERS:
+        return f"winner {winner!r} is not one of {', '.join(WINNERS)}"
+    return WINNERS[winner]
+
+
+def battle_row(
+    rec: dict[str, object], row_no: int = 0, opts: ReadOptions | None = None
+) -> dict[str, object] | str:
     """One Arena record as a battle row, or the reason it cannot be one."""
     rid = rec.get("question_id", rec.get("id"))
     if rid is None or str(rid) == "":
         return "missing question_id"
-    winner = rec.get("winner")
-    label = None
-    if winner is not None:
-        if not isinstance(winner, str) or winner not in WINNERS:
-            return f"winner {winner!r} is not one of {', '.join(WINNERS)}"
-        label = WINNERS[str(winner)]
+    label = winner_label(rec.get("winner"))
+    if isinstance(label, str):
+        return label
     try:
         if "conversation_a" in rec or "conversation_b" in rec:
-            prompt = _split(rec.get("conversation_a"), "user", "conversation_a")
-            resp_a = _split(rec.get("conversation_a"), "assistant", "conversation_a")
-            resp_b = _split(rec.get("conversation_b"), "assistant", "conversation_b")
-            if prompt is None or resp_a is None or resp_b is None:
+            side_a = _sides(rec.get("conversation_a"), "conversation_a content")
+            side_b = _sides(rec.get("conversation_b"), "conversation_b content")
+            if side_a is None or side_b is None:
                 return "conversation_a/conversation_b must be lists of role/content messages"
+            (prompt, resp_a), resp_b = side_a, side_b[1]
         else:
             turns = rec.get("turns")
             if not isinstance(turns, list):
@@ -64,51 +81,24 @@ def battle_row(rec: dict[str, object]) -> dict[str, object] | str:
             resp_a, resp_b = [], []
     except CellError as exc:
         return str(exc)
-    p_a, p_b, p_tie = label if label is not None else (None, None, None)
-    return {
-        "id": str(rid),
-        "prompt": prompt,
-        "response_a": resp_a,
-        "response_b": resp_b,
-        "model_a": None if rec.get("model_a") is None else str(rec.get("model_a")),
-        "model_b": None if rec.get("model_b") is None else str(rec.get("model_b")),
-        "p_a": p_a,
-        "p_b": p_b,
-        "p_tie": p_tie,
-        "source": "arena",
-        "provenance": [],
-    }
+    return battle(
+        str(rid), prompt, resp_a, resp_b, rec.get("model_a"), rec.get("model_b"), label, "arena", []
+    )
 
 
-def _records(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[tuple[int, dict[str, object]]]:
-    if path.suffix.lower() in TABLE_SUFFIXES:
-        row_no = 0
-        for batch in iter_table_file(path, batch_size):
-            for rec in batch.to_pylist():
-                row_no += 1
-                yield row_no, rec
-    else:
-        yield from iter_json_records(path, rejects)
+def _sniff(p: Peek) -> bool:
+    if p.any_of("conversation_a", "conversation_b"):
+        return True
+    return p.origin == "json" and p.has("winner", "model_a", "model_b")
 
 
-def rows_to_batches(
-    records: Iterator[tuple[int, dict[str, object]]], where: Path | str, rejects: RejectLog, batch_size: int
-) -> Iterator[pa.RecordBatch]:
-    """Arena records (from a file or a table) as battle batches; unusable records are rejected."""
-    rows: list[dict[str, object]] = []
-    for row_no, rec in records:
-        row = battle_row(rec)
-        if isinstance(row, str):
-            rejects.add(where, row_no, row)
-            continue
-        rows.append(row)
-        if len(rows) >= batch_size:
-            yield pa.RecordBatch.from_pylist(rows, schema=BATTLE_SCHEMA)
-            rows = []
-    if rows:
-        yield pa.RecordBatch.from_pylist(rows, schema=BATTLE_SCHEMA)
-
-
-def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordBatch]:
-    """Stream one Arena vote file (JSON, JSON lines, Parquet or Arrow) as battle batches."""
-    yield from rows_to_batches(_records(path, rejects, batch_size), path, rejects, batch_size)
+READER = record_reader(
+    "arena",
+    JSON_SUFFIXES + TABLE_SUFFIXES,
+    ("conversation_a", "conversation_b"),
+    _sniff,
+    battle_row,
+    required=(),
+    message_columns=("conversation_a", "conversation_b"),
+    used=("question_id", "id", "winner", "model_a", "model_b", "conversation_a", "conversation_b", "turns"),
+)

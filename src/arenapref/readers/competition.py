@@ -10,10 +10,9 @@ a DataFrame in this layout (JSON-string cells or list cells) reads through the s
 
 from __future__ import annotations
 
-import codecs
 import csv
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.files import CSV_SUFFIXES, iter_table_file
+from arenapref.readers.base import LayoutReader, Peek, ReadOptions, csv_error, open_csv_text
+from arenapref.readers.files import CSV_SUFFIXES, TABLE_SUFFIXES, iter_table_file
 from arenapref.readers.jsoncells import CellError, decode_turns, fix_surrogates
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.rejects import RejectLog
@@ -110,23 +110,14 @@ def read(
     yield from read_rows(path, rejects, batch_size, submission, encoding)
 
 
-def _open_text(path: Path, encoding: str | None) -> Any:
-    enc = encoding or "utf-8-sig"
-    try:
-        codecs.lookup(enc)
-    except LookupError:
-        raise InputFormatError(f"--encoding {enc}: not a text encoding Python knows") from None
-    # strict for UTF-8: bytes that are not UTF-8 are found and named below, never silently replaced.
-    return path.open(newline="", encoding=enc, errors="strict")
-
-
 def read_rows(
     path: Path, rejects: RejectLog, batch_size: int, submission: bool, encoding: str | None = None
 ) -> Iterator[pa.RecordBatch]:
     """The per-row reader (standard ``csv`` module): the reference and the fallback of the fast path."""
     row_no = 0
     try:
-        with _open_text(path, encoding) as fh:
+        fh, _ = open_csv_text(path, encoding)
+        with fh:
             reader = csv.reader(fh, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
             header = [h.strip() for h in next(reader, [])]
             has_labels = check_header(header, path, submission)
@@ -154,14 +145,8 @@ def read_rows(
                     rows = []
             if rows:
                 yield pa.RecordBatch.from_pylist(rows, schema=BATTLE_SCHEMA)
-    except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start : exc.start + 1].hex()
-        raise InputFormatError(
-            f"{path}: not UTF-8 (byte 0x{bad} after row {row_no}); a file saved by Excel is usually "
-            "cp1252, so pass --encoding cp1252 (or latin-1)"
-        ) from exc
-    except csv.Error as exc:
-        raise InputFormatError(f"{path}: not a readable CSV after row {row_no} ({exc})") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise csv_error(path, exc, row_no) from exc
 
 
 def _checked_row(
@@ -382,4 +367,68 @@ def _read_fast(path: Path, rejects: RejectLog) -> pa.Table | None:
     return merged.take(pa.array(np.argsort(np.asarray(order), kind="stable")))
 
 
-__all__ = ["LABELS", "check_header", "from_table", "read", "read_rows"]
+# Label columns of generic pairwise files: a file with the competition's text columns and one of these is
+# a pairwise file (read through the mapping), not the competition layout.
+PAIRWISE_LABELS = ("preference", "winner", "label", "choice")
+
+
+def _sniff(p: Peek) -> bool:
+    """The three text columns, and: the one-hot labels, or (no pairwise label) an id in a CSV, or string
+    text cells in a table (list cells are arenapref's own battles)."""
+    if p.origin == "json" or not p.has(*TEXT_COLUMNS):
+        return False
+    if p.any_of(*LABELS):
+        return True
+    if p.any_of(*PAIRWISE_LABELS):
+        return False
+    return "id" in p.columns if p.origin == "csv" else p.type_of("prompt") == "string"
+
+
+def near_miss(p: Peek) -> str | None:
+    """Why columns that are almost this layout are not it (some text columns, or labels with text)."""
+    cols = p.columns
+    lower = {c.lower(): c for c in cols}
+    exact = [t for t in TEXT_COLUMNS if t in cols]
+    other_case = [t for t in TEXT_COLUMNS if t not in cols and t in lower]
+    labels = all(c in cols for c in LABELS)
+    if (exact or other_case) and (len(exact) + len(other_case) >= 2 or labels):
+        missing = [
+            f"{t} (found {lower[t]!r}; names are case-sensitive)" if t in lower else t
+            for t in TEXT_COLUMNS
+            if t not in cols
+        ]
+        return (
+            f"looks like the competition layout but has no {', '.join(missing)} column; "
+            "rename it, or read the file as pairwise with a column mapping"
+        )
+    return None
+
+
+def _read(submission: bool) -> Callable[[Path, ReadOptions], Iterator[pa.RecordBatch]]:
+    return lambda path, o: read(path, o.rejects, o.batch_size, submission, o.encoding)
+
+
+def _from_table(submission: bool) -> Callable[[pa.Table, ReadOptions], Iterator[pa.RecordBatch]]:
+    return lambda table, o: from_table(table, o.where, o.rejects, o.batch_size, submission)
+
+
+READER = LayoutReader(
+    "competition",
+    "battles",
+    CSV_SUFFIXES + TABLE_SUFFIXES,
+    BATTLE_COLUMNS,
+    _sniff,
+    _read(False),
+    _from_table(False),
+)
+SUBMISSION = LayoutReader(
+    "submission",
+    "battles",
+    CSV_SUFFIXES,
+    ("id", *LABELS),
+    lambda p: p.origin == "csv" and p.has("id", *LABELS),
+    _read(True),
+    _from_table(True),
+)
+
+__all__ = ["LABELS", "READER", "SUBMISSION", "check_header", "from_table", "near_miss", "read", "read_rows"]

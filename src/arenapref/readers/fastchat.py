@@ -13,6 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
+from arenapref.readers.base import LayoutReader, Peek, ReadOptions
+from arenapref.readers.files import JSON_SUFFIXES
 from arenapref.readers.jsoncells import CellError, content_text
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import CONVERSATION_SCHEMA
@@ -107,3 +109,32 @@ def _row(
         "redacted": None,
         "source": "fastchat",
     }
+
+
+def is_folder(path: Path) -> bool:
+    """A FastChat folder: question.jsonl beside model_answer/ (read as one source, never file by file)."""
+    return path.is_dir() and (path / "question.jsonl").exists() and (path / "model_answer").is_dir()
+
+
+def _sniff(p: Peek) -> bool:
+    if p.has("choices", "model_id"):
+        raise InputFormatError(
+            "a FastChat answer file needs its questions; "
+            "pass the folder holding question.jsonl and model_answer/"
+        )
+    return p.origin == "json" and p.has("turns", "question_id")
+
+
+def _no_table(table: pa.Table, o: ReadOptions) -> Iterator[pa.RecordBatch]:
+    raise InputFormatError(f"{o.where}: the fastchat layout is a folder of files, not an in-memory table")
+
+
+READER = LayoutReader(
+    "fastchat",
+    "conversations",
+    JSON_SUFFIXES,
+    ("question_id", "turns"),
+    _sniff,
+    lambda path, o: read(path, o.rejects, o.batch_size),
+    _no_table,
+)

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.files import TABLE_SUFFIXES, iter_table_file, table_schema
+from arenapref.readers.base import LayoutReader, Peek, ReadOptions
+from arenapref.readers.files import JSON_SUFFIXES, TABLE_SUFFIXES, iter_table_file, table_schema
 from arenapref.readers.jsoncells import CellError, content_text
 from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import CONVERSATION_SCHEMA, TURN_TYPE
@@ -251,3 +252,23 @@ def _json_row(rec: dict[str, object]) -> dict[str, object] | str:
 
 def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _sniff(p: Peek) -> bool:
+    # A JSON record also needs an id or a model: a bare "conversation" key is too common a word.
+    return "conversation" in p.columns and (p.origin != "json" or p.any_of("conversation_id", "model"))
+
+
+def _from_table(table: pa.Table, o: ReadOptions) -> Iterator[pa.RecordBatch]:
+    return convert_batches(iter(table.to_batches(o.batch_size)), o.where, o.rejects)
+
+
+READER = LayoutReader(
+    "lmsys",
+    "conversations",
+    TABLE_SUFFIXES + JSON_SUFFIXES,
+    ("conversation_id", "conversation"),
+    _sniff,
+    lambda path, o: read(path, o.rejects, o.batch_size),
+    _from_table,
+)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.files import iter_table_file, table_schema
+from arenapref.readers import competition
+from arenapref.readers.base import LayoutReader, Peek, ReadOptions
+from arenapref.readers.files import TABLE_SUFFIXES, iter_table_file, table_schema
 from arenapref.records import SCHEMAS, Kind, conform
 
 # The columns every reader of a kind relies on: a file without one of them is not that kind.
@@ -45,3 +47,42 @@ def read(path: Path, kind: Kind, batch_size: int) -> Iterator[pa.RecordBatch]:
     """Stream one native Parquet/Arrow file, adding absent optional columns as nulls, keeping extra ones."""
     check_columns(table_schema(path).names, kind, path)
     yield from conform_batches(iter_table_file(path, batch_size), kind, path)
+
+
+def _from_table(kind: Kind) -> Callable[[pa.Table, ReadOptions], Iterator[pa.RecordBatch]]:
+    def run(table: pa.Table, o: ReadOptions) -> Iterator[pa.RecordBatch]:
+        check_columns(table.column_names, kind, o.where)
+        return conform_batches(iter(table.to_batches(o.batch_size)), kind, o.where)
+
+    return run
+
+
+def _sniff_battles(p: Peek) -> bool:
+    """Our battles: the text columns as lists (string cells are the competition layout), no foreign label."""
+    foreign = (*competition.LABELS, *competition.PAIRWISE_LABELS)
+    return (
+        p.origin == "table"
+        and p.has(*competition.TEXT_COLUMNS)
+        and not p.any_of(*foreign)
+        and p.type_of("prompt") != "string"
+    )
+
+
+CONVERSATIONS = LayoutReader(
+    "native-conversations",
+    "conversations",
+    TABLE_SUFFIXES,
+    REQUIRED["conversations"],
+    lambda p: p.has(*REQUIRED["conversations"]),
+    lambda path, o: read(path, "conversations", o.batch_size),
+    _from_table("conversations"),
+)
+BATTLES = LayoutReader(
+    "native-battles",
+    "battles",
+    TABLE_SUFFIXES,
+    REQUIRED["battles"],
+    _sniff_battles,
+    lambda path, o: read(path, "battles", o.batch_size),
+    _from_table("battles"),
+)

@@ -8,23 +8,19 @@ soft), "a"/"b"/"tie", "model_a"/"model_b", or probabilities in three columns.
 
 from __future__ import annotations
 
-import codecs
-import csv
+import difflib
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.files import CSV_SUFFIXES, TABLE_SUFFIXES, iter_table_file, table_schema
+from arenapref.readers.base import LayoutReader, Peek, ReadOptions, file_records, table_records
+from arenapref.readers.files import CSV_SUFFIXES, JSON_SUFFIXES, TABLE_SUFFIXES
 from arenapref.readers.jsoncells import CellError, content_text
-from arenapref.readers.jsonrecords import iter_json_records
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.rejects import RejectLog
-
-csv.field_size_limit(sys.maxsize)
 
 # Mapping keys: the roles a column can play. Values: candidate column names, first match wins.
 CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -38,6 +34,18 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "model_b": ("model_b", "generator_2"),
 }
 ROLES = tuple(CANDIDATES)
+# What each role means, for the mapping's help and errors.
+ROLE_HELP: dict[str, str] = {
+    "id": "the record id",
+    "prompt": "the user's prompt (text or a list of turns)",
+    "input": "extra input appended to the prompt (AlpacaEval/PandaLM style)",
+    "a": "answer A",
+    "b": "answer B",
+    "label": "the preference (1/2/1.5, a/b/tie, model_a/model_b)",
+    "model_a": "the model of answer A",
+    "model_b": "the model of answer B",
+}
+REQUIRED = ("prompt", "a", "b")
 TEXT_LABELS: dict[str, tuple[float, float, float]] = {
     "a": (1.0, 0.0, 0.0),
     "model_a": (1.0, 0.0, 0.0),
@@ -57,8 +65,11 @@ def parse_mapping(text: str) -> dict[str, str]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         role, sep, column = part.partition("=")
         if not sep or role.strip() not in ROLES:
+            close = difflib.get_close_matches(role.strip(), ROLES, n=1)
+            hint = f" (did you mean {close[0]}?)" if close and sep else ""
             raise InputFormatError(
-                f"mapping entry {part!r}: expected ROLE=COLUMN with ROLE one of {', '.join(ROLES)}"
+                f"mapping entry {part!r}: expected ROLE=COLUMN{hint} with ROLE one of "
+                + ", ".join(f"{r} ({ROLE_HELP[r]})" for r in ROLES)
             )
         mapping[role.strip()] = column.strip()
     return mapping
@@ -72,15 +83,23 @@ def resolve_mapping(columns: list[str], path: Path, given: dict[str, str] | None
             found = next((n for n in names if n in columns), None)
             if found is not None:
                 mapping[role] = found
-    missing = [r for r in ("prompt", "a", "b") if r not in mapping]
+    if not columns:
+        raise InputFormatError(f"{path}: is empty (no columns, no records)")
+    missing = [r for r in REQUIRED if r not in mapping]
     if missing:
         raise InputFormatError(
-            f"{path}: cannot find the {', '.join(missing)} column(s) among {columns[:12]}; "
-            "pass a mapping such as prompt=instruction,a=output_1,b=output_2,label=preference"
+            f"{path}: cannot find the column(s) for role(s) "
+            + ", ".join(f"{r} ({ROLE_HELP[r]})" for r in missing)
+            + f" among {columns[:12]}; pass a mapping such as "
+            "prompt=instruction,a=output_1,b=output_2,label=preference"
         )
     absent = [c for c in mapping.values() if c not in columns]
     if absent:
-        raise InputFormatError(f"{path}: mapped column(s) {', '.join(absent)} not in the file")
+        hints = [
+            f"{c} (closest: {close[0]})" if (close := difflib.get_close_matches(c, columns, n=1)) else c
+            for c in absent
+        ]
+        raise InputFormatError(f"{path}: mapped column(s) {', '.join(hints)} not in the file")
     return mapping
 
 
@@ -118,75 +137,18 @@ def _turns(value: object, field: str) -> list[str | None]:
     return [content_text(value, field)]
 
 
-def _csv_rows(
-    path: Path, rejects: RejectLog, mapping: dict[str, str] | None, encoding: str | None
-) -> Iterator[tuple[int, dict[str, object]]]:
-    enc = encoding or "utf-8-sig"
-    try:
-        codecs.lookup(enc)
-    except LookupError:
-        raise InputFormatError(f"--encoding {enc}: not a text encoding Python knows") from None
-    non_utf8 = codecs.lookup(enc).name not in ("utf-8", "utf-8-sig")
-    row_no = 0
-    try:
-        with path.open(newline="", encoding=enc, errors="strict") as fh:
-            reader = csv.DictReader(fh, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
-            # Check the header before any row, so a CSV of the wrong kind fails even when it has no rows.
-            resolve_mapping(list(reader.fieldnames or []), path, mapping)
-            for row_no, rec in enumerate(reader, start=1):
-                if None in rec or any(v is None for v in rec.values()):
-                    rejects.add(path, row_no, "wrong number of cells", raw=json.dumps(rec, default=str)[:500])
-                    continue
-                if non_utf8 and any(isinstance(v, str) and not v.isascii() for v in rec.values()):
-                    rejects.recover(f"decoded from {encoding}")
-                yield row_no, dict(rec)
-    except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start : exc.start + 1].hex()
-        raise InputFormatError(
-            f"{path}: not UTF-8 (byte 0x{bad} after row {row_no}); a file saved by Excel is usually "
-            "cp1252, so pass --encoding cp1252 (or latin-1)"
-        ) from exc
-    except csv.Error as exc:
-        raise InputFormatError(f"{path}: not a readable CSV after row {row_no} ({exc})") from exc
-
-
-def _rows(
-    path: Path, rejects: RejectLog, mapping: dict[str, str] | None, encoding: str | None, batch_size: int
-) -> Iterator[tuple[int, dict[str, object]]]:
-    suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        yield from _csv_rows(path, rejects, mapping, encoding)
-    elif suffix in TABLE_SUFFIXES:
-        resolve_mapping(table_schema(path).names, path, mapping)
-        row_no = 0
-        for batch in iter_table_file(path, batch_size):
-            for rec in batch.to_pylist():
-                row_no += 1
-                yield row_no, rec
-    else:
-        yield from iter_json_records(path, rejects)
-
-
-def read(
-    path: Path,
-    rejects: RejectLog,
-    batch_size: int,
-    mapping: dict[str, str] | None,
-    encoding: str | None = None,
-) -> Iterator[pa.RecordBatch]:
+def read(path: Path, o: ReadOptions) -> Iterator[pa.RecordBatch]:
     """Stream one pairwise file as battles, using (and completing) the column mapping."""
-    yield from read_records(
-        _rows(path, rejects, mapping, encoding, batch_size), path, rejects, batch_size, mapping
-    )
+    records = file_records(path, o, lambda cols: resolve_mapping(cols, path, o.mapping))
+    yield from read_records(records, path, o.rejects, o.batch_size, o.mapping)
 
 
-def from_table(
-    table: pa.Table, where: str, rejects: RejectLog, batch_size: int, mapping: dict[str, str] | None
-) -> Iterator[pa.RecordBatch]:
+def from_table(table: pa.Table, o: ReadOptions) -> Iterator[pa.RecordBatch]:
     """Battles from a pairwise table (a DataFrame or HF Dataset with prompt/answer/preference columns)."""
-    resolve_mapping(table.column_names, Path(where), mapping)
-    records = enumerate((r for b in table.to_batches(batch_size) for r in b.to_pylist()), start=1)
-    yield from read_records(records, Path(where), rejects, batch_size, mapping)
+    resolve_mapping(table.column_names, Path(o.where), o.mapping)
+    yield from read_records(
+        table_records(table, o.batch_size), Path(o.where), o.rejects, o.batch_size, o.mapping
+    )
 
 
 def read_records(
@@ -248,3 +210,19 @@ def read_records(
 
 def _opt(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
+
+
+def _sniff(p: Peek) -> bool:
+    """Columns that name a prompt and two answers among the known candidates."""
+    return all(any(n in p.columns for n in CANDIDATES[r]) for r in REQUIRED)
+
+
+READER = LayoutReader(
+    "pairwise",
+    "battles",
+    CSV_SUFFIXES + JSON_SUFFIXES + TABLE_SUFFIXES,
+    ("prompt", "response_a", "response_b"),
+    _sniff,
+    read,
+    from_table,
+)

@@ -21,7 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from arenapref.errors import InputFormatError
-from arenapref.readers.files import CSV_SUFFIXES, iter_table_file
+from arenapref.readers.base import LayoutReader, Peek
+from arenapref.readers.files import CSV_SUFFIXES, TABLE_SUFFIXES, iter_table_file
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.rejects import RejectLog
 
@@ -133,4 +134,19 @@ def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordB
         row0 += batch.num_rows
 
 
-__all__ = ["MARKERS", "SCHEMA", "from_table", "is_layout", "read"]
+def _sniff(peek: Peek) -> bool:
+    """The WSDM layout in a CSV or a table whose text cells are plain strings (not JSON-list cells)."""
+    return peek.origin != "json" and is_layout(set(peek.columns)) and peek.type_of("prompt") == "string"
+
+
+READER = LayoutReader(
+    "wsdm",
+    "battles",
+    TABLE_SUFFIXES + CSV_SUFFIXES,
+    REQUIRED,
+    _sniff,
+    lambda path, o: read(path, o.rejects, o.batch_size),
+    lambda table, o: iter(from_table(table, o.where, o.rejects).to_batches(max_chunksize=o.batch_size)),
+)
+
+__all__ = ["MARKERS", "READER", "SCHEMA", "from_table", "is_layout", "read"]
