@@ -1,4 +1,8 @@
-"""Run the stages in order into a run folder, skipping those whose key is unchanged.
+"""Run the stages in order into a run folder, skipping those whose key and outputs are unchanged.
+
+The run folder is checked, marked and locked first (``runfolder``); a stage is skipped only when its
+key is unchanged *and* every output its manifest records is still there with its recorded size and
+content hash; otherwise it reruns and its status says why.
 
 Crash safety comes from two rules: a stage's folder is built under a temporary name and renamed into
 place only when complete (``atomic_dir``), with its manifest written last; and the judge's answer cache
@@ -9,7 +13,6 @@ rerun redoes only what is absent, asking the judge only what it had not answered
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -27,30 +30,46 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from arenapref.atomic import TMP_MARK, atomic_dir, write_text
+from arenapref.atomic import atomic_dir, write_text
 from arenapref.errors import ArenaprefError
 from arenapref.executors.base import LazyExecutor
 from arenapref.pipeline import stages as _stages  # noqa: F401  (registers the stages)
 from arenapref.pipeline.config import CONFIG_NAME, PipelineConfig, load_config
-from arenapref.pipeline.manifest import fingerprint, read_manifest, stage_key, versions, write_manifest
+from arenapref.pipeline.manifest import (
+    HASH_CACHE,
+    HashCache,
+    changed_output,
+    fingerprint,
+    output_record,
+    read_manifest,
+    result_key,
+    stage_key,
+    versions,
+    write_manifest,
+)
+from arenapref.pipeline.runfolder import RUN_FILE, foreign_files, run_folder
 from arenapref.pipeline.stage import REGISTRY, ProgressFn, StageContext
-
-RUN_FILE = "run.json"
 
 
 @dataclass
 class StageStatus:
-    """One stage's fate in this run: ran, skipped (unchanged or kept), disabled or not run (and why)."""
+    """One stage's fate in this run: ran, skipped (unchanged or kept), disabled or not run (and why).
+
+    ``key`` is what later stages build on (the stage's result: key and output hashes); ``reason`` says
+    why a stage ran (first run, a changed key, a missing or changed output, --from/--only).
+    """
 
     name: str
     status: str
     summary: str = ""
     seconds: float = 0.0
     key: str | None = None
+    reason: str = ""
 
     def line(self) -> str:
         took = f"{self.seconds:6.1f} s" if self.status == "ran" else " " * 8
-        return f"{self.name:<9} {self.status:<9} {took}  {self.summary}"
+        why = f" ({self.reason})" if self.reason else ""
+        return f"{self.name:<9} {self.status:<9} {took}  {self.summary}{why}"
 
 
 @dataclass
@@ -84,13 +103,12 @@ def _check_stage(name: str | None, option: str) -> None:
         raise ArenaprefError(f"{option} {name!r}: not a stage; the stages are {', '.join(REGISTRY)}")
 
 
-def _clean_leftovers(run_dir: Path) -> None:
-    """Remove temporary folders a killed run left behind (only arenapref's own temporary names)."""
-    for p in run_dir.glob(f"{TMP_MARK}*"):
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
+def _all_inputs(config: PipelineConfig, path: Path, base: Path) -> list[Path]:
+    """Every file the config names (each stage's inputs, enabled or not) and the config file itself."""
+    out = [path]
+    for stage in REGISTRY.values():
+        out.extend(p for p in stage.inputs(config, base) if p.exists())
+    return out
 
 
 @contextmanager
@@ -120,6 +138,16 @@ def _progress(enabled: bool, console: Console) -> Iterator[Callable[[str], Progr
         yield start
 
 
+@dataclass
+class _Where:
+    """What every stage of one run shares: the config, the workspace, the run folder, the hash cache."""
+
+    config: PipelineConfig
+    base: Path
+    run_dir: Path
+    hashes: HashCache
+
+
 def run_pipeline(
     config_path: str | Path,
     *,
@@ -144,9 +172,25 @@ def run_pipeline(
     base = path.resolve().parent
     run_dir = Path(config.run.dir).expanduser()
     run_dir = run_dir if run_dir.is_absolute() else base / run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _clean_leftovers(run_dir)
-    summary = RunSummary(path, run_dir)
+    with run_folder(run_dir, _all_inputs(config, path, base), REGISTRY):
+        where = _Where(config, base, run_dir, HashCache(run_dir / HASH_CACHE))
+        summary = RunSummary(path, run_dir)
+        try:
+            _run_stages(where, summary, from_stage, only, progress, on_stage, console)
+        finally:
+            where.hashes.save()
+    return summary
+
+
+def _run_stages(
+    where: _Where,
+    summary: RunSummary,
+    from_stage: str | None,
+    only: str | None,
+    progress: bool,
+    on_stage: Callable[[StageStatus], None] | None,
+    console: Console | None,
+) -> None:
     started = time.perf_counter()
     keys: dict[str, str | None] = {}
     names = list(REGISTRY)
@@ -155,18 +199,17 @@ def run_pipeline(
     console = console or Console(stderr=True, soft_wrap=True)
     # One executor for the run: started by the first stage that runs on it (a skipped stage starts
     # nothing), closed when the run ends, on an error or an interrupt too.
-    shared = LazyExecutor(config.run.executor, config.run.address)
+    shared = LazyExecutor(where.config.run.executor, where.config.run.address)
     with _progress(progress, console) as bars, closing(shared):
         for i, name in enumerate(names):
-            st = _one_stage(config, base, run_dir, name, i, first, only, keys, lib_versions, bars, shared)
+            st = _one_stage(where, name, i, first, only, keys, lib_versions, bars, shared)
             keys[name] = st.key
             summary.stages.append(st)
             if on_stage:
                 on_stage(st)
             _write_run(summary, started)
-    summary.seconds = time.perf_counter() - started
+            where.hashes.save()
     _write_run(summary, started)
-    return summary
 
 
 def _write_run(summary: RunSummary, started: float) -> None:
@@ -175,9 +218,7 @@ def _write_run(summary: RunSummary, started: float) -> None:
 
 
 def _one_stage(
-    config: PipelineConfig,
-    base: Path,
-    run_dir: Path,
+    where: _Where,
     name: str,
     index: int,
     first: int | None,
@@ -187,6 +228,7 @@ def _one_stage(
     bars: Callable[[str], ProgressFn] | None,
     executor: LazyExecutor,
 ) -> StageStatus:
+    config, base, run_dir, hashes = where.config, where.base, where.run_dir, where.hashes
     stage = REGISTRY[name]
     stage_dir = run_dir / name
     stored = read_manifest(stage_dir)
@@ -200,7 +242,7 @@ def _one_stage(
         return StageStatus(name, "not run", f"needs the {', '.join(absent)} stage")
     settings = stage.settings(config)
     paths = stage.inputs(config, base)
-    inputs = [fingerprint(p, base) for p in paths]
+    inputs = [fingerprint(p, base, hashes) for p in paths]
     for p, fp in zip(paths, inputs, strict=True):
         if fp.get("missing"):
             raise ArenaprefError(f"{name}: the input {p} does not exist")
@@ -208,12 +250,29 @@ def _one_stage(
     key = stage_key(name, stage.version, settings, inputs, upstream)
     forced = only == name or (first is not None and index >= first)
     kept_only = (only is not None and only != name) or (first is not None and index < first)
+    stored_result = None if stored is None else stored.get("result", stored.get("key"))
     if kept_only:
         if stored is None:
             return StageStatus(name, "not run", "no earlier output (outside --from/--only)")
-        return StageStatus(name, "kept", "earlier output kept (outside --from/--only)", key=stored.get("key"))
-    if not forced and stored is not None and stored.get("key") == key:
-        return StageStatus(name, "skipped", f"unchanged: {stored.get('summary', '')}", key=key)
+        return StageStatus(name, "kept", "earlier output kept (outside --from/--only)", key=stored_result)
+    if forced:
+        why = "--only" if only == name else "--from"
+    elif stored is None:
+        why = "no earlier output"
+    elif stored.get("key") != key:
+        why = "settings, inputs or upstream changed"
+    else:
+        changed = changed_output(stage_dir, stored.get("outputs"), hashes)
+        if changed is None:
+            return StageStatus(name, "skipped", f"unchanged: {stored.get('summary', '')}", key=stored_result)
+        why = changed
+    foreign = foreign_files(stage_dir, stored)
+    if foreign:
+        raise ArenaprefError(
+            f"{name}: the stage folder {stage_dir} holds {foreign[0]}"
+            f"{f' and {len(foreign) - 1} more file(s)' if len(foreign) > 1 else ''}, which no run wrote; "
+            "move it out of the run folder (rerunning the stage would delete it)"
+        )
     available = {n for n, k in keys.items() if k is not None}
     t0 = time.perf_counter()
     with atomic_dir(stage_dir) as tmp:
@@ -222,15 +281,15 @@ def _one_stage(
             ctx.progress = bars(name)
         outcome = stage.run(ctx)
         seconds = time.perf_counter() - t0
-        files = sorted(
-            p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file() and TMP_MARK not in p.name
-        )
+        outputs = output_record(tmp, hashes)
+        result = result_key(key, outputs)
         write_manifest(
             tmp,
             {
                 "stage": name,
                 "version": stage.version,
                 "key": key,
+                "result": result,
                 "settings": settings,
                 "inputs": inputs,
                 "upstream": upstream,
@@ -238,12 +297,14 @@ def _one_stage(
                 "summary": outcome.summary,
                 "counts": outcome.counts,
                 "drops": outcome.drops,
-                "outputs": files,
+                "outputs": outputs,
                 "seconds": round(seconds, 3),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             },
         )
-    return StageStatus(name, "ran", outcome.summary, seconds, key)
+        moved_from = tmp
+    hashes.moved(moved_from, stage_dir)
+    return StageStatus(name, "ran", outcome.summary, seconds, result, why)
 
 
 __all__ = ["RUN_FILE", "RunSummary", "StageStatus", "run_pipeline", "stage_names"]
