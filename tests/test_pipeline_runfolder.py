@@ -22,60 +22,18 @@ import arenapref
 from arenapref.pipeline import run_pipeline
 from arenapref.pipeline.manifest import HASH_CACHE, HashCache, fingerprint
 from arenapref.pipeline.runfolder import LOCK, MARKER
-from arenapref.synth import generate
 from cli_helpers import run_cli
-
-CONFIG = """
-[run]
-dir = "{run_dir}"
-seed = 1
-[sources]
-lmsys = ["data/lmsys"]
-train = "train/train.csv"
-[profile]
-enabled = false
-[compare]
-enabled = false
-[topics]
-enabled = false
-[label]
-enabled = false
-[train]
-folds = 2
-params = {{n_estimators = 10}}
-[evaluate]
-enabled = false
-[ablate]
-enabled = false
-[predict]
-enabled = false
-"""
-
-
-def _workspace(root: Path, synth: Path, run_dir: str = "run") -> Path:
-    """A workspace as a user lays it out: LMSYS shards in data/lmsys, the training CSV in train/."""
-    shutil.copytree(synth / "lmsys", root / "data" / "lmsys")
-    (root / "train").mkdir(parents=True)
-    shutil.copy2(synth / "competition" / "train.csv", root / "train" / "train.csv")
-    cfg = root / "PIPELINE.toml"
-    cfg.write_text(CONFIG.format(run_dir=run_dir), encoding="utf-8")
-    return cfg
-
-
-def _snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+from pipeline_helpers import make_synth, make_workspace, snapshot, statuses
 
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("synth")
-    generate(out, conversations=300, battles=200, seed=1)
-    return out
+    return make_synth(tmp_path_factory.mktemp("synth"))
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory, synth: Path) -> Path:
-    cfg = _workspace(tmp_path_factory.mktemp("reference") / "ws", synth)
+    cfg = make_workspace(tmp_path_factory.mktemp("reference") / "ws", synth)
     summary = run_pipeline(cfg, progress=False)
     assert {s.name for s in summary.stages if s.status == "ran"} == {"mine", "train"}
     return cfg.parent
@@ -87,10 +45,6 @@ def ws(reference: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "ws"
     shutil.copytree(reference, copy)
     return copy
-
-
-def _statuses(out: str) -> dict[str, dict[str, str]]:
-    return {s["name"]: s for s in json.loads(out)["stages"]}
 
 
 @pytest.mark.parametrize(
@@ -105,24 +59,24 @@ def _statuses(out: str) -> dict[str, dict[str, str]]:
 def test_run_folder_overlapping_an_input_is_refused_before_anything_is_written(
     tmp_path: Path, synth: Path, run_dir: str, expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg = _workspace(tmp_path / "ws", synth, run_dir)
-    before = _snapshot(cfg.parent)
+    cfg = make_workspace(tmp_path / "ws", synth, run_dir)
+    before = snapshot(cfg.parent)
     code, _, err = run_cli(["run", str(cfg), "--quiet"], capsys)
     assert code == 1 and expected in err and "set [run] dir to a folder of its own" in err, err
     assert "Traceback" not in err and err.count("error:") == 1
-    assert _snapshot(cfg.parent) == before
+    assert snapshot(cfg.parent) == before
 
 
 def test_non_empty_folder_that_is_not_a_run_folder_is_refused(
     tmp_path: Path, synth: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg = _workspace(tmp_path / "ws", synth, "results")
+    cfg = make_workspace(tmp_path / "ws", synth, "results")
     (cfg.parent / "results" / "train").mkdir(parents=True)
     (cfg.parent / "results" / "train" / "notes.txt").write_text("mine", encoding="utf-8")
-    before = _snapshot(cfg.parent)
+    before = snapshot(cfg.parent)
     code, _, err = run_cli(["run", str(cfg), "--quiet"], capsys)
     assert code == 1 and "is not empty (train) and is not an arenapref run folder" in err, err
-    assert _snapshot(cfg.parent) == before
+    assert snapshot(cfg.parent) == before
     # An empty folder is fine: the run marks it as its own.
     shutil.rmtree(cfg.parent / "results" / "train")
     assert [s.status for s in run_pipeline(cfg, progress=False).stages if s.status == "ran"] == ["ran"] * 2
@@ -136,7 +90,7 @@ def test_a_users_file_in_a_stage_folder_is_never_deleted(
     note.write_text("keep me", encoding="utf-8")
     # Skipping leaves the folder alone ...
     code, out, err = run_cli(["run", str(ws), "--json", "--quiet"], capsys)
-    assert code == 0 and _statuses(out)["train"]["status"] == "skipped", err
+    assert code == 0 and statuses(out)["train"]["status"] == "skipped", err
     # ... and a rerun, which would replace the folder, stops and names the file.
     code, _, err = run_cli(["run", str(ws), "--only", "train", "--quiet"], capsys)
     assert code == 1 and "my-notes.txt, which no run wrote" in err, err
@@ -153,7 +107,7 @@ def test_missing_or_changed_outputs_rerun_their_stage_and_say_why(
     model.write_bytes(model.read_bytes()[:100])
     code, out, err = run_cli(["run", str(ws), "--json"], capsys)
     assert code == 0, err
-    st = _statuses(out)
+    st = statuses(out)
     assert st["mine"]["status"] == "ran" and st["mine"]["reason"] == "its output pairs.parquet is missing"
     assert (
         st["train"]["status"] == "ran" and "its output model/model.pkl changed size" in st["train"]["reason"]
@@ -166,9 +120,9 @@ def test_missing_or_changed_outputs_rerun_their_stage_and_say_why(
     data[len(data) // 2] ^= 0xFF
     model.write_bytes(bytes(data))
     code, out, _ = run_cli(["run", str(ws), "--json", "--quiet"], capsys)
-    assert _statuses(out)["train"]["reason"] == "its output model/model.pkl changed content"
+    assert statuses(out)["train"]["reason"] == "its output model/model.pkl changed content"
     code, out, _ = run_cli(["run", str(ws), "--json", "--quiet"], capsys)
-    assert {s["status"] for s in _statuses(out).values()} <= {"skipped", "disabled"}
+    assert {s["status"] for s in statuses(out).values()} <= {"skipped", "disabled"}
 
 
 def test_input_edited_with_its_mtime_put_back_reruns(ws: Path) -> None:
@@ -229,12 +183,12 @@ def test_a_second_run_on_a_locked_run_folder_names_the_holder(
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-        before = _snapshot(ws / "run")
+        before = snapshot(ws / "run")
         t0 = time.perf_counter()
         code, _, err = run_cli(["run", str(ws), "--quiet"], capsys)
         assert code == 1 and f"in use by another arenapref run (pid {proc.pid})" in err, err
         assert time.perf_counter() - t0 < 10 and "Traceback" not in err
-        assert _snapshot(ws / "run") == before
+        assert snapshot(ws / "run") == before
     finally:
         proc.kill()
         proc.wait()

@@ -33,6 +33,7 @@ from rich.progress import (
 from arenapref.atomic import atomic_dir, write_text
 from arenapref.errors import ArenaprefError
 from arenapref.executors.base import LazyExecutor
+from arenapref.pipeline import history
 from arenapref.pipeline import stages as _stages  # noqa: F401  (registers the stages)
 from arenapref.pipeline.config import CONFIG_NAME, PipelineConfig, load_config
 from arenapref.pipeline.manifest import (
@@ -49,6 +50,7 @@ from arenapref.pipeline.manifest import (
 )
 from arenapref.pipeline.runfolder import RUN_FILE, foreign_files, run_folder
 from arenapref.pipeline.stage import REGISTRY, ProgressFn, StageContext
+from arenapref.pipeline.tracking import log_run, require_mlflow
 
 
 @dataclass
@@ -80,12 +82,16 @@ class RunSummary:
     run_dir: Path
     stages: list[StageStatus] = field(default_factory=list)
     seconds: float = 0.0
+    history_id: int | None = None  # this run's record in RUN_DIR/history.jsonl, once written
+    tracked: str | None = None  # the MLflow run id, with [run] track = "mlflow"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": str(self.config),
             "run_dir": str(self.run_dir),
             "seconds": round(self.seconds, 3),
+            "history_id": self.history_id,
+            "tracked": self.tracked,
             "stages": [asdict(s) for s in self.stages],
         }
 
@@ -172,14 +178,37 @@ def run_pipeline(
     base = path.resolve().parent
     run_dir = Path(config.run.dir).expanduser()
     run_dir = run_dir if run_dir.is_absolute() else base / run_dir
+    if config.run.track == "mlflow":
+        require_mlflow()
     with run_folder(run_dir, _all_inputs(config, path, base), REGISTRY):
         where = _Where(config, base, run_dir, HashCache(run_dir / HASH_CACHE))
         summary = RunSummary(path, run_dir)
+        started = history.now()
+        outcome = "stopped"
         try:
             _run_stages(where, summary, from_stage, only, progress, on_stage, console)
+            outcome = "completed"
+        except BaseException as exc:
+            outcome = (
+                f"failed: {exc}" if isinstance(exc, ArenaprefError) else f"stopped: {type(exc).__name__}"
+            )
+            raise
         finally:
             where.hashes.save()
+            _record(where, summary, started, outcome)
     return summary
+
+
+def _record(where: _Where, summary: RunSummary, started: str, outcome: str) -> None:
+    """Append the run to the history (and MLflow when tracked); run.json then names the record."""
+    stages = [asdict(s) for s in summary.stages]
+    record = history.build_record(
+        summary.config, where.config, where.run_dir, stages, started, summary.seconds, outcome
+    )
+    summary.history_id = history.append_record(where.run_dir, record)["id"]
+    if where.config.run.track == "mlflow":
+        summary.tracked = log_run(where.run_dir, where.config.run, {"id": summary.history_id, **record})
+    write_text(where.run_dir / RUN_FILE, json.dumps(summary.to_dict(), indent=2) + "\n")
 
 
 def _run_stages(
