@@ -6,7 +6,8 @@ so a later run on untouched files only ``stat``s them. Printed side by side, in 
 files (the synthetic LMSYS shards plus train/test, warm in the page cache after generation):
 
 - reading every byte and doing nothing with it (the floor any content hash pays);
-- the first fingerprint (every file hashed) and BLAKE2b over the same bytes, the alternative in hashlib;
+- the first fingerprint (every file hashed; a folder's files on a thread per core) and BLAKE2b over the
+  same bytes one file after another, the alternative in hashlib;
 - the second fingerprint (hash cache warm: no file read).
 
     .venv/bin/python bench/bench_hash.py --n 1000000 --workdir /tmp/bh
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import tempfile
 import time
@@ -89,7 +91,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "fingerprint_cached_s": fingerprint_all(inputs, work, cache_file),
     }
     gb = size / 1e9
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.n:,} conversations + {args.battles:,} battles: {len(files)} files, {gb:.2f} GB")
+    print(f"{os.cpu_count()} cores, load average {load} (1, 5, 15 min) at the end of the measurement")
     for label, key in [
         ("reference: read every byte", "read_s"),
         ("first fingerprint (SHA-256 of every file)", "fingerprint_first_s"),

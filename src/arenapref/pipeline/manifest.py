@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,9 @@ def fingerprint(path: str | Path, base: Path | None = None, cache: HashCache | N
         size, digest = hashes.sha256(p)
         return {"path": shown, "size": size, "sha256": digest}
     files = sorted(f for f in p.rglob("*") if f.is_file() and TMP_MARK not in str(f.relative_to(p)))
-    prints = [hashes.sha256(f) for f in files]
+    # hashlib releases the GIL while hashing, so a folder of shards is hashed on every core.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(files), os.cpu_count() or 1, 16))) as pool:
+        prints = list(pool.map(hashes.sha256, files))
     listing = [[f.relative_to(p).as_posix(), size, h] for f, (size, h) in zip(files, prints, strict=True)]
     digest = hashlib.sha256(json.dumps(listing).encode()).hexdigest()
     return {"path": shown, "files": len(files), "size": sum(size for size, _ in prints), "sha256": digest}
