@@ -35,8 +35,8 @@ MARKER = ".arenapref-run.json"
 LOCK = ".arenapref-run.lock"
 RUN_FILE = "run.json"
 HISTORY = "history.jsonl"
-# Top-level names a run (or ``arenapref report``) writes besides the stage folders.
-OWN_NAMES = frozenset({MARKER, LOCK, RUN_FILE, HISTORY, HASH_CACHE, "cache", "mlruns", "report.html"})
+# Top-level names a run, ``arenapref report`` or the demo's scoring step writes besides the stages.
+OWN_NAMES = frozenset({MARKER, LOCK, RUN_FILE, HISTORY, HASH_CACHE, "cache", "mlruns", "report.html", "demo"})
 
 
 def _overlap(run_dir: Path, inputs: Iterable[Path]) -> str | None:

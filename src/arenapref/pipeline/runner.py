@@ -110,11 +110,9 @@ def _check_stage(name: str | None, option: str) -> None:
 
 
 def _all_inputs(config: PipelineConfig, path: Path, base: Path) -> list[Path]:
-    """Every file the config names (each stage's inputs, enabled or not) and the config file itself."""
-    out = [path]
-    for stage in REGISTRY.values():
-        out.extend(p for p in stage.inputs(config, base) if p.exists())
-    return out
+    """Every file the config names (each stage's inputs, enabled or not), then the config file itself."""
+    out = [p for stage in REGISTRY.values() for p in stage.inputs(config, base) if p.exists()]
+    return [*out, path]
 
 
 @contextmanager
