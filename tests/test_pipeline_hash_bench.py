@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -20,6 +21,6 @@ def test_bench_hash_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     result = bench.main(["--n", "2000", "--battles", "200", "--workdir", str(tmp_path)])
     out = capsys.readouterr().out
     assert result["bytes"] > 0 and result["files"] == 3
-    assert result["fingerprint_cached_s"] < result["fingerprint_first_s"]
     assert "reference: read every byte" in out and "hash cache warm" in out
-    assert (tmp_path / "hashes.json").is_file()
+    # Every input file's hash was remembered by the first pass (so the second read nothing).
+    assert len(json.loads((tmp_path / "hashes.json").read_text(encoding="utf-8"))) == result["files"]

@@ -108,7 +108,7 @@ def test_tracking_without_mlflow_says_how_to_install(
 
 @pytest.mark.skipif(not HAS_MLFLOW, reason="mlflow is not installed (pip install 'arenapref[mlflow]')")
 def test_mlflow_tracking_logs_params_metrics_and_report_to_a_local_file_store(
-    two_runs: Path, tmp_path: Path
+    two_runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from mlflow.tracking import MlflowClient
 
@@ -134,3 +134,11 @@ def test_mlflow_tracking_logs_params_metrics_and_report_to_a_local_file_store(
     assert {a.path for a in client.list_artifacts(summary.tracked)} == {"record.json", "report.html"}
     report = Path(client.download_artifacts(summary.tracked, "report.html", str(tmp_path)))
     assert "<html" in report.read_text(encoding="utf-8").lower()
+    # A store that cannot be written: one sentence, and the run is still in the history.
+    bad = (ws / "PIPELINE.toml" / "mlruns").as_uri()
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace('track = "mlflow"', f'track = "mlflow"\nmlflow_uri = "{bad}"')
+    )
+    code, _, err = run_cli(["run", str(cfg), "--quiet"], capsys)
+    assert code == 1 and f"run 4 is in the history, but logging it to MLflow at {bad} failed" in err, err
+    assert "Traceback" not in err

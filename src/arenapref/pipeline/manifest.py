@@ -104,7 +104,7 @@ def fingerprint(path: str | Path, base: Path | None = None, cache: HashCache | N
     ``base`` is the workspace folder (the config's): paths inside it are recorded relative to it.
     """
     p = Path(path)
-    hashes = cache or HashCache()
+    hashes = cache if cache is not None else HashCache()
     shown = _shown(p, base)
     if not p.exists():
         return {"path": shown, "missing": True}

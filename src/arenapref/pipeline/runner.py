@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,7 +193,11 @@ def run_pipeline(
             raise
         finally:
             where.hashes.save()
-            _record(where, summary, started, outcome)
+            if outcome == "completed":
+                _record(where, summary, started, outcome)
+            else:
+                with suppress(Exception):  # the run's own error is the one to report
+                    _record(where, summary, started, outcome)
     return summary
 
 

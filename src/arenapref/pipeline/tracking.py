@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from arenapref.errors import MissingDependencyError
+from arenapref.errors import ArenaprefError, MissingDependencyError
 from arenapref.pipeline.config import RunSettings
 
 # MLflow's limits: 100 params and 1000 metrics per batch call; names of letters, digits and _-./ space.
@@ -66,15 +66,32 @@ def params_and_metrics(record: dict[str, Any]) -> tuple[dict[str, str], dict[str
 
 
 def log_run(run_dir: Path, run: RunSettings, record: dict[str, Any]) -> str:
-    """Log one history record as an MLflow run; return the MLflow run id."""
+    """Log one history record as an MLflow run; return the MLflow run id.
+
+    The record is already in the history when this runs, so a store that cannot be written is one
+    sentence naming the store, not a traceback.
+    """
+    from mlflow.exceptions import MlflowException
+
+    uri = tracking_uri(run_dir, run)
+    try:
+        return _log(uri, run_dir, run.mlflow_experiment, record)
+    except (MlflowException, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ArenaprefError(
+            f"run {record['id']} is in the history, but logging it to MLflow at {uri} failed: {first}"
+        ) from exc
+
+
+def _log(uri: str, run_dir: Path, experiment: str, record: dict[str, Any]) -> str:
     from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
 
     from arenapref.report import write_report
 
-    client = MlflowClient(tracking_uri=tracking_uri(run_dir, run))
-    found = client.get_experiment_by_name(run.mlflow_experiment)
-    exp_id = found.experiment_id if found is not None else client.create_experiment(run.mlflow_experiment)
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    exp_id = found.experiment_id if found is not None else client.create_experiment(experiment)
     tags = {"arenapref.history_id": str(record["id"]), "arenapref.outcome": record["outcome"]}
     run_id: str = client.create_run(exp_id, run_name=f"arenapref run {record['id']}", tags=tags).info.run_id
     params, metrics = params_and_metrics(record)
