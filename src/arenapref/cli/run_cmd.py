@@ -70,11 +70,16 @@ def _figure(v: Any, spec: str = ".4f") -> str:
 
 
 @runs_app.callback()
-def runs(ctx: typer.Context, where: WhereOption = Path("."), json_out: JsonOption = False) -> None:
+def runs(
+    ctx: typer.Context,
+    where: WhereOption = Path("."),
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
     """List the recorded runs: when, outcome, and the key figures (OOF log loss, ablation, pairs, cost)."""
     if ctx.invoked_subcommand is not None:
         return
-    start_command(json_out)
+    start_command(json_out, quiet)
     from arenapref.pipeline.history import history_dir, read_history
 
     run_dir = history_dir(where)
@@ -111,9 +116,10 @@ def runs_diff(
     b: Annotated[str, typer.Argument(help="The later run: its number in the history, or 'last'.")],
     where: WhereOption = Path("."),
     json_out: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """What changed from run A to run B: key figures, settings and every stage's figures."""
-    start_command(json_out)
+    start_command(json_out, quiet)
     from arenapref.pipeline.history import diff_records, find_record, history_dir, read_history
 
     run_dir = history_dir(where)
