@@ -93,7 +93,7 @@ def test_a_users_file_in_a_stage_folder_is_never_deleted(
     assert code == 0 and statuses(out)["train"]["status"] == "skipped", err
     # ... and a rerun, which would replace the folder, stops and names the file.
     code, _, err = run_cli(["run", str(ws), "--only", "train", "--quiet"], capsys)
-    assert code == 1 and "my-notes.txt, which no run wrote" in err, err
+    assert code == 1 and "my-notes.txt, which its manifest does not record" in err, err
     assert note.read_text(encoding="utf-8") == "keep me"
 
 

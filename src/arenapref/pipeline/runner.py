@@ -299,10 +299,10 @@ def _one_stage(
         why = changed
     foreign = foreign_files(stage_dir, stored)
     if foreign:
+        more = f" and {len(foreign) - 1} more file(s)" if len(foreign) > 1 else ""
         raise ArenaprefError(
-            f"{name}: the stage folder {stage_dir} holds {foreign[0]}"
-            f"{f' and {len(foreign) - 1} more file(s)' if len(foreign) > 1 else ''}, which no run wrote; "
-            "move it out of the run folder (rerunning the stage would delete it)"
+            f"{name}: the stage folder {stage_dir} holds {foreign[0]}{more}, which its manifest does not "
+            "record; move it out of the run folder (rerunning the stage would delete it)"
         )
     available = {n for n, k in keys.items() if k is not None}
     t0 = time.perf_counter()
