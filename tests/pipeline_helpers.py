@@ -1,4 +1,4 @@
-"""A tiny pipeline workspace for the run-folder and history tests: only mine and train enabled (seconds)."""
+"""A tiny pipeline workspace for the run-folder and history tests: mine, train and evaluate only (seconds)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,6 @@ enabled = false
 [train]
 folds = 2
 params = {{n_estimators = 10, min_child_samples = 5}}
-[evaluate]
-enabled = false
 [ablate]
 enabled = false
 [predict]

@@ -35,7 +35,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def reference(tmp_path_factory: pytest.TempPathFactory, synth: Path) -> Path:
     cfg = make_workspace(tmp_path_factory.mktemp("reference") / "ws", synth)
     summary = run_pipeline(cfg, progress=False)
-    assert {s.name for s in summary.stages if s.status == "ran"} == {"mine", "train"}
+    assert {s.name for s in summary.stages if s.status == "ran"} == {"mine", "train", "evaluate"}
     return cfg.parent
 
 
@@ -79,7 +79,8 @@ def test_non_empty_folder_that_is_not_a_run_folder_is_refused(
     assert snapshot(cfg.parent) == before
     # An empty folder is fine: the run marks it as its own.
     shutil.rmtree(cfg.parent / "results" / "train")
-    assert [s.status for s in run_pipeline(cfg, progress=False).stages if s.status == "ran"] == ["ran"] * 2
+    ran = {s.name for s in run_pipeline(cfg, progress=False).stages if s.status == "ran"}
+    assert ran == {"mine", "train", "evaluate"}
     assert (cfg.parent / "results" / MARKER).is_file()
 
 
@@ -103,18 +104,24 @@ def test_missing_or_changed_outputs_rerun_their_stage_and_say_why(
     run = ws / "run"
     pairs = (run / "mine" / "pairs.parquet").read_bytes()
     (run / "mine" / "pairs.parquet").unlink()
-    model = run / "train" / "model" / "model.pkl"
-    model.write_bytes(model.read_bytes()[:100])
     code, out, err = run_cli(["run", str(ws), "--json"], capsys)
     assert code == 0, err
     st = statuses(out)
     assert st["mine"]["status"] == "ran" and st["mine"]["reason"] == "its output pairs.parquet is missing"
-    assert (
-        st["train"]["status"] == "ran" and "its output model/model.pkl changed size" in st["train"]["reason"]
-    )
-    assert "2 stage(s) ran" in err and "pairs.parquet is missing" in err
-    # The rerun wrote the same pairs, so train's upstream is unchanged: it reran only for its own output.
+    assert st["train"]["status"] == "skipped"  # train does not build on mine here (label is disabled)
+    assert "1 stage(s) ran" in err and "pairs.parquet is missing" in err
     assert (run / "mine" / "pairs.parquet").read_bytes() == pairs
+    # A truncated model: train reruns, saying why, and so does evaluate, which is built on the model
+    # (what the rerun wrote is not necessarily what evaluate scored).
+    model = run / "train" / "model" / "model.pkl"
+    model.write_bytes(model.read_bytes()[:100])
+    code, out, err = run_cli(["run", str(ws), "--json", "--quiet"], capsys)
+    st = statuses(out)
+    assert st["mine"]["status"] == "skipped" and st["train"]["status"] == "ran", err
+    assert st["train"]["reason"].startswith("its output model/model.pkl changed size (")
+    assert (
+        st["evaluate"]["status"] == "ran" and st["evaluate"]["reason"] == "the train stage it builds on reran"
+    )
     # Same size, other content: caught by the content hash.
     data = bytearray(model.read_bytes())
     data[len(data) // 2] ^= 0xFF

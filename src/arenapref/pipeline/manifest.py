@@ -1,7 +1,7 @@
 """Fingerprints, versions and the per-stage manifest: what lets a rerun skip work that has not changed.
 
 A stage's *key* hashes its name and version, its settings, the fingerprints of the files it reads and
-the results of the stages it builds on; a stage whose stored manifest carries the same key, and whose
+the keys of the stages it builds on; a stage whose stored manifest carries the same key, and whose
 recorded outputs are all still there with their recorded size and content hash, is skipped. A file's
 fingerprint is its size and the SHA-256 of its whole content (never its mtime: an edit with the mtime
 put back is still caught, and a ``touch`` reruns nothing); a folder's is one hash over its files'.
@@ -147,13 +147,6 @@ def changed_output(folder: Path, recorded: Any, cache: HashCache) -> str | None:
     return None
 
 
-def result_key(key: str, outputs: dict[str, dict[str, Any]]) -> str:
-    """What later stages build on: the stage's key and the hashes of what it wrote, so a stage rerun
-    that writes different outputs reruns its dependants, and one that writes the same does not."""
-    payload = {"key": key, "outputs": {k: v["sha256"] for k, v in outputs.items()}}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
 def versions() -> dict[str, str]:
     """Python and the library versions that can change a stage's outputs."""
     out = {"python": platform.python_version()}
@@ -198,7 +191,6 @@ __all__ = [
     "fingerprint",
     "output_record",
     "read_manifest",
-    "result_key",
     "sha256_file",
     "stage_key",
     "versions",

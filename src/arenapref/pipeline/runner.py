@@ -43,7 +43,6 @@ from arenapref.pipeline.manifest import (
     fingerprint,
     output_record,
     read_manifest,
-    result_key,
     stage_key,
     versions,
     write_manifest,
@@ -57,8 +56,8 @@ from arenapref.pipeline.tracking import log_run, require_mlflow
 class StageStatus:
     """One stage's fate in this run: ran, skipped (unchanged or kept), disabled or not run (and why).
 
-    ``key`` is what later stages build on (the stage's result: key and output hashes); ``reason`` says
-    why a stage ran (first run, a changed key, a missing or changed output, --from/--only).
+    ``reason`` says why a stage ran: no earlier output, a changed key, a missing or changed output, an
+    upstream stage that reran, --from/--only.
     """
 
     name: str
@@ -150,6 +149,7 @@ class _Where:
     base: Path
     run_dir: Path
     hashes: HashCache
+    reran: set[str] = field(default_factory=set)  # stages that ran in this run
 
 
 def run_pipeline(
@@ -278,24 +278,28 @@ def _one_stage(
         if fp.get("missing"):
             raise ArenaprefError(f"{name}: the input {p} does not exist")
     upstream = {n: keys.get(n) for n in (*stage.needs, *stage.uses)}
+    rebuilt = [n for n in upstream if n in where.reran]
     key = stage_key(name, stage.version, settings, inputs, upstream)
     forced = only == name or (first is not None and index >= first)
     kept_only = (only is not None and only != name) or (first is not None and index < first)
-    stored_result = None if stored is None else stored.get("result", stored.get("key"))
     if kept_only:
         if stored is None:
             return StageStatus(name, "not run", "no earlier output (outside --from/--only)")
-        return StageStatus(name, "kept", "earlier output kept (outside --from/--only)", key=stored_result)
+        return StageStatus(name, "kept", "earlier output kept (outside --from/--only)", key=stored.get("key"))
     if forced:
         why = "--only" if only == name else "--from"
     elif stored is None:
         why = "no earlier output"
     elif stored.get("key") != key:
         why = "settings, inputs or upstream changed"
+    elif rebuilt:
+        # The upstream stage reran with an unchanged key (its output was missing or damaged): what it
+        # wrote now is not necessarily what this stage was built on.
+        why = f"the {rebuilt[0]} stage it builds on reran"
     else:
         changed = changed_output(stage_dir, stored.get("outputs"), hashes)
         if changed is None:
-            return StageStatus(name, "skipped", f"unchanged: {stored.get('summary', '')}", key=stored_result)
+            return StageStatus(name, "skipped", f"unchanged: {stored.get('summary', '')}", key=key)
         why = changed
     foreign = foreign_files(stage_dir, stored)
     if foreign:
@@ -313,14 +317,12 @@ def _one_stage(
         outcome = stage.run(ctx)
         seconds = time.perf_counter() - t0
         outputs = output_record(tmp, hashes)
-        result = result_key(key, outputs)
         write_manifest(
             tmp,
             {
                 "stage": name,
                 "version": stage.version,
                 "key": key,
-                "result": result,
                 "settings": settings,
                 "inputs": inputs,
                 "upstream": upstream,
@@ -335,7 +337,8 @@ def _one_stage(
         )
         moved_from = tmp
     hashes.moved(moved_from, stage_dir)
-    return StageStatus(name, "ran", outcome.summary, seconds, result, why)
+    where.reran.add(name)
+    return StageStatus(name, "ran", outcome.summary, seconds, key, why)
 
 
 __all__ = ["RUN_FILE", "RunSummary", "StageStatus", "run_pipeline", "stage_names"]
