@@ -1,7 +1,9 @@
 """One config-driven, resumable run of every stage (``arenapref run PIPELINE.toml``).
 
 ``config`` is the PIPELINE.toml schema, ``stage`` the protocol and registry, ``stages`` the nine
-adapters to the stage packages, ``runner`` the skipping, atomic, manifest-writing loop. Stage packages
+adapters to the stage packages, ``runner`` the skipping, atomic, manifest-writing loop, ``manifest`` the
+keys and content hashes, ``runfolder`` the run folder's rules and lock, ``history`` the run history
+(``arenapref runs``) and ``tracking`` its optional MLflow copy. Stage packages
 never import this package; this package is the only place they meet.
 """
 

@@ -42,6 +42,12 @@ class RunSettings(_Section):
     # both executors write the same outputs, so switching does not rerun a stage.
     executor: Literal["local", "ray"] = "local"
     address: str | None = None
+    # Every run is recorded in RUN_DIR/history.jsonl; "mlflow" also logs it to an MLflow store:
+    # ``mlflow_uri`` (default: the file store RUN_DIR/mlruns), experiment ``mlflow_experiment``.
+    # Not part of any stage's key: where a run is recorded does not change what it computes.
+    track: Literal["none", "mlflow"] = "none"
+    mlflow_uri: str | None = None
+    mlflow_experiment: str = "arenapref"
 
     @field_validator("address")
     @classmethod
