@@ -174,7 +174,7 @@ def compare(
     start_command(json_out, quiet)
     from arenapref.atomic import refuse_input_as_output
     from arenapref.compare.near import NearDupSettings
-    from arenapref.compare.report import CompareSettings, compare_paths, write_compare
+    from arenapref.compare.run import CompareSettings, compare_paths, write_compare
 
     _check_threshold(threshold)
     refuse_input_as_output(out, [left, right])
@@ -235,7 +235,7 @@ def compare(
 
 
 def _read_candidates(path: Path, fmt: str | None) -> tuple[pa.Table, Source]:
-    from arenapref.compare.report import load_source
+    from arenapref.compare.sources import load_source
 
     return load_source(path, fmt)
 

@@ -29,7 +29,7 @@ from rich.progress import (
 
 from arenapref.atomic import TMP_MARK, atomic_dir, write_text
 from arenapref.errors import ArenaprefError
-from arenapref.executors.base import LazyExecutor
+from arenapref.executors.registry import LazyExecutor
 from arenapref.pipeline import stages as _stages  # noqa: F401  (registers the stages)
 from arenapref.pipeline.config import CONFIG_NAME, PipelineConfig, load_config
 from arenapref.pipeline.manifest import fingerprint, read_manifest, stage_key, versions, write_manifest

@@ -37,6 +37,7 @@ from arenapref.atomic import atomic_dir, refuse_input_as_output, write_text
 from arenapref.errors import ArenaprefError
 from arenapref.metrics import log_loss, softmax
 from arenapref.model.groups import group_ids, grouped_folds, grouped_split
+from arenapref.model.labels import battle_labels
 from arenapref.model.llm.encode import EncodedBattle, Layout, encode_battles, make_layout
 from arenapref.model.llm.folder import (
     ADAPTERS_DIR,
@@ -463,9 +464,6 @@ def train_llm_table(
     progress: bool = True,
 ) -> dict[str, Any]:
     """See ``arenapref.model.llm.train_llm``."""
-    # battle_labels lives beside the LightGBM model; imported here to keep this module's import light.
-    from arenapref.model.estimators import battle_labels
-
     p = parse_llm_params(params)
     out, base = Path(out), Path(base)
     if not base.is_dir():
