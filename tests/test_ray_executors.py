@@ -26,6 +26,9 @@ from arenapref.synth import SynthManifest, generate  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 from label_helpers import fast_judge, make_pairs  # noqa: E402
 
+# Slow (starts a local Ray instance): a plain `pytest` skips it; `./dev test` and CI run it.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="session")
 def ray_executor() -> Iterator[Executor]:
