@@ -322,10 +322,10 @@ def test_get_executor_errors(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ArenaprefError, match="unknown executor 'spark'"):
         get_executor("spark")
-    with pytest.raises(ArenaprefError, match="--address only applies"):
+    with pytest.raises(ArenaprefError, match="`address` only applies"):
         get_executor("local", address="auto")
     monkeypatch.setattr(registry, "ray_available", lambda: False)
-    with pytest.raises(MissingDependencyError, match=r"install ray to use --executor ray .*arenapref\[ray\]"):
+    with pytest.raises(MissingDependencyError, match=r"install ray to use `executor`=ray .*arenapref\[ray\]"):
         get_executor("ray")
 
 

@@ -100,7 +100,7 @@ def _texts(table: pa.Table | pa.RecordBatch, turns: TurnsMode, field: TextField)
     """The turns a prompt set is built from: user turns (prompts) or assistant turns (answers)."""
     if field == "response":
         if kind_of(table.schema) != "conversations":
-            raise ArenaprefError("--text response compares the answers of conversations, not of battles")
+            raise ArenaprefError("`text`=response compares the answers of conversations, not of battles")
         answers = assistant_turns(table)
         return pc.list_slice(answers, 0, 1).cast(pa.list_(pa.string())) if turns == "first" else answers
     if turns == "first":

@@ -47,11 +47,11 @@ def get_executor(name: str = "local", address: str | None = None) -> Executor:
     """
     if name == "local":
         if address is not None:
-            raise ArenaprefError("--address only applies to --executor ray")
+            raise ArenaprefError("`address` only applies to `executor`=ray")
         return LocalExecutor()
     if name == "ray":
         if not ray_available():
-            raise MissingDependencyError("ray", "--executor ray", "ray")
+            raise MissingDependencyError("ray", "`executor`=ray", "ray")
         from arenapref.executors.ray_executor import RayExecutor
 
         return RayExecutor(address=address)

@@ -134,10 +134,10 @@ def run_pipeline(
     ``from_stage`` reruns that stage and every later one; ``only`` reruns just that stage (its upstream
     outputs must exist). Other stages run when their key changed and are skipped otherwise.
     """
-    _check_stage(from_stage, "--from")
-    _check_stage(only, "--only")
+    _check_stage(from_stage, "`from_stage`")
+    _check_stage(only, "`only`")
     if from_stage and only:
-        raise ArenaprefError("give --from or --only, not both")
+        raise ArenaprefError("give `from_stage` or `only`, not both")
     path = Path(config_path)
     path = path / CONFIG_NAME if path.is_dir() else path
     config = load_config(path)

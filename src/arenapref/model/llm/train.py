@@ -431,7 +431,7 @@ def _plan(table: pa.Table, p: LLMParams, seed: int, folds: int) -> list[tuple[in
         return [(k, rows[f != k], rows[f == k]) for k in range(folds)]
     if folds not in (0, 1):
         raise ArenaprefError(
-            f"--folds {folds}: expected 0 (one grouped hold-out of valid_frac) or at least 2"
+            f"`folds`={folds}: expected 0 (one grouped hold-out of valid_frac) or at least 2"
         )
     if p.valid_frac == 0.0 or n < 2:
         return [(0, rows, rows[:0])]
@@ -468,7 +468,7 @@ def train_llm_table(
     out, base = Path(out), Path(base)
     if not base.is_dir():
         raise ArenaprefError(
-            f"--base {base}: no such folder (a local folder of Hugging Face weights is needed)"
+            f"`base`={base}: no such folder (a local folder of Hugging Face weights is needed)"
         )
     base_checksum(base)
     refuse_input_as_output(out, [base])
