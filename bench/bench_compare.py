@@ -37,7 +37,7 @@ from datasketch import MinHash, MinHashLSH
 
 from arenapref.compare.near import NearDupSettings, near_pairs
 from arenapref.compare.overlap import KINDS, NO_MATCH, concat_prompt_sets
-from arenapref.compare.report import CompareResult, CompareSettings, compare_sets, read_prompt_set
+from arenapref.compare.run import CompareResult, CompareSettings, compare_sets, read_prompt_set
 from arenapref.synth import SynthManifest
 
 

@@ -21,6 +21,7 @@ def load_bench() -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_bench_profile_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bench = load_bench()
     args = ["--n", "1000", "--ref-n", "500", "--shard-rows", "500", "--workdir", str(tmp_path)]

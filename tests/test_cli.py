@@ -133,3 +133,23 @@ def test_synth_json_and_no_m_flag(capsys: pytest.CaptureFixture[str], tmp_path: 
     (other / "keep.txt").write_text("mine")
     code, _, err = _run(["synth", "-o", str(other), "-n", "10", "--battles", "10"], capsys)
     assert code == 1 and "not a synth workspace" in err and (other / "keep.txt").exists()
+
+
+def test_library_errors_name_parameters_and_the_cli_shows_flags(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A library error names the parameter a Python caller passed; the command line shows its flag."""
+    from arenapref.cli.common import PIPELINE_FLAGS, flags_for_parameters
+    from arenapref.errors import ArenaprefError
+    from arenapref.executors import get_executor
+
+    with pytest.raises(ArenaprefError, match=r"^`address` only applies to `executor`=ray$"):
+        get_executor("local", address="auto")
+    src = tmp_path / "train.csv"
+    src.write_text(TRAIN)
+    code, _, err = _run(["profile", str(src), "--address", "auto"], capsys)
+    assert code == 1 and err == "error: --address only applies to --executor ray"
+    assert flags_for_parameters("`folds`=3: expected `turns` or `params` 'x'") == (
+        "--folds 3: expected `turns` or -p 'x'"
+    )
+    assert flags_for_parameters("`folds`=3, `only` 'x'", PIPELINE_FLAGS) == "`folds`=3, --only 'x'"

@@ -10,7 +10,7 @@ import pytest
 
 from arenapref.atomic import TMP_MARK
 from arenapref.compare import compare as compare_api
-from arenapref.compare import report as report_module
+from arenapref.compare import run as run_module
 from arenapref.records import Battle, battles_table
 from arenapref.writers import write_parquet
 from cli_helpers import run_cli
@@ -45,7 +45,7 @@ def test_killed_compare_keeps_the_previous_folder(
     def interrupted(report: dict[str, object]) -> str:
         raise KeyboardInterrupt  # after matches.parquet and report.json were written
 
-    monkeypatch.setattr(report_module, "render_markdown", interrupted)
+    monkeypatch.setattr(run_module, "render_markdown", interrupted)
     code, _, _ = run_cli(["compare", str(left), str(left), "-o", str(out), "-q"], capsys)
     assert code == 130
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no new matches beside the old report

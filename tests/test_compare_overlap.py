@@ -11,13 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from arenapref.cli import main
-from arenapref.compare.report import (
+from arenapref.compare.run import (
     CompareSettings,
     compare_paths,
     compare_tables,
-    load_source,
     write_compare,
 )
+from arenapref.compare.sources import load_source
 from arenapref.readers import open_source
 from arenapref.records import Battle, Conversation, Turn, battles_table, conversations_table
 from arenapref.synth import SynthManifest, generate

@@ -10,6 +10,9 @@ import pytest
 from arenapref.pipeline import load_config, stage_names
 from cli_helpers import run_cli
 
+# Slow (a whole demo workspace and pipeline run): a plain `pytest` skips it; `./dev test` and CI run it.
+pytestmark = pytest.mark.slow
+
 
 def test_demo_runs_the_pipeline_and_leaves_a_rerunnable_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -34,6 +34,9 @@ from arenapref.synth import generate
 from arenapref.testing.judge_server import RunningServer, ServerSettings, serve_in_thread
 from arenapref.writers import write_parquet
 
+# Slow (kills and restarts real subprocesses): a plain `pytest` skips it; `./dev test` and CI run it.
+pytestmark = pytest.mark.slow
+
 KEY_ENV = "ARENAPREF_KILL_TEST_KEY"
 POLL_S = 0.002
 RUN_LIMIT_S = 240.0

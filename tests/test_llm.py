@@ -105,7 +105,7 @@ def llama_model(
         ("precision", "fp8", "precision=fp8: expected one of auto, bf16, fp16, fp32"),
         ("gradient_checkpointing", "maybe", "gradient_checkpointing=maybe: expected true or false"),
         ("valid_frac", "1.5", "valid_frac=1.5"),
-        ("lora_rank", "8", "-p lora_rank: not a setting of --model llm"),
+        ("lora_rank", "8", "`params` 'lora_rank': not a setting of `model`=llm"),
     ],
 )
 def test_bad_setting_is_one_sentence_naming_the_key(key: str, value: str, words: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_llm_gpu.py"
 
 
+@pytest.mark.slow
 def test_bench_llm_gpu_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     torch = pytest.importorskip("torch")
     pytest.importorskip("peft")

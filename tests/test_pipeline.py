@@ -192,6 +192,7 @@ def _final_outputs(root: Path) -> dict[str, object]:
     }
 
 
+@pytest.mark.slow
 def test_kill_during_two_stages_then_rerun_gives_identical_outputs(
     reference: Workspace, server: RunningServer, tmp_path: Path
 ) -> None:
@@ -248,6 +249,7 @@ def test_changing_one_setting_reruns_that_stage_and_its_dependants(reference: Wo
     assert ran == ["ablate"]
 
 
+@pytest.mark.slow
 def test_full_report_renders_in_chromium(
     reference: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_pipeline.py"
 
 
+@pytest.mark.slow
 def test_bench_pipeline_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = importlib.util.spec_from_file_location("bench_pipeline", BENCH)
     assert spec is not None and spec.loader is not None

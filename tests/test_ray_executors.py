@@ -26,6 +26,9 @@ from arenapref.synth import SynthManifest, generate  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 from label_helpers import fast_judge, make_pairs  # noqa: E402
 
+# Slow (starts a local Ray instance): a plain `pytest` skips it; `./dev test` and CI run it.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="session")
 def ray_executor() -> Iterator[Executor]:
@@ -69,7 +72,7 @@ def test_profile_equal(ray_executor: Executor, workspace: SynthManifest) -> None
 
 
 def test_compare_equal(ray_executor: Executor, workspace: SynthManifest) -> None:
-    from arenapref.compare.report import compare_paths
+    from arenapref.compare.run import compare_paths
     from arenapref.executors.compare import compare_paths_with
 
     ref = compare_paths(workspace.lmsys_dir, workspace.train_csv)
@@ -89,7 +92,7 @@ def test_compare_matching_per_partition_equal(
 ) -> None:
     """The key joins and the LSH buckets per hash partition on the workers give the local matches and
     report, for one or several partitions, two sources or one with itself."""
-    from arenapref.compare.report import compare_paths
+    from arenapref.compare.run import compare_paths
     from arenapref.executors.compare import compare_paths_with
 
     right = workspace.lmsys_dir if same else workspace.train_csv
@@ -131,7 +134,7 @@ def test_near_pairs_per_block_equal(
     """Flagging, signatures and band buckets on the workers (near_hooks) give ``near_pairs``'s pairs,
     windowed giant buckets included."""
     from arenapref.compare.near import near_pairs
-    from arenapref.compare.report import read_prompt_set
+    from arenapref.compare.run import read_prompt_set
     from arenapref.executors.compare import near_pairs_with
 
     texts = read_prompt_set(workspace.lmsys_dir)[0].text
@@ -315,14 +318,14 @@ def test_worker_user_error_is_one_sentence(
 
 
 def test_get_executor_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    import arenapref.executors.base as base
+    import arenapref.executors.registry as registry
 
     with pytest.raises(ArenaprefError, match="unknown executor 'spark'"):
         get_executor("spark")
-    with pytest.raises(ArenaprefError, match="--address only applies"):
+    with pytest.raises(ArenaprefError, match="`address` only applies"):
         get_executor("local", address="auto")
-    monkeypatch.setattr(base, "ray_available", lambda: False)
-    with pytest.raises(MissingDependencyError, match=r"install ray to use --executor ray .*arenapref\[ray\]"):
+    monkeypatch.setattr(registry, "ray_available", lambda: False)
+    with pytest.raises(MissingDependencyError, match=r"install ray to use `executor`=ray .*arenapref\[ray\]"):
         get_executor("ray")
 
 
@@ -419,17 +422,17 @@ def test_pipeline_executor_ray_equal_outputs_same_keys(
     stage the same key, and switching an existing run to it reruns nothing."""
     import json
 
-    import arenapref.executors.base as base
+    import arenapref.executors.registry as registry
     from arenapref.pipeline import run_pipeline
 
     started: list[str] = []
-    real = base.get_executor
+    real = registry.get_executor
 
     def counted(name: str = "local", address: str | None = None) -> Executor:
         started.append(name)
         return real(name, address)
 
-    monkeypatch.setattr(base, "get_executor", counted)
+    monkeypatch.setattr(registry, "get_executor", counted)
     generate(tmp_path / "synth", conversations=1500, battles=300, seed=4, shard_rows=400)
     for name in ("local", "ray"):
         (tmp_path / f"{name}.toml").write_text(_pipeline_config(f"run-{name}", name), encoding="utf-8")
@@ -465,7 +468,7 @@ def test_pipeline_executor_ray_equal_outputs_same_keys(
 
 def test_pipeline_closes_its_executor_on_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The run's one executor is closed when a stage fails on it."""
-    import arenapref.executors.base as base
+    import arenapref.executors.registry as registry
     from arenapref.pipeline import run_pipeline
 
     class Failing(LocalExecutor):
@@ -483,7 +486,7 @@ def test_pipeline_closes_its_executor_on_error(tmp_path: Path, monkeypatch: pyte
         made.append(Failing())
         return made[-1]
 
-    monkeypatch.setattr(base, "get_executor", failing)
+    monkeypatch.setattr(registry, "get_executor", failing)
     generate(tmp_path / "synth", conversations=300, battles=50, seed=2, shard_rows=100)
     (tmp_path / "p.toml").write_text(_pipeline_config("run", "ray"), encoding="utf-8")
     with pytest.raises(ArenaprefError, match="a worker died"):

@@ -13,6 +13,7 @@ from chromium_helpers import assert_not_blank, dump_dom, screenshot
 from cli_helpers import run_cli
 
 
+@pytest.mark.slow
 def test_partial_run_report_says_not_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     generate(tmp_path / "synth", conversations=300, battles=100, seed=2)
     stages_off = "\n".join(f"[{s}]\nenabled = false" for s in ("compare", "topics", "mine", "label", "train"))

@@ -1,7 +1,8 @@
 """Command line: a thin layer over the Python API; one module per command group.
 
 User mistakes (``ArenaprefError``) become one sentence on stderr and the error's documented exit code
-(see ``arenapref.errors``), never a traceback. Command modules import their stage packages inside the
+(see ``arenapref.errors``), never a traceback; the parameters a library error names are shown as the
+command's flags (``cli.common.PARAMETER_FLAGS``). Command modules import their stage packages inside the
 command functions, so ``arenapref --help`` does not pay for scikit-learn, LightGBM or matplotlib.
 """
 
@@ -28,6 +29,7 @@ from arenapref.cli import (
     topics_cmd,  # noqa: F401  (registers commands)
 )
 from arenapref.cli.app import app
+from arenapref.cli.common import PARAMETER_FLAGS, PIPELINE_FLAGS, flags_for_parameters
 from arenapref.errors import EXIT_INTERRUPTED, ArenaprefError
 
 __all__ = ["app", "main"]
@@ -44,7 +46,11 @@ def main(argv: list[str] | None = None) -> None:
         Console(stderr=True, soft_wrap=True).print("interrupted", highlight=False, markup=False)
         sys.exit(EXIT_INTERRUPTED)
     except ArenaprefError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"error: {exc}", highlight=False, markup=False)
+        args = sys.argv[1:] if argv is None else argv
+        command = next((a for a in args if not a.startswith("-")), "")
+        flags = PIPELINE_FLAGS if command in ("run", "demo") else PARAMETER_FLAGS
+        shown = flags_for_parameters(str(exc), flags)
+        Console(stderr=True, soft_wrap=True).print(f"error: {shown}", highlight=False, markup=False)
         sys.exit(exc.exit_code)
     if isinstance(code, int) and code:
         sys.exit(code)

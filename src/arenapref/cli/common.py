@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +21,44 @@ from arenapref.readers.pairwise import ROLE_HELP, parse_mapping
 from arenapref.rejects import RejectLog
 
 console = Console(soft_wrap=True)
+
+# Library errors name the parameter a caller passed, in backticks (`api_key_env`, `folds`=3), which is
+# what a notebook user typed; the command line shows its own flag for it instead. Only these names are
+# rewritten: a backticked word that is no parameter stays as it is.
+PARAMETER_FLAGS: dict[str, str] = {
+    "address": "--address",
+    "api_key_env": "--api-key-env",
+    "base": "--base",
+    "base_url": "--base-url",
+    "cache": "--cache",
+    "dropped": "--dropped",
+    "executor": "--executor",
+    "folds": "--folds",
+    "from_stage": "--from",
+    "k": "--k",
+    "model": "--model",
+    "only": "--only",
+    "out": "--out",
+    "params": "-p",
+    "text": "--text",
+    "weight": "--weight",
+}
+# `arenapref run` and `demo` take their settings from PIPELINE.toml, where a stage's parameter is the config
+# key of the same name: only the runner's own options become flags there.
+PIPELINE_FLAGS: dict[str, str] = {"from_stage": "--from", "only": "--only"}
+_PARAMETER = re.compile(r"`([a-z_][a-z0-9_]*)`(=?)")
+
+
+def flags_for_parameters(message: str, flags: Mapping[str, str] = PARAMETER_FLAGS) -> str:
+    """``message`` with every backticked parameter in ``flags`` shown as its flag (`folds`=3 -> --folds 3)."""
+
+    def swap(m: re.Match[str]) -> str:
+        flag = flags.get(m.group(1))
+        return m.group(0) if flag is None else flag + (" " if m.group(2) else "")
+
+    return _PARAMETER.sub(swap, message)
+
+
 err_console = Console(stderr=True, soft_wrap=True)
 
 FormatOption = Annotated[

@@ -176,7 +176,7 @@ def compare(
     within each source, breakdowns by model and language, and a sample of matched pairs."""
     start_command(json_out, quiet)
     from arenapref.compare.near import NearDupSettings
-    from arenapref.compare.report import CompareSettings, compare_paths, write_compare
+    from arenapref.compare.run import CompareSettings, compare_paths, write_compare
 
     _check_threshold(threshold)
     settings = CompareSettings(
@@ -234,7 +234,7 @@ def compare(
 
 
 def _read_candidates(path: Path, fmt: str | None, split: str | None) -> tuple[pa.Table, Source]:
-    from arenapref.compare.report import load_source
+    from arenapref.compare.sources import load_source
 
     return load_source(path, fmt, split)
 

@@ -15,7 +15,7 @@ from arenapref.compare.normalize import (
     turns_key,
     turns_keys,
 )
-from arenapref.compare.report import CompareResult, CompareSettings, compare, compare_paths, compare_tables
+from arenapref.compare.run import CompareResult, CompareSettings, compare, compare_paths, compare_tables
 
 __all__ = [
     "EMPTY_KEY",

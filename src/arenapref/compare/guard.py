@@ -30,8 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,11 +41,9 @@ import pyarrow.compute as pc
 from arenapref.compare.near import NearDupSettings, near_pairs
 from arenapref.compare.normalize import TURN_SEPARATOR, normalize_texts
 from arenapref.compare.overlap import KINDS, TurnsMode, record_ids
+from arenapref.compare.sources import as_table
 from arenapref.errors import ArenaprefError
-from arenapref.records import kind_of, user_turns
-
-if TYPE_CHECKING:
-    from arenapref.readers import Source
+from arenapref.records import user_turns
 
 LEAK_COLUMNS = (
     "leak_reason",
@@ -88,27 +85,6 @@ class GuardResult:
         return self.kept.to_pandas()
 
 
-def as_table(obj: object, what: str = "input") -> tuple[pa.Table, str, Source | None]:
-    """A records table from a path, a pyarrow Table, a reader ``Source``, a pandas/polars DataFrame or a
-    Hugging Face Dataset; also its display name and its source (None for a table already in the shared
-    schema, which is used as it is)."""
-    from arenapref.readers import open_source
-
-    if isinstance(obj, pa.Table):
-        try:
-            kind_of(obj.schema)
-            return obj, f"{what} (table)", None
-        except ValueError:
-            pass  # not the shared schema: let the readers map its columns
-    if isinstance(obj, (str, Path)):
-        from arenapref.compare.report import load_source
-
-        table, src = load_source(obj)
-        return table, str(obj), src
-    src = open_source(obj)
-    return src.read_table(), str(src.path), src
-
-
 def read_protected(
     protect: Sequence[object], names: Sequence[str] | None = None
 ) -> tuple[list[pa.Table], list[str]]:
@@ -140,7 +116,7 @@ def read_protected(
 
 
 @dataclass
-class _Side:
+class PrefixSide:
     """All compared prefixes of one side's records, one row per (record, number of turns)."""
 
     n_records: int
@@ -150,8 +126,8 @@ class _Side:
     masked_turns: pa.ListArray  # normalised masked turns of each record (cut to the compared depth)
 
 
-#: ``_side``'s shape: (table, turns, mask_pii) -> the side; ``find_leaks(side=)`` takes another such.
-SideBuilder = Callable[[pa.Table, TurnsMode, bool], _Side]
+#: ``prefix_side``'s shape: (table, turns, mask_pii) -> the side; ``find_leaks(side=)`` takes another such.
+SideBuilder = Callable[[pa.Table, TurnsMode, bool], PrefixSide]
 
 
 def _segment_cumsum(values: np.ndarray, starts: I64) -> np.ndarray:
@@ -176,7 +152,7 @@ def _prefix_lanes(texts: pl.Series, seeds: tuple[int, int], local: I64, starts: 
     return lanes
 
 
-def _side(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> _Side:
+def prefix_side(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PrefixSide:
     """Prefix keys of every record's user turns (only the first turn with ``turns="first"``)."""
     lists = user_turns(table).cast(pa.list_(pa.string()))
     if lists.null_count or lists.offset:
@@ -212,7 +188,7 @@ def _side(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> _Side:
         }
     )
     masked_turns = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), masked_arr)
-    return _Side(len(n_turns), record_ids(table), n_turns, frame, masked_turns)
+    return PrefixSide(len(n_turns), record_ids(table), n_turns, frame, masked_turns)
 
 
 def _protected_stats(prot: pl.DataFrame, lanes: tuple[str, str]) -> pl.DataFrame:
@@ -248,7 +224,7 @@ def _choose_partner(joined: pl.DataFrame, min_chars: int) -> pl.DataFrame:
     return out.select("rec", "depth", "partner", "similarity")
 
 
-def _key_matches(cand: _Side, prot: _Side, lanes: tuple[str, str], min_chars: int) -> pl.DataFrame:
+def _key_matches(cand: PrefixSide, prot: PrefixSide, lanes: tuple[str, str], min_chars: int) -> pl.DataFrame:
     """Candidate prefix rows whose key (plain or masked lanes) equals a protected prefix key."""
     stats = _protected_stats(prot.frame, lanes)
     joined = cand.frame.join(stats, on=list(lanes)).with_columns(
@@ -257,7 +233,7 @@ def _key_matches(cand: _Side, prot: _Side, lanes: tuple[str, str], min_chars: in
     return _choose_partner(joined, min_chars)
 
 
-def _doc_texts(docs: pl.DataFrame, sides: tuple[_Side, _Side]) -> pa.Array:
+def _doc_texts(docs: pl.DataFrame, sides: tuple[PrefixSide, PrefixSide]) -> pa.Array:
     """The masked text (turns joined) of every document, from its first record's opening turns."""
     parts: list[tuple[np.ndarray, pa.Array]] = []
     for (side_code, depth), group in docs.group_by("first_side", "depth"):
@@ -272,7 +248,7 @@ def _doc_texts(docs: pl.DataFrame, sides: tuple[_Side, _Side]) -> pa.Array:
 
 
 def _near_matches(
-    cand: _Side, prot: _Side, settings: NearDupSettings, min_chars: int, done: pl.Series
+    cand: PrefixSide, prot: PrefixSide, settings: NearDupSettings, min_chars: int, done: pl.Series
 ) -> pl.DataFrame:
     """Candidate prefix rows with a near-duplicate protected prefix of the same number of turns.
 
@@ -368,7 +344,7 @@ def find_leaks(
     ``reason`` ('exact', 'placeholder', 'near'), ``protected_id``, ``protected_source`` (index in
     ``protect``), ``similarity``, ``scope`` (one of ``SCOPES``) and ``shared_turns``. See the module
     docstring for the matching rule. Empty prompts never match. ``side``: what computes every record's
-    prefix keys and masked turns, ``_side`` by default (``executors.guard`` passes one that computes
+    prefix keys and masked turns, ``prefix_side`` by default (``executors.guard`` passes one that computes
     them per row slice on a cluster); the matching then runs here.
     """
     if not 0.0 < threshold <= 1.0:
@@ -378,10 +354,10 @@ def find_leaks(
     tables, _ = read_protected(protect, protect_names)
     table, _, _ = as_table(table, "candidates")
     settings = replace(settings or NearDupSettings(), threshold=threshold)
-    side = side or _side
+    side = side or prefix_side
     cand = side(table, turns, mask_pii)
     sides = [side(t, turns, mask_pii) for t in tables]
-    prot = _concat_sides(sides)
+    prot = concat_sides(sides)
     source_of = np.concatenate([np.full(s.n_records, k, dtype=np.int64) for k, s in enumerate(sides)])
     found = [
         _key_matches(cand, prot, ("k1", "k2"), min_chars).with_columns(pl.lit(0, pl.Int8).alias("kind")),
@@ -400,11 +376,11 @@ def find_leaks(
     return _leak_table(best, cand, prot, source_of)
 
 
-def _concat_sides(sides: list[_Side]) -> _Side:
+def concat_sides(sides: list[PrefixSide]) -> PrefixSide:
     """Several protected sources as one side (records renumbered in order)."""
     shift = np.concatenate([[0], np.cumsum([s.n_records for s in sides])]).astype(np.int64)
     frames = [s.frame.with_columns(pl.col("rec") + int(shift[k])) for k, s in enumerate(sides)]
-    return _Side(
+    return PrefixSide(
         int(shift[-1]),
         pa.concat_arrays([s.ids for s in sides]),
         np.concatenate([s.turns for s in sides]),
@@ -413,7 +389,7 @@ def _concat_sides(sides: list[_Side]) -> _Side:
     )
 
 
-def _leak_table(best: pl.DataFrame, cand: _Side, prot: _Side, source_of: I64) -> pa.Table:
+def _leak_table(best: pl.DataFrame, cand: PrefixSide, prot: PrefixSide, source_of: I64) -> pa.Table:
     rows = best.get_column("rec").to_numpy().astype(np.int64)
     partner = best.get_column("partner").to_numpy().astype(np.int64)
     depth = best.get_column("depth").to_numpy().astype(np.int64)

@@ -277,7 +277,7 @@ def shingle_hashes(texts: pa.Array, settings: NearDupSettings) -> tuple[U64, I64
     return flat, out_offsets
 
 
-def _unique(x: npt.NDArray[_T]) -> npt.NDArray[_T]:
+def sorted_unique(x: npt.NDArray[_T]) -> npt.NDArray[_T]:
     """Sorted unique values; a plain sort beats NumPy 2's hash-based ``np.unique`` on large integers."""
     x = np.sort(x)
     keep = np.ones(len(x), dtype=bool)
@@ -302,7 +302,7 @@ def sketch(flat: U64, offsets: I64, settings: NearDupSettings) -> Any:
     )
 
 
-def _band_keys(sig: npt.NDArray[np.uint32], bands: int, rows: int) -> U64:
+def band_keys(sig: npt.NDArray[np.uint32], bands: int, rows: int) -> U64:
     """One 64-bit key per (document, band): a hash of the band's ``rows`` signature values."""
     keys = np.zeros((sig.shape[0], bands), dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -372,7 +372,7 @@ def _flag_shared_band(texts: pa.Array, settings: NearDupSettings, stats: NearDup
     return np.flatnonzero(flags & nonempty).astype(np.int64)
 
 
-def _signatures(texts: pa.Array, settings: NearDupSettings) -> tuple[npt.NDArray[np.uint32], I64]:
+def minhash_signatures(texts: pa.Array, settings: NearDupSettings) -> tuple[npt.NDArray[np.uint32], I64]:
     """MinHash signature rows and shingle counts of every text, sketched a chunk of documents at a time.
 
     rensa hands signatures back as Python lists; converting a chunk at a time keeps that transient small.
@@ -404,7 +404,7 @@ def bucket_pair_codes(entries: BandEntries, settings: NearDupSettings, stats: Ne
     """Sorted distinct codes ``lo * n_docs + hi`` of the document pairs sharing a band bucket."""
     a, b = _bucket_pairs(entries.keys, entries.doc, entries.size, settings, stats)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
-    return _unique(lo[lo != hi] * np.int64(entries.n_docs) + hi[lo != hi])
+    return sorted_unique(lo[lo != hi] * np.int64(entries.n_docs) + hi[lo != hi])
 
 
 #: How the band buckets become pair codes: ``bucket_pair_codes`` here; per partition of the band keys
@@ -422,7 +422,7 @@ def candidate_pairs(
     """Pairs (i < j) of rows of ``sig`` (signatures) that share at least one LSH band."""
     bands, rows = settings.bands_rows
     n = len(sig)
-    keys = _band_keys(sig, bands, rows)
+    keys = band_keys(sig, bands, rows)
     doc = np.repeat(np.arange(n, dtype=np.int64), bands)
     code = buckets(BandEntries(keys, doc, size[doc], n), settings, stats)
     return code // n, code % n
@@ -451,7 +451,7 @@ def _unique_shingle_sets(
         part_docs = docs[start : start + chunk]
         sub, sub_off = _gather_rows(flat, offsets, part_docs)
         owner = np.repeat(np.arange(len(part_docs), dtype=np.uint64), np.diff(sub_off))
-        uniq = _unique((owner << np.uint64(32)) | (sub >> np.uint64(32)))
+        uniq = sorted_unique((owner << np.uint64(32)) | (sub >> np.uint64(32)))
         del sub, owner
         parts.append((uniq & np.uint64(0xFFFFFFFF)).astype(np.uint32))
         counts.append(np.bincount((uniq >> np.uint64(32)).astype(np.int64), minlength=len(part_docs)))
@@ -471,7 +471,7 @@ def verify(
     """
     if len(i) == 0:
         return i, j, np.zeros(0, np.float32)
-    docs = _unique(np.concatenate([i, j]))
+    docs = sorted_unique(np.concatenate([i, j]))
     u_hash, u_count = _unique_shingle_sets(flat, offsets, docs)
     u_off = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum(u_count, out=u_off[1:])
@@ -524,7 +524,7 @@ class NearHooks:
     """
 
     flag: Flagger = _flag_shared_band
-    signatures: Signer = _signatures
+    signatures: Signer = minhash_signatures
     buckets: BucketPairs = bucket_pair_codes
 
 
@@ -565,7 +565,7 @@ def near_pairs(
     stats.estimate_passed = len(i)
     t2 = time.perf_counter()
     # Exact shingle sets are needed only for documents in a surviving candidate pair.
-    docs = _unique(np.concatenate([i, j]))
+    docs = sorted_unique(np.concatenate([i, j]))
     flat, offsets = shingle_hashes(flagged_texts.take(pa.array(docs)), settings)
     vi, vj, sim = verify(
         flat, offsets, np.searchsorted(docs, i), np.searchsorted(docs, j), settings.threshold

@@ -100,7 +100,7 @@ def _texts(table: pa.Table | pa.RecordBatch, turns: TurnsMode, field: TextField)
     """The turns a prompt set is built from: user turns (prompts) or assistant turns (answers)."""
     if field == "response":
         if kind_of(table.schema) != "conversations":
-            raise ArenaprefError("--text response compares the answers of conversations, not of battles")
+            raise ArenaprefError("`text`=response compares the answers of conversations, not of battles")
         answers = assistant_turns(table)
         return pc.list_slice(answers, 0, 1).cast(pa.list_(pa.string())) if turns == "first" else answers
     if turns == "first":
@@ -175,7 +175,7 @@ def key_codes(*key_arrays: pa.Array) -> list[I64]:
     return out
 
 
-def _first_row(codes: I64, n_codes: int) -> I64:
+def first_rows(codes: I64, n_codes: int) -> I64:
     """For every code, the first row holding it (NO_MATCH when none)."""
     first = np.full(n_codes, NO_MATCH, dtype=np.int64)
     rows = np.arange(len(codes), dtype=np.int64)
@@ -239,7 +239,7 @@ class OverlapResult:
 
 
 def _exact_best(a_codes: I64, b_codes: I64, n_codes: int, empty: int) -> tuple[I64, npt.NDArray[np.bool_]]:
-    first_b = _first_row(b_codes, n_codes)
+    first_b = first_rows(b_codes, n_codes)
     partner = first_b[a_codes]
     if empty != NO_MATCH:
         partner[a_codes == empty] = NO_MATCH
@@ -288,7 +288,7 @@ def _one_way(
     ph, has_ph = _exact_best(a_doc, b_doc, n_docs, empty_doc)
     has_ph &= ~has_ex
     partner[has_ph], kind[has_ph], sim[has_ph] = ph[has_ph], 1, 1.0
-    first_b_doc = _first_row(b_doc, n_docs)
+    first_b_doc = first_rows(b_doc, n_docs)
     nb = near_best[a_doc]
     has_near = (nb != NO_MATCH) & ~has_ex & ~has_ph
     if empty_doc != NO_MATCH:
@@ -361,7 +361,7 @@ def overlap(
     if near and n_docs:
         all_docs = np.concatenate([ld, rd]) if not same else ld
         all_text = pa.concat_arrays([left.text, rs.text]) if not same else left.text
-        doc_text = all_text.take(pa.array(_first_row(all_docs, n_docs)))
+        doc_text = all_text.take(pa.array(first_rows(all_docs, n_docs)))
         if empty_doc != NO_MATCH:
             doc_text = pc.if_else(pc.equal(pa.array(np.arange(n_docs)), empty_doc), "", doc_text)
         t1 = time.perf_counter()
@@ -404,7 +404,7 @@ def _self_best(
     out_sim = np.zeros(n, dtype=np.float32)
     for k, codes, empty in ((0, plain, empty_plain), (1, doc, empty_doc)):
         n_codes = int(codes.max(initial=-1)) + 1
-        first = _first_row(codes, n_codes)
+        first = first_rows(codes, n_codes)
         # The second row of each code, for the first row's own partner.
         second = np.full(n_codes, NO_MATCH, dtype=np.int64)
         later = rows != first[codes]
@@ -414,7 +414,7 @@ def _self_best(
         partner[ok], kind[ok], out_sim[ok] = cand[ok], k, 1.0
     present = np.ones(n_docs, dtype=bool)
     near_best, near_sim = _best_from_pairs(n_docs, u, v, sim, present)
-    first_doc = _first_row(doc, n_docs)
+    first_doc = first_rows(doc, n_docs)
     nb = near_best[doc]
     ok = (nb != NO_MATCH) & (kind < 0) & (doc != empty_doc)
     partner[ok] = first_doc[nb[ok]]

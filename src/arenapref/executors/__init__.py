@@ -16,7 +16,8 @@ Notebook use::
 
 from __future__ import annotations
 
-from arenapref.executors.base import EXECUTORS, Executor, LocalExecutor, get_executor
+from arenapref.executors.base import Executor, LocalExecutor
+from arenapref.executors.registry import EXECUTORS, get_executor
 
 # Stage functions live in their modules (``arenapref.executors.profile`` ...), not here, so that the
 # command line can import the options without importing polars, scipy or ray.

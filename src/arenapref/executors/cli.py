@@ -38,7 +38,7 @@ AddressOption = Annotated[
 def executor_for(name: str, address: str | None) -> Iterator[Executor | None]:
     """The executor a command's options ask for; ``None`` for plain local runs, so a command keeps its
     own single-process code path there. A Ray instance this starts is stopped on leaving the block."""
-    from arenapref.executors.base import get_executor
+    from arenapref.executors.registry import get_executor
 
     executor = get_executor(name, address)
     if executor.name == "local":

@@ -1,6 +1,6 @@
 """``compare`` on an executor: prompt sets per file, key joins and LSH buckets per hash partition.
 
-``compare.report.compare_paths`` and ``compare.overlap.overlap`` are the one comparison; this module
+``compare.run.compare_paths`` and ``compare.overlap.overlap`` are the one comparison; this module
 only gives them their hooks (``read=`` and ``hooks=``). What runs on the workers:
 
 * ``prompt_set_shard``: one file's normalised, masked text and plain and masked keys (a dozen regex
@@ -38,24 +38,22 @@ from arenapref.compare.near import (
     NearDupStats,
     NearHooks,
     NearPairs,
-    _band_keys,
-    _signatures,
-    _unique,
+    band_keys,
     bucket_pair_codes,
+    minhash_signatures,
     near_pairs,
+    sorted_unique,
 )
 from arenapref.compare.overlap import (
     KeyCodes,
     MatchHooks,
     PromptSet,
-    TurnsMode,
-    _first_row,
     concat_prompt_sets,
+    first_rows,
     key_codes,
-    prompt_set,
     prompt_set_of_batches,
 )
-from arenapref.compare.report import (
+from arenapref.compare.run import (
     STREAM_BATCH_ROWS,
     CompareResult,
     CompareSettings,
@@ -64,7 +62,7 @@ from arenapref.compare.report import (
     read_prompt_set,
 )
 from arenapref.executors.base import Executor
-from arenapref.executors.shards import Shard, shards_of, table_blocks
+from arenapref.executors.shards import Shard, shards_of
 from arenapref.readers import Source, open_source
 from arenapref.records import Kind
 from arenapref.rejects import RejectLog
@@ -101,7 +99,7 @@ def read_prompt_set_with(
     progress: Progress | None = None,
     stage: str = "read",
 ) -> tuple[PromptSet, Source]:
-    """``compare.report.read_prompt_set`` with one block per file of the source.
+    """``compare.run.read_prompt_set`` with one block per file of the source.
 
     ``progress(stage, records)`` is called as each file's block comes back.
     """
@@ -130,22 +128,11 @@ def compare_paths_with(
     progress: Progress | None = None,
     partitions: int | None = None,
 ) -> CompareResult:
-    """``compare.report.compare_paths`` with the prompt sets built per file and the matching's key
+    """``compare.run.compare_paths`` with the prompt sets built per file and the matching's key
     joins and LSH steps per partition on ``executor`` (``partitions``: twice the workers by default)."""
     read = partial(read_prompt_set_with, executor)
     hooks = match_hooks(executor, partitions)
     return compare_paths(left, right, settings, format_left, format_right, progress, read, hooks)
-
-
-def _prompt_set_block(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PromptSet:
-    return prompt_set(table, turns, mask_pii)
-
-
-def prompt_set_with(executor: Executor, table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PromptSet:
-    """``compare.overlap.prompt_set`` of an in-memory table, one row slice per block."""
-    blocks = table_blocks(table, 2 * executor.workers)
-    parts = executor.map(partial(_prompt_set_block, turns=turns, mask_pii=mask_pii), blocks)
-    return concat_prompt_sets(parts) if len(parts) > 1 else parts[0]
 
 
 # ------------------------------------------------------------------------------ matching per partition
@@ -170,7 +157,7 @@ class KeyPartition:
 def key_partition_codes(part: KeyPartition) -> tuple[I64, I64]:
     """Per partition: ``key_codes`` of its keys, and where each code's first key stands overall."""
     (codes,) = key_codes(part.keys)
-    return codes, part.rows[_first_row(codes, int(codes.max(initial=-1)) + 1)]
+    return codes, part.rows[first_rows(codes, int(codes.max(initial=-1)) + 1)]
 
 
 def partitioned_codes(executor: Executor, partitions: int | None = None) -> KeyCodes:
@@ -202,8 +189,8 @@ def partitioned_codes(executor: Executor, partitions: int | None = None) -> KeyC
 def band_keys_block(texts: pa.Array, settings: NearDupSettings) -> tuple[U64, int]:
     """Per block: the LSH band keys (documents x bands) of every text, and how many shingles it cut."""
     bands, rows = settings.bands_rows
-    sig, sizes = _signatures(texts, settings)
-    return _band_keys(sig, bands, rows).reshape(len(texts), bands), int(sizes.sum())
+    sig, sizes = minhash_signatures(texts, settings)
+    return band_keys(sig, bands, rows).reshape(len(texts), bands), int(sizes.sum())
 
 
 def shared_band_owners(part: tuple[U64, I64]) -> I64:
@@ -214,12 +201,12 @@ def shared_band_owners(part: tuple[U64, I64]) -> I64:
     shared = np.zeros(len(keys), dtype=bool)
     shared[1:] |= same
     shared[:-1] |= same
-    return _unique(owner[order[shared]])
+    return sorted_unique(owner[order[shared]])
 
 
 def signatures_block(texts: pa.Array, settings: NearDupSettings) -> tuple[npt.NDArray[np.uint32], I64]:
     """Per block: MinHash signatures and shingle counts (``compare.near`` computes them the same way)."""
-    return _signatures(texts, settings)
+    return minhash_signatures(texts, settings)
 
 
 def bucket_pairs_block(entries: BandEntries, settings: NearDupSettings) -> tuple[I64, int]:
@@ -262,7 +249,7 @@ def near_hooks(
         del keys
         blocks = ((flat[p], owner[p]) for p in _partitions(flat, n_parts()) if len(p))
         found = executor.map(shared_band_owners, blocks)
-        return _unique(np.concatenate(found)).astype(np.int64) if found else np.zeros(0, np.int64)
+        return sorted_unique(np.concatenate(found)).astype(np.int64) if found else np.zeros(0, np.int64)
 
     def signatures(texts: pa.Array, settings: NearDupSettings) -> tuple[npt.NDArray[np.uint32], I64]:
         sigs = executor.map(partial(signatures_block, settings=settings), _text_blocks(texts, block_docs))
@@ -276,7 +263,7 @@ def near_hooks(
         )
         found = executor.map(partial(bucket_pairs_block, settings=settings), blocks)
         stats.windowed_buckets += sum(w for _, w in found)
-        return _unique(np.concatenate([c for c, _ in found])) if found else np.zeros(0, np.int64)
+        return sorted_unique(np.concatenate([c for c, _ in found])) if found else np.zeros(0, np.int64)
 
     return NearHooks(flag=flag, signatures=signatures, buckets=buckets)
 

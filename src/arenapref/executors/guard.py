@@ -1,8 +1,8 @@
 """``decontaminate`` per block: prefix keys and normalised turns of every record, computed per slice.
 
-The guard's per-record work (``compare.guard._side``: a dozen regex passes per turn, two 128-bit prefix
+The guard's per-record work (``compare.guard.prefix_side``: a dozen regex passes per turn, two 128-bit prefix
 keys per turn) runs on row slices of the candidates and of each protected table; the slices' sides are
-concatenated on the driver (``_concat_sides`` renumbers records in order, so the result is the side of
+concatenated on the driver (``concat_sides`` renumbers records in order, so the result is the side of
 the whole table) and handed to ``compare.guard.find_leaks`` as its ``side`` builder, which then matches
 them on the driver as always: a hash join of prefix keys and one near-duplicate search over the distinct
 masked prefix texts. Same kept and dropped rows, reasons, partners and similarities as the local run.
@@ -18,34 +18,25 @@ import pyarrow as pa
 
 from arenapref.compare.guard import (
     GuardResult,
-    _concat_sides,
-    _Side,
-    _side,
+    PrefixSide,
+    concat_sides,
     decontaminate,
-    find_leaks,
+    prefix_side,
 )
 from arenapref.compare.overlap import TurnsMode
 from arenapref.executors.base import Executor
 from arenapref.executors.shards import table_blocks
 
 
-def side_block(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> _Side:
+def side_block(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PrefixSide:
     """The per-block function of the guard: prefix keys of one slice of records."""
-    return _side(table, turns, mask_pii)
+    return prefix_side(table, turns, mask_pii)
 
 
-def side_with(executor: Executor, table: pa.Table, turns: TurnsMode, mask_pii: bool) -> _Side:
-    """``compare.guard._side`` of a whole table, one row slice per block."""
+def side_with(executor: Executor, table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PrefixSide:
+    """``compare.guard.prefix_side`` of a whole table, one row slice per block."""
     blocks = table_blocks(table, 2 * executor.workers)
-    return _concat_sides(executor.map(partial(side_block, turns=turns, mask_pii=mask_pii), blocks))
-
-
-def find_leaks_with(
-    executor: Executor, table: object, protect: Sequence[object], threshold: float = 0.8, **options: Any
-) -> pa.Table:
-    """``compare.guard.find_leaks`` (the same keyword options) with every record's keys computed per
-    block on ``executor``."""
-    return find_leaks(table, protect, threshold, side=partial(side_with, executor), **options)
+    return concat_sides(executor.map(partial(side_block, turns=turns, mask_pii=mask_pii), blocks))
 
 
 def decontaminate_with(

@@ -20,7 +20,7 @@ import numpy as np
 
 from arenapref.executors.base import Executor
 from arenapref.executors.shards import Shard, shards_of
-from arenapref.profile.core import DEFAULT_TOKENIZER, Profile, _grow, _ProfileBuilder, load_tokenizer
+from arenapref.profile.core import DEFAULT_TOKENIZER, Profile, ProfileBuilder, grow_counts, load_tokenizer
 from arenapref.profile.lengths import IntArray, LengthAccumulator
 from arenapref.readers import DEFAULT_BATCH, Source, open_source
 from arenapref.records import Kind
@@ -57,7 +57,7 @@ class ShardProfile:
 def profile_shard(shard: Shard, kind: Kind, tokenizer: str, batch_size: int = DEFAULT_BATCH) -> ShardProfile:
     """The per-block function: one file through the profile's counters."""
     source = shard.open()
-    builder = _ProfileBuilder(kind, tokenizer)
+    builder = ProfileBuilder(kind, tokenizer)
     for batch in source.batches(batch_size):
         builder.add(batch)
     state = {name: getattr(builder, name) for name in _FIELDS}
@@ -66,7 +66,7 @@ def profile_shard(shard: Shard, kind: Kind, tokenizer: str, batch_size: int = DE
 
 def _add_rows(dst: np.ndarray, src: np.ndarray, codes: IntArray, n: int) -> np.ndarray:
     """``dst`` grown to the driver's ``n`` codes, with ``src``'s rows added at their driver codes."""
-    dst = _grow(dst, n) if dst.ndim == 1 else dst
+    dst = grow_counts(dst, n) if dst.ndim == 1 else dst
     if dst.ndim == 2 and len(dst) < n:
         dst = np.vstack([dst, np.zeros((n - len(dst), dst.shape[1]), dst.dtype)])
     k = len(src)
@@ -76,7 +76,7 @@ def _add_rows(dst: np.ndarray, src: np.ndarray, codes: IntArray, n: int) -> np.n
 
 
 def _add_lengths(dst: LengthAccumulator, src: LengthAccumulator, codes: IntArray, n_groups: int) -> None:
-    dst._grow(n_groups)
+    dst.grow(n_groups)
     k = len(src.tokens)
     if k:
         dst.hist[codes[:k]] += src.hist
@@ -84,11 +84,11 @@ def _add_lengths(dst: LengthAccumulator, src: LengthAccumulator, codes: IntArray
         dst.maxima[codes[:k]] = np.maximum(dst.maxima[codes[:k]], src.maxima)
 
 
-def merge_profiles(builder: _ProfileBuilder, part: ShardProfile) -> None:
+def merge_profiles(builder: ProfileBuilder, part: ShardProfile) -> None:
     """Fold one shard's counters into the driver's builder (shards must come in source order)."""
     s = part.state
-    models = np.asarray([builder.models._id(m) for m in part.models], dtype=np.int64)
-    languages = np.asarray([builder.languages._id(x) for x in part.languages], dtype=np.int64)
+    models = np.asarray([builder.models.id_of(m) for m in part.models], dtype=np.int64)
+    languages = np.asarray([builder.languages.id_of(x) for x in part.languages], dtype=np.int64)
     n_models = len(builder.models)
     builder.rows += int(s["rows"])  # type: ignore[call-overload]
     builder.user_turns += int(s["user_turns"])  # type: ignore[call-overload]
@@ -118,7 +118,7 @@ def profile_source_with(executor: Executor, source: Source, tokenizer: str = DEF
     Each file's rejects are added to ``source.rejects``, as a sequential read would have.
     """
     start = time.perf_counter()
-    builder = _ProfileBuilder(source.kind, tokenizer)
+    builder = ProfileBuilder(source.kind, tokenizer)
     work = partial(profile_shard, kind=source.kind, tokenizer=tokenizer)
     for part in executor.imap(work, shards_of(source)):
         merge_profiles(builder, part)

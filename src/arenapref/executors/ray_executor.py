@@ -50,7 +50,7 @@ class RayExecutor(Executor):
                     ray.init(address=address, include_dashboard=False, log_to_driver=False)
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 where = address or "a local Ray instance"
-                raise ArenaprefError(f"--address {where}: could not connect to Ray ({exc})") from exc
+                raise ArenaprefError(f"`address`={where}: could not connect to Ray ({exc})") from exc
             self._owns = True
         self._task = ray.remote(_apply)
 

@@ -99,15 +99,15 @@ def api_key_from_env(name: str | None) -> str | None:
         return None
     if not ENV_NAME.fullmatch(name):
         raise ArenaprefError(
-            "--api-key-env takes the NAME of an environment variable that holds the key, and the value "
+            "`api_key_env` takes the NAME of an environment variable that holds the key, and the value "
             "given is not a variable name (it is not shown, in case it is a key); "
-            "e.g. export OPENAI_API_KEY=... and pass --api-key-env OPENAI_API_KEY"
+            "e.g. export OPENAI_API_KEY=... and pass `api_key_env`=OPENAI_API_KEY"
         )
-    shown = name if SHOWN_NAME.fullmatch(name) else "named by --api-key-env (name not shown)"
+    shown = name if SHOWN_NAME.fullmatch(name) else "named by `api_key_env` (name not shown)"
     key = os.environ.get(name)
     if not key:
         raise ArenaprefError(
-            f"the environment variable {shown} holds no API key; set it, or pass --api-key-env '' "
+            f"the environment variable {shown} holds no API key; set it, or pass `api_key_env`='' "
             "for a server that needs none"
         )
     return key

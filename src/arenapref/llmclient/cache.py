@@ -115,7 +115,7 @@ class JudgeCache:
         self.path = Path(path) if path is not None else None
         if self.path is not None:
             if self.path.is_dir():
-                raise ArenaprefError(f"the cache {self.path} is a folder; --cache names a database file")
+                raise ArenaprefError(f"the cache {self.path} is a folder; `cache` names a database file")
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -137,7 +137,7 @@ class JudgeCache:
             self._db.close()
             raise ArenaprefError(
                 f"{self.path} holds a 'judgements' table that is not arenapref's judge cache; "
-                "pass another --cache path"
+                "pass another `cache` path"
             )
         self._queue: queue.Queue[tuple[str, tuple[object, ...]] | None] = queue.Queue()
         self._writer: threading.Thread | None = None
@@ -148,7 +148,7 @@ class JudgeCache:
         if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
             return ArenaprefError(
                 f"the cache {self.path} is not an SQLite database (it may be another file or damaged); "
-                "pass another --cache path or delete it to start a new cache"
+                "pass another `cache` path or delete it to start a new cache"
             )
         return ArenaprefError(f"the judge cache {self.path or '(memory)'} cannot be used: {exc}")
 

@@ -318,7 +318,7 @@ class ChatClient:
                 failure.detail,
                 fatal=True,
                 summary=f"the first {n} answers from {URL(self.url).origin()} all failed the same way "
-                f"({failure.reason}{said}); check --base-url and that it serves /chat/completions",
+                f"({failure.reason}{said}); check `base_url` and that it serves /chat/completions",
             )
             return self._abort
         return failure

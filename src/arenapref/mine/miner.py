@@ -950,7 +950,7 @@ PAIR_SUFFIXES = (".parquet", ".csv")
 DROPPED_SUFFIXES = (".jsonl", ".json", ".parquet")
 
 
-def check_output_path(out: Path, what: str = "--out") -> str:
+def check_output_path(out: Path, what: str = "`out`") -> str:
     """The output kind from the suffix: "csv" (competition layout) or "parquet" (native)."""
     suffix = out.suffix.lower()
     if suffix not in PAIR_SUFFIXES:
@@ -974,7 +974,7 @@ def check_outputs(out: Path, dropped: Path | None, inputs: Sequence[object]) -> 
         refuse_input_as_output(path, paths)
     if len({p.resolve() for p in outputs}) < len(outputs):
         raise ArenaprefError(
-            f"--dropped {dropped} is also the pairs file or a funnel file; choose another name"
+            f"`dropped` {dropped} is also the pairs file or a funnel file; choose another name"
         )
 
 

@@ -357,7 +357,7 @@ def source_weights(table: pa.Table, weights: Mapping[str, float], input_column: 
                 break
     unused = sorted(set(weights) - used)
     if unused:
-        raise ArenaprefError(f"--weight names no source or input in the data: {', '.join(unused)}")
+        raise ArenaprefError(f"`weight` names no source or input in the data: {', '.join(unused)}")
     return w
 
 

@@ -32,7 +32,7 @@ from rich.progress import (
 
 from arenapref.atomic import atomic_dir, write_text
 from arenapref.errors import ArenaprefError
-from arenapref.executors.base import LazyExecutor
+from arenapref.executors.registry import LazyExecutor
 from arenapref.pipeline import history
 from arenapref.pipeline import stages as _stages  # noqa: F401  (registers the stages)
 from arenapref.pipeline.config import CONFIG_NAME, PipelineConfig, load_config
@@ -166,10 +166,10 @@ def run_pipeline(
     ``from_stage`` reruns that stage and every later one; ``only`` reruns just that stage (its upstream
     outputs must exist). Other stages run when their key changed and are skipped otherwise.
     """
-    _check_stage(from_stage, "--from")
-    _check_stage(only, "--only")
+    _check_stage(from_stage, "`from_stage`")
+    _check_stage(only, "`only`")
     if from_stage and only:
-        raise ArenaprefError("give --from or --only, not both")
+        raise ArenaprefError("give `from_stage` or `only`, not both")
     path = Path(config_path)
     path = path / CONFIG_NAME if path.is_dir() else path
     config = load_config(path)

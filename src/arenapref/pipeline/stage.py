@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from arenapref.pipeline.config import PipelineConfig
 
 if TYPE_CHECKING:
-    from arenapref.executors.base import LazyExecutor
+    from arenapref.executors.registry import LazyExecutor
 
 ProgressFn = Callable[[int, int], None]
 

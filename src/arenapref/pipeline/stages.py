@@ -46,7 +46,7 @@ def _executor(ctx: StageContext) -> Iterator[Executor | None]:
     not in any stage's ``settings``: both executors write equal outputs (tests/test_ray_executors.py),
     so a switch must not change a stage's key or rerun it.
     """
-    from arenapref.executors.base import get_executor, ray_available
+    from arenapref.executors.registry import get_executor, ray_available
 
     run = ctx.config.run
     if run.executor == "local":
@@ -154,7 +154,7 @@ class CompareStage(_Base):
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.compare.near import NearDupSettings
         from arenapref.compare.overlap import concat_prompt_sets
-        from arenapref.compare.report import CompareSettings, compare_sets, read_prompt_set, write_compare
+        from arenapref.compare.run import CompareSettings, compare_sets, read_prompt_set, write_compare
 
         c, src = ctx.config.compare, ctx.config.sources
         settings = CompareSettings(

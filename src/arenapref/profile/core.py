@@ -133,7 +133,8 @@ class _Vocab:
     def __len__(self) -> int:
         return len(self.names)
 
-    def _id(self, name: str | None) -> int:
+    def id_of(self, name: str | None) -> int:
+        """The code of ``name``, assigned on first sight."""
         code = self.index.get(name)
         if code is None:
             code = self.index[name] = len(self.names)
@@ -147,15 +148,16 @@ class _Vocab:
         if not pa.types.is_string(values.type):
             values = values.cast(pa.string())
         encoded = pc.dictionary_encode(values)
-        lookup = [self._id(v) for v in encoded.dictionary.to_pylist()]
+        lookup = [self.id_of(v) for v in encoded.dictionary.to_pylist()]
         if encoded.null_count:
-            lookup.append(self._id(None))
+            lookup.append(self.id_of(None))
         indices = pc.fill_null(encoded.indices, len(lookup) - 1).to_numpy(zero_copy_only=False)
         codes: IntArray = np.asarray(lookup, dtype=np.int64)[indices]
         return codes
 
 
-def _grow(counts: np.ndarray[Any, Any], n: int) -> np.ndarray[Any, Any]:
+def grow_counts(counts: np.ndarray[Any, Any], n: int) -> np.ndarray[Any, Any]:
+    """``counts`` padded with zeros to length ``n`` (batches add categories the earlier ones lacked)."""
     return counts if len(counts) >= n else np.concatenate([counts, np.zeros(n - len(counts), counts.dtype)])
 
 
@@ -163,13 +165,13 @@ def _bincount(
     acc: np.ndarray[Any, Any], codes: IntArray, n: int, weights: Any = None
 ) -> np.ndarray[Any, Any]:
     """Add ``bincount(codes)`` to a counter that grows with the vocabulary."""
-    acc = _grow(acc, n)
+    acc = grow_counts(acc, n)
     if len(codes):
         acc += np.bincount(codes, weights=weights, minlength=n).astype(acc.dtype)
     return acc
 
 
-class _ProfileBuilder:
+class ProfileBuilder:
     """Folds batches of one kind into counters; ``finish`` turns them into a ``Profile``."""
 
     def __init__(self, kind: Kind, tokenizer: str) -> None:
@@ -290,7 +292,7 @@ class _ProfileBuilder:
 
     def finish(self, name: str, path: str, format: str, rejects: RejectLog, seconds: float) -> Profile:
         n_models = len(self.models)
-        self.rows_per_model = _grow(self.rows_per_model, n_models)
+        self.rows_per_model = grow_counts(self.rows_per_model, n_models)
         per_model = [self._model_stats(code) for code in np.argsort(-self.rows_per_model, kind="stable")]
         per_language = None
         if self.has_language:
@@ -378,13 +380,13 @@ def profile_batches(
     ``rejects`` is read after the stream is exhausted, so a reader's drops and recoveries are complete.
     """
     start = time.perf_counter()
-    builder: _ProfileBuilder | None = _ProfileBuilder(kind, tokenizer) if kind else None
+    builder: ProfileBuilder | None = ProfileBuilder(kind, tokenizer) if kind else None
     for batch in batches:
         if builder is None:
-            builder = _ProfileBuilder(kind_of(batch.schema), tokenizer)
+            builder = ProfileBuilder(kind_of(batch.schema), tokenizer)
         builder.add(batch)
     if builder is None:
-        builder = _ProfileBuilder("conversations", tokenizer)
+        builder = ProfileBuilder("conversations", tokenizer)
     log = rejects if rejects is not None else RejectLog()
     return builder.finish(name, path, format, log, time.perf_counter() - start)
 

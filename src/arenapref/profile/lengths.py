@@ -109,7 +109,8 @@ class LengthAccumulator:
         self.tokens: IntArray = np.zeros(0, dtype=np.int64)
         self.maxima: IntArray = np.zeros(0, dtype=np.int64)
 
-    def _grow(self, n_groups: int) -> None:
+    def grow(self, n_groups: int) -> None:
+        """Room for ``n_groups`` groups (a merge of per-block accumulators grows the target first)."""
         extra = n_groups - len(self.tokens)
         if extra > 0:
             self.hist = np.vstack([self.hist, np.zeros((extra, N_BINS), dtype=np.int64)])
@@ -118,7 +119,7 @@ class LengthAccumulator:
 
     def add(self, groups: IntArray, tokens: IntArray, n_groups: int) -> None:
         """Count each message's length under its group; ``n_groups`` is the vocabulary size so far."""
-        self._grow(n_groups)
+        self.grow(n_groups)
         if not len(tokens):
             return
         keys, counts = np.unique(groups * N_BINS + bin_index(tokens), return_counts=True)

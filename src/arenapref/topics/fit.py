@@ -355,7 +355,7 @@ def fit_topics(
     """
     settings = settings or FitSettings()
     if settings.k < 2:
-        raise ArenaprefError(f"--k must be at least 2 (got {settings.k})")
+        raise ArenaprefError(f"`k` must be at least 2 (got {settings.k})")
     name_used, note = resolve_embedder(settings.embedder)
     settings = replace(settings, embedder=name_used)
     rejects = rejects if rejects is not None else RejectLog()

@@ -17,7 +17,7 @@ def require_llm_libraries() -> tuple[ModuleType, ModuleType, ModuleType]:
     try:
         return tuple(importlib.import_module(m) for m in ("torch", "transformers", "peft"))  # type: ignore[return-value]
     except ImportError as exc:
-        raise MissingDependencyError("torch transformers peft", "--model llm", "llm") from exc
+        raise MissingDependencyError("torch transformers peft", "`model`=llm", "llm") from exc
 
 
 __all__ = ["require_llm_libraries"]

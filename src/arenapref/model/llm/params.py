@@ -147,7 +147,9 @@ def parse_llm_params(raw: Mapping[str, object] | None) -> LLMParams:
     for key, value in (raw or {}).items():
         f = known.get(key)
         if f is None:
-            raise ArenaprefError(f"-p {key}: not a setting of --model llm; known: {', '.join(sorted(known))}")
+            raise ArenaprefError(
+                f"`params` {key!r}: not a setting of `model`=llm; known: {', '.join(sorted(known))}"
+            )
         kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
         typed: Any
         if kind == "bool":

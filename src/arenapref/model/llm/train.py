@@ -37,6 +37,7 @@ from arenapref.atomic import atomic_dir, refuse_input_as_output, write_text
 from arenapref.errors import ArenaprefError
 from arenapref.metrics import log_loss, softmax
 from arenapref.model.groups import group_ids, grouped_folds, grouped_split
+from arenapref.model.labels import battle_labels
 from arenapref.model.llm.encode import EncodedBattle, Layout, encode_battles, make_layout
 from arenapref.model.llm.folder import (
     ADAPTERS_DIR,
@@ -430,7 +431,7 @@ def _plan(table: pa.Table, p: LLMParams, seed: int, folds: int) -> list[tuple[in
         return [(k, rows[f != k], rows[f == k]) for k in range(folds)]
     if folds not in (0, 1):
         raise ArenaprefError(
-            f"--folds {folds}: expected 0 (one grouped hold-out of valid_frac) or at least 2"
+            f"`folds`={folds}: expected 0 (one grouped hold-out of valid_frac) or at least 2"
         )
     if p.valid_frac == 0.0 or n < 2:
         return [(0, rows, rows[:0])]
@@ -463,14 +464,11 @@ def train_llm_table(
     progress: bool = True,
 ) -> dict[str, Any]:
     """See ``arenapref.model.llm.train_llm``."""
-    # battle_labels lives beside the LightGBM model; imported here to keep this module's import light.
-    from arenapref.model.estimators import battle_labels
-
     p = parse_llm_params(params)
     out, base = Path(out), Path(base)
     if not base.is_dir():
         raise ArenaprefError(
-            f"--base {base}: no such folder (a local folder of Hugging Face weights is needed)"
+            f"`base`={base}: no such folder (a local folder of Hugging Face weights is needed)"
         )
     base_checksum(base)
     refuse_input_as_output(out, [base])
