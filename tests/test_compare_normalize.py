@@ -30,7 +30,7 @@ from arenapref.records import user_turns
     [
         ("Ｈｅｌｌｏ  ＷＯＲＬＤ", "hello world"),  # NFKC full-width, case
         ("Straße", "strasse"),  # casefold, not just lower()
-        ("ΣΑΣ", "σασ"),  # final sigma folds like casefold
+        ("ΣΑΣ", "σaσ"),  # final sigma folds like casefold; α is a look-alike of a (the skeleton)
         ("  many\t\tspaces\n\nhere  ", "many spaces here"),
         ("Really?!!! Yes...", "really? yes"),  # punctuation runs, one trailing mark dropped
         ("zero\u200bwidth\ufeff", "zerowidth"),  # format characters removed
