@@ -77,10 +77,6 @@ _ANCHOR_BYTES = 16  # how much of a template's anchor (its longest literal part)
 _WINDOW_CHUNK = 200_000  # texts whose start positions are hashed per step, to bound memory
 _BLOOM_MASK = np.uint64((1 << 24) - 1)
 _SAMPLE_EVERY = 16  # anchors are chosen by their frequency in every 16th text searched
-# Per byte: 0 where no anchor starts (a space, a UTF-8 continuation byte), 1 an ASCII letter or digit, 2 else.
-_BYTE_CLASS = np.full(256, 2, dtype=np.uint8)
-_BYTE_CLASS[[32, *range(0x80, 0xC0)]] = 0
-_BYTE_CLASS[[*range(48, 58), *range(65, 91), *range(97, 123)]] = 1
 # Odd multipliers of the two hash lanes: a prefix key is sum(h_k * P^k) mod 2^64 over its turns k.
 _P1 = np.uint64(0x9E3779B97F4A7C15)
 _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -433,28 +429,31 @@ def _key_of(first: U64, second: U64) -> U64:
     return out
 
 
-def _window_keys(texts: pa.Array) -> tuple[U64, I64]:
-    """(key, text) of every place in ``texts`` where an anchor may start: not a space, not inside a UTF-8
-    character, not between two ASCII letters or digits; the ``_ANCHOR_BYTES`` from there, as ``_key_of``.
+def _window_keys(texts: pa.Array, with_first: bool = True) -> tuple[U64, I64]:
+    """(key, byte position) of every place in ``texts`` where a word starts (after a space, or any
+    character of a wide script, which does not space its words), as ``_key_of`` of the ``_ANCHOR_BYTES``
+    from there; only windows that end inside their text. ``with_first``: each text's first position
+    counts too (for a template part: a part that has no other window keeps it).
 
-    Vectorised over the texts' bytes (a few NumPy passes), so every position of a million turns is hashed
-    in seconds; a superset of word starts, since the exact check runs on the hits.
+    Vectorised over the texts' bytes (a few NumPy passes), so every word start of a million turns is
+    hashed in seconds. The text of a position is ``np.searchsorted(offsets, pos, "right") - 1``.
     """
     values, offsets = _text_buffers(texts)
     n = len(values)
-    padded = np.zeros(n + _ANCHOR_BYTES, dtype=np.uint8)
-    padded[:n] = values
-    words = np.ndarray((n,), dtype="<u8", buffer=padded.data, strides=(1,))
-    cls = _BYTE_CLASS[values]
-    start = cls != 0
-    start[1:] &= (cls[1:] != 1) | (cls[:-1] != 1)
+    if n < _ANCHOR_BYTES:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    # Every byte position starts an unaligned 8-byte word; windows end inside their text, so within bounds.
+    words = np.ndarray((n - 7,), dtype="<u8", buffer=np.ascontiguousarray(values), strides=(1,))
+    start = values >= 0xE0  # the lead byte of a 3- or 4-byte character
+    start[1:] |= (values[:-1] == 32) & (values[1:] != 32)
+    long_enough = np.diff(offsets) >= _ANCHOR_BYTES
+    if with_first:
+        start[offsets[:-1][long_enough]] = True
     # No window may run past its text's end.
     ends = offsets[1:][offsets[1:] > 0]
     start[np.maximum(ends[:, None] - np.arange(1, _ANCHOR_BYTES, dtype=np.int64)[None, :], 0).ravel()] = False
-    start[offsets[:-1][np.diff(offsets) >= _ANCHOR_BYTES]] = True
     pos = np.flatnonzero(start)
-    doc = np.repeat(np.arange(len(offsets) - 1, dtype=np.int32), np.diff(offsets))[pos]
-    return _key_of(words[pos], words[pos + 8]), doc.astype(np.int64)
+    return _key_of(words[pos], words[pos + 8]), pos
 
 
 def _anchored_pairs(hay: pl.DataFrame, templates: pl.DataFrame) -> pl.DataFrame:
@@ -463,9 +462,9 @@ def _anchored_pairs(hay: pl.DataFrame, templates: pl.DataFrame) -> pl.DataFrame:
     start.
 
     Every such stretch of a matching template occurs in the text, so any one of them finds all matches;
-    the one least frequent in a sample of the hay texts (``_SAMPLE_EVERY``-th text) keeps the checks few
-    even where thousands of texts share an opening ("write an article about the"). A template with no
-    literal part that long is not searched.
+    requiring the two least frequent in a sample of the hay texts (every ``_SAMPLE_EVERY``-th) keeps the
+    checks few even where thousands of texts share an opening ("write an article about the"). A
+    template with no literal part that long is not searched.
     """
     pieces = (
         templates.select(pl.col("text").str.split(MASK).alias("piece"))
@@ -473,31 +472,54 @@ def _anchored_pairs(hay: pl.DataFrame, templates: pl.DataFrame) -> pl.DataFrame:
         .explode("piece")
         .with_columns(pl.col("piece").str.strip_chars(" "))
     )
-    t_keys, t_piece = _window_keys(pieces.get_column("piece").to_arrow())
+    piece_texts = pieces.get_column("piece").to_arrow()
+    _, piece_offsets = _text_buffers(piece_texts)
+    # A part's first position is a word start in the searched text only if a space precedes it there:
+    # used only for parts with no other window.
+    t_keys, t_pos = _window_keys(piece_texts, with_first=False)
+    t_piece = np.searchsorted(piece_offsets, t_pos, side="right") - 1
+    lonely = np.setdiff1d(np.arange(len(piece_texts)), t_piece)
+    f_keys, f_pos = _window_keys(piece_texts.take(pa.array(lonely, pa.int64())))
+    lonely_offsets = _text_buffers(piece_texts.take(pa.array(lonely, pa.int64())))[1]
+    t_keys = np.concatenate([t_keys, f_keys])
+    t_piece = np.concatenate([t_piece, lonely[np.searchsorted(lonely_offsets, f_pos, side="right") - 1]])
     t_of = pieces.get_column("t").to_numpy().astype(np.int64)[t_piece]
     texts = hay.get_column("text").to_arrow()
     sample = np.sort(_window_keys(texts.take(pa.array(np.arange(0, len(texts), _SAMPLE_EVERY))))[0])
     distinct, back = np.unique(t_keys, return_inverse=True)  # sorted queries search faster
     freq = (np.searchsorted(sample, distinct, side="right") - np.searchsorted(sample, distinct))[back]
-    # Per template its least frequent stretch, the later one on ties (openings are the most shared).
-    order = np.lexsort((-np.arange(len(t_keys)), freq, t_of))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = t_of[order][1:] != t_of[order][:-1]
-    chosen = pl.DataFrame({"key": t_keys[order][first], "t": t_of[order][first]})
+    # Per template its two least frequent distinct stretches (the later one on ties: openings are the
+    # most shared); a text must hold both.
+    chosen = (
+        pl.DataFrame({"t": t_of, "key": t_keys, "freq": freq, "at": -np.arange(len(t_keys))})
+        .sort("t", "freq", "at")
+        .unique(["t", "key"], keep="first", maintain_order=True)
+        .filter(pl.int_range(pl.len()).over("t") < 2)
+        .with_columns(pl.len().over("t").alias("need"))
+        .select("key", "t", "need")
+    )
     keys = np.unique(chosen.get_column("key").to_numpy())
     # A bit table of the keys' low bits: most positions are ruled out by one look-up, not a search.
     bloom = np.zeros(int(_BLOOM_MASK) + 1, dtype=bool)
     bloom[keys & _BLOOM_MASK] = True
     found = []
     for lo in range(0, len(texts) if len(keys) else 0, _WINDOW_CHUNK):
-        h_keys, doc = _window_keys(texts.slice(lo, _WINDOW_CHUNK))
+        chunk = texts.slice(lo, _WINDOW_CHUNK)
+        h_keys, h_pos = _window_keys(chunk)
         maybe = np.flatnonzero(bloom[h_keys & _BLOOM_MASK])
         at = np.minimum(np.searchsorted(keys, h_keys[maybe]), len(keys) - 1)
         hit = maybe[keys[at] == h_keys[maybe]]
-        found.append(pl.DataFrame({"key": h_keys[hit], "h": doc[hit] + lo}))
+        doc = np.searchsorted(_text_buffers(chunk)[1], h_pos[hit], side="right") - 1
+        found.append(pl.DataFrame({"key": h_keys[hit], "h": doc + lo}))
     if not found:
         return pl.DataFrame(schema={"h": pl.Int64, "t": pl.Int64})
-    return pl.concat(found).join(chosen, on="key").select("h", "t").unique()
+    held = pl.concat(found).unique().join(chosen, on="key")
+    return (
+        held.group_by("h", "t")
+        .agg(pl.len(), pl.col("need").first())
+        .filter(pl.col("len") == pl.col("need"))
+        .select("h", "t")
+    )
 
 
 def _occurrence(text: str, template: str, whole: bool) -> str | None:
@@ -575,11 +597,9 @@ def _span_matches(
     The protected prompts here are the protected records of one compared turn. Contained: such a prompt
     inside any candidate turn, at word boundaries, or equal to a later one; mask tokens in it match
     name-like spans. Name span: a candidate turn holding a mask token is a template that matches a whole
-    protected prompt. The matched text
-    needs ``min_chars`` in size (``text_sizes``), unless a whole single-turn record matches a whole
-    single-turn record (as for the turn-list rule). Texts are searched by anchor (a template's longest
-    literal part) with Aho-Corasick over all of them at once; only texts holding an anchor are checked
-    one by one.
+    protected prompt. The matched text needs ``min_chars`` in size (``text_sizes``), unless a whole
+    single-turn record matches a whole single-turn record (as for the turn-list rule). Only texts that
+    hold a template's rarest literal stretches (``_anchored_pairs``) are checked one by one.
     """
     c = _turn_frame(cand, turns == "first")
     c = c.filter(~pl.col("rec").is_in(done.implode()) & (pl.col("text") != ""))
