@@ -14,8 +14,18 @@ training text, and a whole-list comparison (the top team's exact filter) misses 
 Why a minimum: every conversation that opens with "hi" would otherwise match a protected "hi". A match on
 a *part* of either record counts only when the shared turns hold at least ``min_chars`` characters (32 by
 default: the LMSYS-Chat-1M paper's own minimum prompt length), counted on the normalised masked text (a
-masked name counts as one character). A match of both whole turn lists counts at any length: that is the
-plain duplicate every guard must catch, and it matches only records that are the same short prompt.
+masked name counts as one character, a Han, kana or Hangul character as ``WIDE_WEIGHT``: in those scripts
+one character is about a word). A match of both whole turn lists counts at any length: that is the plain
+duplicate every guard must catch, and it matches only records that are the same short prompt.
+
+Two more rules for candidates no key matched (``RULES``; every match reports the rule that fired):
+*contained*, a protected prompt (a protected record of one compared turn, at least ``min_chars``) inside
+any candidate user turn at word boundaries, or equal to a later one, since a test prompt pasted into a
+longer request is in the training text just the same; *name span*, a ``NAME_k`` placeholder on either side
+against any name-like span on the other (any case, a title and surname, hyphens, apostrophes, two parts),
+since the name list of ``mask_pii`` cannot know every name. All matchers read the one normalisation of
+``compare.normalize`` (HTML entities, NFKC, typography, invisible characters, escaped newlines,
+look-alike letters).
 
 ``turns="first"`` compares first user turns only (so two conversations with the same opening and
 different follow-ups match); the same minimum applies unless both records are single-turn.
@@ -24,6 +34,8 @@ How it stays fast: every record gets one 128-bit key per prefix of its turns (a 
 per-turn hashes, so all prefixes of all records come from one cumulative sum), and matching is a hash
 join of candidate prefixes with protected prefixes, never a loop over pairs. Near-duplicates are searched
 once per distinct masked prefix text with MinHash-LSH (``compare.near``), every candidate pair verified.
+Containment hashes every word start of every distinct candidate turn and checks only the turns holding a
+protected prompt's two rarest stretches (``_anchored_pairs``).
 """
 
 from __future__ import annotations
@@ -41,7 +53,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arenapref.compare.near import NearDupSettings, _text_buffers, near_pairs
-from arenapref.compare.normalize import MASK, TURN_SEPARATOR, WIDE_RANGES, normalize_texts, text_sizes
+from arenapref.compare.normalize import (
+    MASK,
+    TURN_SEPARATOR,
+    WIDE_RANGES,
+    normalize_texts,
+    text_sizes,
+)
 from arenapref.compare.overlap import KINDS, TurnsMode, record_ids
 from arenapref.errors import ArenaprefError
 from arenapref.records import kind_of, user_turns
@@ -661,7 +679,8 @@ def find_leaks(
 
     ``protect``: protected sources (pyarrow Tables or paths, any record kind); a source with no non-empty
     prompt is an error, not a pass. Columns of the result: ``row`` (index in ``table``), ``id``,
-    ``reason`` ('exact', 'placeholder', 'near'), ``protected_id``, ``protected_source`` (index in
+    ``reason`` ('exact', 'placeholder', 'near'), ``rule`` (one of ``RULES``), ``protected_id``,
+    ``protected_source`` (index in
     ``protect``), ``similarity``, ``scope`` (one of ``SCOPES``) and ``shared_turns``. See the module
     docstring for the matching rule. Empty prompts never match. ``side``: what computes every record's
     prefix keys and masked turns, ``_side`` by default (``executors.guard`` passes one that computes
