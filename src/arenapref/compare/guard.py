@@ -95,6 +95,7 @@ _ANCHOR_BYTES = 16  # how much of a template's anchor (its longest literal part)
 _WINDOW_CHUNK = 200_000  # texts whose start positions are hashed per step, to bound memory
 _BLOOM_MASK = np.uint64((1 << 24) - 1)
 _SAMPLE_EVERY = 16  # anchors are chosen by their frequency in every 16th text searched
+_CHOICES = 16  # about this many evenly spread stretches of each template are anchor candidates
 # Odd multipliers of the two hash lanes: a prefix key is sum(h_k * P^k) mod 2^64 over its turns k.
 _P1 = np.uint64(0x9E3779B97F4A7C15)
 _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -474,70 +475,78 @@ def _window_keys(texts: pa.Array, with_first: bool = True) -> tuple[U64, I64]:
     return _key_of(words[pos], words[pos + 8]), pos
 
 
-def _anchored_pairs(hay: pl.DataFrame, templates: pl.DataFrame) -> pl.DataFrame:
-    """(hay row ``h``, template row ``t``) pairs worth checking: the hay text holds the template's anchor,
-    a ``_ANCHOR_BYTES`` stretch of one of its literal parts (spaces stripped) starting where a word may
-    start.
+def _template_windows(templates: pa.Array) -> tuple[U64, I64]:
+    """(key, template) of every ``_window_keys`` window inside a literal part of each template.
 
-    Every such stretch of a matching template occurs in the text, so any one of them finds all matches;
-    requiring the two least frequent in a sample of the hay texts (every ``_SAMPLE_EVERY``-th) keeps the
-    checks few even where thousands of texts share an opening ("write an article about the"). A
-    template with no literal part that long is not searched.
+    A part's first position is a word start in a searched text only where a space precedes it there, so
+    it is used only for parts that have no other window.
     """
-    pieces = (
-        templates.select(pl.col("text").str.split(MASK).alias("piece"))
-        .with_row_index("t")
-        .explode("piece")
-        .with_columns(pl.col("piece").str.strip_chars(" "))
-    )
-    piece_texts = pieces.get_column("piece").to_arrow()
-    _, piece_offsets = _text_buffers(piece_texts)
-    # A part's first position is a word start in the searched text only if a space precedes it there:
-    # used only for parts with no other window.
-    t_keys, t_pos = _window_keys(piece_texts, with_first=False)
-    t_piece = np.searchsorted(piece_offsets, t_pos, side="right") - 1
-    lonely = np.setdiff1d(np.arange(len(piece_texts)), t_piece)
-    f_keys, f_pos = _window_keys(piece_texts.take(pa.array(lonely, pa.int64())))
-    lonely_offsets = _text_buffers(piece_texts.take(pa.array(lonely, pa.int64())))[1]
-    t_keys = np.concatenate([t_keys, f_keys])
-    t_piece = np.concatenate([t_piece, lonely[np.searchsorted(lonely_offsets, f_pos, side="right") - 1]])
-    t_of = pieces.get_column("t").to_numpy().astype(np.int64)[t_piece]
-    texts = hay.get_column("text").to_arrow()
-    sample = np.sort(_window_keys(texts.take(pa.array(np.arange(0, len(texts), _SAMPLE_EVERY))))[0])
+    split = pc.split_pattern(templates, MASK)
+    pieces = pc.utf8_trim(pc.list_flatten(split), " ")
+    owner = np.asarray(pc.list_parent_indices(split).to_numpy(zero_copy_only=False), dtype=np.int64)
+    keys, pos = _window_keys(pieces, with_first=False)
+    piece = np.searchsorted(_text_buffers(pieces)[1], pos, side="right") - 1
+    lonely = np.setdiff1d(np.arange(len(pieces)), piece)
+    alone = pieces.take(pa.array(lonely, pa.int64()))
+    f_keys, f_pos = _window_keys(alone)
+    f_piece = lonely[np.searchsorted(_text_buffers(alone)[1], f_pos, side="right") - 1]
+    return np.concatenate([keys, f_keys]), owner[np.concatenate([piece, f_piece])]
+
+
+def _anchored_pairs(hay: pa.Array, templates: pa.Array) -> tuple[I64, I64]:
+    """(hay text, template) pairs worth checking: the text holds the template's two rarest anchors,
+    ``_ANCHOR_BYTES`` stretches of its literal parts (spaces stripped) starting where a word starts.
+
+    Every such stretch of a matching template occurs in the text, so any of them finds all matches;
+    the two least frequent in a sample of the texts (every ``_SAMPLE_EVERY``-th) keep the checks few even
+    where thousands of texts share an opening ("write an article about the"). A template with no literal
+    part that long is not searched. NumPy throughout: sorts and searches, no hash tables.
+    """
+    t_keys, t_of = _template_windows(templates)
+    # At most about _CHOICES stretches per template are candidates for its anchors (evenly spread).
+    by_t = np.argsort(t_of, kind="stable")
+    size = np.bincount(t_of, minlength=len(templates))
+    rank = np.arange(len(by_t)) - np.repeat(np.cumsum(size) - size, size)
+    spread = by_t[rank % np.maximum(size // _CHOICES, 1)[t_of[by_t]] == 0]
+    t_keys, t_of = t_keys[spread], t_of[spread]
+    sample = np.sort(_window_keys(hay.take(pa.array(np.arange(0, len(hay), _SAMPLE_EVERY))))[0])
     distinct, back = np.unique(t_keys, return_inverse=True)  # sorted queries search faster
     freq = (np.searchsorted(sample, distinct, side="right") - np.searchsorted(sample, distinct))[back]
     # Per template its two least frequent distinct stretches (the later one on ties: openings are the
-    # most shared); a text must hold both.
-    chosen = (
-        pl.DataFrame({"t": t_of, "key": t_keys, "freq": freq, "at": -np.arange(len(t_keys))})
-        .sort("t", "freq", "at")
-        .unique(["t", "key"], keep="first", maintain_order=True)
-        .filter(pl.int_range(pl.len()).over("t") < 2)
-        .with_columns(pl.len().over("t").alias("need"))
-        .select("key", "t", "need")
-    )
-    keys = np.unique(chosen.get_column("key").to_numpy())
+    # most shared).
+    order = np.lexsort((-np.arange(len(t_keys)), freq, t_keys, t_of))
+    fresh = np.ones(len(order), dtype=bool)
+    fresh[1:] = (t_of[order][1:] != t_of[order][:-1]) | (t_keys[order][1:] != t_keys[order][:-1])
+    kept = order[fresh]
+    kept = kept[np.lexsort((-kept, freq[kept], t_of[kept]))]
+    group = np.flatnonzero(np.r_[True, t_of[kept][1:] != t_of[kept][:-1]])
+    rank = np.arange(len(kept)) - np.repeat(group, np.diff(np.r_[group, len(kept)]))
+    chosen = kept[rank < 2]
+    need = np.bincount(t_of[chosen], minlength=len(templates))
+    by_key = chosen[np.argsort(t_keys[chosen], kind="stable")]
+    keys = t_keys[by_key]
     # A bit table of the keys' low bits: most positions are ruled out by one look-up, not a search.
     bloom = np.zeros(int(_BLOOM_MASK) + 1, dtype=bool)
     bloom[keys & _BLOOM_MASK] = True
-    found = []
-    for lo in range(0, len(texts) if len(keys) else 0, _WINDOW_CHUNK):
-        chunk = texts.slice(lo, _WINDOW_CHUNK)
+    codes = []
+    for lo in range(0, len(hay) if len(keys) else 0, _WINDOW_CHUNK):
+        chunk = hay.slice(lo, _WINDOW_CHUNK)
         h_keys, h_pos = _window_keys(chunk)
         maybe = np.flatnonzero(bloom[h_keys & _BLOOM_MASK])
-        at = np.minimum(np.searchsorted(keys, h_keys[maybe]), len(keys) - 1)
-        hit = maybe[keys[at] == h_keys[maybe]]
-        doc = np.searchsorted(_text_buffers(chunk)[1], h_pos[hit], side="right") - 1
-        found.append(pl.DataFrame({"key": h_keys[hit], "h": doc + lo}))
-    if not found:
-        return pl.DataFrame(schema={"h": pl.Int64, "t": pl.Int64})
-    held = pl.concat(found).unique().join(chosen, on="key")
-    return (
-        held.group_by("h", "t")
-        .agg(pl.len(), pl.col("need").first())
-        .filter(pl.col("len") == pl.col("need"))
-        .select("h", "t")
-    )
+        left = np.searchsorted(keys, h_keys[maybe])
+        right = np.searchsorted(keys, h_keys[maybe], side="right")
+        hit = right > left
+        left, count, maybe = left[hit], (right - left)[hit], maybe[hit]
+        doc = np.searchsorted(_text_buffers(chunk)[1], h_pos[maybe], side="right") - 1 + lo
+        entry = np.repeat(left - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+        codes.append(np.repeat(doc, count) * len(keys) + entry)  # one code per (text, chosen stretch)
+    if not codes:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    held = np.unique(np.concatenate(codes))
+    h, t = held // len(keys), t_of[by_key[held % len(keys)]]
+    pair, n = np.unique(h * len(templates) + t, return_counts=True)
+    pair = pair[n == need[pair % len(templates)]]
+    return pair // len(templates), pair % len(templates)
 
 
 def _occurrence(text: str, template: str, whole: bool) -> str | None:
@@ -584,8 +593,8 @@ def _verified(hay: pl.DataFrame, templates: pl.DataFrame, whole: bool) -> pl.Dat
     """Every (hay row, template row) pair that really matches: the hay row's columns, the template row's
     (prefixed ``t_``) and the matched ``span``. Each distinct hay text is searched once."""
     rows = hay.with_row_index("row").group_by("text").agg(pl.col("row"))
-    pairs = _anchored_pairs(rows, templates)
-    h_all, t_all = pairs.get_column("h"), pairs.get_column("t")
+    h_np, t_np = _anchored_pairs(rows.get_column("text").to_arrow(), templates.get_column("text").to_arrow())
+    h_all, t_all = pl.Series(h_np), pl.Series(t_np)
     texts = rows.get_column("text").gather(h_all).to_list()
     temps = templates.get_column("text").gather(t_all).to_list()
     spans = [_occurrence(text, temp, whole) for text, temp in zip(texts, temps, strict=True)]
