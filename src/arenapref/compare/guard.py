@@ -57,6 +57,7 @@ from arenapref.compare.normalize import (
     MASK,
     TURN_SEPARATOR,
     WIDE_RANGES,
+    fold_texts,
     normalize_texts,
     text_sizes,
 )
@@ -229,8 +230,9 @@ def _side(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> _Side:
     np.cumsum(compared, out=offsets[1:])
     starts = offsets[:-1][rec]
     local = np.arange(len(rec), dtype=np.int64) - starts
-    plain = pl.Series(normalize_texts(flat, mask=False))
-    masked_arr = normalize_texts(flat, mask=True, mask_pii=mask_pii)
+    folded = fold_texts(flat)  # the steps both texts share, once
+    plain = pl.Series(normalize_texts(folded, mask=False))
+    masked_arr = normalize_texts(folded, mask=True, mask_pii=mask_pii)
     masked = pl.Series(masked_arr)
     k1, k2 = _prefix_lanes(plain, (_SEEDS[0], _SEEDS[1]), local, starts)
     k3, k4 = _prefix_lanes(masked, (_SEEDS[2], _SEEDS[3]), local, starts)

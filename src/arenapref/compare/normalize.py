@@ -53,7 +53,9 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
@@ -65,6 +67,8 @@ __all__ = [
     "TURN_SEPARATOR",
     "WIDE_RANGES",
     "WIDE_WEIGHT",
+    "Folded",
+    "fold_texts",
     "normalize_text",
     "normalize_texts",
     "normalize_turns",
@@ -129,8 +133,9 @@ _MASK_RUN = MASK + r"(?:[\s,&]*(?:and\s+)?" + MASK + ")+"
 
 
 # Step 0: an HTML character reference (named, decimal or hexadecimal), and escaped control sequences.
-_HTML_REF = r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
-_ESCAPED_QUOTE = r"\\([\"'\\/])"
+_HTML_REF = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_ESCAPED_CONTROL = re.compile(r"\\[nrt]")
+_ESCAPED_QUOTE = re.compile(r"\\([\"'\\/])")
 # Step 1: characters that render as nothing (removed) and blanks that are not Unicode spaces (a space).
 # \p{Cf} covers zero-width spaces and joiners, BOM, soft hyphen and bidi marks.
 _INVISIBLE = r"[\p{Cf}\x{034F}\x{FE00}-\x{FE0F}\x{E0100}-\x{E01EF}" + MASK + "]"
@@ -197,11 +202,9 @@ def _fold_unicode(t: pl.Expr) -> pl.Expr:
 
 def _main_expr(t: pl.Expr, mask: bool, mask_pii: bool) -> pl.Expr:
     """Steps 1 (control characters), 2, 3 (lower case), 4 and 5, for every row."""
-    # Escaped quotes lose their backslash. Runs of whitespace, control characters and escaped control
-    # sequences become one space; single spaces are left alone because rewriting every space costs
-    # several times more.
-    e = t.str.replace_all(_ESCAPED_QUOTE, "${1}")
-    e = e.str.replace_all(r"(?:[\s\p{Cc}]|\\[nrt]){2,}|[\s\p{Cc}--\x20]|\\[nrt]", " ")
+    # Runs of whitespace and control characters become one space; single spaces are left alone because
+    # rewriting every space costs several times more.
+    e = t.str.replace_all(r"[\s\p{Cc}]{2,}|[\s\p{Cc}--\x20]", " ")
     if mask or mask_pii:
         e = e.str.replace_all(_PLACEHOLDER, MASK)
     if mask_pii:
@@ -219,13 +222,20 @@ def _casefold_rest(t: pl.Expr) -> pl.Expr:
     return t.str.replace_many(list(folds), list(folds.values()))
 
 
-def _unescape_html(arr: pa.Array) -> pa.Array:
-    """Step 0's HTML decoding, in Python for the (few) rows that hold a character reference."""
-    has_ref = pc.fill_null(pc.match_substring_regex(arr, _HTML_REF), False)
-    if not pc.any(has_ref).as_py():
+def _decode(text: str) -> str:
+    """Step 0 on one text: escaped control sequences, escaped quotes, HTML character references."""
+    text = _ESCAPED_QUOTE.sub(r"\1", _ESCAPED_CONTROL.sub(" ", text))
+    return html.unescape(text) if _HTML_REF.search(text) else text
+
+
+def _decode_rows(arr: pa.Array) -> pa.Array:
+    """Step 0, in Python for the (few) rows holding a backslash or an ampersand; two byte scans find
+    them, so rows without either cost next to nothing."""
+    has = pc.or_(pc.match_substring(arr, "&"), pc.match_substring(arr, "\\"))
+    if not pc.any(has).as_py():
         return arr
-    rows = pc.filter(arr, has_ref).to_pylist()
-    return pc.replace_with_mask(arr, has_ref, pa.array([html.unescape(r) for r in rows], pa.string()))
+    rows = pc.filter(arr, has).to_pylist()
+    return pc.replace_with_mask(arr, has, pa.array([_decode(r) for r in rows], pa.string()))
 
 
 def _as_string_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -238,23 +248,44 @@ def _as_string_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr.cast(pa.string())
 
 
-def normalize_texts(arr: pa.Array | pa.ChunkedArray, mask: bool = False, mask_pii: bool = False) -> pa.Array:
-    """Normalise every string of ``arr`` (nulls become ""); see the module docstring for the steps.
+@dataclass(frozen=True)
+class Folded:
+    """Texts after steps 0 and 1 (decoding and Unicode folding), which do not depend on the masks: a
+    caller that needs the plain and the masked text of the same strings (the guard) folds them once."""
+
+    texts: pa.Array
+    non_ascii: pa.Array  # rows that were not ASCII before folding (the only ones step 3's extras touch)
+
+
+def fold_texts(arr: pa.Array | pa.ChunkedArray) -> Folded:
+    """Steps 0 and 1 of every string of ``arr`` (nulls become ""); ``normalize_texts`` does the rest."""
+    arr = _decode_rows(pc.fill_null(_as_string_array(arr), ""))
+    non_ascii = pc.invert(pc.string_is_ascii(arr))
+    if pc.any(non_ascii).as_py():
+        arr = pc.replace_with_mask(
+            arr, non_ascii, _run(pc.filter(arr, non_ascii), _fold_unicode(pl.col("t")))
+        )
+    return Folded(arr, non_ascii)
+
+
+def normalize_texts(
+    arr: pa.Array | pa.ChunkedArray | Folded, mask: bool = False, mask_pii: bool = False
+) -> pa.Array:
+    """Normalise every string of ``arr`` (nulls become ""; or texts already ``fold_texts``-ed); see the
+    module docstring for the steps.
 
     This is the text that keys hash and that near-duplicate shingles are cut from. ASCII rows skip the
     Unicode steps (NFKC and the extra case folds cannot change them), which halves the time on typical
     logs.
     """
-    arr = _unescape_html(pc.fill_null(_as_string_array(arr), ""))
-    non_ascii = pc.invert(pc.string_is_ascii(arr))
-    any_non_ascii = bool(pc.any(non_ascii).as_py())
-    t = pl.col("t")
-    if any_non_ascii:
-        arr = pc.replace_with_mask(arr, non_ascii, _run(pc.filter(arr, non_ascii), _fold_unicode(t)))
-    arr = _run(arr, _main_expr(t, mask, mask_pii))
-    if any_non_ascii:
-        arr = pc.replace_with_mask(arr, non_ascii, _run(pc.filter(arr, non_ascii), _casefold_rest(t)))
-    return arr
+    folded = arr if isinstance(arr, Folded) else fold_texts(arr)
+    out = _run(folded.texts, _main_expr(pl.col("t"), mask, mask_pii))
+    non_ascii = folded.non_ascii
+    if pc.any(non_ascii).as_py():
+        out = pc.replace_with_mask(
+            out, non_ascii, _run(pc.filter(out, non_ascii), _casefold_rest(pl.col("t")))
+        )
+    return out
 
 
 def text_sizes(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
