@@ -11,7 +11,8 @@ guard's prefix keys, containment and name spans, mining's grouping) cuts its tex
 so a variant folded here is folded everywhere:
 
 0. HTML character references are decoded (``&quot;`` -> ``"``, ``&lt;div&gt;`` -> ``<div>``, ``&#39;``):
-   prompts scraped from web pages carry them. Only rows with a reference go through ``html.unescape``.
+   prompts scraped from web pages carry them. Only rows holding ``&`` or a backslash are decoded (in
+   Python; two byte scans find them).
    Escaped control sequences are decoded: a literal backslash-n/r/t becomes whitespace and ``\\"``,
    ``\\'``, ``\\\\`` lose their backslash (code prompts copied through JSON twice).
 1. Unicode NFKC (full-width and compatibility forms become plain ones); format and invisible characters
@@ -31,8 +32,9 @@ so a variant folded here is folded everywhere:
 4. A run of punctuation characters becomes its first character ("?!!" -> "?", "..." -> ".").
 5. Whitespace runs become one space; leading/trailing space and one trailing sentence mark are dropped.
 
-Steps 1 and 3's extras run on non-ASCII rows only (they cannot change ASCII text), which keeps the cost
-on typical English logs to the ASCII steps.
+``fold_texts`` runs steps 0 and 1 alone, for callers that need several normalisations of the same strings
+(the guard's plain and masked texts). Steps 1 and 3's extras run on non-ASCII rows only (they cannot
+change ASCII text), which keeps the cost on typical English logs to the ASCII steps.
 
 ``text_sizes`` measures normalised text for the guard's minimum: a Han, kana or Hangul character counts
 as several (``WIDE_WEIGHT``), because in those scripts one character is about a word.
