@@ -527,6 +527,7 @@ def _anchored_pairs(hay: pa.Array, templates: pa.Array) -> tuple[I64, I64]:
     need = np.bincount(t_of[chosen], minlength=len(templates))
     by_key = chosen[np.argsort(t_keys[chosen], kind="stable")]
     keys = t_keys[by_key]
+    distinct_keys, first_entry, entries = np.unique(keys, return_index=True, return_counts=True)
     # A bit table of the keys' low bits: most positions are ruled out by one look-up, not a search.
     bloom = np.zeros(int(_BLOOM_MASK) + 1, dtype=bool)
     bloom[keys & _BLOOM_MASK] = True
@@ -535,10 +536,9 @@ def _anchored_pairs(hay: pa.Array, templates: pa.Array) -> tuple[I64, I64]:
         chunk = hay.slice(lo, _WINDOW_CHUNK)
         h_keys, h_pos = _window_keys(chunk)
         maybe = np.flatnonzero(bloom[h_keys & _BLOOM_MASK])
-        left = np.searchsorted(keys, h_keys[maybe])
-        right = np.searchsorted(keys, h_keys[maybe], side="right")
-        hit = right > left
-        left, count, maybe = left[hit], (right - left)[hit], maybe[hit]
+        at = np.minimum(np.searchsorted(distinct_keys, h_keys[maybe]), len(distinct_keys) - 1)
+        hit = distinct_keys[at] == h_keys[maybe]
+        left, count, maybe = first_entry[at[hit]], entries[at[hit]], maybe[hit]
         doc = np.searchsorted(_text_buffers(chunk)[1], h_pos[maybe], side="right") - 1 + lo
         entry = np.repeat(left - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
         codes.append(np.repeat(doc, count) * len(keys) + entry)  # one code per (text, chosen stretch)
