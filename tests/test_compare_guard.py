@@ -52,7 +52,7 @@ def candidates() -> pa.Table:
     return conversations_table(
         [
             conv("c-placeholder", "Write a poem for Maria about the sea"),
-            conv("c-near", LONG.lower() + " please"),
+            conv("c-near", LONG.lower().replace("one everyday", "an everyday")),
             conv("c-exact", "Hello there,   how are you today?!"),
             conv("c-multi", "first question", "second question"),
             conv("c-first-only", "first question", "a different follow-up"),
@@ -94,7 +94,8 @@ def test_decontaminate_drops_each_kind_with_reason() -> None:
     ]
     assert result.kept.schema == candidates().schema  # kept records stay native records
     assert set(LEAK_COLUMNS) <= set(result.dropped.column_names)
-    assert result.counts == {"exact": 2, "placeholder": 1, "near": 1, "kept": 4, "candidates": 8}
+    rules = {"rule_turns_key": 3, "rule_turns_near": 1, "rule_contained": 0, "rule_name_span": 0}
+    assert result.counts == {"exact": 2, "placeholder": 1, "near": 1, "kept": 4, "candidates": 8} | rules
     assert result.to_pandas()["conversation_id"].tolist() == result.kept.column("conversation_id").to_pylist()
 
 
@@ -108,9 +109,25 @@ def test_guard_options() -> None:
     # --min-chars 0 turns the minimum off: then the short first turn matches as well.
     loose = decontaminate(candidates(), [protected()], turns="first", min_chars=0)
     assert "c-first-only" in loose.dropped.column("conversation_id").to_pylist()
-    # Without near matching or PII masking, those kinds are kept.
+    # Without near matching or PII masking, near-duplicates are kept; NAME_1 still matches the name "Maria"
+    # by the name-span rule (placeholders are always matched; PII masking masks names of our own).
     strict = decontaminate(candidates(), [protected()], near=False, mask_pii=False)
-    assert set(strict.dropped.column("leak_reason").to_pylist()) == {"exact"}
+    got = dict(
+        zip(
+            strict.dropped.column("conversation_id").to_pylist(),
+            zip(
+                strict.dropped.column("leak_reason").to_pylist(),
+                strict.dropped.column("leak_rule").to_pylist(),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
+    assert got == {
+        "c-placeholder": ("placeholder", "name_span"),
+        "c-exact": ("exact", "turns_key"),
+        "c-multi": ("exact", "turns_key"),
+    }
     # Battles can be candidates too, and several protected sources are reported by index.
     other = battles_table([Battle("o1", ["Summarise the plot of Hamlet in three sentences"], ["x"], ["y"])])
     leaks = find_leaks(protected(), [candidates(), other])

@@ -38,10 +38,10 @@ def jaccard(a: set[tuple[object, ...]], b: set[tuple[object, ...]]) -> float:
 def test_bands_and_rows_are_derived_from_the_threshold() -> None:
     b, r = optimal_param(0.8, 128)
     assert b * r <= 128
-    # Weighted towards recall: a pair just at the threshold is a candidate with high probability,
-    # a pair at Jaccard 0.3 rarely.
-    assert 1 - (1 - 0.8**r) ** b > 0.9
-    assert 1 - (1 - 0.3**r) ** b < 0.01
+    # Weighted towards recall: a pair just at the threshold is a candidate with at least 99% probability
+    # (the exact check drops the extra candidates), a pair at Jaccard 0.3 rarely.
+    assert 1 - (1 - 0.8**r) ** b >= 0.99
+    assert 1 - (1 - 0.3**r) ** b < 0.02
     assert NearDupSettings().bands_rows == (b, r)
     _, r9 = optimal_param(0.9, 128)
     assert r9 > r  # a higher threshold needs longer bands

@@ -30,11 +30,17 @@ from arenapref.records import user_turns
     [
         ("Ｈｅｌｌｏ  ＷＯＲＬＤ", "hello world"),  # NFKC full-width, case
         ("Straße", "strasse"),  # casefold, not just lower()
-        ("ΣΑΣ", "σασ"),  # final sigma folds like casefold
+        ("ΣΑΣ", "σaσ"),  # final sigma folds like casefold; α is a look-alike of a (the skeleton)
         ("  many\t\tspaces\n\nhere  ", "many spaces here"),
         ("Really?!!! Yes...", "really? yes"),  # punctuation runs, one trailing mark dropped
         ("zero\u200bwidth\ufeff", "zerowidth"),  # format characters removed
         ("ctrl\x01char", "ctrl char"),
+        ("&quot;carpe diem&quot; &lt;div&gt; &#39;x&#39;", "\"carpe diem\" <div> 'x'"),  # HTML references
+        ("What\u2019s \u201cthis\u201d \u2014 don\u2019t", "what's \"this\" - don't"),  # typography
+        ('a\\nb\\tc \\"q\\"', 'a b c "q"'),  # escaped control sequences and quotes
+        ("soft\u00adhy\u2060phen\ufe0f", "softhyphen"),  # invisible characters
+        ("braille\u2800blank\u3164filler", "braille blank filler"),  # blank look-alikes
+        ("h\u0435ll\u043e w\u043erld", "hello world"),  # Cyrillic look-alikes (the skeleton)
         ("", ""),
         (None, ""),
     ],
@@ -147,3 +153,11 @@ def test_real_name_k_prompts_match_only_with_masking(shared_data: Path) -> None:
     ]
     assert all(masked_equal)
     assert not any(plain_equal)
+
+
+def test_text_sizes_weigh_wide_scripts() -> None:
+    """A Han, kana or Hangul character counts WIDE_WEIGHT characters; other text its characters."""
+    from arenapref.compare.normalize import WIDE_WEIGHT, text_sizes
+
+    got = text_sizes(pa.array(["abc", "日本語のテキスト abc", "한국어", "été", None])).to_pylist()
+    assert got == [3, 8 * WIDE_WEIGHT + 4, 3 * WIDE_WEIGHT, 3, 0]

@@ -283,7 +283,7 @@ def decontaminate_cmd(
     and (with --dropped) the dropped ones with the reason and the matched protected id."""
     start_command(json_out, quiet)
     from arenapref.atomic import atomic_path, output_suffix
-    from arenapref.compare.guard import decontaminate
+    from arenapref.compare.guard import RULES, decontaminate
 
     _check_threshold(threshold)
     suffix = output_suffix(out, (".parquet", ".csv"))
@@ -320,7 +320,8 @@ def decontaminate_cmd(
     c = result.counts
     console.print(
         f"{c['candidates']:,} records: kept {c['kept']:,}, dropped {c['exact']:,} exact, "
-        f"{c['placeholder']:,} placeholder, {c['near']:,} near",
+        f"{c['placeholder']:,} placeholder, {c['near']:,} near"
+        + "".join(f"; rule {r}: {c[f'rule_{r}']:,}" for r in RULES if c[f"rule_{r}"]),
         highlight=False,
     )
     _write_rejects([(str(candidates), src)], rejects)
@@ -413,7 +414,7 @@ def check_leakage(
     for row in rows:
         err_console.print(
             f"row {row['row']} id {row['id']}: {row['reason']} match of {row['protected_id']} "
-            f"in {names[row['protected_source']]} ({row['scope'].replace('_', ' ')}, "
+            f"in {names[row['protected_source']]} (rule {row['rule']}, {row['scope'].replace('_', ' ')}, "
             f"{row['shared_turns']} turn(s), similarity {row['similarity']:.2f})",
             highlight=False,
             markup=False,

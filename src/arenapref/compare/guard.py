@@ -14,8 +14,18 @@ training text, and a whole-list comparison (the top team's exact filter) misses 
 Why a minimum: every conversation that opens with "hi" would otherwise match a protected "hi". A match on
 a *part* of either record counts only when the shared turns hold at least ``min_chars`` characters (32 by
 default: the LMSYS-Chat-1M paper's own minimum prompt length), counted on the normalised masked text (a
-masked name counts as one character). A match of both whole turn lists counts at any length: that is the
-plain duplicate every guard must catch, and it matches only records that are the same short prompt.
+masked name counts as one character, a Han, kana or Hangul character as ``WIDE_WEIGHT``: in those scripts
+one character is about a word). A match of both whole turn lists counts at any length: that is the plain
+duplicate every guard must catch, and it matches only records that are the same short prompt.
+
+Two more rules for candidates no key matched (``RULES``; every match reports the rule that fired):
+*contained*, a protected prompt (a protected record of one compared turn, at least ``min_chars``) inside
+any candidate user turn at word boundaries, or equal to a later one, since a test prompt pasted into a
+longer request is in the training text just the same; *name span*, a ``NAME_k`` placeholder on either side
+against any name-like span on the other (any case, a title and surname, hyphens, apostrophes, two parts),
+since the name list of ``mask_pii`` cannot know every name. All matchers read the one normalisation of
+``compare.normalize`` (HTML entities, NFKC, typography, invisible characters, escaped newlines,
+look-alike letters).
 
 ``turns="first"`` compares first user turns only (so two conversations with the same opening and
 different follow-ups match); the same minimum applies unless both records are single-turn.
@@ -24,10 +34,13 @@ How it stays fast: every record gets one 128-bit key per prefix of its turns (a 
 per-turn hashes, so all prefixes of all records come from one cumulative sum), and matching is a hash
 join of candidate prefixes with protected prefixes, never a loop over pairs. Near-duplicates are searched
 once per distinct masked prefix text with MinHash-LSH (``compare.near``), every candidate pair verified.
+Containment hashes every word start of every distinct candidate turn and checks only the turns holding a
+protected prompt's two rarest stretches (``_anchored_pairs``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -38,8 +51,15 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arenapref.compare.near import NearDupSettings, near_pairs
-from arenapref.compare.normalize import TURN_SEPARATOR, normalize_texts
+from arenapref.compare.near import NearDupSettings, _text_buffers, near_pairs
+from arenapref.compare.normalize import (
+    MASK,
+    TURN_SEPARATOR,
+    WIDE_RANGES,
+    fold_texts,
+    normalize_texts,
+    text_sizes,
+)
 from arenapref.compare.overlap import KINDS, TurnsMode, record_ids
 from arenapref.compare.sources import as_table
 from arenapref.errors import ArenaprefError
@@ -47,6 +67,7 @@ from arenapref.records import user_turns
 
 LEAK_COLUMNS = (
     "leak_reason",
+    "leak_rule",
     "leak_protected_id",
     "leak_protected_source",
     "leak_similarity",
@@ -54,15 +75,32 @@ LEAK_COLUMNS = (
     "leak_shared_turns",
 )
 MIN_SHARED_CHARS = 32
-"""The paper's minimum prompt length: a partial (prefix) match must share at least this many characters."""
+"""The paper's minimum prompt length: a partial (prefix) match must share at least this many characters
+(``normalize.text_sizes``: a Han, kana or Hangul character counts as several)."""
 
-SCOPES = ("whole", "protected_opens_candidate", "candidate_opens_protected", "first_turn")
+SCOPES = (
+    "whole",
+    "protected_opens_candidate",
+    "candidate_opens_protected",
+    "first_turn",
+    "protected_inside_candidate",
+)
+RULES = ("turns_key", "turns_near", "contained", "name_span")
+"""Which rule matched: the user-turn lists (one opens the other, or equal) by key or as near-duplicates;
+a protected prompt inside (or as) a later or longer candidate turn; a ``NAME_k`` placeholder on either
+side against a name-like span on the other."""
+_ANCHOR_BYTES = 16  # how much of a template's anchor (its longest literal part) is looked up by hash
+_WINDOW_CHUNK = 200_000  # texts whose start positions are hashed per step, to bound memory
+_BLOOM_MASK = np.uint64((1 << 24) - 1)
+_SAMPLE_EVERY = 16  # anchors are chosen by their frequency in every 16th text searched
+_CHOICES = 16  # about this many evenly spread stretches of each template are anchor candidates
 # Odd multipliers of the two hash lanes: a prefix key is sum(h_k * P^k) mod 2^64 over its turns k.
 _P1 = np.uint64(0x9E3779B97F4A7C15)
 _P2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _SEEDS = (11, 12, 13, 14)
 
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 
 
 @dataclass(frozen=True)
@@ -73,7 +111,8 @@ class GuardResult:
     'placeholder' or 'near'), ``leak_protected_id`` (the matched protected record), ``leak_protected_source``
     (index of the protected source in ``protect``), ``leak_similarity`` (1.0 for key matches),
     ``leak_scope`` (one of ``SCOPES``: both whole, or which side's turns open the other's) and
-    ``leak_shared_turns``. ``counts`` has one entry per reason plus 'kept' and 'candidates'.
+    ``leak_shared_turns``; ``leak_rule`` says which rule matched (one of ``RULES``). ``counts`` has one
+    entry per reason, one per rule (``rule_<name>``) plus 'kept' and 'candidates'.
     """
 
     kept: pa.Table
@@ -167,12 +206,13 @@ def prefix_side(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PrefixSide
     np.cumsum(compared, out=offsets[1:])
     starts = offsets[:-1][rec]
     local = np.arange(len(rec), dtype=np.int64) - starts
-    plain = pl.Series(normalize_texts(flat, mask=False))
-    masked_arr = normalize_texts(flat, mask=True, mask_pii=mask_pii)
+    folded = fold_texts(flat)  # the steps both texts share, once
+    plain = pl.Series(normalize_texts(folded, mask=False))
+    masked_arr = normalize_texts(folded, mask=True, mask_pii=mask_pii)
     masked = pl.Series(masked_arr)
     k1, k2 = _prefix_lanes(plain, (_SEEDS[0], _SEEDS[1]), local, starts)
     k3, k4 = _prefix_lanes(masked, (_SEEDS[2], _SEEDS[3]), local, starts)
-    chars = _segment_cumsum(masked.str.len_chars().to_numpy().astype(np.int64), starts)
+    chars = _segment_cumsum(text_sizes(masked_arr).to_numpy().astype(np.int64), starts)
     depth = local + 1
     frame = pl.DataFrame(
         {
@@ -323,6 +363,291 @@ def _near_matches(
     return _choose_partner(joined, min_chars)
 
 
+# Name-like spans (on normalised, case-folded text): one or two words of letters joined by apostrophes or
+# hyphens, after an optional title ("dr. smith", "anne-marie o'neil", "xiaoling zhou"), or a mask token.
+# Function words never start or continue a name, so "for my friend" is not "for NAME_1".
+_TITLES = "mr|mrs|ms|miss|mx|dr|prof|sir|dame|lady|lord|madam|mme|mlle|herr|frau|sr|sra|srta|señor|señora"
+_NOT_NAMES = """
+a an the my your his her its our their this that these those me you him them us it i we they he she one some
+any all each every no not and or but nor so yet if then than as of to in on at for with from by about into
+onto over under after before between through during without within via per is are was were be been am do does
+did have has had will would can could should may might must shall what which who whom whose when where why how
+here there very more most less few many much also just only please thanks thank hi hello dear
+""".split()  # noqa: SIM905  (a word list reads better as text)
+_LETTER = rf"(?:[^\W\d_]|{MASK})"  # a mask token can be part of a name: "Anne-Marie" masks to MASK-marie
+_NAME_WORD = re.compile(rf"(?!(?:{'|'.join(_NOT_NAMES)})(?![\w'-])){_LETTER}+(?:['-]{_LETTER}+)*")
+_TITLE = re.compile(rf"(?:{_TITLES})\.? ")
+_SPACED_WORD = re.compile(rf"[^\W{WIDE_RANGES}]")  # a word character of a script that spaces its words
+_WORD_START = re.compile(r"(?<!\w)\w")
+
+
+def _cuts_word(text: str, i: int) -> bool:
+    """Whether position ``i`` of ``text`` lies inside a word: a spaced-script word character either side."""
+    return 0 < i < len(text) and bool(_SPACED_WORD.match(text[i - 1]) and _SPACED_WORD.match(text[i]))
+
+
+def _name_ends(text: str, pos: int) -> list[int]:
+    """Where a name-like span starting at ``pos`` may end: one or two words of letters or mask tokens
+    (joined by apostrophes or hyphens, each part a possible end: "maria's") after an optional title."""
+    title = _TITLE.match(text, pos)
+    ends = []
+    for start in (pos, title.end()) if title else (pos,):
+        first = _NAME_WORD.match(text, start)
+        if first is None:
+            continue
+        ends += [start + k for k, ch in enumerate(first.group(0)) if ch in "'-"] + [first.end()]
+        if text.startswith(" ", first.end()):
+            second = _NAME_WORD.match(text, first.end() + 1)
+            if second is not None:
+                ends += [first.end() + 1 + k for k, ch in enumerate(second.group(0)) if ch in "'-"]
+                ends.append(second.end())
+    return ends
+
+
+def _match_from(text: str, pieces: list[str], pos: int, whole: bool) -> int | None:
+    """The end of a match of ``pieces`` (literal parts with a name-like span between each two) at
+    ``pos``, trying every span length; None if there is none."""
+    if not text.startswith(pieces[0], pos):
+        return None
+    pos += len(pieces[0])
+    if len(pieces) == 1:
+        return pos if not whole or pos == len(text) else None
+    for end in _name_ends(text, pos):
+        found = _match_from(text, pieces[1:], end, whole)
+        if found is not None:
+            return found
+    return None
+
+
+def _key_of(first: U64, second: U64) -> U64:
+    """One 64-bit key from the two 8-byte halves of an anchor (collisions only cost a failed check)."""
+    with np.errstate(over="ignore"):
+        out: U64 = first * _P1 + second
+    return out
+
+
+def _window_keys(texts: pa.Array, with_first: bool = True) -> tuple[U64, I64]:
+    """(key, byte position) of every place in ``texts`` where a word starts (after a space, or any
+    character of a wide script, which does not space its words), as ``_key_of`` of the ``_ANCHOR_BYTES``
+    from there; only windows that end inside their text. ``with_first``: each text's first position
+    counts too (for a template part: a part that has no other window keeps it).
+
+    Vectorised over the texts' bytes (a few NumPy passes), so every word start of a million turns is
+    hashed in seconds. The text of a position is ``np.searchsorted(offsets, pos, "right") - 1``.
+    """
+    values, offsets = _text_buffers(texts)
+    n = len(values)
+    if n < _ANCHOR_BYTES:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    # Every byte position starts an unaligned 8-byte word; windows end inside their text, so within bounds.
+    words = np.ndarray((n - 7,), dtype="<u8", buffer=np.ascontiguousarray(values), strides=(1,))
+    start = values >= 0xE0  # the lead byte of a 3- or 4-byte character
+    start[1:] |= (values[:-1] == 32) & (values[1:] != 32)
+    long_enough = np.diff(offsets) >= _ANCHOR_BYTES
+    if with_first:
+        start[offsets[:-1][long_enough]] = True
+    # No window may run past its text's end.
+    ends = offsets[1:][offsets[1:] > 0]
+    start[np.maximum(ends[:, None] - np.arange(1, _ANCHOR_BYTES, dtype=np.int64)[None, :], 0).ravel()] = False
+    pos = np.flatnonzero(start)
+    return _key_of(words[pos], words[pos + 8]), pos
+
+
+def _template_windows(templates: pa.Array) -> tuple[U64, I64]:
+    """(key, template) of every ``_window_keys`` window inside a literal part of each template.
+
+    A part's first position is a word start in a searched text only where a space precedes it there, so
+    it is used only for parts that have no other window.
+    """
+    split = pc.split_pattern(templates, MASK)
+    pieces = pc.utf8_trim(pc.list_flatten(split), " ")
+    owner = np.asarray(pc.list_parent_indices(split).to_numpy(zero_copy_only=False), dtype=np.int64)
+    keys, pos = _window_keys(pieces, with_first=False)
+    piece = np.searchsorted(_text_buffers(pieces)[1], pos, side="right") - 1
+    lonely = np.setdiff1d(np.arange(len(pieces)), piece)
+    alone = pieces.take(pa.array(lonely, pa.int64()))
+    f_keys, f_pos = _window_keys(alone)
+    f_piece = lonely[np.searchsorted(_text_buffers(alone)[1], f_pos, side="right") - 1]
+    return np.concatenate([keys, f_keys]), owner[np.concatenate([piece, f_piece])]
+
+
+def _anchored_pairs(hay: pa.Array, templates: pa.Array) -> tuple[I64, I64]:
+    """(hay text, template) pairs worth checking: the text holds the template's two rarest anchors,
+    ``_ANCHOR_BYTES`` stretches of its literal parts (spaces stripped) starting where a word starts.
+
+    Every such stretch of a matching template occurs in the text, so any of them finds all matches;
+    the two least frequent in a sample of the texts (every ``_SAMPLE_EVERY``-th) keep the checks few even
+    where thousands of texts share an opening ("write an article about the"). A template with no literal
+    part that long is not searched. NumPy throughout: sorts and searches, no hash tables.
+    """
+    t_keys, t_of = _template_windows(templates)
+    # At most about _CHOICES stretches per template are candidates for its anchors (evenly spread).
+    by_t = np.argsort(t_of, kind="stable")
+    size = np.bincount(t_of, minlength=len(templates))
+    rank = np.arange(len(by_t)) - np.repeat(np.cumsum(size) - size, size)
+    spread = by_t[rank % np.maximum(size // _CHOICES, 1)[t_of[by_t]] == 0]
+    t_keys, t_of = t_keys[spread], t_of[spread]
+    sample = np.sort(_window_keys(hay.take(pa.array(np.arange(0, len(hay), _SAMPLE_EVERY))))[0])
+    distinct, back = np.unique(t_keys, return_inverse=True)  # sorted queries search faster
+    freq = (np.searchsorted(sample, distinct, side="right") - np.searchsorted(sample, distinct))[back]
+    # Per template its two least frequent distinct stretches (the later one on ties: openings are the
+    # most shared).
+    order = np.lexsort((-np.arange(len(t_keys)), freq, t_keys, t_of))
+    fresh = np.ones(len(order), dtype=bool)
+    fresh[1:] = (t_of[order][1:] != t_of[order][:-1]) | (t_keys[order][1:] != t_keys[order][:-1])
+    kept = order[fresh]
+    kept = kept[np.lexsort((-kept, freq[kept], t_of[kept]))]
+    group = np.flatnonzero(np.r_[True, t_of[kept][1:] != t_of[kept][:-1]])
+    rank = np.arange(len(kept)) - np.repeat(group, np.diff(np.r_[group, len(kept)]))
+    chosen = kept[rank < 2]
+    need = np.bincount(t_of[chosen], minlength=len(templates))
+    by_key = chosen[np.argsort(t_keys[chosen], kind="stable")]
+    keys = t_keys[by_key]
+    distinct_keys, first_entry, entries = np.unique(keys, return_index=True, return_counts=True)
+    # A bit table of the keys' low bits: most positions are ruled out by one look-up, not a search.
+    bloom = np.zeros(int(_BLOOM_MASK) + 1, dtype=bool)
+    bloom[keys & _BLOOM_MASK] = True
+    codes = []
+    for lo in range(0, len(hay) if len(keys) else 0, _WINDOW_CHUNK):
+        chunk = hay.slice(lo, _WINDOW_CHUNK)
+        h_keys, h_pos = _window_keys(chunk)
+        maybe = np.flatnonzero(bloom[h_keys & _BLOOM_MASK])
+        at = np.minimum(np.searchsorted(distinct_keys, h_keys[maybe]), len(distinct_keys) - 1)
+        hit = distinct_keys[at] == h_keys[maybe]
+        left, count, maybe = first_entry[at[hit]], entries[at[hit]], maybe[hit]
+        doc = np.searchsorted(_text_buffers(chunk)[1], h_pos[maybe], side="right") - 1 + lo
+        entry = np.repeat(left - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+        codes.append(np.repeat(doc, count) * len(keys) + entry)  # one code per (text, chosen stretch)
+    if not codes:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    held = np.unique(np.concatenate(codes))
+    h, t = held // len(keys), t_of[by_key[held % len(keys)]]
+    pair, n = np.unique(h * len(templates) + t, return_counts=True)
+    pair = pair[n == need[pair % len(templates)]]
+    return pair // len(templates), pair % len(templates)
+
+
+def _occurrence(text: str, template: str, whole: bool) -> str | None:
+    """The first span of ``text`` that ``template`` matches (the whole text only with ``whole``), never
+    starting or ending inside a word; its mask tokens match name-like spans. None if there is none."""
+    pieces = template.split(MASK)
+    if any(p.strip() not in text for p in pieces):
+        return None
+    if whole:
+        end = _match_from(text, pieces, 0, whole)
+        return text if end is not None else None
+    if pieces[0]:
+        starts = []
+        at = text.find(pieces[0])
+        while at >= 0:
+            starts.append(at)
+            at = text.find(pieces[0], at + 1)
+    else:
+        starts = [m.start() for m in _WORD_START.finditer(text)]
+    for start in starts:
+        if _cuts_word(text, start):
+            continue
+        end = _match_from(text, pieces, start, whole)
+        if end is not None and not _cuts_word(text, end):
+            return text[start:end]
+    return None
+
+
+def _turn_frame(side: PrefixSide, first_only: bool) -> pl.DataFrame:
+    """One row per compared user turn (only each record's first with ``first_only``): text, rec, depth."""
+    lists = side.masked_turns
+    lengths = np.asarray(pc.list_value_length(lists).to_numpy(zero_copy_only=False), dtype=np.int64)
+    if first_only:
+        lengths = np.minimum(lengths, 1)
+        lists = pc.list_slice(lists, 0, 1).cast(pa.list_(pa.string()))
+    rec = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    depth = np.arange(len(rec), dtype=np.int64) - starts[rec] + 1
+    texts = pc.list_flatten(lists)
+    return pl.DataFrame({"text": pl.Series(texts), "rec": rec, "depth": depth})
+
+
+def _verified(hay: pl.DataFrame, templates: pl.DataFrame, whole: bool) -> pl.DataFrame:
+    """Every (hay row, template row) pair that really matches: the hay row's columns, the template row's
+    (prefixed ``t_``) and the matched ``span``. Each distinct hay text is searched once."""
+    rows = hay.with_row_index("row").group_by("text").agg(pl.col("row"))
+    h_np, t_np = _anchored_pairs(rows.get_column("text").to_arrow(), templates.get_column("text").to_arrow())
+    h_all, t_all = pl.Series(h_np), pl.Series(t_np)
+    texts = rows.get_column("text").gather(h_all).to_list()
+    temps = templates.get_column("text").gather(t_all).to_list()
+    spans = [_occurrence(text, temp, whole) for text, temp in zip(texts, temps, strict=True)]
+    ok = pl.Series([span is not None for span in spans], dtype=pl.Boolean)
+    hits = pl.DataFrame(
+        {
+            "row": rows.get_column("row").gather(h_all.filter(ok)),
+            "t": t_all.filter(ok),
+            "span": pl.Series([span for span in spans if span is not None], dtype=pl.String),
+        }
+    ).explode("row")
+    return pl.concat(
+        [
+            hay.select(pl.all().gather(hits.get_column("row"))),
+            templates.select(pl.all().gather(hits.get_column("t"))).rename(lambda n: "t_" + n),
+            hits.select("span"),
+        ],
+        how="horizontal",
+    )
+
+
+def _span_matches(
+    cand: PrefixSide, prot: PrefixSide, turns: TurnsMode, min_chars: int, done: pl.Series
+) -> pl.DataFrame:
+    """The contained and name-span rules (``RULES``), for candidate records not matched by key.
+
+    The protected prompts here are the protected records of one compared turn. Contained: such a prompt
+    inside any candidate turn, at word boundaries, or equal to a later one; mask tokens in it match
+    name-like spans. Name span: a candidate turn holding a mask token is a template that matches a whole
+    protected prompt. The matched text needs ``min_chars`` in size (``text_sizes``), unless a whole
+    single-turn record matches a whole single-turn record (as for the turn-list rule). Only texts that
+    hold a template's rarest literal stretches (``_anchored_pairs``) are checked one by one.
+    """
+    c = _turn_frame(cand, turns == "first")
+    c = c.filter(~pl.col("rec").is_in(done.implode()) & (pl.col("text") != ""))
+    # A multi-turn protected record is matched by the turn-list rule only: its opening alone is no more
+    # the protected prompt there than it is for that rule (that is what turns="first" is for).
+    one = np.flatnonzero(
+        np.asarray(pc.list_value_length(prot.masked_turns).to_numpy(zero_copy_only=False)) == 1
+    )
+    p = _turn_frame(prot, True).filter(pl.col("rec").is_in(pl.Series(one).implode()) & (pl.col("text") != ""))
+    p = p.group_by("text").agg(pl.col("rec").min())
+    p = p.sort("rec").with_columns(pl.Series("size", text_sizes(p.sort("rec").get_column("text").to_arrow())))
+    has_mask = pl.col("text").str.contains(MASK, literal=True)
+    inside = _verified(c, p.filter((pl.col("size") >= min_chars) | has_mask).drop("size"), whole=False)
+    inside = inside.select(
+        "rec",
+        "depth",
+        pl.col("t_rec").alias("partner"),
+        "span",
+        (pl.col("span") == pl.col("text")).alias("full"),
+        pl.col("t_text").str.contains(MASK, literal=True).cast(pl.Int8).alias("kind"),
+        pl.when(pl.col("span") == pl.col("t_text")).then(2).otherwise(3).cast(pl.Int8).alias("rule"),
+    )
+    named = _verified(p.select("text", "rec"), c.filter(has_mask), whole=True).select(
+        pl.col("t_rec").alias("rec"),
+        pl.col("t_depth").alias("depth"),
+        pl.col("rec").alias("partner"),
+        "span",
+        pl.lit(True).alias("full"),
+        pl.lit(1, pl.Int8).alias("kind"),
+        pl.lit(3, pl.Int8).alias("rule"),
+    )
+    found = pl.concat([inside, named])
+    rec = found.get_column("rec").to_numpy()
+    partner = found.get_column("partner").to_numpy()
+    first = (found.get_column("depth").to_numpy() == 1) & found.get_column("full").to_numpy()
+    singles = first & (cand.turns[rec] == 1) & (prot.turns[partner] == 1)
+    size = text_sizes(found.get_column("span").to_arrow()).to_numpy()
+    found = found.with_columns(pl.Series("inside", ~first)).filter(pl.Series((size >= min_chars) | singles))
+    return found.select(
+        "rec", "depth", "partner", pl.lit(1.0, pl.Float32).alias("similarity"), "kind", "rule", "inside"
+    )
+
+
 def find_leaks(
     table: object,
     protect: Sequence[object],
@@ -341,7 +666,8 @@ def find_leaks(
 
     ``protect``: protected sources (pyarrow Tables or paths, any record kind); a source with no non-empty
     prompt is an error, not a pass. Columns of the result: ``row`` (index in ``table``), ``id``,
-    ``reason`` ('exact', 'placeholder', 'near'), ``protected_id``, ``protected_source`` (index in
+    ``reason`` ('exact', 'placeholder', 'near'), ``rule`` (one of ``RULES``), ``protected_id``,
+    ``protected_source`` (index in
     ``protect``), ``similarity``, ``scope`` (one of ``SCOPES``) and ``shared_turns``. See the module
     docstring for the matching rule. Empty prompts never match. ``side``: what computes every record's
     prefix keys and masked turns, ``prefix_side`` by default (``executors.guard`` passes one that computes
@@ -359,18 +685,33 @@ def find_leaks(
     sides = [side(t, turns, mask_pii) for t in tables]
     prot = concat_sides(sides)
     source_of = np.concatenate([np.full(s.n_records, k, dtype=np.int64) for k, s in enumerate(sides)])
+    plain = _key_matches(cand, prot, ("k1", "k2"), min_chars).with_columns(pl.lit(0, pl.Int8).alias("kind"))
+    masked = _key_matches(cand, prot, ("k3", "k4"), min_chars).with_columns(pl.lit(1, pl.Int8).alias("kind"))
     found = [
-        _key_matches(cand, prot, ("k1", "k2"), min_chars).with_columns(pl.lit(0, pl.Int8).alias("kind")),
-        _key_matches(cand, prot, ("k3", "k4"), min_chars).with_columns(pl.lit(1, pl.Int8).alias("kind")),
+        f.with_columns(pl.lit(0, pl.Int8).alias("rule"), pl.lit(False).alias("inside"))
+        for f in (plain, masked)
     ]
+    done = pl.concat([f.get_column("rec") for f in found]).unique()
+    spans = _span_matches(cand, prot, turns, min_chars, done)
+    found.append(spans)
     if near:
-        done = pl.concat([f.get_column("rec") for f in found]).unique()
+        done = pl.concat([done, spans.get_column("rec")]).unique()
         nm = _near_matches(cand, prot, settings, min_chars, done)
         if nm.height:
-            found.append(nm.with_columns(pl.lit(2, pl.Int8).alias("kind")))
+            found.append(
+                nm.with_columns(
+                    pl.lit(2, pl.Int8).alias("kind"),
+                    pl.lit(1, pl.Int8).alias("rule"),
+                    pl.lit(False).alias("inside"),
+                )
+            )
+    columns = ["rec", "depth", "partner", "similarity", "kind", "rule", "inside"]
     best = (
-        pl.concat(found)
-        .sort(["rec", "kind", "similarity", "depth", "partner"], descending=[False, False, True, True, False])
+        pl.concat([f.select(columns) for f in found], how="vertical_relaxed")
+        .sort(
+            ["rec", "kind", "rule", "similarity", "depth", "partner"],
+            descending=[False, False, False, True, True, False],
+        )
         .unique("rec", keep="first", maintain_order=True)
     )
     return _leak_table(best, cand, prot, source_of)
@@ -394,9 +735,10 @@ def _leak_table(best: pl.DataFrame, cand: PrefixSide, prot: PrefixSide, source_o
     partner = best.get_column("partner").to_numpy().astype(np.int64)
     depth = best.get_column("depth").to_numpy().astype(np.int64)
     n_c, n_p = cand.turns[rows], prot.turns[partner]
+    inside = best.get_column("inside").to_numpy().astype(bool)
     scope = np.select(
-        [(n_c == depth) & (n_p == depth), (n_c > depth) & (n_p > depth), n_c > depth],
-        [0, 3, 1],
+        [inside, (n_c == depth) & (n_p == depth), (n_c > depth) & (n_p > depth), n_c > depth],
+        [4, 0, 3, 1],
         default=2,
     )
     kinds = np.asarray(KINDS, dtype=object)[best.get_column("kind").to_numpy()]
@@ -405,6 +747,9 @@ def _leak_table(best: pl.DataFrame, cand: PrefixSide, prot: PrefixSide, source_o
             "row": pa.array(rows, pa.int64()),
             "id": cand.ids.take(pa.array(rows, pa.int64())),
             "reason": pa.array(kinds.tolist(), pa.string()),
+            "rule": pa.array(
+                np.asarray(RULES, dtype=object)[best.get_column("rule").to_numpy()].tolist(), pa.string()
+            ),
             "protected_id": prot.ids.take(pa.array(partner, pa.int64())),
             "protected_source": pa.array(source_of[partner], pa.int64()),
             "similarity": pa.array(best.get_column("similarity").to_numpy(), pa.float32()),
@@ -449,12 +794,13 @@ def decontaminate(
     dropped = table.take(pa.array(rows, pa.int64()))
     for name, col in zip(
         LEAK_COLUMNS,
-        ("reason", "protected_id", "protected_source", "similarity", "scope", "shared_turns"),
+        ("reason", "rule", "protected_id", "protected_source", "similarity", "scope", "shared_turns"),
         strict=True,
     ):
         dropped = dropped.append_column(name, leaks.column(col))
     reasons = leaks.column("reason").to_pylist()
-    counts = {k: reasons.count(k) for k in KINDS}
+    rules = leaks.column("rule").to_pylist()
+    counts = {k: reasons.count(k) for k in KINDS} | {f"rule_{r}": rules.count(r) for r in RULES}
     counts["kept"] = kept.num_rows
     counts["candidates"] = table.num_rows
     return GuardResult(kept=kept, dropped=dropped, counts=counts)

@@ -6,17 +6,38 @@ case, doubled spaces, "!!!" versus "!"), and LMSYS-Chat-1M replaced personal nam
 differences away so that equal keys mean "the same prompt".
 
 The pipeline (identical for the scalar and the vectorised functions, because the scalar ones run the
-vectorised code on a one-element array):
+vectorised code on a one-element array). Every matcher (compare's keys and near-duplicates, the leakage
+guard's prefix keys, containment and name spans, mining's grouping) cuts its text from this one function,
+so a variant folded here is folded everywhere:
 
-1. Unicode NFKC (full-width and compatibility forms become plain ones); format characters (zero-width
-   spaces, BOM) are removed and other control characters become spaces.
+0. HTML character references are decoded (``&quot;`` -> ``"``, ``&lt;div&gt;`` -> ``<div>``, ``&#39;``):
+   prompts scraped from web pages carry them. Only rows holding ``&`` or a backslash are decoded (in
+   Python; two byte scans find them).
+   Escaped control sequences are decoded: a literal backslash-n/r/t becomes whitespace and ``\\"``,
+   ``\\'``, ``\\\\`` lose their backslash (code prompts copied through JSON twice).
+1. Unicode NFKC (full-width and compatibility forms become plain ones); format and invisible characters
+   (zero-width spaces, BOM, soft hyphen, bidi marks, variation selectors, the combining grapheme joiner)
+   are removed; blank look-alikes (braille blank, Hangul fillers) and control characters become spaces;
+   typographic quotes, primes and dashes fold to ``'``, ``"`` and ``-``.
 2. With ``mask=True``: every ``<TYPE>_<k>`` placeholder (``NAME_1``, ``ORGANIZATION_2``, ``EMAIL_1``...)
    becomes one mask token. With ``mask_pii=True`` also URLs, e-mail addresses, phone numbers and capitalised
    personal first names (a compact embedded list, plus a capitalised surname right after one) become the
-   mask token. Adjacent mask tokens merge, so "NAME_1 NAME_2", "NAME_1" and "Maria Garcia" agree.
-3. Case folding (``str.casefold`` semantics: lower case plus the extra folds such as ß -> ss).
+   mask token. Adjacent mask tokens merge, so "NAME_1 NAME_2", "NAME_1" and "Maria Garcia" agree. (Names
+   outside the list are matched by the guard's name-span rule, ``compare.guard``.)
+3. Case folding (``str.casefold`` semantics: lower case plus the extra folds such as ß -> ss), then the
+   confusables skeleton: Cyrillic and Greek letters that look like Latin ones (а, е, о, р, с, х, ο, ν...)
+   become those Latin letters, so a prompt with look-alikes spliced in keys like the plain one. The map
+   is applied to every row (as Unicode's UTS #39 skeleton is), so a Cyrillic prompt and the same prompt
+   inside a mixed-script turn still agree; two texts merge only if they differ by look-alikes alone.
 4. A run of punctuation characters becomes its first character ("?!!" -> "?", "..." -> ".").
 5. Whitespace runs become one space; leading/trailing space and one trailing sentence mark are dropped.
+
+``fold_texts`` runs steps 0 and 1 alone, for callers that need several normalisations of the same strings
+(the guard's plain and masked texts). Steps 1 and 3's extras run on non-ASCII rows only (they cannot
+change ASCII text), which keeps the cost on typical English logs to the ASCII steps.
+
+``text_sizes`` measures normalised text for the guard's minimum: a Han, kana or Hangul character counts
+as several (``WIDE_WEIGHT``), because in those scripts one character is about a word.
 
 Keys are the first 16 bytes of BLAKE2b over the UTF-8 normalised text, as 32 hex characters. Why this
 choice: it is stable across processes, Python and library versions (unlike Python's ``hash`` or Polars'
@@ -33,7 +54,10 @@ accident.
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
@@ -43,11 +67,16 @@ __all__ = [
     "EMPTY_KEY",
     "MASK",
     "TURN_SEPARATOR",
+    "WIDE_RANGES",
+    "WIDE_WEIGHT",
+    "Folded",
+    "fold_texts",
     "normalize_text",
     "normalize_texts",
     "normalize_turns",
     "prompt_key",
     "prompt_keys",
+    "text_sizes",
     "turns_key",
     "turns_keys",
 ]
@@ -105,6 +134,40 @@ _SURNAME = MASK + r"[ \t]+[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b"
 _MASK_RUN = MASK + r"(?:[\s,&]*(?:and\s+)?" + MASK + ")+"
 
 
+# Step 0: an HTML character reference (named, decimal or hexadecimal), and escaped control sequences.
+_HTML_REF = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_ESCAPED_CONTROL = re.compile(r"\\[nrt]")
+_ESCAPED_QUOTE = re.compile(r"\\([\"'\\/])")
+# Step 1: characters that render as nothing (removed) and blanks that are not Unicode spaces (a space).
+# \p{Cf} covers zero-width spaces and joiners, BOM, soft hyphen and bidi marks.
+_INVISIBLE = r"[\p{Cf}\x{034F}\x{FE00}-\x{FE0F}\x{E0100}-\x{E01EF}" + MASK + "]"
+_BLANKS = r"[\x{2800}\x{3164}\x{FFA0}\x{115F}\x{1160}]"
+_TYPOGRAPHIC = {
+    "'": "\u2018\u2019\u201a\u201b\u2032\u2035\u02bc\u02b9\u00b4",
+    '"': "\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb\u2039\u203a\u02ba",
+    "-": "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\ufe63",
+}
+# Step 3: the confusables skeleton, on case-folded text. Lower-case Cyrillic and Greek letters that look
+# like a Latin letter, plus the lower case of capitals that do (В -> в -> b), as in Unicode's
+# confusables.txt restricted to letters.
+_CONFUSABLES = dict(
+    zip(
+        "аеорсухѕіјԁһԛԝӏвкмнтԍɡαονριυκτχεηβζμ",
+        "aeopcyxsijdhqwlbkmhtggaovpiuktxehbzm",
+        strict=True,
+    )
+)
+WIDE_WEIGHT = 3
+"""How many characters a Han, kana or Hangul character counts as in ``text_sizes``: about the letters of
+one word of a spaced script, since one such character is about a word."""
+WIDE_RANGES = (
+    "\u1100-\u11ff\u2e80-\u2fdf\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
+    "\uf900-\ufaff\U00020000-\U0002fa1f"
+)
+"""Han, kana, Hangul and their extensions, as character-class ranges (for RE2 and Python's ``re``)."""
+_WIDE = "[" + WIDE_RANGES + "]"
+
+
 def _casefold_extras() -> dict[str, str]:
     """Characters that are already lower case but that ``str.casefold`` still changes (ß, ς, ſ, ...).
 
@@ -131,8 +194,12 @@ def _run(arr: pa.Array, expr: pl.Expr) -> pa.Array:
 
 
 def _fold_unicode(t: pl.Expr) -> pl.Expr:
-    """Step 1 for non-ASCII rows only: NFKC, drop format characters (and stray mask code points)."""
-    return t.str.normalize("NFKC").str.replace_all(r"[\p{Cf}" + MASK + "]", "")
+    """Step 1 for non-ASCII rows only: NFKC, invisible characters, blank look-alikes, typography."""
+    e = t.str.normalize("NFKC").str.replace_all(_INVISIBLE, "").str.replace_all(_BLANKS, " ")
+    return e.str.replace_many(
+        [c for cs in _TYPOGRAPHIC.values() for c in cs],
+        [k for k, cs in _TYPOGRAPHIC.items() for _ in cs],
+    )
 
 
 def _main_expr(t: pl.Expr, mask: bool, mask_pii: bool) -> pl.Expr:
@@ -152,8 +219,25 @@ def _main_expr(t: pl.Expr, mask: bool, mask_pii: bool) -> pl.Expr:
 
 
 def _casefold_rest(t: pl.Expr) -> pl.Expr:
-    """Step 3 for non-ASCII rows: the folds ``str.casefold`` adds to lower case (all non-ASCII)."""
-    return t.str.replace_many(list(_CASEFOLD_EXTRAS), list(_CASEFOLD_EXTRAS.values()))
+    """Step 3 for non-ASCII rows: the folds ``str.casefold`` adds to lower case, then the skeleton."""
+    folds = {**_CASEFOLD_EXTRAS, **_CONFUSABLES}
+    return t.str.replace_many(list(folds), list(folds.values()))
+
+
+def _decode(text: str) -> str:
+    """Step 0 on one text: escaped control sequences, escaped quotes, HTML character references."""
+    text = _ESCAPED_QUOTE.sub(r"\1", _ESCAPED_CONTROL.sub(" ", text))
+    return html.unescape(text) if _HTML_REF.search(text) else text
+
+
+def _decode_rows(arr: pa.Array) -> pa.Array:
+    """Step 0, in Python for the (few) rows holding a backslash or an ampersand; two byte scans find
+    them, so rows without either cost next to nothing."""
+    has = pc.or_(pc.match_substring(arr, "&"), pc.match_substring(arr, "\\"))
+    if not pc.any(has).as_py():
+        return arr
+    rows = pc.filter(arr, has).to_pylist()
+    return pc.replace_with_mask(arr, has, pa.array([_decode(r) for r in rows], pa.string()))
 
 
 def _as_string_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -166,23 +250,57 @@ def _as_string_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr.cast(pa.string())
 
 
-def normalize_texts(arr: pa.Array | pa.ChunkedArray, mask: bool = False, mask_pii: bool = False) -> pa.Array:
-    """Normalise every string of ``arr`` (nulls become ""); see the module docstring for the steps.
+@dataclass(frozen=True)
+class Folded:
+    """Texts after steps 0 and 1 (decoding and Unicode folding), which do not depend on the masks: a
+    caller that needs the plain and the masked text of the same strings (the guard) folds them once."""
+
+    texts: pa.Array
+    non_ascii: pa.Array  # rows that were not ASCII before folding (the only ones step 3's extras touch)
+
+
+def fold_texts(arr: pa.Array | pa.ChunkedArray) -> Folded:
+    """Steps 0 and 1 of every string of ``arr`` (nulls become ""); ``normalize_texts`` does the rest."""
+    arr = _decode_rows(pc.fill_null(_as_string_array(arr), ""))
+    non_ascii = pc.invert(pc.string_is_ascii(arr))
+    if pc.any(non_ascii).as_py():
+        arr = pc.replace_with_mask(
+            arr, non_ascii, _run(pc.filter(arr, non_ascii), _fold_unicode(pl.col("t")))
+        )
+    return Folded(arr, non_ascii)
+
+
+def normalize_texts(
+    arr: pa.Array | pa.ChunkedArray | Folded, mask: bool = False, mask_pii: bool = False
+) -> pa.Array:
+    """Normalise every string of ``arr`` (nulls become ""; or texts already ``fold_texts``-ed); see the
+    module docstring for the steps.
 
     This is the text that keys hash and that near-duplicate shingles are cut from. ASCII rows skip the
     Unicode steps (NFKC and the extra case folds cannot change them), which halves the time on typical
     logs.
     """
-    arr = pc.fill_null(_as_string_array(arr), "")
+    folded = arr if isinstance(arr, Folded) else fold_texts(arr)
+    out = _run(folded.texts, _main_expr(pl.col("t"), mask, mask_pii))
+    non_ascii = folded.non_ascii
+    if pc.any(non_ascii).as_py():
+        out = pc.replace_with_mask(
+            out, non_ascii, _run(pc.filter(out, non_ascii), _casefold_rest(pl.col("t")))
+        )
+    return out
+
+
+def text_sizes(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The size of each normalised text for a minimum length: characters, a wide-script character
+    counting ``WIDE_WEIGHT`` times (so a 22-character Chinese prompt weighs like a 66-letter English one)."""
+    arr = pc.fill_null(_as_string_array(texts), "")
+    sizes = pc.utf8_length(arr).cast(pa.int64())
     non_ascii = pc.invert(pc.string_is_ascii(arr))
-    any_non_ascii = bool(pc.any(non_ascii).as_py())
-    t = pl.col("t")
-    if any_non_ascii:
-        arr = pc.replace_with_mask(arr, non_ascii, _run(pc.filter(arr, non_ascii), _fold_unicode(t)))
-    arr = _run(arr, _main_expr(t, mask, mask_pii))
-    if any_non_ascii:
-        arr = pc.replace_with_mask(arr, non_ascii, _run(pc.filter(arr, non_ascii), _casefold_rest(t)))
-    return arr
+    if not pc.any(non_ascii).as_py():
+        return sizes
+    wide = pc.count_substring_regex(pc.filter(arr, non_ascii), _WIDE).cast(pa.int64())
+    extra = pc.multiply(wide, WIDE_WEIGHT - 1)
+    return pc.replace_with_mask(sizes, non_ascii, pc.add(pc.filter(sizes, non_ascii), extra))
 
 
 def normalize_text(text: str | None, mask: bool = False, mask_pii: bool = False) -> str:

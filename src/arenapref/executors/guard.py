@@ -4,8 +4,9 @@ The guard's per-record work (``compare.guard.prefix_side``: a dozen regex passes
 keys per turn) runs on row slices of the candidates and of each protected table; the slices' sides are
 concatenated on the driver (``concat_sides`` renumbers records in order, so the result is the side of
 the whole table) and handed to ``compare.guard.find_leaks`` as its ``side`` builder, which then matches
-them on the driver as always: a hash join of prefix keys and one near-duplicate search over the distinct
-masked prefix texts. Same kept and dropped rows, reasons, partners and similarities as the local run.
+them on the driver as always: a hash join of prefix keys, the containment and name-span search, and one
+near-duplicate search over the distinct masked prefix texts. Same kept and dropped rows, reasons,
+partners and similarities as the local run.
 """
 
 from __future__ import annotations

@@ -534,10 +534,11 @@ def guard_pairs(
     reason = np.array([f"leak_{r}" for r in leaks.column("reason").to_pylist()], dtype=object)
     detail = np.array(
         [
-            f"matches {pid} in {names[src]} (similarity {sim:.2f}, {scope.replace('_', ' ')})"
-            for pid, src, sim, scope in zip(
+            f"matches {pid} in {names[src]} (rule {rule}, similarity {sim:.2f}, {scope.replace('_', ' ')})"
+            for pid, src, rule, sim, scope in zip(
                 leaks.column("protected_id").to_pylist(),
                 leaks.column("protected_source").to_pylist(),
+                leaks.column("rule").to_pylist(),
                 leaks.column("similarity").to_pylist(),
                 leaks.column("scope").to_pylist(),
                 strict=True,
