@@ -248,7 +248,7 @@ def test_probe_statistics_and_flags(fitted: object) -> None:
     flags = {c.topic: c.flag for c in report.coverage}
     assert flags[4] == "missing" and flags[3] == "over" and flags[0] == "ok"
     data = report.to_json()
-    assert set(data) == {"topics", "sources", "pairs", "target", "coverage"}
+    assert set(data) == {"topics", "sources", "pairs", "target", "coverage", "map_quality", "assigned_by"}
     assert data["sources"][1]["topics"][2] == {
         "topic": 2,
         "count": 60,

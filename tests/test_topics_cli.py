@@ -78,7 +78,7 @@ def test_cli_fit_show_probe_assign(planted_file: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["embedder"] == "hybrid" and summary["recipe"][0]["count"] == 250
+    assert summary["embedder"] == "minilm" and summary["recipe"][0]["count"] == 250
     assert [step["count"] for step in summary["recipe"]][-1] == 250
 
 
@@ -176,7 +176,7 @@ def test_minilm_embedder_on_sentences(tmp_path: Path) -> None:
     saved["settings"]["model_version"] = "0.0.1"
     (folder / "embedder.json").write_text(json.dumps(saved))
     with pytest.raises(ArenaprefError, match="refit"):
-        load_model(folder).assign_texts(["anything at all"])
+        load_model(folder).assign_with_reasons(["anything at all"], exact=True)
 
 
 def test_minilm_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -116,7 +116,7 @@ def test_sentence_map_is_learnt_deterministic_and_saved() -> None:
 
 
 def test_auto_falls_back_to_tfidf_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert resolve_embedder("auto") == ("hybrid", None)
+    assert resolve_embedder("auto") == ("minilm", None)
     monkeypatch.setattr(embedders_mod, "embed_extra_installed", lambda: False)
     name, note = resolve_embedder("auto")
     assert name == "tfidf" and note is not None and "arenapref[embed]" in note

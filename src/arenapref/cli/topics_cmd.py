@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.table import Table
@@ -65,9 +65,17 @@ def fit(
         typer.Option(
             "--embedder",
             envvar="ARENAPREF_TOPIC_EMBEDDER",
-            help=f"Embedder: {', '.join(EMBEDDER_NAMES)} (auto: hybrid, or tfidf without the embed extra).",
+            help=f"Embedder: {', '.join(EMBEDDER_NAMES)} (auto: minilm, or tfidf without the embed extra).",
         ),
     ] = "auto",
+    assign: Annotated[
+        Literal["student", "transformer"],
+        typer.Option(
+            "--assign",
+            help="How a transformer map places other rows: a fast student trained on the fit sample's "
+            "transformer topics, or the transformer itself (exact, about 200 prompts/s).",
+        ),
+    ] = "student",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample, the SVD and k-means.")] = 0,
     english_only: Annotated[
         bool, typer.Option("--english-only/--all-languages", help="Keep English prompts only (paper).")
@@ -96,7 +104,9 @@ def fit(
 
     if embedder not in EMBEDDER_NAMES:
         raise ArenaprefError(f"unknown embedder {embedder!r}; choose one of {', '.join(EMBEDDER_NAMES)}")
-    settings = FitSettings(k=k, sample=sample, embedder=embedder, seed=seed, english_only=english_only)
+    settings = FitSettings(
+        k=k, sample=sample, embedder=embedder, seed=seed, english_only=english_only, assign=assign
+    )
     opened = open_input(source, fmt)
     rejects = opened.rejects
     model = fit_topics(opened, settings, rejects=rejects, threads=threads, progress=progress_enabled())
@@ -112,6 +122,7 @@ def fit(
         f"({model.embedder.name} embedder); map written to {out}",
         highlight=False,
     )
+    _print_quality({**model.timing, **model.quality})
     if json_out:
         emit_json(
             {
@@ -122,10 +133,26 @@ def fit(
                 "recipe": model.recipe,
                 "stats": stats,
                 "notes": model.notes,
+                "quality": model.quality,
+                "timing": model.timing,
+                "assigned_by": model.assigner,
                 "topics": _topics_json(model),
                 "rejects": len(rejects),
             }
         )
+
+
+def _print_quality(quality: dict[str, float]) -> None:
+    """The map's honesty figures in one line: student agreement next to the map's own seed stability."""
+    if "seed_stability" not in quality:
+        return
+    parts = []
+    if "embed_prompts_per_second" in quality:
+        parts.append(f"transformer {quality['embed_prompts_per_second']:,.0f} prompts/s")
+    parts.append(f"map seed stability {quality['seed_stability']:.3f}")
+    if "student_agreement" in quality:
+        parts.append(f"student agreement on held-out fit prompts {quality['student_agreement']:.3f}")
+    console.print("; ".join(parts), highlight=False)
 
 
 def _print_recipe(model: TopicModel) -> None:
@@ -179,6 +206,15 @@ def probe_cmd(
             help="Count each distinct prompt once per source (FastChat folders repeat a question per model).",
         ),
     ] = False,
+    sample: Annotated[
+        int,
+        typer.Option(
+            "--sample",
+            min=0,
+            help="On a transformer map, prompts per source placed exactly by the transformer (a seeded "
+            "sample; the intervals show its precision); 0 places every row through the student.",
+        ),
+    ] = 20_000,
     fmt: FormatOption = None,
     rejects_path: RejectsOption = None,
     json_out: JsonOption = False,
@@ -197,7 +233,7 @@ def probe_cmd(
     model = load_model(model_dir)
     opened = [open_input(s, fmt) for s in sources]
     names = [_display_name(s, sources) for s in sources]
-    report = probe(model, list(opened), names, target, unique_prompts)
+    report = probe(model, list(opened), names, target, unique_prompts, sample)
     merged = RejectLog()
     for src in opened:
         report_rejects(src.rejects, src.path, hint=False)
@@ -206,6 +242,15 @@ def probe_cmd(
         merged.write(rejects_path)
         console.print(f"rejects written to {rejects_path}", highlight=False)
     _print_report(report)
+    for mix in report.mixes:
+        if mix.sampled_from:
+            console.print(
+                f"{mix.name}: a seeded sample of {mix.n:,} of {mix.sampled_from:,} rows, "
+                "placed by the transformer",
+                highlight=False,
+                markup=False,
+            )
+    _print_quality(report.quality)
     for mix in report.mixes:
         if mix.unassigned:
             why = ", ".join(f"{n} {r}" for r, n in sorted(mix.unassigned_reasons.items()))

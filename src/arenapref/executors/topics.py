@@ -69,7 +69,9 @@ def mix_shard(shard: Shard, model_dir: str, name: str) -> tuple[SourceMix, Rejec
     from arenapref.topics import source_mix
 
     source = shard.open()
-    mix = source_mix(_topic_model(model_dir), source, name)  # type: ignore[arg-type]
+    # Every row of the block, placed by the map's student: blocks add up to the source's counts, which a
+    # per-block transformer sample would not (the local probe samples the whole source instead).
+    mix = source_mix(_topic_model(model_dir), source, name, sample=0)  # type: ignore[arg-type]
     return mix, source.rejects
 
 

@@ -89,6 +89,9 @@ class TopicsSettings(_Section):
     embedder: str | None = None
     english_only: bool = True
     threads: int = Field(default=1, ge=1)
+    assign: Literal["student", "transformer"] = "student"
+    # Prompts per source the probe places exactly with a transformer map (0: every row, by the student).
+    probe_sample: int = Field(default=20_000, ge=0)
 
 
 class MineStageSettings(_Section):

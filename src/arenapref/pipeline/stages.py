@@ -200,7 +200,13 @@ class TopicsStage(_Base):
         from arenapref.topics.probe import probe, write_chart
 
         t, src, seed = ctx.config.topics, ctx.config.sources, ctx.config.run.seed
-        kwargs: dict[str, Any] = {"k": t.k, "sample": t.sample, "seed": seed, "english_only": t.english_only}
+        kwargs: dict[str, Any] = {
+            "k": t.k,
+            "sample": t.sample,
+            "seed": seed,
+            "english_only": t.english_only,
+            "assign": t.assign,
+        }
         if t.embedder:
             kwargs["embedder"] = t.embedder
         lmsys = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
@@ -219,7 +225,7 @@ class TopicsStage(_Base):
             from arenapref.topics.probe import probe_mixes
 
             if ex is None:
-                report = probe(model, sources, names)
+                report = probe(model, sources, names, sample=t.probe_sample)
             else:
                 map_dir = str(ctx.out / "map")
                 report = probe_mixes(

