@@ -224,9 +224,8 @@ def student_table(shared: Path, figures: dict[str, float], seeds: int = 5) -> No
     student has never seen the rows it later places, and scored on the set. Seed stability: matched
     agreement of the map's labels under seeds s and s + 100 over the whole fit sample.
     """
-
     from arenapref.topics.static import contextual_outputs
-    from arenapref.topics.student import matched_agreement, new_student
+    from arenapref.topics.student import TopicStudent, matched_agreement
 
     sets = real_sets(shared)
     if not sets:
@@ -245,6 +244,8 @@ def student_table(shared: Path, figures: dict[str, float], seeds: int = 5) -> No
         outside = np.ones(len(pool), dtype=bool)
         outside[scored] = False
         k = len(set(labels))
+        train = [pool[i] for i in np.flatnonzero(outside)]
+        train_outputs, _ = contextual_outputs(train)
         rows: dict[str, list[float]] = {}
         for seed in range(seeds):
             centroids = kmeans_centroids(vectors, k, 4, seed)
@@ -253,11 +254,10 @@ def student_table(shared: Path, figures: dict[str, float], seeds: int = 5) -> No
             rows.setdefault("stability", []).append(matched_agreement(mapped, other, k))
             rows.setdefault("minilm_ari", []).append(adjusted_rand_score(labels, mapped[scored]))
             rows.setdefault("minilm_nmi", []).append(normalized_mutual_info_score(labels, mapped[scored]))
-            train = [pool[i] for i in np.flatnonzero(outside)]
-            student = new_student(0, len(train))
-            student.fit(pa.array(train), mapped[outside], k, seed, context_texts=train)
+            student = TopicStudent()
+            student.fit(train, train_outputs, seed)
             t0 = time.perf_counter()
-            placed = np.argmax(student.scores(pa.array(texts)), axis=1)
+            placed = np.argmax(student.scores(pa.array(texts), centroids), axis=1)
             rows.setdefault("per_second", []).append(len(texts) / (time.perf_counter() - t0))
             rows.setdefault("agreement", []).append(float(np.mean(placed == mapped[scored])))
             rows.setdefault("student_ari", []).append(adjusted_rand_score(labels, placed))

@@ -247,16 +247,26 @@ class MiniLMEmbedder:
             out[idx] = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return l2_normalize(out)
 
-    def embed_cached(self, texts: pa.Array) -> np.ndarray:
-        """``embed`` for a fit sample: computed once per content and cached in the user cache folder.
+    def embed_parts(
+        self, texts: pa.Array, held: np.ndarray
+    ) -> tuple[np.ndarray, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
+        """``embed`` for a fit sample, run as two cached parts: the prompts outside ``held`` and those in it.
 
-        The same cached pass gives the student's static table its contextual vectors, so a fit with a
-        student reads each prompt through the transformer once.
+        Returns the sentence vectors in ``texts`` order and each part's transformer outputs (token means
+        and sentence vectors, ``static.contextual_outputs``), so the student can be fitted without the
+        held part and scored on it, then refitted on both, from this one pass. Each part is cached in the
+        user cache folder by content.
         """
         self._load()
         values = pc.fill_null(as_text_array(texts), "").to_pylist()
-        outputs, _ = contextual_outputs(values, self.threads, max_tokens=self.max_tokens)
-        return np.asarray(outputs["sentences"], dtype=np.float32)
+        kept = [v for v, h in zip(values, held, strict=True) if not h]
+        held_values = [v for v, h in zip(values, held, strict=True) if h]
+        out_kept, _ = contextual_outputs(kept, self.threads, max_tokens=self.max_tokens)
+        out_held, _ = contextual_outputs(held_values, self.threads, max_tokens=self.max_tokens)
+        vectors = np.zeros((len(values), MINILM_DIM), dtype=np.float32)
+        vectors[~held] = out_kept["sentences"]
+        vectors[held] = out_held["sentences"]
+        return vectors, (out_kept, out_held)
 
     def scores(self, texts: pa.Array, directions: np.ndarray) -> np.ndarray:
         return np.asarray(self.embed(texts) @ directions.T, dtype=np.float32)

@@ -48,7 +48,7 @@ from arenapref.topics.embedders import (
     save_embedder,
     save_parts,
 )
-from arenapref.topics.student import TopicStudent, matched_agreement, new_student
+from arenapref.topics.student import TopicStudent, fit_student, holdout_mask, matched_agreement
 from arenapref.topics.terms import TermCounter, as_text_array
 
 MODEL_FORMAT = "arenapref-topic-map"
@@ -80,8 +80,8 @@ class FitSettings:
     label_terms: int = 8
     # > 0: the static embedder distils only this many vocabulary tokens (a fast table for tests).
     distill_vocab: int = 0
-    # How rows are placed on a map fitted in a transformer's space: "student" (a fast classifier trained
-    # on the fit sample's transformer assignments, see student.py) or "transformer" (exact, ~200/s).
+    # How rows are placed on a map fitted in a transformer's space: "student" (the static table mapped
+    # onto the transformer's space with the fit sample, see student.py) or "transformer" (exact, ~200/s).
     # Maps fitted with tfidf, static or hybrid always place rows by their own nearest centroid.
     assign: str = "student"
 
@@ -162,7 +162,9 @@ class TopicModel:
             chunk = rows[start : start + ASSIGN_BATCH]
             part = arr.take(pa.array(chunk))
             scores = (
-                student.scores(part) if student is not None else self.embedder.scores(part, self.centroids)
+                student.scores(part, self.centroids)
+                if student is not None
+                else self.embedder.scores(part, self.centroids)
             )
             best = np.argmax(scores, axis=1).astype(np.int32)
             best[~np.any(scores != 0, axis=1)] = -1
@@ -418,12 +420,15 @@ def fit_topics(
             steps.start(f"embedding {len(texts):,} prompts ({embedder.name})")
             started = time.perf_counter()
             embedder.fit(texts, settings.seed)
-            vectors = (
-                embedder.embed_cached(texts)
-                if isinstance(embedder, MiniLMEmbedder)
-                else embedder.embed(texts)
-            )
+            fit_texts = texts.to_pylist()
+            held = holdout_mask(len(fit_texts), settings.seed)
+            parts = None
+            if isinstance(embedder, MiniLMEmbedder):
+                vectors, parts = embedder.embed_parts(texts, held)
+            else:
+                vectors = embedder.embed(texts)
             embed_seconds = time.perf_counter() - started
+            placed = np.any(vectors != 0, axis=1)
             # A prompt with nothing the embedder knows embeds to zero: it has no direction to cluster by.
             empty = np.flatnonzero(~np.any(vectors != 0, axis=1))
             for i in empty:
@@ -453,10 +458,14 @@ def fit_topics(
                 quality["seed_stability"] = round(
                     matched_agreement(labels, np.argmax(vectors @ other.T, axis=1), settings.k), 4
                 )
-                if settings.assign == "student":
-                    steps.start("student (static + tfidf features, logistic regression)")
-                    student = new_student(settings.distill_vocab, len(texts))
-                    agreement = student.fit(texts, labels, settings.k, settings.seed, texts.to_pylist())
+                if settings.assign == "student" and parts is not None:
+                    steps.start("student (static table mapped onto the transformer's space)")
+                    # Labels of every fit prompt in fit order; -1 for any the transformer left empty.
+                    fit_labels = np.full(len(fit_texts), -1, dtype=np.int64)
+                    fit_labels[np.flatnonzero(placed)] = labels
+                    student, agreement = fit_student(
+                        fit_texts, parts, held, fit_labels, centroids, settings.seed, settings.distill_vocab
+                    )
                     quality["student_agreement"] = round(agreement, 4)
         counter = embedder.counter if isinstance(embedder, TfidfSvdEmbedder) else TermCounter().fit(texts)
         terms = class_tfidf_terms(

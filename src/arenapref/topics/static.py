@@ -277,6 +277,27 @@ def contextual_outputs(
     return arrays, {"context_cache": str(target), "context_reused": reused, "context_texts": len(texts)}
 
 
+def merge_outputs(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """``contextual_outputs`` of several text lists as one: the texts concatenated in the given order.
+
+    Token means are merged exactly through their counts, so a fit can run the transformer over its
+    sample in parts (a held-out part to measure the student on) and still pay for one pass.
+    """
+    n_vocab = vocab_size()
+    sums = np.zeros((n_vocab, MINILM_DIM), dtype=np.float64)
+    counts = np.zeros(n_vocab, dtype=np.int64)
+    for part in parts:
+        sums[part["ids"]] += part["means"].astype(np.float64) * part["counts"][:, None]
+        counts[part["ids"]] += part["counts"]
+    seen = np.flatnonzero(counts)
+    return {
+        "ids": seen,
+        "means": (sums[seen] / counts[seen, None]).astype(np.float32),
+        "counts": counts[seen],
+        "sentences": np.concatenate([p["sentences"] for p in parts]).astype(np.float32),
+    }
+
+
 def contextualise(raw: np.ndarray, ids: np.ndarray, means: np.ndarray) -> np.ndarray:
     """Seen tokens take their mean contextual vector; other (non-zero) rows go through a ridge map.
 
@@ -410,11 +431,19 @@ class StaticEmbedder:
         ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=count)
         return codes, text_offsets, ids, word_offsets
 
-    def fit(self, texts: pa.Array, seed: int, context_texts: list[str] | None = None) -> None:
+    def fit(
+        self,
+        texts: pa.Array,
+        seed: int,
+        context_texts: list[str] | None = None,
+        outputs: dict[str, np.ndarray] | None = None,
+    ) -> None:
         """Distil (or reuse) the token table, contextualise it, weight it by token frequency in ``texts``.
 
         ``context_texts`` replaces the seeded sample of ``texts`` that MiniLM reads (the benchmark uses
-        it to learn the context from prompts other than the ones it scores).
+        it to learn the context from prompts other than the ones it scores); ``outputs`` are MiniLM's
+        outputs for exactly those texts when the caller has them already (``contextual_outputs`` or
+        ``merge_outputs``), so they are not computed twice.
         """
         texts = as_text_array(texts)
         if self.context <= 0:
@@ -423,7 +452,9 @@ class StaticEmbedder:
             return
         sample = context_texts if context_texts is not None else self._context_sample(texts, seed)
         raw, info = raw_token_table(self.vocab_limit, self.threads)
-        outputs, context_info = contextual_outputs(sample, self.threads)
+        context_info: dict[str, Any] = {"context_texts": len(sample)}
+        if outputs is None:
+            outputs, context_info = contextual_outputs(sample, self.threads)
         self.distill_info = {**info, **context_info}
         table = _pca_drop_top(contextualise(raw, outputs["ids"], outputs["means"]), self.dim, self.drop)
         vectors = table * self._sif_weights(texts, len(table))[:, None]
