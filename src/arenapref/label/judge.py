@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.label.aio import run_sync
 from arenapref.label.cache import JudgeCache, OrderResult, request_key
@@ -64,17 +65,28 @@ class LabelStats:
     stopped: str = ""
 
 
-@dataclass
-class LabelResult:
-    """All input rows (labels null where a pair failed), the failures, and the run's figures."""
+@dataclass(repr=False)
+class LabelResult(NotebookResult):
+    """All input rows (labels null where a pair failed; ``to_arrow``), the failures, the run's figures."""
 
     table: pa.Table
     failures: list[Failure]
     stats: LabelStats
 
-    def to_pandas(self) -> Any:
-        """The labeled table as a pandas DataFrame (for a notebook)."""
-        return self.table.to_pandas()
+    def to_arrow(self) -> pa.Table:
+        return self.table
+
+    def summary_lines(self) -> list[str]:
+        s = self.stats
+        out = [
+            f"{s.labeled:,} of {s.pairs:,} pairs labeled, {s.failed:,} failed; "
+            f"cost ${s.cost:.4f}, {s.http_requests:,} HTTP requests, {s.elapsed_s:.1f} s"
+        ]
+        if s.failure_reasons:
+            out.append(f"failures: {s.failure_reasons}")
+        if s.stopped:
+            out.append(f"stopped: {s.stopped}")
+        return out
 
 
 def as_battles(battles: Any) -> pa.Table:

@@ -34,12 +34,14 @@ import numpy as np
 import pyarrow as pa
 
 from arenapref.atomic import atomic_path, write_text
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.metrics import log_loss, row_log_loss
 from arenapref.model.estimators import battle_labels, make_estimator
 from arenapref.model.features import BattleFeatures
 from arenapref.model.groups import grouped_split, prompt_keys
 from arenapref.model.io import as_battles
+from arenapref.progress import TextLines
 
 #: Power for the minimum detectable effect.
 POWER = 0.8
@@ -82,11 +84,12 @@ class CurvePoint(Interval):
     repeat_diffs: list[float] = field(default_factory=list)
 
 
-@dataclass
-class AblationReport:
+@dataclass(repr=False)
+class AblationReport(NotebookResult):
     """What ``ablate`` measured; ``diff`` < 0 means the extra data lowered log loss.
 
-    ``overall`` is the full extra set at the first weight; ``curve`` holds every (fraction, weight).
+    ``overall`` is the full extra set at the first weight; ``curve`` holds every (fraction, weight);
+    ``to_arrow()`` is the curve, one row per fraction and weight.
     """
 
     overall: CurvePoint
@@ -151,11 +154,11 @@ class AblationReport:
         d["verdict"] = self.verdict
         return d
 
-    def to_pandas(self) -> Any:
-        """The curve as a DataFrame (one row per fraction and weight), for a notebook."""
-        import pandas as pd  # type: ignore[import-untyped]
+    def to_arrow(self) -> pa.Table:
+        return pa.Table.from_pylist([asdict(c) | {"verdict": c.verdict()} for c in self.curve])
 
-        return pd.DataFrame([asdict(c) | {"verdict": c.verdict()} for c in self.curve])
+    def summary_lines(self) -> list[str]:
+        return self.lines()
 
 
 def paired_bootstrap(
@@ -362,16 +365,15 @@ def ablate(
     arms = [(f, w) for f in fractions for w in weights_grid]
     total = repeats * (1 + len(arms))
     done = 0
+    lines = TextLines("ablate") if progress else None
 
     def tick() -> None:
         nonlocal done
         done += 1
         if on_trained is not None:
             on_trained(done, total)
-        elif progress:
-            import sys
-
-            print(f"\rablate: trained {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+        elif lines is not None:
+            lines("trained", done, total)
 
     base_pred = []
     for s in seeds:

@@ -25,9 +25,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 import arenapref
 from arenapref.atomic import atomic_dir
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.model.features import FEATURE_VERSION
 from arenapref.readers import open_source
@@ -269,9 +271,9 @@ def _csv_ids(path: Path) -> list[str] | None:
         return [row[k] if k < len(row) else "" for row in reader]
 
 
-@dataclass
-class PredictSummary:
-    """What ``predict_submission`` wrote, and how many rows had to fall back to the class prior."""
+@dataclass(repr=False)
+class PredictSummary(NotebookResult):
+    """What ``predict_submission`` wrote (``to_arrow`` reads it back), and how many rows got the prior."""
 
     path: Path
     n_rows: int
@@ -286,10 +288,18 @@ class PredictSummary:
             )
         return out
 
+    def to_arrow(self) -> pa.Table:
+        return pa_csv.read_csv(
+            self.path, convert_options=pa_csv.ConvertOptions(column_types={"id": pa.string()})
+        )
+
+    def summary_lines(self) -> list[str]:
+        return self.lines()
+
 
 def predict_submission(
-    model_dir: str | Path,
-    test_path: str | Path,
+    model_dir: str | Path | PreferencePredictor,
+    test_path: str | Path | Any,
     out: str | Path,
     clip: float = 1e-4,
     format: str | None = None,
@@ -300,15 +310,17 @@ def predict_submission(
     Rows the reader could not parse still get a line (the class prior, counted in the summary): a
     submission missing an id scores nothing. ``predict``: the (rows, 3) probabilities of the battles
     read, ``load_model(model_dir).predict_proba`` by default (``executors.predict`` passes one that
-    predicts row slices on a cluster).
+    predicts row slices on a cluster). ``model_dir`` may also be a fitted estimator, and ``test_path`` a
+    table or DataFrame (read with ``as_battles``; its row order is the submission's).
     """
-    model = load_model(model_dir)
+    model = load_model(model_dir) if isinstance(model_dir, (str, Path)) else model_dir
     rejects = RejectLog()
-    test = Path(test_path)
-    table = read_battles([test], rejects, format)
+    is_path = isinstance(test_path, (str, Path))
+    test = Path(test_path) if is_path else Path("<test table>")
+    table = read_battles([test], rejects, format) if is_path else as_battles(test_path)
     proba = (predict or model.predict_proba)(table)
     ids = [str(i) for i in table.column("id").to_pylist()]
-    order = _csv_ids(test)
+    order = _csv_ids(test) if is_path else None
     n_fallback = 0
     if order is not None and order != ids:
         prior = getattr(model, "class_prior_", np.full(3, 1.0 / 3.0))
@@ -326,9 +338,9 @@ def predict_submission(
     return PredictSummary(path, len(ids), n_fallback, rejects)
 
 
-@dataclass
-class SubmissionCheck:
-    """The result of ``check_submission``: problems found (empty when the file is fine)."""
+@dataclass(repr=False)
+class SubmissionCheck(NotebookResult):
+    """The result of ``check_submission``: problems found (empty when the file is fine; ``to_arrow``)."""
 
     path: Path
     n_rows: int
@@ -337,6 +349,13 @@ class SubmissionCheck:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def to_arrow(self) -> pa.Table:
+        return pa.table({"problem": pa.array(self.problems, pa.string())})
+
+    def summary_lines(self) -> list[str]:
+        verdict = "ok" if self.ok else f"{len(self.problems)} problems"
+        return [f"{self.path}: {self.n_rows:,} rows, {verdict}"]
 
 
 def check_submission(

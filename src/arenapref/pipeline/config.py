@@ -73,7 +73,7 @@ class TopicsSettings(_Section):
     sample: int = Field(default=100_000, ge=1)
     embedder: str | None = None
     english_only: bool = True
-    threads: int = Field(default=1, ge=1)
+    threads: int = Field(default=0, ge=0)  # 0: every core (arenapref.threads)
 
 
 class MineStageSettings(_Section):
