@@ -44,7 +44,7 @@ from arenapref.compare.normalize import TURN_SEPARATOR, normalize_texts
 from arenapref.compare.overlap import KINDS, TurnsMode, record_ids
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
-from arenapref.records import kind_of, user_turns
+from arenapref.records import is_shared_schema, user_turns
 
 if TYPE_CHECKING:
     from arenapref.readers import Source
@@ -121,12 +121,8 @@ def as_table(obj: object, what: str = "input") -> tuple[pa.Table, str, Source | 
     schema, which is used as it is)."""
     from arenapref.readers import as_source
 
-    if isinstance(obj, pa.Table):
-        try:
-            kind_of(obj.schema)
-            return obj, f"{what} (table)", None
-        except ValueError:
-            pass  # not the shared schema: let the readers map its columns
+    if isinstance(obj, pa.Table) and is_shared_schema(obj.schema):
+        return obj, f"{what} (table)", None  # otherwise the readers map its columns
     if isinstance(obj, (str, Path)):
         from arenapref.compare.report import load_source
 

@@ -40,6 +40,7 @@ from arenapref.label.client import (
 from arenapref.label.config import JudgeConfig, Probs, render_messages
 from arenapref.label.output import Failure, assemble
 from arenapref.label.parse import Verdict, VerdictError, logprob_probs, mean_probs, parse_verdict, swap
+from arenapref.records import is_shared_schema
 
 RAW_KEEP = 2000
 ProgressFn = Callable[[int, int, float], None]
@@ -91,7 +92,7 @@ class LabelResult(NotebookResult):
 
 def as_battles(battles: Any) -> pa.Table:
     """A battle table from what a notebook holds: a path, a Table, a pandas/polars DataFrame, a Dataset."""
-    if isinstance(battles, pa.Table):
+    if isinstance(battles, pa.Table) and is_shared_schema(battles.schema):
         return battles
     from arenapref.readers import read_battles
 
