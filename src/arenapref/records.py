@@ -161,7 +161,7 @@ def is_shared_schema(schema: pa.Schema) -> bool:
     except ValueError:
         return False
     column = schema.field("prompt" if kind == "battles" else "turns").type
-    return pa.types.is_list(column) or pa.types.is_large_list(column)
+    return bool(pa.types.is_list(column) or pa.types.is_large_list(column))
 
 
 def user_turns(table: pa.Table | pa.RecordBatch) -> pa.ListArray:
