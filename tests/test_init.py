@@ -35,7 +35,7 @@ def test_init_detects_roles_and_run_accepts_it(ws: Any, capsys: pytest.CaptureFi
         "test": "competition/test.csv",
         "test_format": "competition",
     }
-    assert raw["label"]["use"] == "teacher"  # offline by default
+    assert raw["label"]["use"] == "teacher" and raw["label"]["judge"]["enabled"] is False  # offline
     # Every section is explained: a comment line right above each header.
     lines = text.splitlines()
     headers = [i for i, line in enumerate(lines) if line.startswith("[")]

@@ -5,8 +5,8 @@ the pipeline at Kaggle's train.csv and an LMSYS download had to learn the schema
 each file with the readers (the same detection ``arenapref run`` uses), files it under ``[sources]``
 by what it holds - conversations go to ``lmsys``, labeled battles to ``train``, unlabeled battles to
 ``test`` - writes the detected format beside it, and spells out every stage's settings with a comment
-saying what they do. Labels come from a teacher trained on the train file by default: it works offline,
-where a judge needs a server (the comment says how to switch).
+saying what they do. Labels come from a teacher trained on the train file, and the judge is off: the
+written config runs offline, where a judge needs a server and a key (the comment says how to switch).
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ NOTES: dict[str, str] = {
     "mine": "Battle pairs from the logs: one prompt answered by two models. exclude_train also drops pairs\n"
     "whose prompt is in train (test prompts are always excluded).",
     "label": 'Who labels the mined pairs. use = "teacher": a model trained on train (offline, no server).\n'
-    'use = "judge": an LLM judge; set [label.judge] base_url, model and api_key_env (the name of the\n'
-    "environment variable holding the key). max_pairs caps the pairs labeled (cost).",
+    'For an LLM judge: use = "judge", and in [label.judge] enabled = true, base_url, model and\n'
+    "api_key_env (the name of the environment variable holding the key); it is also measured on\n"
+    "eval_rows train rows. max_pairs caps the pairs labeled (cost).",
     "label.judge": "The judge's server and rubric (spec: a shipped judge name or a TOML file).",
     "label.teacher": "The teacher: model_dir of a trained model, or one trained here on train.",
     "train": "The preference model (lgbm, length or prior); extra = true adds the labeled pairs.",
@@ -95,7 +96,9 @@ def init_config(files: list[Path], out: Path) -> tuple[str, list[Detected]]:
         sources["lmsys"] = [_relative(d.path, base) for d in logs]
         if len({d.format for d in logs}) == 1:
             sources["lmsys_format"] = logs[0].format
-    config = parse_config({"sources": sources, "label": {"use": "teacher"}}, str(out))
+    config = parse_config(
+        {"sources": sources, "label": {"use": "teacher", "judge": {"enabled": False}}}, str(out)
+    )
     return _commented(config, found), found
 
 
