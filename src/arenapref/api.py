@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from arenapref.progress import Progress, ProgressFn, close, reporter
+from arenapref.progress import Progress, ProgressFn, StageCounts, close, reporter
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -165,8 +165,11 @@ def fit_topics(
     from arenapref.topics.fit import fit_topics as run
 
     fit = FitSettings(k=k, embedder=embedder or DEFAULT_EMBEDDER, seed=seed, **settings)
-    show = reporter(progress) is not None
-    return run(_path_or_records(data), fit, threads=threads, progress=show)
+    tell = reporter(progress, "topics")
+    try:
+        return run(_path_or_records(data), fit, threads=threads, progress=tell or False)
+    finally:
+        close(tell)
 
 
 def _topic_model(model: Any) -> TopicModel:
@@ -225,23 +228,10 @@ def mine(sources: Any, exclude: Any = (), progress: Progress = None, **settings:
 
     tell = reporter(progress, "mine")
     try:
-        counts = _Counts(tell)
+        counts = StageCounts(tell) if tell is not None else None
         return mine_pairs(_many(sources), MineSettings(**settings), exclude=_many(exclude), progress=counts)
     finally:
         close(tell)
-
-
-class _Counts:
-    """Adapts a stage API's ``(stage, new records)`` calls to ``progress(stage, done, None)``."""
-
-    def __init__(self, tell: ProgressFn | None) -> None:
-        self.tell = tell
-        self.done: dict[str, int] = {}
-
-    def __call__(self, stage: str, records: int) -> None:
-        self.done[stage] = self.done.get(stage, 0) + records
-        if self.tell is not None:
-            self.tell(stage, self.done[stage], None)
 
 
 def _judge(judge: Any, overrides: Mapping[str, Any]) -> Any:

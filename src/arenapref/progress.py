@@ -101,6 +101,18 @@ class Bars:
             self._bar = None
 
 
+class StageCounts:
+    """Adapts a stage API's ``(stage, new records)`` calls to ``progress(stage, records so far, None)``."""
+
+    def __init__(self, tell: ProgressFn) -> None:
+        self.tell = tell
+        self.done: dict[str, int] = {}
+
+    def __call__(self, stage: str, records: int) -> None:
+        self.done[stage] = self.done.get(stage, 0) + records
+        self.tell(stage, self.done[stage], None)
+
+
 def reporter(progress: Progress, prefix: str = "") -> ProgressFn | None:
     """The callable that ``progress=`` stands for (see the module docstring); None means silent."""
     if progress is None:
@@ -129,6 +141,7 @@ __all__ = [
     "Bars",
     "Progress",
     "ProgressFn",
+    "StageCounts",
     "TextLines",
     "close",
     "in_notebook",
