@@ -25,7 +25,7 @@ MAX_COLUMNS = 8
 
 
 def _cell(value: object) -> str:
-    text = " ".join(str(value).split())
+    text = f"{value:.5g}" if isinstance(value, float) else " ".join(str(value).split())
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 

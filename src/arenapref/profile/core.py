@@ -147,12 +147,16 @@ class Profile(NotebookResult):
         out = [
             f"{self.name}: {self.format} {self.kind}, {self.rows:,} rows, {self.models} models, "
             f"{self.user_turns:,} user turns",
-            f"prompt tokens: mean {self.prompt.mean}, p50 {self.prompt.p50}, p90 {self.prompt.p90}; "
-            f"response tokens: mean {self.response.mean}, p50 {self.response.p50}, p90 {self.response.p90}",
+            f"prompt tokens: mean {self.prompt.mean or 0:.1f}, p50 {self.prompt.p50}, p90 {self.prompt.p90}; "
+            f"response tokens: mean {self.response.mean or 0:.1f}, p50 {self.response.p50}, "
+            f"p90 {self.response.p90}",
         ]
         if self.label_mix is not None:
             m = self.label_mix
-            out.append(f"labels: {m.labeled:,} labeled (A {m.a}, B {m.b}, tie {m.tie}), {m.unlabeled:,} not")
+            shares = ", ".join(
+                f"{k} {v:.3f}" for k, v in (("A", m.a), ("B", m.b), ("tie", m.tie)) if v is not None
+            )
+            out.append(f"labels: {m.labeled:,} labeled ({shares}), {m.unlabeled:,} not")
         if self.rejected:
             out.append(f"rejected: {self.rejects_summary}")
         return out
