@@ -129,3 +129,18 @@ def test_unreadable_object_is_one_sentence() -> None:
 
     with pytest.raises(ArenaprefError, match="cannot read a int"):
         ap.read(3)
+
+
+def test_the_known_failures_of_the_issue(ws: Any, model_dir: Path, topic_model: Any, tmp_path: Path) -> None:
+    """Each call the issue reported failing on a DataFrame, called the way it was."""
+    from arenapref.model.io import predict_submission
+    from arenapref.topics.fit import assign_topics, with_topic_columns
+
+    train_df, test_df = pd.read_csv(ws.train_csv), pd.read_csv(ws.test_csv)
+    assert with_topic_columns(topic_model, train_df).num_rows == len(train_df)  # was AttributeError
+    assert len(assign_topics(topic_model, train_df)) == len(train_df)
+    summary = predict_submission(model_dir, test_df, tmp_path / "sub.csv")  # was TypeError (paths only)
+    assert summary.to_pandas()["id"].astype(str).tolist() == test_df["id"].astype(str).tolist()
+    for result in (ap.profile(train_df), ap.probe(topic_model, [train_df]), topic_model):
+        assert isinstance(result.to_pandas(), pd.DataFrame) and len(result.to_pandas()) > 0
+    assert len(repr(ap.compare(train_df, train_df))) < 3000  # was 68,364 characters
