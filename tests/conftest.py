@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Library defaults use every core (arenapref.threads); this machine's cores are shared by every test
+# process, where spinning OpenMP threads cost more than they gain. Set before any test runs.
+os.environ.setdefault("ARENAPREF_THREADS", "1")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -150,6 +150,20 @@ def kind_of(schema: pa.Schema) -> Kind:
     raise ValueError(f"columns {schema.names} are neither conversations nor battles")
 
 
+def is_shared_schema(schema: pa.Schema) -> bool:
+    """Whether a table already holds records in the shared schema (turns as lists, not JSON strings).
+
+    Why more than ``kind_of``: the competition's CSV read as a plain Arrow table has ``prompt`` and
+    ``response_a`` columns too, but as JSON strings; such a table must go through the readers.
+    """
+    try:
+        kind = kind_of(schema)
+    except ValueError:
+        return False
+    column = schema.field("prompt" if kind == "battles" else "turns").type
+    return bool(pa.types.is_list(column) or pa.types.is_large_list(column))
+
+
 def user_turns(table: pa.Table | pa.RecordBatch) -> pa.ListArray:
     """The list of user turns of every row, for either record kind.
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from typer._click.globals import get_current_context
 
 from arenapref.atomic import declare_inputs, refuse_input_as_output
 from arenapref.errors import ArenaprefError
+from arenapref.progress import ProgressFn, TextLines
 from arenapref.readers import FORMATS, Source, open_source
 from arenapref.readers.pairwise import ROLE_HELP, parse_mapping
 from arenapref.rejects import RejectLog
@@ -261,3 +263,37 @@ _QUIET = False
 def progress_enabled() -> bool:
     """Whether the running command may draw progress bars (off with ``--quiet``)."""
     return not _QUIET
+
+
+@contextmanager
+def command_progress(prefix: str) -> Iterator[ProgressFn | None]:
+    """The command line's progress, as a ``progress(stage, done, total)`` callable (``arenapref.progress``).
+
+    A rich bar on a terminal; one plain line per step when stderr is a file or a pipe (a log reads
+    ``ablate: trained 1/9`` then ``ablate: trained 2/9`` on lines of their own); None with ``--quiet``.
+    """
+    if not progress_enabled():
+        yield None
+        return
+    if not err_console.is_terminal:
+        lines = TextLines(prefix)
+        yield lines
+        lines.close()
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn(f"{prefix}: {{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def tell(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield tell

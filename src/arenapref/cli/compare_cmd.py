@@ -32,6 +32,7 @@ from arenapref.cli.common import (
 )
 from arenapref.errors import ArenaprefError, CheckFailed
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
+from arenapref.progress import StageCounts, TextLines
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -97,6 +98,11 @@ def stage_progress(enabled: bool | None = None) -> Iterator[Any]:
     """
     if not (progress_enabled() if enabled is None else enabled):
         yield None
+        return
+    if not err_console.is_terminal:  # a log: one line per stage step (arenapref.progress.TextLines)
+        lines = TextLines()
+        yield StageCounts(lines)
+        lines.close()
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

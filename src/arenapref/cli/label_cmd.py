@@ -31,6 +31,7 @@ from arenapref.cli.common import (
 from arenapref.errors import ArenaprefError, Incomplete
 from arenapref.executors.base import Executor
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
+from arenapref.progress import TextLines
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -103,6 +104,11 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int, float], None] | Non
     """A rich progress bar showing requests done and money spent so far (on stderr)."""
     if not enabled:
         yield None
+        return
+    if not err_console.is_terminal:  # a log: one line per step (arenapref.progress.TextLines)
+        lines = TextLines("label")
+        yield lambda done, total, cost: lines(f"requests (${cost:.4f})", done, total)
+        lines.close()
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -18,6 +18,7 @@ from arenapref.cli.common import (
     JsonOption,
     QuietOption,
     RejectsOption,
+    command_progress,
     console,
     emit_json,
     progress_enabled,
@@ -367,23 +368,24 @@ def ablate(
     from arenapref.model.training import parse_params
 
     log = RejectLog()
-    report = run_ablation(
-        read_battles(base, log, fmt),
-        read_battles(extra, log, fmt),
-        holdout=read_battles(holdout, log, fmt) if holdout else None,
-        holdout_frac=holdout_frac,
-        extra_weights=_floats(extra_weights, "--extra-weights"),
-        extra_fractions=_floats(extra_fractions, "--extra-fractions"),
-        repeats=repeats,
-        topics=topics,
-        model=model,
-        params=parse_params(param or []),
-        n_boot=boot,
-        seed=seed,
-        progress=progress_enabled(),
-        task=task,
-        ties=ties,
-    )
+    with command_progress("ablate") as tell:
+        report = run_ablation(
+            read_battles(base, log, fmt),
+            read_battles(extra, log, fmt),
+            holdout=read_battles(holdout, log, fmt) if holdout else None,
+            holdout_frac=holdout_frac,
+            extra_weights=_floats(extra_weights, "--extra-weights"),
+            extra_fractions=_floats(extra_fractions, "--extra-fractions"),
+            repeats=repeats,
+            topics=topics,
+            model=model,
+            params=parse_params(param or []),
+            n_boot=boot,
+            seed=seed,
+            on_trained=(lambda done, total: tell("trained", done, total)) if tell is not None else None,
+            task=task,
+            ties=ties,
+        )
     report_rejects(log, "input", rejects, hint=False)
     _print(report.lines())
     written: dict[str, Any] = {}

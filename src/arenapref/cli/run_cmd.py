@@ -145,3 +145,36 @@ def runs_diff(
         say(f"{title}: {'no change' if not cs else f'{len(cs)} changed'}")
         for c in cs:
             say(c.line())
+
+
+@app.command("init")
+def init(
+    files: Annotated[
+        list[Path], typer.Argument(help="Your data files or folders: conversation logs, train, test.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the config.")] = Path(
+        "PIPELINE.toml"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing config.")] = False,
+    json_out: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Write a commented PIPELINE.toml for your files: each one's layout detected and filed as
+    conversation logs (mined for pairs), train (labeled battles) or test (battles to predict).
+    """
+    start_command(json_out, quiet)
+    from arenapref.atomic import write_text
+    from arenapref.errors import ArenaprefError
+    from arenapref.pipeline.init import init_config
+
+    if out.exists() and not force:
+        raise ArenaprefError(f"{out} exists; pass --force to replace it")
+    text, found = init_config(files, out)
+    write_text(out, text)
+    for d in found:
+        say(f"{d.path}: {d.format} -> sources.{d.role}")
+    say(f"wrote {out}; run it with: arenapref run {out}")
+    if json_out:
+        emit_json(
+            {"command": "init", "out": str(out), "sources": [[str(d.path), d.format, d.role] for d in found]}
+        )

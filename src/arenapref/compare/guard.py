@@ -43,7 +43,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -62,6 +61,7 @@ from arenapref.compare.normalize import (
 )
 from arenapref.compare.overlap import KINDS, TurnsMode, record_ids
 from arenapref.compare.sources import as_table
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.records import user_turns
 
@@ -103,8 +103,8 @@ I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 
 
-@dataclass(frozen=True)
-class GuardResult:
+@dataclass(frozen=True, repr=False)
+class GuardResult(NotebookResult):
     """What ``decontaminate`` kept and dropped.
 
     ``dropped`` holds the dropped candidate rows with the ``LEAK_COLUMNS``: ``leak_reason`` ('exact',
@@ -119,9 +119,35 @@ class GuardResult:
     dropped: pa.Table
     counts: dict[str, int]
 
-    def to_pandas(self) -> Any:
-        """The kept records as a pandas DataFrame (``dropped.to_pandas()`` gives the others)."""
-        return self.kept.to_pandas()
+    def to_arrow(self) -> pa.Table:
+        """The kept records (``dropped`` holds the others)."""
+        return self.kept
+
+    def summary_lines(self) -> list[str]:
+        return [", ".join(f"{k} {v:,}" for k, v in self.counts.items())]
+
+
+@dataclass(frozen=True, repr=False)
+class Leaks(NotebookResult):
+    """What ``find_leaks`` found in a set nobody is going to filter: one row per leaking record.
+
+    ``to_arrow()`` is that table (row, id, reason, the protected record matched, similarity, scope);
+    ``checked`` counts the records looked at, so "no leaks" is a figure, not a bare empty table.
+    """
+
+    leaks: pa.Table
+    checked: int
+
+    def to_arrow(self) -> pa.Table:
+        return self.leaks
+
+    def summary_lines(self) -> list[str]:
+        n = self.leaks.num_rows
+        out = [f"{n:,} of {self.checked:,} records match a protected record"]
+        if n:
+            reasons = self.leaks.column("reason").value_counts().to_pylist()
+            out.append(", ".join(f"{r['values']} {r['counts']:,}" for r in reasons))
+        return out
 
 
 def read_protected(

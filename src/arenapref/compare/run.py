@@ -39,6 +39,7 @@ from arenapref.compare.overlap import (
     prompt_set_of_batches,
 )
 from arenapref.compare.sources import as_table, load_source
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.markdown import md_text
 from arenapref.readers import Source, open_source
@@ -75,9 +76,9 @@ class CompareSettings:
     seed: int = 0
 
 
-@dataclass
-class CompareResult:
-    """The match table and the report (a JSON-ready dict) of one comparison."""
+@dataclass(repr=False)
+class CompareResult(NotebookResult):
+    """The match table (``to_arrow``, one row per matched record and direction) and the report."""
 
     matches: pa.Table
     report: dict[str, Any]
@@ -86,9 +87,27 @@ class CompareResult:
     right: PromptSet | None
     sources: list[Source] = field(default_factory=list)  # the sources read (one when LEFT is RIGHT)
 
-    def to_pandas(self) -> Any:
-        """The match table as a pandas DataFrame (one row per matched record and direction)."""
-        return self.matches.to_pandas()
+    def to_arrow(self) -> pa.Table:
+        return self.matches
+
+    def summary_lines(self) -> list[str]:
+        r = self.report
+        out = [
+            f"LEFT {r['left']['name']} ({r['left']['records']:,} records) vs RIGHT {r['right']['name']}"
+            f" ({r['right']['records']:,})" + (" - the same source" if r["same_source"] else "")
+        ]
+        for key, title in (
+            ("left_in_right", "LEFT found in RIGHT"),
+            ("right_in_left", "RIGHT found in LEFT"),
+        ):
+            if key in r:
+                b = r[key]
+                out.append(
+                    f"{title}: {b['matched']:,} of {b['records']:,} ({_pct(b['share'])}); "
+                    f"exact {b['exact']:,}, "
+                    f"placeholder {b['placeholder']:,}, near {b['near']:,}"
+                )
+        return out
 
 
 def _excerpt(ps: PromptSet, rows: np.ndarray) -> pa.Array:

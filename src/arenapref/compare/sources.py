@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from arenapref.errors import InputFormatError
 from arenapref.readers import Source, open_source
-from arenapref.records import kind_of
+from arenapref.records import is_shared_schema
 
 
 def load_source(
@@ -88,12 +88,8 @@ def as_table(obj: object, what: str = "input") -> tuple[pa.Table, str, Source | 
     """A records table from a path, a pyarrow Table, a reader ``Source``, a pandas/polars DataFrame or a
     Hugging Face Dataset; also its display name and its source (None for a table already in the shared
     schema, which is used as it is)."""
-    if isinstance(obj, pa.Table):
-        try:
-            kind_of(obj.schema)
-            return obj, f"{what} (table)", None
-        except ValueError:
-            pass  # not the shared schema: let the readers map its columns
+    if isinstance(obj, pa.Table) and is_shared_schema(obj.schema):
+        return obj, f"{what} (table)", None  # otherwise the readers map its columns
     if isinstance(obj, (str, Path)):
         table, src = load_source(obj)
         return table, str(obj), src

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from arenapref.atomic import atomic_dir, write_text
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.label.calibration import (
     CalibrationMap,
@@ -47,9 +48,12 @@ class Agreement:
     log_loss: float
 
 
-@dataclass
-class EvalReport:
-    """Everything ``judge-eval`` measured; ``report.json`` is this, serialised."""
+@dataclass(repr=False)
+class EvalReport(NotebookResult):
+    """Everything ``judge-eval`` measured; ``report.json`` is this, serialised.
+
+    ``to_arrow()`` is one row of the agreement figures (accuracy, without ties, log loss, swap consistency).
+    """
 
     label_source: str
     rows_labeled_by_humans: int
@@ -64,6 +68,14 @@ class EvalReport:
     http_requests: int
     calibration: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+
+    def to_arrow(self) -> pa.Table:
+        return pa.Table.from_pylist(
+            [asdict(self.agreement) | {"swap_consistency": self.swap_consistency, "cost": self.cost}]
+        )
+
+    def summary_lines(self) -> list[str]:
+        return self.lines()
 
     def lines(self) -> list[str]:
         """A short human-readable summary."""

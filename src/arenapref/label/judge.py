@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.label.calibration import CalibrationMap
 from arenapref.label.config import JudgeConfig, render_messages
@@ -37,6 +38,7 @@ from arenapref.llmclient.client import (
 )
 from arenapref.llmclient.many import Unusable, complete_many
 from arenapref.llmclient.offline import OFFLINE, Probs
+from arenapref.records import is_shared_schema
 
 RAW_KEEP = 2000
 ProgressFn = Callable[[int, int, float], None]
@@ -62,22 +64,33 @@ class LabelStats:
     stopped: str = ""
 
 
-@dataclass
-class LabelResult:
-    """All input rows (labels null where a pair failed), the failures, and the run's figures."""
+@dataclass(repr=False)
+class LabelResult(NotebookResult):
+    """All input rows (labels null where a pair failed; ``to_arrow``), the failures, the run's figures."""
 
     table: pa.Table
     failures: list[Failure]
     stats: LabelStats
 
-    def to_pandas(self) -> Any:
-        """The labeled table as a pandas DataFrame (for a notebook)."""
-        return self.table.to_pandas()
+    def to_arrow(self) -> pa.Table:
+        return self.table
+
+    def summary_lines(self) -> list[str]:
+        s = self.stats
+        out = [
+            f"{s.labeled:,} of {s.pairs:,} pairs labeled, {s.failed:,} failed; "
+            f"cost ${s.cost:.4f}, {s.http_requests:,} HTTP requests, {s.elapsed_s:.1f} s"
+        ]
+        if s.failure_reasons:
+            out.append(f"failures: {s.failure_reasons}")
+        if s.stopped:
+            out.append(f"stopped: {s.stopped}")
+        return out
 
 
 def as_battles(battles: Any) -> pa.Table:
     """A battle table from what a notebook holds: a path, a Table, a pandas/polars DataFrame, a Dataset."""
-    if isinstance(battles, pa.Table):
+    if isinstance(battles, pa.Table) and is_shared_schema(battles.schema):
         return battles
     from arenapref.readers import read_battles
 

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -37,6 +36,7 @@ from arenapref.atomic import atomic_path, output_suffix, refuse_input_as_output
 from arenapref.compare.guard import find_leaks, read_protected
 from arenapref.compare.near import NearDupSettings, clusters, near_pairs, shingle_hashes, verify
 from arenapref.compare.normalize import TURN_SEPARATOR, normalize_texts, normalize_turns
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.mine import filters as F
 from arenapref.mine.filters import ERROR_TEXTS, ErrorText, FilterSettings, KeyMode, error_regex, inspect_batch
@@ -104,17 +104,27 @@ class MineSettings:
         return out
 
 
-@dataclass
-class MineResult:
-    """Mined battles (BATTLE_SCHEMA plus group_key, language, topic), the funnel and every dropped record."""
+@dataclass(repr=False)
+class MineResult(NotebookResult):
+    """Mined battles (BATTLE_SCHEMA plus group_key, language, topic), the funnel and every dropped record.
+
+    ``to_arrow()`` is the mined battles (``dropped`` holds the drops).
+    """
 
     pairs: pa.Table
     funnel: Funnel
     dropped: pa.Table
 
-    def to_pandas(self) -> Any:
-        """The mined battles as a pandas DataFrame (``dropped.to_pandas()`` gives the drops)."""
-        return self.pairs.to_pandas()
+    def to_arrow(self) -> pa.Table:
+        return self.pairs
+
+    def summary_lines(self) -> list[str]:
+        f = self.funnel
+        return [
+            f"{f.pairs_out:,} pairs from {f.total_in:,} records ({f.groups:,} prompt groups, "
+            f"{f.minable_groups:,} with two or more models); {self.dropped.num_rows:,} records dropped",
+            *(f"dropped: {k} {v:,}" for k, v in list(f.dropped.items())[:6]),
+        ]
 
 
 class TextStore:

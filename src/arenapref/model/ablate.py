@@ -35,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 
 from arenapref.atomic import atomic_path, write_text
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.metrics import log_loss, row_log_loss
 from arenapref.model.estimators import battle_labels, make_estimator, with_labels
@@ -53,6 +54,7 @@ from arenapref.model.task import (
     detect_task,
     row_loss,
 )
+from arenapref.progress import TextLines
 
 #: Power for the minimum detectable effect.
 POWER = 0.8
@@ -98,12 +100,13 @@ class CurvePoint(Interval):
     repeat_diffs: list[float] = field(default_factory=list)
 
 
-@dataclass
-class AblationReport:
+@dataclass(repr=False)
+class AblationReport(NotebookResult):
     """What ``ablate`` measured; ``diff`` < 0 means the extra data lowered the task's loss: log loss for
     the three-way task, the error rate (1 - accuracy) for the binary task (``metric`` names it).
 
-    ``overall`` is the full extra set at the first weight; ``curve`` holds every (fraction, weight).
+    ``overall`` is the full extra set at the first weight; ``curve`` holds every (fraction, weight);
+    ``to_arrow()`` is the curve, one row per fraction and weight.
     """
 
     overall: CurvePoint
@@ -181,11 +184,11 @@ class AblationReport:
         d["verdict"] = self.verdict
         return d
 
-    def to_pandas(self) -> Any:
-        """The curve as a DataFrame (one row per fraction and weight), for a notebook."""
-        import pandas as pd  # type: ignore[import-untyped]
+    def to_arrow(self) -> pa.Table:
+        return pa.Table.from_pylist([asdict(c) | {"verdict": c.verdict()} for c in self.curve])
 
-        return pd.DataFrame([asdict(c) | {"verdict": c.verdict()} for c in self.curve])
+    def summary_lines(self) -> list[str]:
+        return self.lines()
 
 
 def paired_bootstrap(
@@ -416,16 +419,15 @@ def ablate(
     arms = [(f, w) for f in fractions for w in weights_grid]
     total = repeats * (1 + len(arms))
     done = 0
+    lines = TextLines("ablate") if progress else None
 
     def tick() -> None:
         nonlocal done
         done += 1
         if on_trained is not None:
             on_trained(done, total)
-        elif progress:
-            import sys
-
-            print(f"\rablate: trained {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+        elif lines is not None:
+            lines("trained", done, total)
 
     binary = the_task == "binary"
 

@@ -35,6 +35,7 @@ from arenapref.model.groups import group_ids, grouped_split
 from arenapref.model.io import as_battles
 from arenapref.model.labels import battle_labels
 from arenapref.records import LABEL_COLUMNS
+from arenapref.threads import resolve_threads
 
 CLASSES = ("winner_model_a", "winner_model_b", "winner_tie")
 SWAP = [1, 0, 2]
@@ -198,8 +199,9 @@ class LGBMPreferenceModel(BattleEstimator):
     are close to additive, and on both synthetic battles and AlpacaFarm's GPT-4 labels these beat
     31-leaf trees in out-of-fold log loss (1.0093 vs 1.0122 on 14k synthetic battles).
 
-    ``n_jobs`` defaults to 1: on a small shared machine LightGBM's OpenMP threads spin-wait against
-    other processes, and two threads measured 40x slower than one on 648 battles.
+    ``n_jobs`` defaults to -1, every core this process may use (``ARENAPREF_THREADS`` caps it: on a busy
+    shared machine LightGBM's OpenMP threads spin-wait against other processes, and two threads once
+    measured 40x slower than one on 648 battles; see ``arenapref.threads``).
     """
 
     param_bounds: ClassVar[Mapping[str, tuple[str, Callable[[float], bool]]]] = {
@@ -233,7 +235,7 @@ class LGBMPreferenceModel(BattleEstimator):
         embeddings: bool = False,
         embedding_dims: int = 8,
         n_seeds: int = 3,
-        n_jobs: int = 1,
+        n_jobs: int = -1,
         random_state: int = 0,
     ) -> None:
         self.n_estimators = n_estimators
@@ -265,7 +267,7 @@ class LGBMPreferenceModel(BattleEstimator):
             "bagging_freq": 1 if self.subsample < 1.0 else 0,
             "feature_fraction": self.colsample_bytree,
             "lambda_l2": self.reg_lambda,
-            "num_threads": self.n_jobs,
+            "num_threads": resolve_threads(self.n_jobs),
             "seed": seed,
             "deterministic": True,
             "force_row_wise": True,

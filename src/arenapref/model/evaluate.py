@@ -18,10 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from arenapref.atomic import atomic_path, write_text
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.metrics import log_loss, row_log_loss
 from arenapref.model.estimators import battle_labels
-from arenapref.model.io import load_model, read_battles
+from arenapref.model.io import as_battles, load_model, read_battles
 from arenapref.model.task import Task, accuracy, binary_labels, binary_proba, check_task
 from arenapref.rejects import RejectLog
 
@@ -212,9 +213,12 @@ def read_truth(path: str | Path, ids: list[str]) -> np.ndarray:
     return np.column_stack(cols) if rows.size else np.zeros((0, 3))
 
 
-@dataclass
-class EvalReport:
-    """``evaluate_model``'s result: the model's metrics, the class prior's, and the output files."""
+@dataclass(repr=False)
+class EvalReport(NotebookResult):
+    """``evaluate_model``'s result: the model's metrics, the class prior's, and the output files.
+
+    ``to_arrow()`` is one row per scorer (the model, and the class prior where known).
+    """
 
     model: Metrics
     prior: Metrics | None
@@ -229,10 +233,28 @@ class EvalReport:
         out += [f"wrote {p}" for p in self.files]
         return out
 
+    def to_arrow(self) -> pa.Table:
+        scored = [("model", self.model)] + ([("class prior", self.prior)] if self.prior is not None else [])
+        return pa.Table.from_pylist(
+            [
+                {
+                    "scorer": name,
+                    "n": m.n,
+                    "log_loss": m.log_loss,
+                    "accuracy": m.accuracy,
+                    "accuracy_no_ties": m.accuracy_no_ties,
+                }
+                for name, m in scored
+            ]
+        )
+
+    def summary_lines(self) -> list[str]:
+        return self.lines()
+
 
 def evaluate_model(
     model_dir: str | Path,
-    data: list[str | Path],
+    data: list[str | Path] | Any,
     truth: str | Path | None = None,
     out_dir: str | Path | None = None,
     rejects: RejectLog | None = None,
@@ -244,18 +266,21 @@ def evaluate_model(
     ``truth`` is a Parquet of true probabilities (id, p_a, p_b, p_tie); when omitted and the data sits in
     a ``synth`` workspace, ``<workspace>/truth/battles.parquet`` is used, giving the gap to the best
     possible log loss. Writes ``reliability.png`` and ``metrics.json`` under ``out_dir`` (default: the
-    model directory's ``eval/``). ``task``: the score to report (``three-way`` or ``binary``); by default
-    the task the model was trained for.
+    model directory's ``eval/``). ``data`` may also be a table or DataFrame of labeled battles. ``task``:
+    the score to report (``three-way`` or ``binary``); by default the task the model was trained for.
     """
     model = load_model(model_dir)
-    table = read_battles(data, rejects, format)
+    paths = isinstance(data, list) and all(isinstance(p, (str, Path)) for p in data)
+    table = read_battles(data, rejects, format) if paths else as_battles(data)
     labels, ok = battle_labels(table)
     if not ok.any():
         raise ArenaprefError("the evaluation data has no labeled battles")
     table, labels = table.filter(pa.array(ok)), labels[ok]
     proba = model.predict_proba(table)
     ids = [str(i) for i in table.column("id").to_pylist()]
-    truth_path = Path(truth) if truth is not None else default_truth([Path(p) for p in data])
+    truth_path = (
+        Path(truth) if truth is not None else (default_truth([Path(p) for p in data]) if paths else None)
+    )
     true_proba = None
     if truth_path is not None:
         try:

@@ -26,9 +26,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 import arenapref
 from arenapref.atomic import atomic_dir, atomic_path
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.model.features import FEATURE_VERSION
 from arenapref.model.task import check_task
@@ -282,9 +284,9 @@ def _csv_ids(path: Path, keep_blank: bool = False) -> list[str] | None:
         return ids if keep_blank else [i for i in ids if i.strip()]
 
 
-@dataclass
-class PredictSummary:
-    """What ``predict_submission`` wrote, and how many rows had to fall back to the class prior."""
+@dataclass(repr=False)
+class PredictSummary(NotebookResult):
+    """What ``predict_submission`` wrote (``to_arrow`` reads it back), and how many rows got the prior."""
 
     path: Path
     n_rows: int
@@ -304,10 +306,18 @@ class PredictSummary:
             )
         return out
 
+    def to_arrow(self) -> pa.Table:
+        return pa_csv.read_csv(
+            self.path, convert_options=pa_csv.ConvertOptions(column_types={"id": pa.string()})
+        )
+
+    def summary_lines(self) -> list[str]:
+        return self.lines()
+
 
 def predict_submission(
-    model_dir: str | Path,
-    test_path: str | Path,
+    model_dir: str | Path | PreferencePredictor,
+    test_path: str | Path | Any,
     out: str | Path,
     clip: float = 1e-4,
     format: str | None = None,
@@ -321,17 +331,19 @@ def predict_submission(
     a file that fails the check is never written. ``predict``: the (rows, 3) probabilities of the
     battles read, ``load_model(model_dir).predict_proba`` by default (``executors.predict`` passes one
     that predicts row slices on a cluster). A model trained for the binary task (``model.task``) writes
-    WSDM Cup's ``id,winner`` layout instead.
+    WSDM Cup's ``id,winner`` layout instead. ``model_dir`` may also be a fitted estimator, and
+    ``test_path`` a table or DataFrame (read with ``as_battles``; its row order is the submission's).
     """
-    model = load_model(model_dir)
+    model = load_model(model_dir) if isinstance(model_dir, (str, Path)) else model_dir
     rejects = RejectLog()
-    test = Path(test_path)
-    table = read_battles([test], rejects, format)
+    is_path = isinstance(test_path, (str, Path))
+    test = Path(test_path) if is_path else Path("<test table>")
+    table = read_battles([test], rejects, format) if is_path else as_battles(test_path)
     keep = [i is not None and str(i).strip() != "" for i in table.column("id").to_pylist()]
     if not all(keep):
         table = table.filter(pa.array(keep))
     ids = [str(i) for i in table.column("id").to_pylist()]
-    every = _csv_ids(test, keep_blank=True)
+    every = _csv_ids(test, keep_blank=True) if is_path else None
     order: list[str] | None = None
     n_without_id = len(keep) - len(ids)
     if every is not None:  # a CSV: its blank rows never reached the table, so count them here
@@ -357,8 +369,9 @@ def predict_submission(
             write_binary_submission_csv(ids, proba, tmp)
         else:
             write_submission_csv(ids, proba, tmp, clip=clip)
-        check = check_submission(tmp, test, format=format)
-        if not check.ok:
+        # A table has no file to check against; its ids were checked above (blank and duplicate).
+        check = check_submission(tmp, test, format=format) if is_path else None
+        if check is not None and not check.ok:
             raise ArenaprefError(
                 f"{out} was not written: it failed the format check: {'; '.join(check.problems)}"
             )
@@ -378,10 +391,10 @@ def _refuse_duplicate_ids(test: Path, ids: Sequence[str]) -> None:
         seen.add(i)
 
 
-@dataclass
-class SubmissionCheck:
-    """The result of ``check_submission``: problems found (empty when the file is fine), and the task
-    its header is in (``three-way`` or ``binary``; None when the header is neither)."""
+@dataclass(repr=False)
+class SubmissionCheck(NotebookResult):
+    """The result of ``check_submission``: problems found (empty when the file is fine; ``to_arrow``), and
+    the task its header is in (``three-way`` or ``binary``; None when the header is neither)."""
 
     path: Path
     n_rows: int
@@ -391,6 +404,13 @@ class SubmissionCheck:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def to_arrow(self) -> pa.Table:
+        return pa.table({"problem": pa.array(self.problems, pa.string())})
+
+    def summary_lines(self) -> list[str]:
+        verdict = "ok" if self.ok else f"{len(self.problems)} problems"
+        return [f"{self.path}: {self.n_rows:,} rows, {verdict}"]
 
 
 _HEADERS = {SUBMISSION_COLUMNS: "three-way", BINARY_SUBMISSION_COLUMNS: "binary"}

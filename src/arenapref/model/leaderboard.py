@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError, InputFormatError
 
 #: Elo-like scale of the ratings: 400·log10(strength) + 1000, as on the Arena leaderboard.
@@ -148,9 +149,9 @@ def _to_rating(log_p: np.ndarray) -> np.ndarray:
     return np.asarray(SCALE * log_p / np.log(10.0) + BASE_RATING)
 
 
-@dataclass
-class Leaderboard:
-    """Ratings per model (Elo scale) with bootstrap percentile intervals, best first."""
+@dataclass(repr=False)
+class Leaderboard(NotebookResult):
+    """Ratings per model (Elo scale) with bootstrap percentile intervals, best first (``to_arrow``)."""
 
     models: list[str]
     rating: np.ndarray
@@ -159,18 +160,22 @@ class Leaderboard:
     n_pairs: np.ndarray
     n_boot: int
 
-    def to_pandas(self) -> Any:
-        import pandas as pd  # type: ignore[import-untyped]
-
-        return pd.DataFrame(
+    def to_arrow(self) -> pa.Table:
+        return pa.table(
             {
-                "model": self.models,
+                "model": pa.array(self.models, pa.string()),
                 "rating": self.rating,
                 "low": self.low,
                 "high": self.high,
                 "pairs": self.n_pairs,
             }
         )
+
+    def summary_lines(self) -> list[str]:
+        return [
+            f"{len(self.models)} models, {int(self.n_pairs.sum()) // 2:,} pairs, "
+            f"{self.n_boot} bootstrap rounds"
+        ]
 
     def as_dict(self) -> list[dict[str, Any]]:
         return [

@@ -24,6 +24,7 @@ from scipy.optimize import minimize_scalar
 from sklearn.base import clone
 
 from arenapref.atomic import atomic_dir
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.metrics import EPS, log_loss, softmax
 from arenapref.model.estimators import BattleEstimator, battle_labels, fit_table, make_estimator, with_labels
@@ -361,9 +362,11 @@ def source_weights(table: pa.Table, weights: Mapping[str, float], input_column: 
     return w
 
 
-@dataclass
-class TrainSummary:
+@dataclass(repr=False)
+class TrainSummary(NotebookResult):
     """What ``train_model`` did: sizes, honest OOF figures of model and prior, temperature, output paths.
+
+    ``to_arrow()`` is the OOF log loss of each fold.
 
     ``oof_log_loss`` (and ``oof_accuracy`` for the binary task) is the headline: human-labeled rows only,
     post-processing cross-fitted (``honest_oof``), so it is what a competitor can expect on new rows.
@@ -431,6 +434,13 @@ class TrainSummary:
         if len(self.rejects) or self.rejects.recovered:
             out.append(f"input: {self.rejects.summary()}")
         return out
+
+    def to_arrow(self) -> pa.Table:
+        folds = list(range(1, len(self.fold_log_loss) + 1))
+        return pa.table({"fold": pa.array(folds, pa.int64()), "oof_log_loss": self.fold_log_loss})
+
+    def summary_lines(self) -> list[str]:
+        return self.lines()
 
     def as_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "rejects"}

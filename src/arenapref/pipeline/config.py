@@ -88,7 +88,7 @@ class TopicsSettings(_Section):
     sample: int = Field(default=100_000, ge=1)
     embedder: str | None = None
     english_only: bool = True
-    threads: int = Field(default=1, ge=1)
+    threads: int = Field(default=0, ge=0)  # 0: every core (arenapref.threads)
     assign: Literal["student", "transformer"] = "student"
     # Prompts per source the probe places exactly with a transformer map (0: every row, by the student).
     probe_sample: int = Field(default=20_000, ge=0)

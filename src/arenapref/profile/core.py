@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import quicktok
 
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.profile.lengths import Histogram, IntArray, LengthAccumulator, LengthStats
 from arenapref.readers import DEFAULT_BATCH, open_source
@@ -75,9 +76,23 @@ class LabelMix:
     tie: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
+PER_MODEL_SCHEMA = pa.schema(
+    [
+        ("model", pa.string()),
+        ("rows", pa.int64()),
+        ("prompt_tokens_p50", pa.int64()),
+        ("response_tokens_p50", pa.int64()),
+        ("games", pa.int64()),
+        ("win_rate", pa.float64()),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Profile(NotebookResult):
     """Everything ``arenapref profile`` reports about one source; ``to_dict()`` is the JSON form.
+
+    ``to_arrow()`` is the per-model table (records, median lengths and, for battles, results).
 
     ``users`` and ``languages`` are None where the source carries no user ids or languages, so
     "not known" is never confused with zero.
@@ -113,6 +128,38 @@ class Profile:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def to_arrow(self) -> pa.Table:
+        rows = [
+            {
+                "model": m.model,
+                "rows": m.rows,
+                "prompt_tokens_p50": m.prompt.p50,
+                "response_tokens_p50": m.response.p50,
+                "games": m.games,
+                "win_rate": m.win_rate,
+            }
+            for m in self.per_model
+        ]
+        return pa.Table.from_pylist(rows, schema=PER_MODEL_SCHEMA)
+
+    def summary_lines(self) -> list[str]:
+        out = [
+            f"{self.name}: {self.format} {self.kind}, {self.rows:,} rows, {self.models} models, "
+            f"{self.user_turns:,} user turns",
+            f"prompt tokens: mean {self.prompt.mean or 0:.1f}, p50 {self.prompt.p50}, p90 {self.prompt.p90}; "
+            f"response tokens: mean {self.response.mean or 0:.1f}, p50 {self.response.p50}, "
+            f"p90 {self.response.p90}",
+        ]
+        if self.label_mix is not None:
+            m = self.label_mix
+            shares = ", ".join(
+                f"{k} {v:.3f}" for k, v in (("A", m.a), ("B", m.b), ("tie", m.tie)) if v is not None
+            )
+            out.append(f"labels: {m.labeled:,} labeled ({shares}), {m.unlabeled:,} not")
+        if self.rejected:
+            out.append(f"rejected: {self.rejects_summary}")
+        return out
 
 
 def load_tokenizer(name: str) -> quicktok.Tokenizer:

@@ -30,10 +30,14 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from arenapref.atomic import atomic_dir
 from arenapref.compare.normalize import prompt_keys
+from arenapref.compare.sources import as_table
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
+from arenapref.progress import ProgressFn
 from arenapref.readers import Source, open_source
 from arenapref.records import first_user_turn
 from arenapref.rejects import RejectLog
+from arenapref.threads import resolve_threads
 from arenapref.topics.embedders import (
     DEFAULT_EMBEDDER,
     TRANSFORMERS,
@@ -99,9 +103,21 @@ class Topic:
     title: str | None = None
 
 
-@dataclass
-class TopicModel:
-    """A fitted topic map: embedder, unit centroids, and what each topic is about."""
+TOPICS_SCHEMA = pa.schema(
+    [
+        ("topic", pa.int64()),
+        ("size", pa.int64()),
+        ("share", pa.float64()),
+        ("label", pa.string()),
+        ("terms", pa.string()),
+        ("title", pa.string()),
+    ]
+)
+
+
+@dataclass(repr=False)
+class TopicModel(NotebookResult):
+    """A fitted topic map: embedder, unit centroids, and what each topic is about (``to_arrow``)."""
 
     settings: FitSettings
     embedder: Embedder
@@ -123,6 +139,28 @@ class TopicModel:
     @property
     def k(self) -> int:
         return int(self.centroids.shape[0])
+
+    def to_arrow(self) -> pa.Table:
+        """One row per topic: id, size, share, label, top terms and the LLM title where written."""
+        return pa.Table.from_pylist(
+            [
+                {
+                    "topic": t.topic,
+                    "size": t.size,
+                    "share": t.share,
+                    "label": t.label,
+                    "terms": ", ".join(t.terms),
+                    "title": t.title,
+                }
+                for t in self.topics
+            ],
+            schema=TOPICS_SCHEMA,
+        )
+
+    def summary_lines(self) -> list[str]:
+        s = self.stats
+        fitted = f" on {s['kept']:,} of {s['sampled']:,} sampled prompts" if "kept" in s else ""
+        return [f"{self.k} topics, embedder {self.embedder.name}{fitted}", *self.notes]
 
     @property
     def labels(self) -> list[str]:
@@ -385,19 +423,21 @@ def fit_topics(
     settings: FitSettings | None = None,
     format: str | None = None,
     rejects: RejectLog | None = None,
-    threads: int = 1,
-    progress: bool = False,
+    threads: int = 0,
+    progress: bool | ProgressFn = False,
 ) -> TopicModel:
     """Fit a topic map on a source (path, opened ``Source`` or table in a shared schema).
 
-    ``threads`` caps the BLAS/OpenMP threads of the SVD and k-means. One is the default because on a
-    busy 2-core machine threads that wait for each other made a 1,135-prompt fit take 20 s instead of
-    3 s; on an idle machine more threads gain at most the core count. Results for one seed are
-    reproducible at a given thread count. ``progress`` draws one line per recipe step on stderr.
+    ``threads`` caps the BLAS/OpenMP threads of the SVD and k-means; 0 (the default) means every core,
+    or ``ARENAPREF_THREADS`` (``arenapref.threads``): on a busy 2-core machine threads that wait for each
+    other made a 1,135-prompt fit take 20 s instead of 3 s, so a shared machine should set it to 1.
+    Results for one seed are reproducible at a given thread count. ``progress`` draws one line per
+    recipe step on stderr; a callable gets ``progress(step, number, None)`` per step instead
+    (``arenapref.progress``).
 
     With a transformer embedder (the default, MiniLM), k-means runs on the transformer's sentence vectors
     of the whole fit sample (cached by content), so the map is the transformer's; with ``assign =
-    "student"`` a fast student is then trained to place other rows (see student.py).
+    "student"`` a fast student is then placed over it to assign other rows (see student.py).
     """
     settings = settings or FitSettings()
     if settings.k < 2:
@@ -416,7 +456,7 @@ def fit_topics(
         texts, rows, dropped = select_prompts(sample, settings, rejects, name)
         _require_enough(len(texts), settings.k, name, dropped)
         embedder = make_embedder(settings.embedder, settings.distill_vocab)
-        with threadpool_limits(limits=max(1, threads)):
+        with threadpool_limits(limits=resolve_threads(threads)):
             steps.start(f"embedding {len(texts):,} prompts ({embedder.name})")
             started = time.perf_counter()
             embedder.fit(texts, settings.seed)
@@ -522,15 +562,16 @@ def recipe_steps(
 
 
 class _Steps:
-    """One transient progress line per recipe step on stderr (rich), or nothing when disabled."""
+    """One transient progress line per recipe step on stderr (rich), a caller's callable, or nothing."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool | ProgressFn) -> None:
         self.enabled = enabled
         self._progress: Any = None
         self._task: Any = None
+        self._done = 0
 
     def __enter__(self) -> _Steps:
-        if self.enabled:
+        if self.enabled is True:
             from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -546,6 +587,9 @@ class _Steps:
         return self
 
     def start(self, description: str) -> None:
+        self._done += 1
+        if callable(self.enabled):
+            self.enabled(description, self._done, None)
         if self._progress is not None:
             self._progress.update(self._task, description=description)
 
@@ -672,21 +716,34 @@ def class_tfidf_terms(
 # ---------------------------------------------------------------------------------------------- assigning
 
 
-def assign_topics(model: TopicModel, table: pa.Table | pa.RecordBatch) -> pa.Array:
-    """The topic of each row's first user prompt (int32; null where the map cannot place it)."""
-    ids = model.assign_texts(as_text_array(first_user_turn(table)))
+def _records(data: Any) -> pa.Table | pa.RecordBatch:
+    """Records in the shared schema from a table, path, DataFrame or Dataset (read by the readers)."""
+    if isinstance(data, pa.RecordBatch):
+        return data
+    return as_table(data, "data")[0]
+
+
+def assign_topics(model: TopicModel, table: Any) -> pa.Array:
+    """The topic of each row's first user prompt (int32; null where the map cannot place it).
+
+    ``table``: records in the shared schema, or anything the readers read (path, DataFrame, Dataset).
+    """
+    ids = model.assign_texts(as_text_array(first_user_turn(_records(table))))
     return pa.array(ids, TOPIC_TYPE, mask=ids < 0)
 
 
 TOPIC_COLUMNS = ("topic", "topic_label", "topic_unassigned")
 
 
-def with_topic_columns(model: TopicModel, table: pa.Table) -> pa.Table:
+def with_topic_columns(model: TopicModel, table: Any) -> pa.Table:
     """``table`` with ``topic``, ``topic_label`` and ``topic_unassigned`` appended (replaced if there).
 
     ``topic_unassigned`` is null for a placed row and says why for the others, so no row is silently
-    without a topic.
+    without a topic. A DataFrame, Dataset or path is read into the shared schema first.
     """
+    table = _records(table)
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
     for name in TOPIC_COLUMNS:
         if name in table.column_names:
             table = table.drop_columns([name])

@@ -24,6 +24,7 @@ from scipy.stats import chi2_contingency
 
 from arenapref.atomic import atomic_path, write_text
 from arenapref.compare.normalize import prompt_keys
+from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.readers import Source, open_source
 from arenapref.records import first_user_turn
@@ -162,9 +163,25 @@ class Coverage:
     flag: str
 
 
-@dataclass
-class ProbeReport:
-    """Everything the probe found; ``to_json`` is what ``--json`` writes."""
+PROBE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("topic", pa.int64()),
+        ("label", pa.string()),
+        ("count", pa.int64()),
+        ("share", pa.float64()),
+        ("ci_low", pa.float64()),
+        ("ci_high", pa.float64()),
+    ]
+)
+
+
+@dataclass(repr=False)
+class ProbeReport(NotebookResult):
+    """Everything the probe found; ``to_json`` is what ``--json`` writes.
+
+    ``to_arrow()`` is one row per source and topic: count, share and its 95% Wilson interval.
+    """
 
     topics: list[dict[str, Any]]
     mixes: list[SourceMix]
@@ -216,6 +233,29 @@ class ProbeReport:
 
     def write_json(self, path: str | Path) -> Path:
         return write_text(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False))
+
+    def to_arrow(self) -> pa.Table:
+        labels = {t["topic"]: t.get("label", "") for t in self.topics}
+        rows = [
+            {
+                "source": s["name"],
+                "topic": r["topic"],
+                "label": labels.get(r["topic"], ""),
+                **{k: r[k] for k in ("count", "share", "ci_low", "ci_high")},
+            }
+            for s in self.to_json()["sources"]
+            for r in s["topics"]
+        ]
+        return pa.Table.from_pylist(rows, schema=PROBE_SCHEMA)
+
+    def summary_lines(self) -> list[str]:
+        out = [f"{len(self.mixes)} sources on {len(self.topics)} topics; target {self.target}"]
+        out += [f"{m.name}: {m.n:,} prompts, {m.unassigned:,} unassigned" for m in self.mixes]
+        flagged = [c for c in self.coverage if c.flag != "ok"]
+        out += [f"{c.source}: topic {c.topic} {c.flag} (ratio {c.ratio})" for c in flagged[:5]]
+        if len(flagged) > 5:
+            out.append(f"... {len(flagged) - 5} more flagged topics (see .coverage)")
+        return out
 
 
 def _r(x: float) -> float:

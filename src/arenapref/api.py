@@ -1,0 +1,422 @@
+"""The notebook API: one function per job, each taking whatever a notebook holds.
+
+``import arenapref as ap`` gives these names (and the estimator classes) lazily, so the import costs
+nothing until a function is called. Every ``data`` argument takes a path (file or folder), a pyarrow
+Table, a pandas or polars DataFrame or a Hugging Face ``Dataset`` (duck-typed: ``datasets`` need not
+be installed). Every result has ``.to_pandas()``, ``.to_polars()``, a one-screen ``repr`` and an HTML
+card in Jupyter (``arenapref.display``). Long jobs take ``progress=`` (``arenapref.progress``: a bar in
+notebooks by default, ``False`` for silence, or a ``progress(stage, done, total)`` callable).
+
+Why a facade: the same jobs live in a dozen modules, with internal signatures shaped for the command
+line and the pipeline (settings objects, lists of paths, three progress shapes). Here each job has one
+name and keyword arguments; the modules underneath stay the one definition of the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from arenapref.progress import Progress, ProgressFn, StageCounts, close, reporter
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from arenapref.compare.guard import GuardResult, Leaks
+    from arenapref.compare.run import CompareResult
+    from arenapref.label.evaluate import EvalReport as JudgeEvalReport
+    from arenapref.label.judge import LabelResult
+    from arenapref.mine.miner import MineResult
+    from arenapref.model.ablate import AblationReport
+    from arenapref.model.evaluate import EvalReport
+    from arenapref.model.io import PredictSummary
+    from arenapref.model.leaderboard import Leaderboard
+    from arenapref.model.training import TrainSummary
+    from arenapref.profile.core import Profile
+    from arenapref.topics.fit import TopicModel
+    from arenapref.topics.probe import ProbeReport
+
+
+def _records(data: Any, what: str = "data") -> pa.Table:
+    """Records in the shared schema (battles or conversations) from anything the readers read."""
+    from arenapref.compare.sources import as_table
+
+    return as_table(data, what)[0]
+
+
+def _path_or_records(data: Any) -> Any:
+    """Paths stay paths (streamed, bounded memory); anything else becomes a shared-schema table."""
+    return data if isinstance(data, (str, Path)) else _records(data)
+
+
+def _many(data: Any) -> list[Any]:
+    """One source or a list of them (a DataFrame is one source, not a sequence of rows)."""
+    return list(data) if isinstance(data, (list, tuple)) else [data]
+
+
+def read(
+    data: Any, kind: Literal["battles", "conversations"] | None = None, format: str | None = None
+) -> pa.Table:
+    """Read any supported source into a pyarrow Table in the shared schema (battles or conversations).
+
+    ``kind`` insists on one record kind (a clear error otherwise); ``format`` skips detection. Rows that
+    cannot be read are left out and counted (see ``arenapref.readers``).
+
+    Example::
+
+        >>> import arenapref as ap
+        >>> battles = ap.read("train.csv")                    # Kaggle's competition layout
+        >>> battles = ap.read(train_df, kind="battles")       # a pandas or polars DataFrame
+        >>> battles.to_pandas().head()
+    """
+    from arenapref.readers import open_source
+
+    src = open_source(data, format)
+    if kind is not None and src.kind != kind:
+        from arenapref.errors import InputFormatError
+
+        raise InputFormatError(f"{src.path}: holds {src.kind} ({src.format}), not {kind}")
+    return src.read_table()
+
+
+def profile(data: Any, tokenizer: str = "cl100k_base") -> Profile:
+    """Rows, models, users, languages, token lengths and the label mix of one source.
+
+    Example::
+
+        >>> p = ap.profile("lmsys-chat-1m/")
+        >>> p                      # a short summary; p.to_pandas() is the per-model table
+    """
+    from arenapref.profile.core import profile_source
+
+    return profile_source(data, tokenizer)
+
+
+def compare(left: Any, right: Any = None, **settings: Any) -> CompareResult:
+    """Prompt overlap between two sources (or duplicates within one): exact, placeholder-masked and near.
+
+    ``settings`` are ``CompareSettings`` fields (``turns``, ``text``, ``mask_pii``, ``find_near``, ...).
+
+    Example::
+
+        >>> res = ap.compare(lmsys_df, train_df)
+        >>> res                    # shares both ways; res.to_pandas() is one row per match
+    """
+    from arenapref.compare.run import CompareSettings
+    from arenapref.compare.run import compare as run
+
+    return run(left, right, CompareSettings(**settings))
+
+
+def decontaminate(candidates: Any, protect: Any, threshold: float = 0.8) -> GuardResult:
+    """Drop every candidate record whose prompt matches a protected source (exact, masked or near).
+
+    ``protect``: one source or a list (the competition's train and test, say).
+
+    Example::
+
+        >>> clean = ap.decontaminate(mined_pairs, [train_df, test_df])
+        >>> clean.counts, clean.to_pandas()      # kept rows; clean.dropped has the others and why
+    """
+    from arenapref.compare.guard import decontaminate as run
+
+    return run(candidates, _many(protect), threshold)
+
+
+def check_leakage(data: Any, protect: Any, threshold: float = 0.8) -> Leaks:
+    """Audit a set you will not filter: which of its records match a protected source, and how.
+
+    The same matching rule as ``decontaminate`` (one definition: ``compare.guard.find_leaks``).
+
+    Example::
+
+        >>> leaks = ap.check_leakage(external_df, [test_df])
+        >>> leaks                 # "12 of 50,000 records match a protected record"; .to_pandas() lists them
+    """
+    from arenapref.compare.guard import Leaks, find_leaks
+
+    table = _records(data)
+    return Leaks(find_leaks(table, _many(protect), threshold), table.num_rows)
+
+
+def fit_topics(
+    data: Any,
+    k: int = 20,
+    embedder: str | None = None,
+    seed: int = 0,
+    threads: int = 0,
+    progress: Progress = None,
+    **settings: Any,
+) -> TopicModel:
+    """Fit a topic map (the LMSYS-Chat-1M paper's recipe) on the first prompts of a source.
+
+    ``embedder`` defaults to the best one installed; ``settings`` are further ``FitSettings`` fields
+    (``sample``, ``english_only``, ...); ``threads`` 0 uses every core (``arenapref.threads``).
+
+    Example::
+
+        >>> tm = ap.fit_topics(lmsys_df, k=20)
+        >>> tm                    # one row per topic: size, share, label, top terms
+        >>> tm.save("topics/")
+    """
+    from arenapref.topics.embedders import DEFAULT_EMBEDDER
+    from arenapref.topics.fit import FitSettings
+    from arenapref.topics.fit import fit_topics as run
+
+    fit = FitSettings(k=k, embedder=embedder or DEFAULT_EMBEDDER, seed=seed, **settings)
+    tell = reporter(progress, "topics")
+    try:
+        return run(_path_or_records(data), fit, threads=threads, progress=tell or False)
+    finally:
+        close(tell)
+
+
+def _topic_model(model: Any) -> TopicModel:
+    from arenapref.topics.fit import load_model
+
+    return load_model(model) if isinstance(model, (str, Path)) else model
+
+
+def assign_topics(model: Any, data: Any) -> pa.Table:
+    """``data`` in the shared schema with ``topic``, ``topic_label`` and ``topic_unassigned`` columns.
+
+    ``model``: a fitted ``TopicModel`` or the folder one was saved to.
+
+    Example::
+
+        >>> with_topics = ap.assign_topics(tm, train_df).to_pandas()
+        >>> with_topics.topic_label.value_counts()
+    """
+    from arenapref.topics.fit import with_topic_columns
+
+    return with_topic_columns(_topic_model(model), data)
+
+
+def probe(model: Any, sources: Mapping[str, Any] | Sequence[Any], target: str | None = None) -> ProbeReport:
+    """Compare the topic mixes of several sources; flags topics a source under- or over-represents.
+
+    ``sources``: a dict of name -> data, or a list (named by path); the target defaults to the last.
+
+    Example::
+
+        >>> rep = ap.probe(tm, {"lmsys": lmsys_df, "train": train_df})
+        >>> rep.to_pandas()        # share of each topic in each source, with 95% intervals
+    """
+    from arenapref.topics.probe import probe as run
+
+    if isinstance(sources, Mapping):
+        names: list[str] | None = [str(n) for n in sources]
+        items = list(sources.values())
+    else:
+        names, items = None, list(sources)
+    return run(_topic_model(model), [_path_or_records(s) for s in items], names, target)
+
+
+def mine(sources: Any, exclude: Any = (), progress: Progress = None, **settings: Any) -> MineResult:
+    """Battle pairs from conversation logs: the same prompt answered by two different models.
+
+    ``exclude``: sources whose prompts must not appear in the pairs (the competition's train and test);
+    ``settings`` are ``MineSettings`` fields (``near``, ``languages``, ``max_pairs_per_prompt``, ...).
+
+    Example::
+
+        >>> pairs = ap.mine(lmsys_df, exclude=[train_df, test_df])
+        >>> pairs                 # the funnel; pairs.to_pandas() is the mined battles
+    """
+    from arenapref.mine.miner import MineSettings, mine_pairs
+
+    tell = reporter(progress, "mine")
+    try:
+        counts = StageCounts(tell) if tell is not None else None
+        return mine_pairs(_many(sources), MineSettings(**settings), exclude=_many(exclude), progress=counts)
+    finally:
+        close(tell)
+
+
+def _judge(judge: Any, overrides: Mapping[str, Any]) -> Any:
+    from arenapref.label import load_judge
+
+    config = load_judge(judge) if isinstance(judge, (str, Path)) else judge
+    return config.with_overrides(**overrides) if overrides else config
+
+
+def label(battles: Any, judge: Any = "default", progress: Progress = None, **overrides: Any) -> LabelResult:
+    """Label battles with an LLM judge (an OpenAI-compatible server); answers are cached on disk.
+
+    ``judge``: a shipped judge name, a TOML file or a ``JudgeConfig``; ``overrides`` are its
+    ``with_overrides`` fields (``base_url``, ``model``, ``api_key_env``, ``concurrency``, ...). Safe in a
+    notebook's running event loop.
+
+    Example::
+
+        >>> labeled = ap.label(pairs.to_pandas().head(100), base_url="http://127.0.0.1:8000/v1", model="m")
+        >>> labeled.to_pandas()[["winner_model_a", "winner_model_b", "winner_tie"]]
+    """
+    from arenapref.label import judge_battles
+
+    tell = reporter(progress, "label")
+    try:
+        return judge_battles(battles, _judge(judge, overrides), progress=_requests(tell))
+    finally:
+        close(tell)
+
+
+def _requests(tell: ProgressFn | None) -> Any:
+    """Adapts the judge's ``(done, total, cost)`` calls to ``progress("labeling", done, total)``."""
+    if tell is None:
+        return None
+    return lambda done, total, cost: tell("labeling", done, total)
+
+
+def judge_eval(
+    labeled: Any,
+    judge: Any = "default",
+    out_dir: str | Path = "judge-eval",
+    holdout: float = 0.3,
+    seed: int = 0,
+    progress: Progress = None,
+    **overrides: Any,
+) -> JudgeEvalReport:
+    """Measure a judge against human labels and fit a calibration map (saved under ``out_dir``).
+
+    Example::
+
+        >>> rep = ap.judge_eval(train_df.head(200), base_url="http://127.0.0.1:8000/v1", model="m")
+        >>> rep                   # accuracy, log loss, swap consistency, cost, calibration
+    """
+    from arenapref.label import judge_battles
+    from arenapref.label.evaluate import judge_eval as run
+
+    config = _judge(judge, overrides)
+    tell = reporter(progress, "judge-eval")
+    try:
+        return run(
+            read(labeled, "battles"),
+            lambda t: judge_battles(t, config, progress=_requests(tell)),
+            out_dir,
+            holdout=holdout,
+            seed=seed,
+        )
+    finally:
+        close(tell)
+
+
+def train(
+    data: Any,
+    out_dir: str | Path = "model",
+    model: str = "lgbm",
+    n_folds: int = 5,
+    seed: int = 0,
+    params: Mapping[str, Any] | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> TrainSummary:
+    """Cross-validate, calibrate and save a preference model; OOF predictions go beside it.
+
+    ``model``: ``lgbm`` (default), ``length`` or ``prior``; ``params`` its parameters; ``weights``
+    per-source sample weights.
+
+    Example::
+
+        >>> summary = ap.train(train_df, "model/")
+        >>> summary               # OOF log loss, per fold; summary.to_pandas() is the fold table
+    """
+    from arenapref.model.training import train_model
+
+    return train_model(data, out_dir, model, n_folds, weights, seed, params=params)
+
+
+def evaluate(model: str | Path, data: Any, truth: str | Path | None = None) -> EvalReport:
+    """Score a saved model on labeled battles: log loss, accuracy, per-class loss, the class prior's.
+
+    Example::
+
+        >>> ap.evaluate("model/", valid_df)
+    """
+    from arenapref.model.evaluate import evaluate_model
+
+    return evaluate_model(model, [data] if isinstance(data, (str, Path)) else data, truth)
+
+
+def ablate(
+    base: Any,
+    extra: Any,
+    holdout: Any = None,
+    holdout_frac: float | None = None,
+    repeats: int = 5,
+    progress: Progress = None,
+    **settings: Any,
+) -> AblationReport:
+    """Does the extra data help? Trains with and without it on the same held-out rows, with an interval.
+
+    Give ``holdout`` (human-labeled battles) or ``holdout_frac``; ``settings`` are further ``ablate``
+    arguments (``extra_fractions``, ``extra_weights``, ``n_boot``, ``topics``, ``model``, ...).
+
+    Example::
+
+        >>> rep = ap.ablate(train_df, pairs_df, holdout_frac=0.3)
+        >>> rep                   # the difference in log loss and its 95% interval, with a verdict
+    """
+    from arenapref.model.ablate import ablate as run
+
+    tell = reporter(progress, "ablate")
+
+    def trained(done: int, total: int) -> None:
+        if tell is not None:
+            tell("training", done, total)
+
+    try:
+        return run(base, extra, holdout, holdout_frac, repeats=repeats, on_trained=trained, **settings)
+    finally:
+        close(tell)
+
+
+def predict(model: Any, data: Any, out: str | Path = "submission.csv") -> PredictSummary:
+    """Write the competition's submission CSV for ``data`` (ids in its order); ``.to_pandas()`` reads it.
+
+    ``model``: a saved model folder or a fitted estimator.
+
+    Example::
+
+        >>> sub = ap.predict("model/", test_df)                   # writes submission.csv
+        >>> sub.to_pandas().head()
+    """
+    from arenapref.model.io import predict_submission
+
+    return predict_submission(model, data, out)
+
+
+def leaderboard(data: Any, n_boot: int = 100, seed: int = 0) -> Leaderboard:
+    """Bradley-Terry ratings of the models in labeled battles (or a votes file), with intervals.
+
+    Example::
+
+        >>> ap.leaderboard(labeled.to_pandas())
+    """
+    from arenapref.model.leaderboard import merge_pairs, pairs_from_battles, ratings, read_pairs
+
+    parts = [
+        read_pairs(d) if isinstance(d, (str, Path)) else pairs_from_battles(read(d, "battles"))
+        for d in _many(data)
+    ]
+    return ratings(merge_pairs(parts), n_boot=n_boot, seed=seed)
+
+
+__all__ = [
+    "ablate",
+    "assign_topics",
+    "check_leakage",
+    "compare",
+    "decontaminate",
+    "evaluate",
+    "fit_topics",
+    "judge_eval",
+    "label",
+    "leaderboard",
+    "mine",
+    "predict",
+    "probe",
+    "profile",
+    "read",
+    "train",
+]
