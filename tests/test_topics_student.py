@@ -23,7 +23,7 @@ SMALL_VOCAB = 6000
 
 @pytest.fixture(scope="module")
 def planted() -> tuple[pa.Table, list[int]]:
-    return planted_table(40, seed=5)
+    return planted_table(150, seed=5)  # 750 prompts: enough for a student (student.MIN_PROMPTS)
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +64,12 @@ def test_student_map_round_trips(student_map: TopicModel, tmp_path: Path) -> Non
     )
     assert loaded.assign_texts(texts).tolist() == student_map.assign_texts(texts).tolist()
     assert loaded.assign_texts(texts)[2] == -1
+
+
+def test_a_small_fit_places_rows_with_the_transformer() -> None:
+    model = fit_topics(planted_table(40, seed=5)[0], FitSettings(k=5, seed=0, distill_vocab=SMALL_VOCAB))
+    assert model.student is None and model.assigner == "minilm"
+    assert any("too few for a student" in n for n in model.notes)
 
 
 def test_assign_transformer_keeps_no_student(planted: tuple[pa.Table, list[int]]) -> None:

@@ -52,7 +52,13 @@ from arenapref.topics.embedders import (
     save_embedder,
     save_parts,
 )
-from arenapref.topics.student import TopicStudent, fit_student, holdout_mask, matched_agreement
+from arenapref.topics.student import (
+    MIN_PROMPTS,
+    TopicStudent,
+    fit_student,
+    holdout_mask,
+    matched_agreement,
+)
 from arenapref.topics.terms import TermCounter, as_text_array
 
 MODEL_FORMAT = "arenapref-topic-map"
@@ -491,6 +497,7 @@ def fit_topics(
         labels = np.argmax(similarity, axis=1)
         quality: dict[str, float] = {}
         student = None
+        note_small: str | None = None
         if embedder.name in TRANSFORMERS:
             with threadpool_limits(limits=max(1, threads)):
                 steps.start("map stability (a second k-means seed)")
@@ -498,7 +505,12 @@ def fit_topics(
                 quality["seed_stability"] = round(
                     matched_agreement(labels, np.argmax(vectors @ other.T, axis=1), settings.k), 4
                 )
-                if settings.assign == "student" and parts is not None:
+                if settings.assign == "student" and parts is not None and (~held).sum() < MIN_PROMPTS:
+                    note_small = (
+                        f"{len(fit_texts):,} fit prompts are too few for a student (it needs "
+                        f"{MIN_PROMPTS:,} outside its hold-out); rows are placed by the transformer itself"
+                    )
+                elif settings.assign == "student" and parts is not None:
                     steps.start("student (static table mapped onto the transformer's space)")
                     # Labels of every fit prompt in fit order; -1 for any the transformer left empty.
                     fit_labels = np.full(len(fit_texts), -1, dtype=np.int64)
@@ -533,7 +545,7 @@ def fit_topics(
     }
     recipe = recipe_steps(settings, len(sample.texts), dropped, len(texts), embedder.name)
     timing = {"embed_prompts_per_second": round(len(texts) / max(embed_seconds, 1e-9), 1)}
-    notes = [note] if note else []
+    notes = [n for n in (note, note_small) if n]
     return TopicModel(
         settings, embedder, centroids, topics, stats, name, recipe, notes, student, quality, timing
     )

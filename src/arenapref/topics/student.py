@@ -32,6 +32,9 @@ from arenapref.topics.terms import as_text_array
 
 # Share of the fit prompts held out to measure the student's agreement before it is refitted on all.
 HOLDOUT = 0.2
+# Fewer fit prompts than this (outside the hold-out) cannot map the 256-wide table onto the transformer's
+# space without memorising them (static.py); such maps are small enough to place rows exactly.
+MIN_PROMPTS = 512
 
 
 def matched_agreement(a: np.ndarray, b: np.ndarray, k: int) -> float:
