@@ -299,10 +299,14 @@ def test_resume_true_without_a_checkpoint_is_an_error(bases: dict[str, Path], tm
 
 
 def test_bad_base_and_bad_targets_are_one_sentence(bases: dict[str, Path], tmp_path: Path) -> None:
-    with pytest.raises(ArenaprefError, match="no such folder"):
+    with pytest.raises(ArenaprefError, match="no such file or folder"):
         train_llm(_battles(6), tmp_path / "m", tmp_path / "nowhere", FAST, progress=False)
-    with pytest.raises(ArenaprefError, match="not a Hugging Face model folder"):
+    with pytest.raises(ArenaprefError, match="nor a Hugging Face model folder"):
         train_llm(_battles(6), tmp_path / "m", tmp_path, FAST, progress=False)
+    # A file named .gguf is only a GGUF base when it starts with the GGUF magic bytes.
+    (tmp_path / "fake.gguf").write_bytes(b"not a model")
+    with pytest.raises(ArenaprefError, match="neither a GGUF file"):
+        train_llm(_battles(6), tmp_path / "m", tmp_path / "fake.gguf", FAST, progress=False)
     with pytest.raises(ArenaprefError, match="-p target_modules=wq,wv"):
         train_llm(
             _battles(6), tmp_path / "m", bases["llama"], {**FAST, "target_modules": "wq,wv"}, progress=False

@@ -69,7 +69,10 @@ def train(
     ] = None,
     model: ModelName = "lgbm",
     base: Annotated[
-        Path | None, typer.Option("--base", help="Local base model folder for --model llm (no downloads).")
+        Path | None,
+        typer.Option(
+            "--base", help="Base model for --model llm: a local Hugging Face folder or a GGUF file."
+        ),
     ] = None,
     weight: Annotated[
         list[str] | None,
@@ -102,7 +105,7 @@ def train(
 
     if model == "llm":
         if base is None:
-            raise ArenaprefError("--model llm needs --base, a local folder holding the base model")
+            raise ArenaprefError("--model llm needs --base, a local model folder or GGUF file")
         if weight:
             raise ArenaprefError(
                 "--weight is not supported with --model llm yet; drop it or use --model lgbm"

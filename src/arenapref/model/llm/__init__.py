@@ -39,7 +39,7 @@ def train_llm(
     folds: int = 0,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Fine-tune ``base`` (a local Hugging Face folder; nothing is fetched) on labeled ``battles``.
+    """Fine-tune ``base`` (a local Hugging Face folder or GGUF file; nothing is fetched) on ``battles``.
 
     ``folds`` 0: one adapter, validated on ``valid_frac`` of the prompt groups; ``folds`` k >= 2: one
     adapter per grouped fold, so every labeled row gets an out-of-fold prediction, and prediction averages

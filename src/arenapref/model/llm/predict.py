@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from arenapref.metrics import softmax
 from arenapref.model.llm.encode import encode_battles, make_layout
-from arenapref.model.llm.folder import TOKENIZER_DIR, read_llm_config
+from arenapref.model.llm.folder import TOKENIZER_DIR, base_folder, read_llm_config
 from arenapref.model.llm.params import parse_llm_params
 from arenapref.model.llm.runtime import (
     load_classifier,
@@ -54,7 +54,7 @@ class LLMPreferenceModel:
         self.layout = make_layout(self.tokenizer)
         self.pad_id = int(self.tokenizer.pad_token_id)
         base = load_classifier(
-            Path(cfg["base"]), self.precision, self.pad_id, self.params.attn_implementation
+            base_folder(Path(cfg["base"])), self.precision, self.pad_id, self.params.attn_implementation
         )
         self.adapters = [str(a) for a in cfg["adapters"]]
         model: Any = peft.PeftModel.from_pretrained(

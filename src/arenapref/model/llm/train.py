@@ -47,8 +47,10 @@ from arenapref.model.llm.folder import (
     OOF_FILE,
     TOKENIZER_DIR,
     base_checksum,
+    base_folder,
     library_versions,
 )
+from arenapref.model.llm.gguf import is_gguf_file
 from arenapref.model.llm.params import LLMParams, parse_llm_params
 from arenapref.model.llm.runtime import (
     autocast,
@@ -468,9 +470,9 @@ def train_llm_table(
 
     p = parse_llm_params(params)
     out, base = Path(out), Path(base)
-    if not base.is_dir():
+    if not base.exists():
         raise ArenaprefError(
-            f"--base {base}: no such folder (a local folder of Hugging Face weights is needed)"
+            f"--base {base}: no such file or folder (a GGUF file or a local Hugging Face folder is needed)"
         )
     base_checksum(base)
     refuse_input_as_output(out, [base])
@@ -486,7 +488,8 @@ def train_llm_table(
     precision = resolve_precision(p.precision, device)
     work = work_dir_for(out)
     _prepare_work(work, _fingerprint(table, y, base, p, seed, folds), p)
-    tokenizer = load_tokenizer(base)
+    weights = base_folder(base)
+    tokenizer = load_tokenizer(weights)
     layout = make_layout(tokenizer)
     enc = encode_battles(tokenizer, layout, table, p.max_length, p.prompt_fraction)
     if device.type == "cuda":
@@ -498,7 +501,7 @@ def train_llm_table(
         layout=layout,
         y=y,
         teacher=teacher,
-        base=base,
+        base=weights,
         tokenizer=tokenizer,
         p=p,
         seed=seed,
@@ -582,6 +585,8 @@ def _write_model_folder(
         "arenapref_version": arenapref.__version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "base": str(base.resolve()),
+        "base_format": "gguf" if is_gguf_file(base) else "folder",
+        # A folder's config.json checksum, or the whole GGUF file's (read_llm_config checks it).
         "base_config_sha256": base_checksum(base),
         "params": asdict(p),
         "seed": seed,
