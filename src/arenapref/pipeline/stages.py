@@ -401,6 +401,10 @@ class LabelStage(_Base):
 
                 server = stack.enter_context(serve_in_thread(ServerSettings(seed=ctx.config.run.seed)))
                 base_url, api_key_env = server.base_url, ""
+            elif j.llama_cpp_model:
+                from arenapref.model.llm.llama_server import serve_gguf
+
+                base_url, api_key_env = stack.enter_context(serve_gguf(j.llama_cpp_model)), ""
             config = load_judge(j.spec).with_overrides(
                 base_url=base_url, model=j.model, api_key_env=api_key_env, concurrency=j.concurrency
             )
