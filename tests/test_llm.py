@@ -338,3 +338,27 @@ def test_llm_teacher_labels_mined_pairs(llama_model: tuple[Path, dict[str, Any]]
     labeled = result.table
     p = np.column_stack([labeled.column(c).to_numpy() for c in ("p_a", "p_b", "p_tie")])
     np.testing.assert_allclose(p, predict_llm(out, pairs), atol=1e-5)
+
+
+# --- per-source weights ---------------------------------------------------------------------------
+
+
+def test_source_weights_scale_the_loss(bases: dict[str, Path], tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    table = _battles(8).set_column(
+        _battles(8).column_names.index("source"), "source", pa.array(["mined"] * 8, pa.string())
+    )
+    params = {**FAST, "valid_frac": "0", "weight_decay": "0"}
+
+    def lora_b(out: Path) -> float:
+        tensors = load_file(str(out / "adapters" / "0" / "adapter_model.safetensors"))
+        return float(sum(np.abs(v).sum() for k, v in tensors.items() if "lora_B" in k))
+
+    # Weight 0: every gradient is zero, so LoRA's B matrices keep their zero initialisation.
+    train_llm(table, tmp_path / "w0", bases["llama"], params, progress=False, weights={"mined": 0.0})
+    train_llm(table, tmp_path / "w1", bases["llama"], params, progress=False, weights={"mined": 1.0})
+    assert lora_b(tmp_path / "w0") == 0.0 and lora_b(tmp_path / "w1") > 0.0
+    assert json.loads((tmp_path / "w0" / "llm_config.json").read_text())["weights"] == {"mined": 0.0}
+    with pytest.raises(ArenaprefError, match="--weight names no source or input in the data: human"):
+        train_llm(table, tmp_path / "w2", bases["llama"], params, progress=False, weights={"human": 2.0})

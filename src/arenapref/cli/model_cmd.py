@@ -106,10 +106,6 @@ def train(
     if model == "llm":
         if base is None:
             raise ArenaprefError("--model llm needs --base, a local model folder or GGUF file")
-        if weight:
-            raise ArenaprefError(
-                "--weight is not supported with --model llm yet; drop it or use --model lgbm"
-            )
         from arenapref.model.io import read_battles
         from arenapref.model.llm import train_llm
 
@@ -128,6 +124,7 @@ def train(
             seed=seed,
             folds=0 if folds is None else folds,
             progress=progress_enabled(),
+            weights=parse_weights(weight or []),
         )
         _print([f"trained an LLM preference model in {out}"])
         if json_out:

@@ -19,7 +19,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +76,7 @@ class Example:
     swap: bool
     label: np.ndarray
     teacher: np.ndarray | None
+    weight: float = 1.0  # the row's per-source weight (--weight); the loss is sum(w * loss) / n
 
 
 @dataclass
@@ -120,11 +121,14 @@ def _teacher_logits(table: pa.Table, p: LLMParams) -> list[np.ndarray | None]:
     return out
 
 
-def _fingerprint(table: pa.Table, y: np.ndarray, base: Path, p: LLMParams, seed: int, folds: int) -> str:
-    """What a checkpoint was made from: data ids and labels, base model, settings, seed and folds."""
+def _fingerprint(
+    table: pa.Table, y: np.ndarray, w: np.ndarray, base: Path, p: LLMParams, seed: int, folds: int
+) -> str:
+    """What a checkpoint was made from: data ids, labels and weights, base model, settings, seed, folds."""
     h = hashlib.sha256()
     h.update("\x1f".join(str(i) for i in table.column("id").to_pylist()).encode())
     h.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(w, dtype=np.float64).tobytes())
     meta = {"base": base_checksum(base), "params": p.fingerprint_fields(), "seed": seed, "folds": folds}
     h.update(json.dumps(meta, sort_keys=True).encode())
     return h.hexdigest()
@@ -283,9 +287,10 @@ class _Trainer:
                 device=self.device,
             )
             has_teacher = torch.tensor([e.teacher is not None for e in mb], device=self.device)
+            weight = torch.tensor([e.weight for e in mb], dtype=torch.float32, device=self.device)
             with autocast(self.device, self.precision):
                 logits = self.model(**batch).logits
-            loss = _loss(logits, labels, teacher, has_teacher, self.p).sum() / n
+            loss = (_loss(logits, labels, teacher, has_teacher, self.p) * weight).sum() / n
             scaled: torch.Tensor = self.scaler.scale(loss)
             torch.autograd.backward(scaled)
             total += float(loss.detach())
@@ -324,6 +329,7 @@ def _run_fold(
     enc: list[EncodedBattle],
     layout: Layout,
     y: np.ndarray,
+    w: np.ndarray,
     teacher: list[np.ndarray | None],
     base: Path,
     tokenizer: Any,
@@ -348,10 +354,10 @@ def _run_fold(
             info["train_seconds"],
             info["train_sequences"],
         )
-    examples = [Example(int(i), False, y[i], teacher[i]) for i in train_rows]
+    examples = [Example(int(i), False, y[i], teacher[i], float(w[i])) for i in train_rows]
     if p.swap_augment:
         examples += [
-            Example(int(i), True, y[i][SWAP], None if teacher[i] is None else teacher[i][SWAP])
+            Example(int(i), True, y[i][SWAP], None if teacher[i] is None else teacher[i][SWAP], float(w[i]))
             for i in train_rows
         ]
     per_step = p.batch_size * p.grad_accum
@@ -463,10 +469,12 @@ def train_llm_table(
     seed: int = 0,
     folds: int = 0,
     progress: bool = True,
+    weights: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """See ``arenapref.model.llm.train_llm``."""
     # battle_labels lives beside the LightGBM model; imported here to keep this module's import light.
     from arenapref.model.estimators import battle_labels
+    from arenapref.model.training import source_weights
 
     p = parse_llm_params(params)
     out, base = Path(out), Path(base)
@@ -482,14 +490,15 @@ def train_llm_table(
         raise ArenaprefError("no labeled battles to train on")
     table = battles.filter(pa.array(ok))
     y = y_all[ok]
+    w = source_weights(table, weights or {})
     teacher = _teacher_logits(table, p)
     plan = _plan(table, p, seed, folds)
     device = resolve_device(p.device)
     precision = resolve_precision(p.precision, device)
     work = work_dir_for(out)
-    _prepare_work(work, _fingerprint(table, y, base, p, seed, folds), p)
-    weights = base_folder(base)
-    tokenizer = load_tokenizer(weights)
+    _prepare_work(work, _fingerprint(table, y, w, base, p, seed, folds), p)
+    base_weights = base_folder(base)
+    tokenizer = load_tokenizer(base_weights)
     layout = make_layout(tokenizer)
     enc = encode_battles(tokenizer, layout, table, p.max_length, p.prompt_fraction)
     if device.type == "cuda":
@@ -500,8 +509,9 @@ def train_llm_table(
         enc=enc,
         layout=layout,
         y=y,
+        w=w,
         teacher=teacher,
-        base=weights,
+        base=base_weights,
         tokenizer=tokenizer,
         p=p,
         seed=seed,
@@ -519,7 +529,7 @@ def train_llm_table(
             bar.stop()
     peak = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None
     summary = _write_model_folder(
-        out, base, table, y, results, tokenizer, p, seed, folds, precision, peak, started
+        out, base, table, y, results, tokenizer, p, seed, folds, precision, peak, started, dict(weights or {})
     )
     summary["n_rows"] = int(battles.num_rows)
     if not p.keep_checkpoints:
@@ -540,6 +550,7 @@ def _write_model_folder(
     precision: str,
     peak: int | None,
     started: float,
+    weights: dict[str, float],
 ) -> dict[str, Any]:
     ids = np.asarray(table.column("id").to_pylist(), dtype=object)
     rows = np.concatenate([r.valid_rows for r in results])
@@ -590,6 +601,7 @@ def _write_model_folder(
         "base_config_sha256": base_checksum(base),
         "params": asdict(p),
         "seed": seed,
+        "weights": weights,
         "adapters": [f"{ADAPTERS_DIR}/{r.fold}" for r in results],
         "libraries": library_versions(),
     }
