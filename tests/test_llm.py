@@ -362,3 +362,30 @@ def test_source_weights_scale_the_loss(bases: dict[str, Path], tmp_path: Path) -
     assert json.loads((tmp_path / "w0" / "llm_config.json").read_text())["weights"] == {"mined": 0.0}
     with pytest.raises(ArenaprefError, match="--weight names no source or input in the data: human"):
         train_llm(table, tmp_path / "w2", bases["llama"], params, progress=False, weights={"human": 2.0})
+
+
+def test_cross_fitted_temperature_is_recorded_and_applied(bases: dict[str, Path], tmp_path: Path) -> None:
+    from arenapref.model.training import apply_temperature
+
+    out = tmp_path / "m"
+    table = _battles(12)
+    summary = train_llm(table, out, bases["llama"], FAST, folds=2, progress=False)
+    assert summary["oof_log_loss_crossfit_temperature"] is not None
+    cfg_path = out / "llm_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    assert cfg["temperature"] == summary["temperature"]
+    # The recorded temperature is what prediction applies, to each order before they are averaged.
+    cfg_path.write_text(json.dumps({**cfg, "temperature": 1.0}))
+    one_order = load_llm(out, swap_average=False)
+    p_ab = one_order.predict_proba(table)
+    p_ba = one_order.predict_proba(_swapped(table))
+    cfg_path.write_text(json.dumps({**cfg, "temperature": 2.0}))
+    expected = 0.5 * (apply_temperature(p_ab, 2.0) + apply_temperature(p_ba, 2.0)[:, SWAP])
+    np.testing.assert_allclose(predict_llm(out, table), expected, atol=1e-6)
+
+
+def _swapped(table: pa.Table) -> pa.Table:
+    a, b = table.column_names.index("response_a"), table.column_names.index("response_b")
+    return table.set_column(a, "response_a", table.column("response_b")).set_column(
+        b, "response_b", table.column("response_a")
+    )

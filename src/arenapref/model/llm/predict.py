@@ -57,6 +57,8 @@ class LLMPreferenceModel:
             base_folder(Path(cfg["base"])), self.precision, self.pad_id, self.params.attn_implementation
         )
         self.adapters = [str(a) for a in cfg["adapters"]]
+        # Cross-fitted at training (1 when scaling did not lower the out-of-fold log loss).
+        self.temperature = float(cfg.get("temperature", 1.0))
         model: Any = peft.PeftModel.from_pretrained(
             base, str(self.model_dir / self.adapters[0]), adapter_name="0"
         )
@@ -79,10 +81,12 @@ class LLMPreferenceModel:
             return np.zeros((0, 3))
         ab, ba = self.sequences(table)
         seqs = ab + ba if self.swap_average else ab
-        total = np.zeros((n, 3))
+        from arenapref.model.training import apply_temperature  # beside the CPU model; keeps imports light
+
+        total = np.zeros((len(seqs), 3))
         for k in range(len(self.adapters)):
             self.model.set_adapter(str(k))
-            p = softmax(
+            total += softmax(
                 predict_logits(
                     self.model,
                     seqs,
@@ -93,8 +97,10 @@ class LLMPreferenceModel:
                     sort_by_length,
                 )
             )
-            total += 0.5 * (p[:n] + p[n:][:, SWAP]) if self.swap_average else p
-        return np.asarray(total / len(self.adapters))
+        # The temperature applies to each order, so a teacher that keeps the orders apart and averages
+        # them itself gets exactly this method's swap-averaged result.
+        p = apply_temperature(total / len(self.adapters), self.temperature)
+        return np.asarray(0.5 * (p[:n] + p[n:][:, SWAP]) if self.swap_average else p)
 
 
 __all__ = ["LLMPreferenceModel"]

@@ -448,6 +448,18 @@ def _plan(table: pa.Table, p: LLMParams, seed: int, folds: int) -> list[tuple[in
     return [(0, rows[~held], rows[held])]
 
 
+def _temperature(proba: np.ndarray, y: np.ndarray, w: np.ndarray, folds: np.ndarray) -> tuple[float, float]:
+    """The temperature prediction applies, and the OOF log loss with a temperature fitted on other folds.
+
+    As the CPU model does: a temperature is kept only when the cross-fitted one lowers the OOF log loss
+    (one fitted on all OOF rows always lowers theirs, so that cannot tell); otherwise 1.
+    """
+    from arenapref.model.training import cross_fitted_temperature, fit_temperature
+
+    scaled, raw = cross_fitted_temperature(proba, y, w, folds)
+    return (fit_temperature(proba, y, w) if scaled < raw else 1.0), scaled
+
+
 def _progress(enabled: bool) -> Progress | None:
     if not enabled:
         return None
@@ -529,7 +541,20 @@ def train_llm_table(
             bar.stop()
     peak = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None
     summary = _write_model_folder(
-        out, base, table, y, results, tokenizer, p, seed, folds, precision, peak, started, dict(weights or {})
+        out,
+        base,
+        table,
+        y,
+        w,
+        results,
+        tokenizer,
+        p,
+        seed,
+        folds,
+        precision,
+        peak,
+        started,
+        dict(weights or {}),
     )
     summary["n_rows"] = int(battles.num_rows)
     if not p.keep_checkpoints:
@@ -542,6 +567,7 @@ def _write_model_folder(
     base: Path,
     table: pa.Table,
     y: np.ndarray,
+    w: np.ndarray,
     results: list[RunResult],
     tokenizer: Any,
     p: LLMParams,
@@ -564,6 +590,7 @@ def _write_model_folder(
         ]
     )
     oof_loss = log_loss(proba, y[rows]) if len(rows) else None
+    temperature, crossfit = _temperature(proba, y[rows], w[rows], fold_of) if folds >= 2 else (1.0, None)
     prior_loss = log_loss(prior, y[rows]) if len(rows) else None
     train_seconds = sum(r.train_seconds for r in results)
     sequences = sum(r.train_sequences for r in results)
@@ -573,6 +600,8 @@ def _write_model_folder(
         "folds": folds,
         "oof_log_loss": oof_loss,
         "prior_log_loss": prior_loss,
+        "temperature": temperature,
+        "oof_log_loss_crossfit_temperature": crossfit,
         "per_fold": [
             {
                 "fold": r.fold,
@@ -602,6 +631,7 @@ def _write_model_folder(
         "params": asdict(p),
         "seed": seed,
         "weights": weights,
+        "temperature": temperature,
         "adapters": [f"{ADAPTERS_DIR}/{r.fold}" for r in results],
         "libraries": library_versions(),
     }
