@@ -131,7 +131,7 @@ def test_generated_rows_from_the_command_line_then_teacher_labels(
     rng = np.random.default_rng(0)
     facts = ["Paris is the capital of France.", "Water boils at 100 C.", "Two plus two is four."]
     rows = []
-    for i in range(16):
+    for i in range(8):
         good, bad = str(rng.choice(facts)), "I don't know."
         a_wins = bool(i % 2)
         label = (1.0, 0.0, 0.0) if a_wins else (0.0, 1.0, 0.0)
