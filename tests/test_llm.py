@@ -389,3 +389,25 @@ def _swapped(table: pa.Table) -> pa.Table:
     return table.set_column(a, "response_a", table.column("response_b")).set_column(
         b, "response_b", table.column("response_a")
     )
+
+
+def test_full_swap_puts_both_orders_of_a_battle_in_one_step(bases: dict[str, Path], tmp_path: Path) -> None:
+    from arenapref.model.llm.train import epoch_order
+
+    n, per_step = 10, 4
+    order = epoch_order(n, swapped=True, full_swap=True, seed=[0, 0, 0])
+    assert sorted(order) == list(range(2 * n))
+    for start in range(0, 2 * n, per_step):
+        step = set(order[start : start + per_step].tolist())
+        assert all((i + n in step) for i in step if i < n) and all((i - n in step) for i in step if i >= n)
+    # Without it, the plain shuffle of before (a resumed run replays either exactly).
+    plain = epoch_order(n, swapped=True, full_swap=False, seed=[0, 0, 0])
+    np.testing.assert_array_equal(plain, np.random.default_rng([0, 0, 0]).permutation(2 * n))
+    with pytest.raises(ArenaprefError, match="must be even"):
+        parse_llm_params({"full_swap": "true", "batch_size": "3", "grad_accum": "1"})
+    with pytest.raises(ArenaprefError, match="needs swap_augment=true"):
+        parse_llm_params({"full_swap": "true", "swap_augment": "false"})
+    summary = train_llm(
+        _battles(8), tmp_path / "m", bases["llama"], {**FAST, "full_swap": "true"}, progress=False
+    )
+    assert summary["train_sequences_per_s"] > 0

@@ -321,6 +321,20 @@ def _swap_averaged(
     return np.asarray(0.5 * (pr[:n] + pr[n:][:, SWAP]))
 
 
+def epoch_order(n_battles: int, swapped: bool, full_swap: bool, seed: list[int]) -> np.ndarray:
+    """The order of one epoch's examples (``n_battles`` originals, then as many swapped copies if any).
+
+    It depends only on ``seed`` ([seed, fold, epoch]), so a resumed run replays it exactly. With
+    ``full_swap`` the battles are shuffled and each is followed at once by its swapped copy, so with an
+    even number of sequences per optimizer step both orders of a battle always share one step.
+    """
+    rng = np.random.default_rng(seed)
+    if not (swapped and full_swap):
+        return rng.permutation(n_battles * (2 if swapped else 1))
+    battles = rng.permutation(n_battles)
+    return np.column_stack([battles, battles + n_battles]).ravel()
+
+
 def _run_fold(
     fold: int,
     train_rows: np.ndarray,
@@ -382,7 +396,7 @@ def _run_fold(
     trained = 0
     for epoch in range(p.epochs):
         # The order of an epoch depends only on (seed, fold, epoch): a resumed run replays it exactly.
-        order = np.random.default_rng([seed, fold, epoch]).permutation(len(examples))
+        order = epoch_order(len(train_rows), p.swap_augment, p.full_swap, [seed, fold, epoch])
         losses: list[float] = []
         for s in range(steps_per_epoch):
             if epoch * steps_per_epoch + s < trainer.step:
@@ -664,4 +678,4 @@ def _write_model_folder(
     }
 
 
-__all__ = ["train_llm_table", "work_dir_for"]
+__all__ = ["epoch_order", "train_llm_table", "work_dir_for"]
