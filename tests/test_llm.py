@@ -299,10 +299,14 @@ def test_resume_true_without_a_checkpoint_is_an_error(bases: dict[str, Path], tm
 
 
 def test_bad_base_and_bad_targets_are_one_sentence(bases: dict[str, Path], tmp_path: Path) -> None:
-    with pytest.raises(ArenaprefError, match="no such folder"):
+    with pytest.raises(ArenaprefError, match="no such file or folder"):
         train_llm(_battles(6), tmp_path / "m", tmp_path / "nowhere", FAST, progress=False)
-    with pytest.raises(ArenaprefError, match="not a Hugging Face model folder"):
+    with pytest.raises(ArenaprefError, match="nor a Hugging Face model folder"):
         train_llm(_battles(6), tmp_path / "m", tmp_path, FAST, progress=False)
+    # A file named .gguf is only a GGUF base when it starts with the GGUF magic bytes.
+    (tmp_path / "fake.gguf").write_bytes(b"not a model")
+    with pytest.raises(ArenaprefError, match="neither a GGUF file"):
+        train_llm(_battles(6), tmp_path / "m", tmp_path / "fake.gguf", FAST, progress=False)
     with pytest.raises(ArenaprefError, match="-p target_modules=wq,wv"):
         train_llm(
             _battles(6), tmp_path / "m", bases["llama"], {**FAST, "target_modules": "wq,wv"}, progress=False
@@ -334,3 +338,76 @@ def test_llm_teacher_labels_mined_pairs(llama_model: tuple[Path, dict[str, Any]]
     labeled = result.table
     p = np.column_stack([labeled.column(c).to_numpy() for c in ("p_a", "p_b", "p_tie")])
     np.testing.assert_allclose(p, predict_llm(out, pairs), atol=1e-5)
+
+
+# --- per-source weights ---------------------------------------------------------------------------
+
+
+def test_source_weights_scale_the_loss(bases: dict[str, Path], tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    table = _battles(8).set_column(
+        _battles(8).column_names.index("source"), "source", pa.array(["mined"] * 8, pa.string())
+    )
+    params = {**FAST, "valid_frac": "0", "weight_decay": "0"}
+
+    def lora_b(out: Path) -> float:
+        tensors = load_file(str(out / "adapters" / "0" / "adapter_model.safetensors"))
+        return float(sum(np.abs(v).sum() for k, v in tensors.items() if "lora_B" in k))
+
+    # Weight 0: every gradient is zero, so LoRA's B matrices keep their zero initialisation.
+    train_llm(table, tmp_path / "w0", bases["llama"], params, progress=False, weights={"mined": 0.0})
+    train_llm(table, tmp_path / "w1", bases["llama"], params, progress=False, weights={"mined": 1.0})
+    assert lora_b(tmp_path / "w0") == 0.0 and lora_b(tmp_path / "w1") > 0.0
+    assert json.loads((tmp_path / "w0" / "llm_config.json").read_text())["weights"] == {"mined": 0.0}
+    with pytest.raises(ArenaprefError, match="--weight names no source or input in the data: human"):
+        train_llm(table, tmp_path / "w2", bases["llama"], params, progress=False, weights={"human": 2.0})
+
+
+def test_cross_fitted_temperature_is_recorded_and_applied(bases: dict[str, Path], tmp_path: Path) -> None:
+    from arenapref.model.temperature import apply_temperature
+
+    out = tmp_path / "m"
+    table = _battles(12)
+    summary = train_llm(table, out, bases["llama"], FAST, folds=2, progress=False)
+    assert summary["oof_log_loss_crossfit_temperature"] is not None
+    cfg_path = out / "llm_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    assert cfg["temperature"] == summary["temperature"]
+    # The recorded temperature is what prediction applies, to each order before they are averaged.
+    cfg_path.write_text(json.dumps({**cfg, "temperature": 1.0}))
+    one_order = load_llm(out, swap_average=False)
+    p_ab = one_order.predict_proba(table)
+    p_ba = one_order.predict_proba(_swapped(table))
+    cfg_path.write_text(json.dumps({**cfg, "temperature": 2.0}))
+    expected = 0.5 * (apply_temperature(p_ab, 2.0) + apply_temperature(p_ba, 2.0)[:, SWAP])
+    np.testing.assert_allclose(predict_llm(out, table), expected, atol=1e-6)
+
+
+def _swapped(table: pa.Table) -> pa.Table:
+    a, b = table.column_names.index("response_a"), table.column_names.index("response_b")
+    return table.set_column(a, "response_a", table.column("response_b")).set_column(
+        b, "response_b", table.column("response_a")
+    )
+
+
+def test_full_swap_puts_both_orders_of_a_battle_in_one_step(bases: dict[str, Path], tmp_path: Path) -> None:
+    from arenapref.model.llm.train import epoch_order
+
+    n, per_step = 10, 4
+    order = epoch_order(n, swapped=True, full_swap=True, seed=[0, 0, 0])
+    assert sorted(order) == list(range(2 * n))
+    for start in range(0, 2 * n, per_step):
+        step = set(order[start : start + per_step].tolist())
+        assert all((i + n in step) for i in step if i < n) and all((i - n in step) for i in step if i >= n)
+    # Without it, the plain shuffle of before (a resumed run replays either exactly).
+    plain = epoch_order(n, swapped=True, full_swap=False, seed=[0, 0, 0])
+    np.testing.assert_array_equal(plain, np.random.default_rng([0, 0, 0]).permutation(2 * n))
+    with pytest.raises(ArenaprefError, match="must be even"):
+        parse_llm_params({"full_swap": "true", "batch_size": "3", "grad_accum": "1"})
+    with pytest.raises(ArenaprefError, match="needs swap_augment=true"):
+        parse_llm_params({"full_swap": "true", "swap_augment": "false"})
+    summary = train_llm(
+        _battles(8), tmp_path / "m", bases["llama"], {**FAST, "full_swap": "true"}, progress=False
+    )
+    assert summary["train_sequences_per_s"] > 0

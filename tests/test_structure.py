@@ -79,6 +79,11 @@ def _graph() -> tuple[dict[str, set[str]], list[tuple[str, str, str | None, int]
     return edges, found
 
 
+def _private(name: str) -> bool:
+    """A private name: one leading underscore, not a dunder such as ``__version__``."""
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
 def _subpackage(module: str) -> str:
     """The top-level subpackage a module belongs to (`arenapref.compare.near` -> `compare`)."""
     parts = module.split(".")
@@ -153,7 +158,7 @@ def _private_imports(found: list[tuple[str, str, str | None, int]]) -> list[str]
     return [
         f"{module}:{line} imports {name} from {target}"
         for module, target, name, line in found
-        if name is not None and name.startswith("_") and _subpackage(module) != _subpackage(target)
+        if name is not None and _private(name) and _subpackage(module) != _subpackage(target)
     ]
 
 

@@ -19,7 +19,7 @@ from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from arenapref.version import __version__
 
 # One job per name: the functions of arenapref.api and the scikit-learn estimators.
 __all__ = [

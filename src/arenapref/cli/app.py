@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-import arenapref
+from arenapref.version import __version__
 
 app = typer.Typer(
     name="arenapref",
@@ -22,7 +22,7 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"arenapref {arenapref.__version__}")
+        typer.echo(f"arenapref {__version__}")
         raise typer.Exit()
 
 

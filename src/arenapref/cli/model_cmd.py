@@ -85,7 +85,10 @@ def train(
     ] = None,
     model: ModelName = "lgbm",
     base: Annotated[
-        Path | None, typer.Option("--base", help="Local base model folder for --model llm (no downloads).")
+        Path | None,
+        typer.Option(
+            "--base", help="Base model for --model llm: a local Hugging Face folder or a GGUF file."
+        ),
     ] = None,
     weight: Annotated[
         list[str] | None,
@@ -120,11 +123,7 @@ def train(
 
     if model == "llm":
         if base is None:
-            raise ArenaprefError("--model llm needs --base, a local folder holding the base model")
-        if weight:
-            raise ArenaprefError(
-                "--weight is not supported with --model llm yet; drop it or use --model lgbm"
-            )
+            raise ArenaprefError("--model llm needs --base, a local model folder or GGUF file")
         from arenapref.model.io import read_battles
         from arenapref.model.llm import train_llm
 
@@ -143,6 +142,7 @@ def train(
             seed=seed,
             folds=0 if folds is None else folds,
             progress=progress_enabled(),
+            weights=parse_weights(weight or []),
         )
         _print([f"trained an LLM preference model in {out}"])
         if json_out:

@@ -28,7 +28,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-import arenapref
 from arenapref.atomic import atomic_dir, atomic_path
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError, InputFormatError
@@ -38,6 +37,7 @@ from arenapref.readers import open_source
 from arenapref.readers.jsoncells import CellError, decode_turns
 from arenapref.records import BATTLE_SCHEMA, conform
 from arenapref.rejects import RejectLog
+from arenapref.version import __version__
 from arenapref.writers import (
     BINARY_SUBMISSION_COLUMNS,
     SUBMISSION_COLUMNS,
@@ -190,7 +190,7 @@ def write_model_files(model: PreferencePredictor, folder: Path, info: dict[str, 
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "feature_version": FEATURE_VERSION,
-        "arenapref_version": arenapref.__version__,
+        "arenapref_version": __version__,
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "sha256": _sha256(pkl),
@@ -217,7 +217,7 @@ def read_meta(model_dir: str | Path) -> dict[str, Any]:
         raise ArenaprefError(
             f"{d}: saved by arenapref {meta.get('arenapref_version')} with model format {fv} "
             f"and features {feat}; "
-            f"this arenapref ({arenapref.__version__}) needs format {FORMAT_VERSION} and features "
+            f"this arenapref ({__version__}) needs format {FORMAT_VERSION} and features "
             f"{FEATURE_VERSION}, so retrain the model"
         )
     return meta

@@ -1,10 +1,14 @@
 """Battle labels as probability rows: what every model kind trains and is scored on.
 
-Its own small module so that the LLM trainer (``model.llm.train``) can use it without importing the
-LightGBM estimators, which import ``model.io``, which dispatches to ``model.llm``: that was a cycle.
+Its own small module, with the per-source weights, so that the LLM trainer (``model.llm.train``) can use
+them without importing the LightGBM estimators or the trainer, which import ``model.io``, which dispatches
+to ``model.llm``: that was a cycle.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -32,4 +36,33 @@ def battle_labels(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     return out, ok
 
 
-__all__ = ["battle_labels"]
+def source_weights(table: pa.Table, weights: Mapping[str, float], input_column: str = "input") -> np.ndarray:
+    """Per-row sample weights: a row's weight is the one given for its ``source`` value or its input file.
+
+    ``input_column`` (added by ``read_battles``) holds each row's input path; a weight key matches the
+    path, its file name or its stem, so ``--weight mined.parquet=0.5`` and ``--weight mined=0.5`` both work.
+    Rows matched by nothing weigh 1.
+    """
+    w = np.ones(table.num_rows)
+    if not weights:
+        return w
+    sources = table.column("source").to_pylist() if "source" in table.column_names else [None] * len(w)
+    inputs = table.column(input_column).to_pylist() if input_column in table.column_names else [None] * len(w)
+    used: set[str] = set()
+    for i, (src, inp) in enumerate(zip(sources, inputs, strict=True)):
+        names = [src] if src is not None else []
+        if inp is not None:
+            p = Path(inp)
+            names += [inp, p.name, p.stem]
+        for n in names:
+            if n in weights:
+                w[i] = weights[n]
+                used.add(n)
+                break
+    unused = sorted(set(weights) - used)
+    if unused:
+        raise ArenaprefError(f"`weight` names no source or input in the data: {', '.join(unused)}")
+    return w
+
+
+__all__ = ["battle_labels", "source_weights"]

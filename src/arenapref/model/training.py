@@ -20,16 +20,16 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from scipy.optimize import minimize_scalar
 from sklearn.base import clone
 
 from arenapref.atomic import atomic_dir
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
-from arenapref.metrics import EPS, log_loss, softmax
+from arenapref.metrics import log_loss
 from arenapref.model.estimators import BattleEstimator, battle_labels, fit_table, make_estimator, with_labels
 from arenapref.model.groups import group_ids, grouped_folds
 from arenapref.model.io import as_battles, read_battles, write_model_files
+from arenapref.model.labels import source_weights
 from arenapref.model.task import (
     Task,
     accuracy,
@@ -39,71 +39,14 @@ from arenapref.model.task import (
     check_ties,
     detect_task,
 )
+from arenapref.model.temperature import (
+    apply_temperature,
+    choose_temperature,
+    cross_fitted_temperature,
+    fit_temperature,
+)
 from arenapref.rejects import RejectLog
 from arenapref.writers import write_parquet
-
-
-def apply_temperature(proba: np.ndarray, temperature: float, task: Task = "three-way") -> np.ndarray:
-    """Soften (T > 1) or sharpen (T < 1) probabilities: softmax(log p / T).
-
-    One temperature for all classes keeps the A/B swap symmetry of the underlying model. For the binary
-    task only the A and B columns are scaled, so the tie column stays exactly 0.
-    """
-    if temperature == 1.0:
-        return proba
-    if task == "binary":
-        out = np.zeros_like(proba)
-        out[:, :2] = softmax(np.log(np.clip(proba[:, :2], EPS, 1.0)) / temperature)
-        return out
-    return softmax(np.log(np.clip(proba, EPS, 1.0)) / temperature)
-
-
-def fit_temperature(
-    proba: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None, task: Task = "three-way"
-) -> float:
-    """The temperature in [0.2, 5] that minimises the (weighted) log loss of ``proba`` against ``labels``."""
-    if len(proba) == 0:
-        return 1.0
-    result = minimize_scalar(
-        lambda t: log_loss(apply_temperature(proba, float(t), task), labels, weights),
-        bounds=(0.2, 5.0),
-        method="bounded",
-        options={"xatol": 1e-4},
-    )
-    return float(result.x)
-
-
-def cross_fitted_temperature(
-    proba: np.ndarray, labels: np.ndarray, weights: np.ndarray, folds: np.ndarray, task: Task = "three-way"
-) -> tuple[float, float]:
-    """OOF log loss with the temperature fitted on the *other* folds, against the raw OOF log loss.
-
-    Why: a temperature fitted on all OOF rows always lowers their log loss (it is fitted on them), so that
-    number cannot say whether scaling helps on new rows; this one can (T = 1.17 once made a held-out set
-    worse). Returns (scaled, raw).
-    """
-    scaled = np.empty_like(proba)
-    for k in np.unique(folds):
-        test = folds == k
-        t = fit_temperature(proba[~test], labels[~test], weights[~test], task)
-        scaled[test] = apply_temperature(proba[test], t, task)
-    return log_loss(scaled, labels, weights), log_loss(proba, labels, weights)
-
-
-def choose_temperature(
-    proba: np.ndarray,
-    labels: np.ndarray,
-    weights: np.ndarray,
-    folds: np.ndarray,
-    calibrate: bool = True,
-    task: Task = "three-way",
-) -> tuple[float, float, float]:
-    """The post-processing rule ``fit`` applies: fit a temperature on these rows and keep it only when a
-    cross-fitted temperature lowers their log loss. Returns (temperature kept, temperature fitted,
-    cross-fitted log loss)."""
-    fitted = fit_temperature(proba, labels, weights, task) if calibrate else 1.0
-    cross, raw = cross_fitted_temperature(proba, labels, weights, folds, task)
-    return (fitted if calibrate and cross < raw else 1.0), fitted, cross
 
 
 def honest_oof(
@@ -331,35 +274,6 @@ def parse_params(specs: Sequence[str]) -> dict[str, Any]:
                     continue
         out[key.strip()] = value
     return out
-
-
-def source_weights(table: pa.Table, weights: Mapping[str, float], input_column: str = "input") -> np.ndarray:
-    """Per-row sample weights: a row's weight is the one given for its ``source`` value or its input file.
-
-    ``input_column`` (added by ``read_battles``) holds each row's input path; a weight key matches the
-    path, its file name or its stem, so ``--weight mined.parquet=0.5`` and ``--weight mined=0.5`` both work.
-    Rows matched by nothing weigh 1.
-    """
-    w = np.ones(table.num_rows)
-    if not weights:
-        return w
-    sources = table.column("source").to_pylist() if "source" in table.column_names else [None] * len(w)
-    inputs = table.column(input_column).to_pylist() if input_column in table.column_names else [None] * len(w)
-    used: set[str] = set()
-    for i, (src, inp) in enumerate(zip(sources, inputs, strict=True)):
-        names = [src] if src is not None else []
-        if inp is not None:
-            p = Path(inp)
-            names += [inp, p.name, p.stem]
-        for n in names:
-            if n in weights:
-                w[i] = weights[n]
-                used.add(n)
-                break
-    unused = sorted(set(weights) - used)
-    if unused:
-        raise ArenaprefError(f"`weight` names no source or input in the data: {', '.join(unused)}")
-    return w
 
 
 @dataclass(repr=False)

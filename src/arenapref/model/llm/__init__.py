@@ -38,20 +38,22 @@ def train_llm(
     seed: int = 0,
     folds: int = 0,
     progress: bool = True,
+    weights: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune ``base`` (a local Hugging Face folder; nothing is fetched) on labeled ``battles``.
+    """Fine-tune ``base`` (a local Hugging Face folder or GGUF file; nothing is fetched) on ``battles``.
 
     ``folds`` 0: one adapter, validated on ``valid_frac`` of the prompt groups; ``folds`` k >= 2: one
     adapter per grouped fold, so every labeled row gets an out-of-fold prediction, and prediction averages
     the k adapters. Writes the model folder ``out`` at once at the end (checkpoints live in
     ``<out>.llm-work`` meanwhile, and a rerun resumes from them) and returns a JSON-ready summary.
-    Settings: see ``LLMParams``; they are checked before torch is imported.
+    Settings: see ``LLMParams``; they are checked before torch is imported. ``weights`` (source or input
+    name -> weight, as ``--weight``) scale each row's loss, both orders alike.
     """
     p = parse_llm_params(params)
     require_llm_libraries()
     from arenapref.model.llm.train import train_llm_table
 
-    return train_llm_table(battles, Path(out), Path(base), dict(p.__dict__), seed, folds, progress)
+    return train_llm_table(battles, Path(out), Path(base), dict(p.__dict__), seed, folds, progress, weights)
 
 
 def load_llm(model_dir: Path, batch_size: int | None = None, swap_average: bool = True) -> LLMPreferenceModel:

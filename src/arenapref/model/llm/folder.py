@@ -8,8 +8,9 @@ Layout (written as a whole by ``arenapref.atomic.atomic_dir``)::
     oof.parquet         validation predictions: id, p_a, p_b, p_tie, fold (like the CPU model's)
     metrics.json        validation log loss per epoch and fold, the class prior's, sizes and timings
 
-The base weights are not copied (a 9B model is 18 GB): the folder records the base folder's path and a
-checksum of its ``config.json``, and prediction refuses a base that changed.
+The base weights are not copied (a 9B model is 18 GB): the folder records the base's path and checksum
+(of a folder's ``config.json``, or of a whole GGUF file, see ``arenapref.model.llm.gguf``), and prediction
+refuses a base that changed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from arenapref.errors import ArenaprefError
+from arenapref.model.llm.gguf import converted_folder, gguf_sha256, is_gguf_file
 
 CONFIG_FILE = "llm_config.json"
 FORMAT = "arenapref-llm-preference-model"
@@ -37,10 +39,12 @@ def is_llm_model_dir(path: str | Path) -> bool:
 
 
 def base_checksum(base: Path) -> str:
-    """sha256 of the base folder's ``config.json``: cheap, and changes when the folder holds another model."""
+    """sha256 of a GGUF base file, or of a base folder's ``config.json`` (cheap, changes with the model)."""
+    if is_gguf_file(base):
+        return gguf_sha256(base)
     cfg = base / "config.json"
     if not cfg.is_file():
-        raise ArenaprefError(f"{base}: not a Hugging Face model folder (no config.json)")
+        raise ArenaprefError(f"{base}: neither a GGUF file nor a Hugging Face model folder (no config.json)")
     return hashlib.sha256(cfg.read_bytes()).hexdigest()
 
 
@@ -78,13 +82,16 @@ def read_llm_config(model_dir: str | Path) -> dict[str, Any]:
         if not (d / str(rel) / "adapter_config.json").is_file():
             raise ArenaprefError(f"{d}: the adapter {rel} is missing; the folder is incomplete")
     base = Path(str(cfg.get("base", "")))
-    if not base.is_dir():
-        raise ArenaprefError(
-            f"{d}: its base model folder {base} is missing; put the base weights back at that path"
-        )
+    if not base.exists():
+        raise ArenaprefError(f"{d}: its base model {base} is missing; put the base weights back at that path")
     if base_checksum(base) != cfg.get("base_config_sha256"):
-        raise ArenaprefError(f"{d}: the base folder {base} now holds a different model than at training")
+        raise ArenaprefError(f"{d}: the base {base} now holds a different model than at training")
     return cfg
 
 
-__all__ = ["CONFIG_FILE", "is_llm_model_dir", "read_llm_config"]
+def base_folder(base: Path) -> Path:
+    """The Hugging Face folder to load ``base`` from: itself, or a GGUF file's converted cache folder."""
+    return converted_folder(base) if is_gguf_file(base) else base
+
+
+__all__ = ["CONFIG_FILE", "base_folder", "is_llm_model_dir", "read_llm_config"]

@@ -54,6 +54,8 @@ class LLMParams:
     attn_implementation: str = "auto"
     valid_frac: float = 0.1
     swap_augment: bool = True
+    # "Full swap" (2nd place, -0.003): each battle and its swapped copy in the same optimizer step.
+    full_swap: bool = False
     kl_weight: float = 0.0
     kl_temperature: float = 1.0
     teacher_column: str = "teacher_logits"
@@ -168,7 +170,15 @@ def parse_llm_params(raw: Mapping[str, object] | None) -> LLMParams:
         if check is not None and not check[0](typed):
             raise ArenaprefError(f"-p {key}={value}: expected {check[1]}")
         values[key] = typed
-    return LLMParams(**values)
+    out = LLMParams(**values)
+    if out.full_swap and not out.swap_augment:
+        raise ArenaprefError("-p full_swap=true needs swap_augment=true (there is no swapped copy otherwise)")
+    if out.full_swap and (out.batch_size * out.grad_accum) % 2:
+        raise ArenaprefError(
+            f"-p full_swap=true: batch_size x grad_accum = {out.batch_size * out.grad_accum} must be even, "
+            "so both orders of a battle share an optimizer step"
+        )
+    return out
 
 
 __all__ = ["DEFAULT_TARGET_MODULES", "LLMParams", "parse_llm_params"]

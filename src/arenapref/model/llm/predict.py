@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from arenapref.metrics import softmax
 from arenapref.model.llm.encode import encode_battles, make_layout
-from arenapref.model.llm.folder import TOKENIZER_DIR, read_llm_config
+from arenapref.model.llm.folder import TOKENIZER_DIR, base_folder, read_llm_config
 from arenapref.model.llm.params import parse_llm_params
 from arenapref.model.llm.runtime import (
     load_classifier,
@@ -54,9 +54,11 @@ class LLMPreferenceModel:
         self.layout = make_layout(self.tokenizer)
         self.pad_id = int(self.tokenizer.pad_token_id)
         base = load_classifier(
-            Path(cfg["base"]), self.precision, self.pad_id, self.params.attn_implementation
+            base_folder(Path(cfg["base"])), self.precision, self.pad_id, self.params.attn_implementation
         )
         self.adapters = [str(a) for a in cfg["adapters"]]
+        # Cross-fitted at training (1 when scaling did not lower the out-of-fold log loss).
+        self.temperature = float(cfg.get("temperature", 1.0))
         model: Any = peft.PeftModel.from_pretrained(
             base, str(self.model_dir / self.adapters[0]), adapter_name="0"
         )
@@ -79,10 +81,12 @@ class LLMPreferenceModel:
             return np.zeros((0, 3))
         ab, ba = self.sequences(table)
         seqs = ab + ba if self.swap_average else ab
-        total = np.zeros((n, 3))
+        from arenapref.model.temperature import apply_temperature
+
+        total = np.zeros((len(seqs), 3))
         for k in range(len(self.adapters)):
             self.model.set_adapter(str(k))
-            p = softmax(
+            total += softmax(
                 predict_logits(
                     self.model,
                     seqs,
@@ -93,8 +97,10 @@ class LLMPreferenceModel:
                     sort_by_length,
                 )
             )
-            total += 0.5 * (p[:n] + p[n:][:, SWAP]) if self.swap_average else p
-        return np.asarray(total / len(self.adapters))
+        # The temperature applies to each order, so a teacher that keeps the orders apart and averages
+        # them itself gets exactly this method's swap-averaged result.
+        p = apply_temperature(total / len(self.adapters), self.temperature)
+        return np.asarray(0.5 * (p[:n] + p[n:][:, SWAP]) if self.swap_average else p)
 
 
 __all__ = ["LLMPreferenceModel"]

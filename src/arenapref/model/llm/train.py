@@ -19,7 +19,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,12 +32,11 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-import arenapref
 from arenapref.atomic import atomic_dir, refuse_input_as_output, write_text
 from arenapref.errors import ArenaprefError
 from arenapref.metrics import log_loss, softmax
 from arenapref.model.groups import group_ids, grouped_folds, grouped_split
-from arenapref.model.labels import battle_labels
+from arenapref.model.labels import battle_labels, source_weights
 from arenapref.model.llm.encode import EncodedBattle, Layout, encode_battles, make_layout
 from arenapref.model.llm.folder import (
     ADAPTERS_DIR,
@@ -48,8 +47,10 @@ from arenapref.model.llm.folder import (
     OOF_FILE,
     TOKENIZER_DIR,
     base_checksum,
+    base_folder,
     library_versions,
 )
+from arenapref.model.llm.gguf import is_gguf_file
 from arenapref.model.llm.params import LLMParams, parse_llm_params
 from arenapref.model.llm.runtime import (
     autocast,
@@ -60,6 +61,7 @@ from arenapref.model.llm.runtime import (
     resolve_device,
     resolve_precision,
 )
+from arenapref.version import __version__
 from arenapref.writers import write_parquet
 
 SWAP = [1, 0, 2]
@@ -75,6 +77,7 @@ class Example:
     swap: bool
     label: np.ndarray
     teacher: np.ndarray | None
+    weight: float = 1.0  # the row's per-source weight (--weight); the loss is sum(w * loss) / n
 
 
 @dataclass
@@ -119,11 +122,14 @@ def _teacher_logits(table: pa.Table, p: LLMParams) -> list[np.ndarray | None]:
     return out
 
 
-def _fingerprint(table: pa.Table, y: np.ndarray, base: Path, p: LLMParams, seed: int, folds: int) -> str:
-    """What a checkpoint was made from: data ids and labels, base model, settings, seed and folds."""
+def _fingerprint(
+    table: pa.Table, y: np.ndarray, w: np.ndarray, base: Path, p: LLMParams, seed: int, folds: int
+) -> str:
+    """What a checkpoint was made from: data ids, labels and weights, base model, settings, seed, folds."""
     h = hashlib.sha256()
     h.update("\x1f".join(str(i) for i in table.column("id").to_pylist()).encode())
     h.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(w, dtype=np.float64).tobytes())
     meta = {"base": base_checksum(base), "params": p.fingerprint_fields(), "seed": seed, "folds": folds}
     h.update(json.dumps(meta, sort_keys=True).encode())
     return h.hexdigest()
@@ -282,9 +288,10 @@ class _Trainer:
                 device=self.device,
             )
             has_teacher = torch.tensor([e.teacher is not None for e in mb], device=self.device)
+            weight = torch.tensor([e.weight for e in mb], dtype=torch.float32, device=self.device)
             with autocast(self.device, self.precision):
                 logits = self.model(**batch).logits
-            loss = _loss(logits, labels, teacher, has_teacher, self.p).sum() / n
+            loss = (_loss(logits, labels, teacher, has_teacher, self.p) * weight).sum() / n
             scaled: torch.Tensor = self.scaler.scale(loss)
             torch.autograd.backward(scaled)
             total += float(loss.detach())
@@ -315,6 +322,20 @@ def _swap_averaged(
     return np.asarray(0.5 * (pr[:n] + pr[n:][:, SWAP]))
 
 
+def epoch_order(n_battles: int, swapped: bool, full_swap: bool, seed: list[int]) -> np.ndarray:
+    """The order of one epoch's examples (``n_battles`` originals, then as many swapped copies if any).
+
+    It depends only on ``seed`` ([seed, fold, epoch]), so a resumed run replays it exactly. With
+    ``full_swap`` the battles are shuffled and each is followed at once by its swapped copy, so with an
+    even number of sequences per optimizer step both orders of a battle always share one step.
+    """
+    rng = np.random.default_rng(seed)
+    if not (swapped and full_swap):
+        return rng.permutation(n_battles * (2 if swapped else 1))
+    battles = rng.permutation(n_battles)
+    return np.column_stack([battles, battles + n_battles]).ravel()
+
+
 def _run_fold(
     fold: int,
     train_rows: np.ndarray,
@@ -323,6 +344,7 @@ def _run_fold(
     enc: list[EncodedBattle],
     layout: Layout,
     y: np.ndarray,
+    w: np.ndarray,
     teacher: list[np.ndarray | None],
     base: Path,
     tokenizer: Any,
@@ -347,10 +369,10 @@ def _run_fold(
             info["train_seconds"],
             info["train_sequences"],
         )
-    examples = [Example(int(i), False, y[i], teacher[i]) for i in train_rows]
+    examples = [Example(int(i), False, y[i], teacher[i], float(w[i])) for i in train_rows]
     if p.swap_augment:
         examples += [
-            Example(int(i), True, y[i][SWAP], None if teacher[i] is None else teacher[i][SWAP])
+            Example(int(i), True, y[i][SWAP], None if teacher[i] is None else teacher[i][SWAP], float(w[i]))
             for i in train_rows
         ]
     per_step = p.batch_size * p.grad_accum
@@ -375,7 +397,7 @@ def _run_fold(
     trained = 0
     for epoch in range(p.epochs):
         # The order of an epoch depends only on (seed, fold, epoch): a resumed run replays it exactly.
-        order = np.random.default_rng([seed, fold, epoch]).permutation(len(examples))
+        order = epoch_order(len(train_rows), p.swap_augment, p.full_swap, [seed, fold, epoch])
         losses: list[float] = []
         for s in range(steps_per_epoch):
             if epoch * steps_per_epoch + s < trainer.step:
@@ -441,6 +463,18 @@ def _plan(table: pa.Table, p: LLMParams, seed: int, folds: int) -> list[tuple[in
     return [(0, rows[~held], rows[held])]
 
 
+def _temperature(proba: np.ndarray, y: np.ndarray, w: np.ndarray, folds: np.ndarray) -> tuple[float, float]:
+    """The temperature prediction applies, and the OOF log loss with a temperature fitted on other folds.
+
+    As the CPU model does: a temperature is kept only when the cross-fitted one lowers the OOF log loss
+    (one fitted on all OOF rows always lowers theirs, so that cannot tell); otherwise 1.
+    """
+    from arenapref.model.temperature import cross_fitted_temperature, fit_temperature
+
+    scaled, raw = cross_fitted_temperature(proba, y, w, folds)
+    return (fit_temperature(proba, y, w) if scaled < raw else 1.0), scaled
+
+
 def _progress(enabled: bool) -> Progress | None:
     if not enabled:
         return None
@@ -462,13 +496,15 @@ def train_llm_table(
     seed: int = 0,
     folds: int = 0,
     progress: bool = True,
+    weights: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """See ``arenapref.model.llm.train_llm``."""
+
     p = parse_llm_params(params)
     out, base = Path(out), Path(base)
-    if not base.is_dir():
+    if not base.exists():
         raise ArenaprefError(
-            f"`base`={base}: no such folder (a local folder of Hugging Face weights is needed)"
+            f"`base`={base}: no such file or folder (a GGUF file or a local Hugging Face folder is needed)"
         )
     base_checksum(base)
     refuse_input_as_output(out, [base])
@@ -478,13 +514,15 @@ def train_llm_table(
         raise ArenaprefError("no labeled battles to train on")
     table = battles.filter(pa.array(ok))
     y = y_all[ok]
+    w = source_weights(table, weights or {})
     teacher = _teacher_logits(table, p)
     plan = _plan(table, p, seed, folds)
     device = resolve_device(p.device)
     precision = resolve_precision(p.precision, device)
     work = work_dir_for(out)
-    _prepare_work(work, _fingerprint(table, y, base, p, seed, folds), p)
-    tokenizer = load_tokenizer(base)
+    _prepare_work(work, _fingerprint(table, y, w, base, p, seed, folds), p)
+    base_weights = base_folder(base)
+    tokenizer = load_tokenizer(base_weights)
     layout = make_layout(tokenizer)
     enc = encode_battles(tokenizer, layout, table, p.max_length, p.prompt_fraction)
     if device.type == "cuda":
@@ -495,8 +533,9 @@ def train_llm_table(
         enc=enc,
         layout=layout,
         y=y,
+        w=w,
         teacher=teacher,
-        base=base,
+        base=base_weights,
         tokenizer=tokenizer,
         p=p,
         seed=seed,
@@ -514,7 +553,20 @@ def train_llm_table(
             bar.stop()
     peak = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None
     summary = _write_model_folder(
-        out, base, table, y, results, tokenizer, p, seed, folds, precision, peak, started
+        out,
+        base,
+        table,
+        y,
+        w,
+        results,
+        tokenizer,
+        p,
+        seed,
+        folds,
+        precision,
+        peak,
+        started,
+        dict(weights or {}),
     )
     summary["n_rows"] = int(battles.num_rows)
     if not p.keep_checkpoints:
@@ -527,6 +579,7 @@ def _write_model_folder(
     base: Path,
     table: pa.Table,
     y: np.ndarray,
+    w: np.ndarray,
     results: list[RunResult],
     tokenizer: Any,
     p: LLMParams,
@@ -535,6 +588,7 @@ def _write_model_folder(
     precision: str,
     peak: int | None,
     started: float,
+    weights: dict[str, float],
 ) -> dict[str, Any]:
     ids = np.asarray(table.column("id").to_pylist(), dtype=object)
     rows = np.concatenate([r.valid_rows for r in results])
@@ -548,6 +602,7 @@ def _write_model_folder(
         ]
     )
     oof_loss = log_loss(proba, y[rows]) if len(rows) else None
+    temperature, crossfit = _temperature(proba, y[rows], w[rows], fold_of) if folds >= 2 else (1.0, None)
     prior_loss = log_loss(prior, y[rows]) if len(rows) else None
     train_seconds = sum(r.train_seconds for r in results)
     sequences = sum(r.train_sequences for r in results)
@@ -557,6 +612,8 @@ def _write_model_folder(
         "folds": folds,
         "oof_log_loss": oof_loss,
         "prior_log_loss": prior_loss,
+        "temperature": temperature,
+        "oof_log_loss_crossfit_temperature": crossfit,
         "per_fold": [
             {
                 "fold": r.fold,
@@ -577,12 +634,16 @@ def _write_model_folder(
     cfg = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "arenapref_version": arenapref.__version__,
+        "arenapref_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "base": str(base.resolve()),
+        "base_format": "gguf" if is_gguf_file(base) else "folder",
+        # A folder's config.json checksum, or the whole GGUF file's (read_llm_config checks it).
         "base_config_sha256": base_checksum(base),
         "params": asdict(p),
         "seed": seed,
+        "weights": weights,
+        "temperature": temperature,
         "adapters": [f"{ADAPTERS_DIR}/{r.fold}" for r in results],
         "libraries": library_versions(),
     }
@@ -615,4 +676,4 @@ def _write_model_folder(
     }
 
 
-__all__ = ["train_llm_table", "work_dir_for"]
+__all__ = ["epoch_order", "train_llm_table", "work_dir_for"]
