@@ -360,7 +360,7 @@ def test_source_weights_scale_the_loss(bases: dict[str, Path], tmp_path: Path) -
     train_llm(table, tmp_path / "w1", bases["llama"], params, progress=False, weights={"mined": 1.0})
     assert lora_b(tmp_path / "w0") == 0.0 and lora_b(tmp_path / "w1") > 0.0
     assert json.loads((tmp_path / "w0" / "llm_config.json").read_text())["weights"] == {"mined": 0.0}
-    with pytest.raises(ArenaprefError, match="--weight names no source or input in the data: human"):
+    with pytest.raises(ArenaprefError, match="`weight` names no source or input in the data: human"):
         train_llm(table, tmp_path / "w2", bases["llama"], params, progress=False, weights={"human": 2.0})
 
 

@@ -26,7 +26,7 @@ from cli_helpers import run_cli
 INPUT_PARAMS = {
     "left", "right", "candidates", "protect", "file", "source", "sources", "pairs", "calibration",
     "labeled", "human", "exclude", "teacher", "topics", "data", "base", "model_dir", "truth", "test",
-    "submission", "extra", "holdout", "paths", "run_dir", "config", "where",
+    "submission", "extra", "holdout", "paths", "run_dir", "config", "where", "files",
 }  # fmt: skip
 
 # A minimal valid command line per command with inputs: {a} a battles CSV, {b} a second one, {m} a
@@ -50,7 +50,8 @@ INVOCATIONS: dict[str, list[str]] = {
     "topics show": ["topics", "show", "{m}"],
     "topics probe": ["topics", "probe", "{m}", "{a}", "{b}"],
     "topics assign": ["topics", "assign", "{m}", "{a}", "-o", "{new}/assigned.parquet"],
-    "runs diff": ["runs", "diff", "last", "last", "-w", "{m}"],  # reads a run history; writes nothing
+    "runs diff": ["runs", "diff", "last", "last", "-w", "{m}"],
+    "init": ["init", "{a}", "-o", "{new}/PIPELINE.toml"],  # reads a run history; writes nothing
 }
 # Values for output options a template does not set; suffixes the commands accept.
 OUTPUT_NAMES = {"--chart": "chart.png", "--plot": "plot.png", "--dropped": "dropped.parquet"}

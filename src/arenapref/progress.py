@@ -90,7 +90,8 @@ class Bars:
         if self._bar is None or stage != self._stage:
             self.close()
             self._stage = stage
-            self._bar = self._tqdm(total=total, desc=stage, leave=False)
+            # Kept when done (tqdm's default): a notebook cell shows what ran and how long it took.
+            self._bar = self._tqdm(total=total, desc=stage, leave=True)
         if total is not None and self._bar.total != total:
             self._bar.total = total
         self._bar.update(done - self._bar.n)

@@ -123,7 +123,7 @@ def read(path: Path, rejects: RejectLog, batch_size: int) -> Iterator[pa.RecordB
             table = pacsv.read_csv(
                 path, convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()))
             )
-        except (pa.ArrowInvalid, OSError) as exc:
+        except (pa.ArrowInvalid, OSError, ValueError) as exc:  # ValueError: bytes that are not UTF-8
             raise InputFormatError(f"{path}: not a readable CSV ({exc})") from exc
         yield from from_table(table, path, rejects).to_batches(max_chunksize=batch_size)
         return
