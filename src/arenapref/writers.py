@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -122,31 +122,36 @@ def normalise_probabilities(probs: np.ndarray, clip: float = DEFAULT_CLIP) -> np
     return out
 
 
+def _write_rows(
+    path: str | Path, header: Sequence[str], ids: Sequence[str], cells: Iterable[list[str]]
+) -> Path:
+    """One CSV of ``header`` then ``id, *cells`` per row, complete or absent (both submission layouts)."""
+    path = Path(path)
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for i, row in zip(ids, cells, strict=True):
+            writer.writerow([i, *row])
+    return path
+
+
+def _check_lengths(ids: Sequence[str], p: np.ndarray) -> None:
+    if len(ids) != len(p):
+        raise ArenaprefError(f"{len(ids)} ids but {len(p)} probability rows")
+
+
 def write_submission_csv(
     ids: Sequence[str], probs: np.ndarray, path: str | Path, clip: float = DEFAULT_CLIP
 ) -> Path:
     """Write ``id, winner_model_a, winner_model_b, winner_tie`` in the given order, rows summing to 1."""
     p = normalise_probabilities(probs, clip)
-    if len(ids) != len(p):
-        raise ArenaprefError(f"{len(ids)} ids but {len(p)} probability rows")
-    path = Path(path)
-    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(SUBMISSION_COLUMNS)
-        for i, row in zip(ids, p, strict=True):
-            writer.writerow([i, f"{row[0]:.6f}", f"{row[1]:.6f}", f"{row[2]:.6f}"])
-    return path
+    _check_lengths(ids, p)
+    return _write_rows(path, SUBMISSION_COLUMNS, ids, ([f"{v:.6f}" for v in row[:3]] for row in p))
 
 
 def write_binary_submission_csv(ids: Sequence[str], probs: np.ndarray, path: str | Path) -> Path:
     """Write ``id, winner`` (``model_a`` where P(A) >= P(B), else ``model_b``) in the given order."""
     p = np.asarray(probs, dtype=np.float64)
-    if len(ids) != len(p):
-        raise ArenaprefError(f"{len(ids)} ids but {len(p)} probability rows")
-    path = Path(path)
-    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(BINARY_SUBMISSION_COLUMNS)
-        for i, row in zip(ids, p, strict=True):
-            writer.writerow([i, WINNER_VALUES[0] if row[0] >= row[1] else WINNER_VALUES[1]])
-    return path
+    _check_lengths(ids, p)
+    winners = ([WINNER_VALUES[0] if row[0] >= row[1] else WINNER_VALUES[1]] for row in p)
+    return _write_rows(path, BINARY_SUBMISSION_COLUMNS, ids, winners)
