@@ -275,6 +275,20 @@ def arena_55k(rng: random.Random, i: int) -> dict[str, object]:
     }
 
 
+def wsdm_cup(rng: random.Random, i: int) -> dict[str, object]:
+    """WSDM Cup 2025 (Multilingual Chatbot Arena) train.parquet: plain-string cells, winner, language."""
+    return {
+        "id": f"wsdm{i:05d}",
+        "prompt": _prompt(rng, i),
+        "response_a": _answer(rng, i, "a"),
+        "response_b": _answer(rng, i, "b"),
+        "winner": "model_a" if i % 2 == 0 else "model_b",
+        "model_a": MODELS[i % 5],
+        "model_b": MODELS[(i + 1) % 5],
+        "language": "English",
+    }
+
+
 # name -> (record builder, file name it is published as, layout the readers detect)
 LAYOUTS: dict[str, tuple[Callable[[random.Random, int], object], str, str]] = {
     "ultrafeedback-binarized": (ultrafeedback_binarized, "train_prefs.parquet", "chosen-rejected"),
@@ -289,6 +303,7 @@ LAYOUTS: dict[str, tuple[Callable[[random.Random, int], object], str, str]] = {
     "arena-140k": (arena_140k, "arena140k.parquet", "arena"),
     "arena-33k": (arena_33k, "clean_battle_conv.json", "arena"),
     "arena-55k": (arena_55k, "train.csv", "competition"),
+    "wsdm-cup-2025": (wsdm_cup, "train.parquet", "wsdm"),
 }
 
 
