@@ -96,17 +96,18 @@ def read_votes(path: str | Path) -> Pairs:
     return Pairs(np.array(a), np.array(b), np.array(out, dtype=np.float64).reshape(-1, 3))
 
 
-def read_pairs(path: str | Path, fmt: str | None = None) -> Pairs:
-    """Labeled pairs from a votes file (model_a, model_b, winner) or any battle source with labels."""
+def read_pairs(path: str | Path, fmt: str | None = None, split: str | None = None) -> Pairs:
+    """Labeled pairs from a votes file (model_a, model_b, winner) or any battle source with labels
+    (``split`` picks one split of a folder)."""
     p = Path(path)
     if p.is_file() and p.suffix.lower() in {".csv", ".jsonl", ".json"}:
         with p.open(encoding="utf-8", errors="replace") as fh:
             head = fh.readline()
         if "winner" in head and "response_a" not in head and "winner_model_a" not in head:
             return read_votes(p)
-    from arenapref.model.io import read_battles
+    from arenapref.readers import read_battles
 
-    return pairs_from_battles(read_battles([p], format=fmt))
+    return pairs_from_battles(read_battles(p, fmt, split=split))
 
 
 def win_matrix(pairs: Pairs, names: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
