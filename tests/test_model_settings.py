@@ -125,6 +125,19 @@ def test_api_and_library_functions_define_no_second_default() -> None:
         assert "settings" in params
 
 
+def test_library_functions_take_their_defaults_from_the_settings() -> None:
+    from arenapref.model.evaluate import evaluate_model
+    from arenapref.model.leaderboard import ratings
+    from arenapref.model.predict import predict_submission
+
+    for fn, name, cls, field in (
+        (predict_submission, "clip", PredictSettings, "clip"),
+        (evaluate_model, "bins", EvaluateSettings, "bins"),
+        (ratings, "n_boot", LeaderboardSettings, "n_boot"),
+    ):
+        assert inspect.signature(fn).parameters[name].default == _default(cls, field), fn.__name__
+
+
 def test_one_repeats_default_and_errors_name_the_setting() -> None:
     assert AblateSettings().repeats == _options("ablate")["--repeats"] == parse_config({}).ablate.repeats
     with pytest.raises(ArenaprefError, match=r"^`folds`=1: cross-validation needs at least 2 folds$"):

@@ -52,7 +52,7 @@ def predict_submission_with(
     model_dir: str | Path,
     test_path: str | Path,
     out: str | Path,
-    clip: float = 1e-4,
+    clip: float,
     format: str | None = None,
     split: str | None = None,
 ) -> PredictSummary:

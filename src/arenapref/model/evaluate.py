@@ -23,6 +23,7 @@ from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.metrics import log_loss, row_log_loss
 from arenapref.model.estimators import battle_labels
 from arenapref.model.kinds import load_model
+from arenapref.model.settings import EvaluateSettings
 from arenapref.model.task import Task, accuracy, binary_labels, binary_proba, check_task
 from arenapref.model.training import read_labeled
 from arenapref.rejects import RejectLog
@@ -262,7 +263,7 @@ def evaluate_model(
     format: str | None = None,
     task: str | None = None,
     split: str | None = None,
-    bins: int = 10,
+    bins: int = EvaluateSettings().bins,
 ) -> EvalReport:
     """Score a saved model on labeled battles: metrics, the class prior's log loss, a reliability diagram.
 

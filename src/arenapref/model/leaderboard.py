@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError, InputFormatError
+from arenapref.model.settings import LeaderboardSettings
 
 #: Elo-like scale of the ratings: 400·log10(strength) + 1000, as on the Arena leaderboard.
 SCALE, BASE_RATING = 400.0, 1000.0
@@ -197,7 +198,9 @@ class Leaderboard(NotebookResult):
         return out
 
 
-def ratings(pairs: Pairs, n_boot: int = 100, confidence: float = 0.95, seed: int = 0) -> Leaderboard:
+def ratings(
+    pairs: Pairs, n_boot: int = LeaderboardSettings().n_boot, confidence: float = 0.95, seed: int = 0
+) -> Leaderboard:
     """Bradley–Terry ratings of every model in ``pairs`` with a bootstrap over the pairs."""
     if len(pairs) == 0:
         raise ArenaprefError("no labeled pairs with two different model names to rate")

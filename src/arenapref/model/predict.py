@@ -20,6 +20,7 @@ from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.model.io import PreferencePredictor, check_submission, csv_ids
 from arenapref.model.kinds import load_model
+from arenapref.model.settings import PredictSettings
 from arenapref.readers import read_battles
 from arenapref.rejects import RejectLog
 from arenapref.writers import write_binary_submission_csv, write_submission_csv
@@ -60,7 +61,7 @@ def predict_submission(
     model_dir: str | Path | PreferencePredictor,
     test_path: str | Path | Any,
     out: str | Path,
-    clip: float = 1e-4,
+    clip: float = PredictSettings().clip,
     format: str | None = None,
     predict: Callable[[pa.Table], np.ndarray] | None = None,
     split: str | None = None,
