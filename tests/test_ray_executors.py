@@ -237,13 +237,15 @@ def test_topics_assign_equal(ray_executor: Executor, workspace: SynthManifest, t
 
 
 def test_predict_equal(ray_executor: Executor, workspace: SynthManifest, tmp_path: Path) -> None:
+    from arenapref.api import train
     from arenapref.executors.predict import predict_proba_with, predict_submission_with
-    from arenapref.model.io import load_model, predict_submission, read_battles
-    from arenapref.model.training import train_model
+    from arenapref.model.kinds import load_model
+    from arenapref.model.predict import predict_submission
+    from arenapref.readers import read_battles
 
     model_dir = tmp_path / "model"
-    train_model([workspace.train_csv], model_dir, n_folds=2, params={"n_estimators": 20})
-    table = read_battles([workspace.train_csv])
+    train([workspace.train_csv], model_dir, folds=2, params={"n_estimators": 20})
+    table = read_battles(workspace.train_csv)
     ref = load_model(model_dir).predict_proba(table)
     got = predict_proba_with(ray_executor, model_dir, table, min_rows=64)  # several blocks
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)

@@ -25,15 +25,23 @@ if TYPE_CHECKING:
 
     from arenapref.compare.guard import GuardResult, Leaks
     from arenapref.compare.run import CompareResult
+    from arenapref.executors.base import Executor
     from arenapref.label.evaluate import EvalReport as JudgeEvalReport
     from arenapref.label.judge import LabelResult
     from arenapref.mine.miner import MineResult
     from arenapref.model.ablate import AblationReport
     from arenapref.model.evaluate import EvalReport
-    from arenapref.model.io import PredictSummary
     from arenapref.model.leaderboard import Leaderboard
-    from arenapref.model.training import TrainSummary
+    from arenapref.model.predict import PredictSummary
+    from arenapref.model.settings import (
+        AblateSettings,
+        EvaluateSettings,
+        LeaderboardSettings,
+        PredictSettings,
+        TrainSettings,
+    )
     from arenapref.profile.core import Profile
+    from arenapref.rejects import RejectLog
     from arenapref.topics.fit import TopicModel
     from arenapref.topics.probe import ProbeReport
 
@@ -302,55 +310,94 @@ def judge_eval(
         close(tell)
 
 
+def _settings(cls: type[Any], settings: Any, fields: Mapping[str, Any]) -> Any:
+    """``settings`` as given, or built from keyword ``fields`` (one sentence naming a bad one)."""
+    from arenapref.errors import ArenaprefError
+    from arenapref.model.settings import build
+
+    if settings is not None and fields:
+        raise ArenaprefError(f"give `settings` or its fields, not both (got {', '.join(sorted(fields))})")
+    return settings if settings is not None else build(cls, dict(fields))
+
+
 def train(
     data: Any,
     out_dir: str | Path = "model",
-    model: str = "lgbm",
-    n_folds: int = 5,
+    *,
     seed: int = 0,
-    params: Mapping[str, Any] | None = None,
     weights: Mapping[str, float] | None = None,
-) -> TrainSummary:
-    """Cross-validate, calibrate and save a preference model; OOF predictions go beside it.
+    format: str | None = None,
+    split: str | None = None,
+    progress: bool = False,
+    settings: TrainSettings | None = None,
+    **fields: Any,
+) -> Any:
+    """Train a preference model of any kind (``model``: lgbm, length, prior or llm) and save its folder.
 
-    ``model``: ``lgbm`` (default), ``length`` or ``prior``; ``params`` its parameters; ``weights``
-    per-source sample weights.
+    ``fields`` are ``TrainSettings`` fields (``model``, ``folds``, ``params``, ``seeds``, ``base``,
+    ``task``, ...), or pass ``settings``; ``weights`` per-source or per-input sample weights; ``split``
+    picks one split of a folder or DatasetDict. The same function runs ``arenapref train`` and the
+    pipeline's train stage. Returns the kind's summary (``TrainSummary`` for the cross-validated models).
 
     Example::
 
         >>> summary = ap.train(train_df, "model/")
         >>> summary               # OOF log loss, per fold; summary.to_pandas() is the fold table
+        >>> ap.train("train.csv", "llm-model/", model="llm", base="gemma-2-9b/")   # on a GPU
     """
-    from arenapref.model.training import train_model
+    from arenapref.model.kinds import TrainRequest, kind
+    from arenapref.model.settings import TrainSettings
 
-    return train_model(data, out_dir, model, n_folds, weights, seed, params=params)
+    s: TrainSettings = _settings(TrainSettings, settings, fields)
+    request = TrainRequest(data, Path(out_dir), seed, dict(weights or {}), format, split, progress)
+    return kind(s.model).train(request, s)
 
 
-def evaluate(model: str | Path, data: Any, truth: str | Path | None = None) -> EvalReport:
+def evaluate(
+    model: str | Path,
+    data: Any,
+    truth: str | Path | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    format: str | None = None,
+    split: str | None = None,
+    rejects: RejectLog | None = None,
+    settings: EvaluateSettings | None = None,
+    **fields: Any,
+) -> EvalReport:
     """Score a saved model on labeled battles: log loss, accuracy, per-class loss, the class prior's.
+
+    ``fields``: ``EvaluateSettings`` fields (``task``, ``bins``). Writes the reliability diagram and
+    metrics.json under ``out_dir`` (default: the model folder's ``eval/``).
 
     Example::
 
         >>> ap.evaluate("model/", valid_df)
     """
     from arenapref.model.evaluate import evaluate_model
+    from arenapref.model.settings import EvaluateSettings
 
-    return evaluate_model(model, [data] if isinstance(data, (str, Path)) else data, truth)
+    s: EvaluateSettings = _settings(EvaluateSettings, settings, fields)
+    sources = [data] if isinstance(data, (str, Path)) else data
+    return evaluate_model(
+        model, sources, truth, out_dir, rejects, format=format, task=s.task, split=split, bins=s.bins
+    )
 
 
 def ablate(
     base: Any,
     extra: Any,
     holdout: Any = None,
-    holdout_frac: float | None = None,
-    repeats: int = 5,
+    *,
     progress: Progress = None,
-    **settings: Any,
+    settings: AblateSettings | None = None,
+    **options: Any,
 ) -> AblationReport:
     """Does the extra data help? Trains with and without it on the same held-out rows, with an interval.
 
-    Give ``holdout`` (human-labeled battles) or ``holdout_frac``; ``settings`` are further ``ablate``
-    arguments (``extra_fractions``, ``extra_weights``, ``n_boot``, ``topics``, ``model``, ...).
+    Give ``holdout`` (human-labeled battles), or ``holdout_frac`` of ``base``'s prompts is held out;
+    ``options`` are ``AblateSettings`` fields (``repeats``, ``n_boot``, ``curve``, ``extra_weight``,
+    ``model``, ``params``, ...) and ``model.ablate.ablate``'s own (``topics``, ``seed``, ``task``, ...).
 
     Example::
 
@@ -366,40 +413,72 @@ def ablate(
             tell("training", done, total)
 
     try:
-        return run(base, extra, holdout, holdout_frac, repeats=repeats, on_trained=trained, **settings)
+        return run(base, extra, holdout, settings, on_trained=trained, **options)
     finally:
         close(tell)
 
 
-def predict(model: Any, data: Any, out: str | Path = "submission.csv") -> PredictSummary:
+def predict(
+    model: Any,
+    data: Any,
+    out: str | Path = "submission.csv",
+    *,
+    format: str | None = None,
+    split: str | None = None,
+    executor: Executor | None = None,
+    settings: PredictSettings | None = None,
+    **fields: Any,
+) -> PredictSummary:
     """Write the competition's submission CSV for ``data`` (ids in its order); ``.to_pandas()`` reads it.
 
-    ``model``: a saved model folder or a fitted estimator.
+    ``model``: a saved model folder (any kind) or a fitted estimator; ``fields``: ``PredictSettings``
+    fields (``clip``); ``executor`` predicts row blocks on its workers (a model folder only).
 
     Example::
 
         >>> sub = ap.predict("model/", test_df)                   # writes submission.csv
         >>> sub.to_pandas().head()
     """
-    from arenapref.model.io import predict_submission
+    from arenapref.model.predict import predict_submission
+    from arenapref.model.settings import PredictSettings
 
-    return predict_submission(model, data, out)
+    s: PredictSettings = _settings(PredictSettings, settings, fields)
+    if executor is None:
+        return predict_submission(model, data, out, clip=s.clip, format=format, split=split)
+    from arenapref.executors.predict import predict_submission_with
+
+    return predict_submission_with(executor, model, data, out, clip=s.clip, format=format, split=split)
 
 
-def leaderboard(data: Any, n_boot: int = 100, seed: int = 0) -> Leaderboard:
+def leaderboard(
+    data: Any,
+    *,
+    seed: int = 0,
+    format: str | None = None,
+    split: str | None = None,
+    settings: LeaderboardSettings | None = None,
+    **fields: Any,
+) -> Leaderboard:
     """Bradley-Terry ratings of the models in labeled battles (or a votes file), with intervals.
+
+    ``data``: one source or a list; ``fields``: ``LeaderboardSettings`` fields (``n_boot``).
 
     Example::
 
         >>> ap.leaderboard(labeled.to_pandas())
     """
     from arenapref.model.leaderboard import merge_pairs, pairs_from_battles, ratings, read_pairs
+    from arenapref.model.settings import LeaderboardSettings
+    from arenapref.readers import read_battles
 
+    s: LeaderboardSettings = _settings(LeaderboardSettings, settings, fields)
     parts = [
-        read_pairs(d) if isinstance(d, (str, Path)) else pairs_from_battles(read(d, "battles"))
+        read_pairs(d, format, split)
+        if isinstance(d, (str, Path))
+        else pairs_from_battles(read_battles(d, format, split=split))
         for d in _many(data)
     ]
-    return ratings(merge_pairs(parts), n_boot=n_boot, seed=seed)
+    return ratings(merge_pairs(parts), n_boot=s.n_boot, seed=seed)
 
 
 __all__ = [

@@ -21,13 +21,13 @@ from arenapref.atomic import atomic_dir, write_text
 from arenapref.metrics import log_loss
 from arenapref.pipeline import CONFIG_NAME, PipelineConfig, RunSummary, StageStatus, run_pipeline, to_toml
 from arenapref.pipeline.config import (
-    AblateSettings,
+    AblateStageSettings,
     JudgeSettings,
     LabelSettings,
     RunSettings,
     SourceSettings,
     TopicsSettings,
-    TrainSettings,
+    TrainStageSettings,
 )
 from arenapref.report import write_report
 from arenapref.synth import GENERATOR_VERSION, SynthManifest, generate
@@ -67,8 +67,8 @@ def demo_config(seed: int = 0, max_pairs: int = 1000) -> PipelineConfig:
             use="judge",
             judge=JudgeSettings(base_url="offline", concurrency=16, eval_rows=200),
         ),
-        train=TrainSettings(folds=2, params=fast),
-        ablate=AblateSettings(n_boot=300, params=fast, curve=[0.25, 0.5, 1.0]),
+        train=TrainStageSettings(folds=2, params=fast),
+        ablate=AblateStageSettings(n_boot=300, params=fast, curve=[0.25, 0.5, 1.0]),
     )
 
 

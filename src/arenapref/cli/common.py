@@ -44,6 +44,21 @@ PARAMETER_FLAGS: dict[str, str] = {
     "params": "-p",
     "text": "--text",
     "weight": "--weight",
+    # The model stages' settings (model.settings) and arguments.
+    "bins": "--bins",
+    "clip": "--clip",
+    "curve": "--extra-fractions",
+    "embeddings": "--embeddings",
+    "extra_weight": "--extra-weights",
+    "group_column": "--group-column",
+    "holdout": "--holdout",
+    "holdout_frac": "--holdout-frac",
+    "n_boot": "--boot",
+    "repeats": "--repeats",
+    "seeds": "--seeds",
+    "split": "--split",
+    "task": "--task",
+    "ties": "--ties",
 }
 # `arenapref run` and `demo` take their settings from PIPELINE.toml, where a stage's parameter is the config
 # key of the same name: only the runner's own options become flags there.

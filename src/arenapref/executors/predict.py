@@ -19,7 +19,7 @@ from arenapref.executors.base import Executor
 from arenapref.executors.shards import table_blocks
 
 if TYPE_CHECKING:
-    from arenapref.model.io import PredictSummary
+    from arenapref.model.predict import PredictSummary
 
 #: Rows per prediction block (at least): a LightGBM call on fewer rows is dominated by overhead.
 MIN_BLOCK_ROWS = 4096
@@ -27,7 +27,7 @@ MIN_BLOCK_ROWS = 4096
 
 @lru_cache(maxsize=4)
 def _model(model_dir: str) -> object:
-    from arenapref.model.io import load_model
+    from arenapref.model.kinds import load_model
 
     return load_model(model_dir)
 
@@ -52,11 +52,12 @@ def predict_submission_with(
     model_dir: str | Path,
     test_path: str | Path,
     out: str | Path,
-    clip: float = 1e-4,
+    clip: float,
     format: str | None = None,
+    split: str | None = None,
 ) -> PredictSummary:
-    """``model.io.predict_submission`` with the predictions made per block on ``executor``."""
-    from arenapref.model.io import predict_submission
+    """``model.predict.predict_submission`` with the predictions made per block on ``executor``."""
+    from arenapref.model.predict import predict_submission
 
     predict = partial(predict_proba_with, executor, model_dir)
-    return predict_submission(model_dir, test_path, out, clip, format, predict=predict)
+    return predict_submission(model_dir, test_path, out, clip, format, predict=predict, split=split)

@@ -8,9 +8,8 @@ ignored; every problem becomes one sentence naming the key's path (``label.judge
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from arenapref.errors import ArenaprefError
 from arenapref.label.settings import JudgeSettings, LabelSettings, TeacherSettings
+from arenapref.model import settings as model_settings
 
 CONFIG_NAME = "PIPELINE.toml"
 
@@ -104,63 +104,37 @@ class MineStageSettings(_Section):
     exclude_train: bool = False
 
 
-def _check_estimator(model: str, params: Mapping[str, Any]) -> None:
-    """Build the estimator once, so a bad hyper-parameter is refused when the file is read, not at train."""
-    from arenapref.model.estimators import make_estimator
+class TrainStageSettings(model_settings.TrainSettings):
+    """``[train]``: ``model.settings.TrainSettings`` (the ``train`` command's options) and the pipeline's
+    own: whether the stage runs, and ``extra``: train on the label stage's pairs too, weighted by
+    ``extra_weight``. ``base`` (``model = "llm"``) is relative to the config file, like every path;
+    ``task`` and ``ties`` also set the ablate stage's metric.
+    """
 
-    try:
-        make_estimator(model, **params)
-    except ArenaprefError as exc:
-        raise ValueError(str(exc)) from None
-
-
-class TrainSettings(_Section):
     enabled: bool = True
-    model: str = "lgbm"
-    folds: int = Field(default=5, ge=2)
-    params: dict[str, int | float | str | bool] = Field(default_factory=dict)
     extra: bool = False
     extra_weight: float = Field(default=1.0, ge=0)
-    # three-way (log loss, LMSYS 2024) or binary (accuracy, WSDM Cup 2025); auto detects it from the data.
-    # The evaluate and ablate stages use the same task; ``ties``: how a binary model treats tie labels.
-    task: Literal["auto", "three-way", "binary"] = "auto"
-    ties: Literal["drop", "split"] = "drop"
-
-    @field_validator("params")
-    @classmethod
-    def _params_fit_the_model(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        if "model" in info.data:  # else the model's own error is reported
-            _check_estimator(info.data["model"], params)
-        return params
 
 
-class EvaluateSettings(_Section):
+class EvaluateStageSettings(model_settings.EvaluateSettings):
+    """``[evaluate]``: ``model.settings.EvaluateSettings``; the stage scores the train stage's OOF
+    predictions, and ``data`` (read as ``data_format``) held out when given."""
+
     enabled: bool = True
     data: str | None = None
     data_format: str | None = None
-    bins: int = Field(default=10, ge=2)
 
 
-class AblateSettings(_Section):
+class AblateStageSettings(model_settings.AblateSettings):
+    """``[ablate]``: ``model.settings.AblateSettings`` (the ``ablate`` command's options): base is the train
+    source, extra the label stage's pairs; the whole extra set (share 1.0) is always an arm."""
+
     enabled: bool = True
-    holdout_frac: float = Field(default=0.3, gt=0, lt=1)
-    extra_weight: float = Field(default=1.0, ge=0)
-    n_boot: int = Field(default=1000, ge=10)
-    params: dict[str, int | float | str | bool] = Field(default_factory=dict)
-    # Trainings per arm: the difference is averaged over them (seed noise is larger than the effect
-    # of a few thousand extra rows on real data); 3 keeps the 1M + 60k pipeline inside its budget.
-    repeats: int = Field(default=3, ge=1)
-    # Shares of the extra rows, each an arm of the curve (nested subsets); 1.0 is always measured.
-    curve: list[Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=lambda: [0.25, 0.5, 1.0])
-
-    @field_validator("params")
-    @classmethod
-    def _params_fit_the_model(cls, params: dict[str, Any]) -> dict[str, Any]:
-        _check_estimator("lgbm", params)  # the pipeline's ablation trains LightGBM arms
-        return params
 
 
-class PredictSettings(_Section):
+class PredictStageSettings(model_settings.PredictSettings):
+    """``[predict]``: ``model.settings.PredictSettings``; the submission for the test source."""
+
     enabled: bool = True
 
 
@@ -174,10 +148,10 @@ class PipelineConfig(_Section):
     topics: TopicsSettings = TopicsSettings()
     mine: MineStageSettings = MineStageSettings()
     label: LabelSettings = LabelSettings()
-    train: TrainSettings = TrainSettings()
-    evaluate: EvaluateSettings = EvaluateSettings()
-    ablate: AblateSettings = AblateSettings()
-    predict: PredictSettings = PredictSettings()
+    train: TrainStageSettings = TrainStageSettings()
+    evaluate: EvaluateStageSettings = EvaluateStageSettings()
+    ablate: AblateStageSettings = AblateStageSettings()
+    predict: PredictStageSettings = PredictStageSettings()
 
 
 def _message(err: dict[str, Any]) -> str:
@@ -269,10 +243,14 @@ def to_toml(config: PipelineConfig, header: str = "") -> str:
 
 __all__ = [
     "CONFIG_NAME",
+    "AblateStageSettings",
+    "EvaluateStageSettings",
     "JudgeSettings",
     "LabelSettings",
     "PipelineConfig",
+    "PredictStageSettings",
     "TeacherSettings",
+    "TrainStageSettings",
     "load_config",
     "parse_config",
     "to_toml",

@@ -425,23 +425,28 @@ class LabelStage(_Base):
             return judge(pairs, cmap), report
 
     def _teacher(self, ctx: StageContext, pairs: pa.Table, train_path: Path) -> Any:
+        from arenapref.api import train
         from arenapref.label.teacher import load_teacher, teacher_battles
-        from arenapref.model.training import train_model
 
         t = ctx.config.label.teacher
         if t.model_dir:
             model_dir = ctx.path(t.model_dir)
         else:
             model_dir = ctx.out / "teacher"
-            train_model(
+            train(
                 [train_path],
                 model_dir,
-                n_folds=t.folds,
                 seed=ctx.config.run.seed,
-                params={"n_estimators": t.n_estimators},
                 format=ctx.config.sources.train_format,
+                folds=t.folds,
+                params={"n_estimators": t.n_estimators},
             )
         return teacher_battles(pairs, load_teacher(model_dir), model_dir.name)
+
+
+def _stage_settings(section: Any, cls: type[Any], **resolved: Any) -> Any:
+    """The model package's settings a pipeline section extends (``cls``), with paths ``resolved``."""
+    return cls(**{k: getattr(section, k) for k in cls.model_fields} | resolved)
 
 
 class TrainStage(_Base):
@@ -450,8 +455,16 @@ class TrainStage(_Base):
     sources = ("train",)
     required = ("train",)
 
+    def inputs(self, config: PipelineConfig, base: Path) -> list[Path]:
+        out = super().inputs(config, base)
+        b = config.train.base
+        if b:  # the base model of an LLM: a changed one retrains
+            out.append(Path(b) if Path(b).is_absolute() else base / b)
+        return out
+
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.model.training import train_model
+        from arenapref.api import train
+        from arenapref.model.settings import TrainSettings
 
         tr, src = ctx.config.train, ctx.config.sources
         assert src.train is not None
@@ -460,34 +473,16 @@ class TrainStage(_Base):
             if not ctx.has("label"):
                 raise ArenaprefError("train.extra is true but the label stage has no output in this run")
             data.append(ctx.stage_dir("label") / "labeled.parquet")
-        summary = train_model(
+        settings = _stage_settings(tr, TrainSettings, base=str(ctx.path(tr.base)) if tr.base else None)
+        summary = train(
             data,
             ctx.out / "model",
-            model=tr.model,
-            n_folds=tr.folds,
-            weights={str(data[-1]): tr.extra_weight} if tr.extra else None,
             seed=ctx.config.run.seed,
-            params=dict(tr.params),
+            weights={str(data[-1]): tr.extra_weight} if tr.extra else None,
             format=None if tr.extra else src.train_format,
-            task=tr.task,
-            ties=tr.ties,
+            settings=settings,
         )
-        acc = "" if summary.oof_accuracy is None else f"OOF accuracy {summary.oof_accuracy:.4f}, "
-        return StageOutcome(
-            f"{summary.n_labeled:,} labeled battles ({summary.task}), {acc}OOF log loss "
-            f"{summary.oof_log_loss:.4f} on {summary.n_human:,} human-labeled "
-            f"(class prior {summary.prior_log_loss:.4f})",
-            counts={
-                "rows": summary.n_rows,
-                "labeled": summary.n_labeled,
-                "oof_log_loss": summary.oof_log_loss,
-                "oof_accuracy": summary.oof_accuracy,
-                "task": summary.task,
-                "prior_log_loss": summary.prior_log_loss,
-                "temperature": summary.temperature,
-            },
-            drops=dict(summary.rejects.counts),
-        )
+        return StageOutcome(summary.brief(), counts=summary.counts(), drops=dict(summary.rejects.counts))
 
     def settings(self, config: PipelineConfig, base: Path) -> dict[str, Any]:
         data = super().settings(config, base)
@@ -517,14 +512,17 @@ class EvaluateStage(_Base):
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.model.estimators import battle_labels
         from arenapref.model.evaluate import compute_metrics, reliability_diagram
-        from arenapref.model.io import load_model, read_battles
-        from arenapref.model.task import Task
+        from arenapref.model.kinds import load_model
+        from arenapref.model.task import Task, check_task
+        from arenapref.readers import read_battles
 
         ev, src = ctx.config.evaluate, ctx.config.sources
         model = load_model(ctx.stage_dir("train") / "model")
-        task: Task = getattr(model, "task_", "three-way")  # the task the model was trained for
+        # The task asked for, by default the one the model was trained for (as ``arenapref evaluate``).
+        trained_for: Task = getattr(model, "task_", "three-way")
+        task: Task = check_task(ev.task) or trained_for
         assert src.train is not None
-        human = read_battles([ctx.path(src.train)], format=src.train_format)
+        human = read_battles(ctx.path(src.train), src.train_format)
         labels, ok = battle_labels(human)
         label_of = {str(i): labels[k] for k, i in enumerate(human.column("id").to_pylist()) if ok[k]}
         oof = pq.read_table(ctx.stage_dir("train") / "model" / "oof.parquet")
@@ -537,7 +535,7 @@ class EvaluateStage(_Base):
         score = "accuracy" if task == "binary" else "log_loss"
         summary = f"OOF on {len(y):,} human-labeled battles: {score} {metrics['oof'][score]:.4f}"
         if ev.data:
-            held = read_battles([ctx.path(ev.data)], format=ev.data_format)
+            held = read_battles(ctx.path(ev.data), ev.data_format)
             hl, hok = battle_labels(held)
             held = held.filter(pa.array(hok))
             hp = model.predict_proba(held)
@@ -557,24 +555,19 @@ class AblateStage(_Base):
 
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.model.ablate import ablate, plot_curve, write_report
-        from arenapref.model.io import read_battles
-        from arenapref.readers import read_table
+        from arenapref.model.settings import AblateSettings
+        from arenapref.readers import read_battles, read_table
 
         a, src, seed = ctx.config.ablate, ctx.config.sources, ctx.config.run.seed
         assert src.train is not None
-        base = read_battles([ctx.path(src.train)], format=src.train_format)
+        base = read_battles(ctx.path(src.train), src.train_format)
         extra = read_table(ctx.stage_dir("label") / "labeled.parquet")
         report = ablate(
             base,
             extra,
-            holdout_frac=a.holdout_frac,
-            extra_weight=a.extra_weight,
+            settings=_stage_settings(a, AblateSettings, curve=sorted({*a.curve, 1.0})),
             topics=ctx.stage_dir("topics") / "map" if ctx.has("topics") else None,
-            params=dict(a.params),
-            n_boot=a.n_boot,
             seed=seed,
-            repeats=a.repeats,
-            extra_fractions=sorted({*a.curve, 1.0}),
             on_trained=ctx.progress,
             task=ctx.config.train.task,
             ties=ctx.config.train.ties,
@@ -605,15 +598,19 @@ class PredictStage(_Base):
     required = ("test",)
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.model.io import check_submission, predict_submission
+        from arenapref.api import predict
+        from arenapref.model.io import check_submission
 
         test = ctx.config.sources.test
         assert test is not None
         with _executor(ctx) as ex:
-            from arenapref.executors.predict import predict_submission_with
-
-            predict = predict_submission if ex is None else partial(predict_submission_with, ex)
-            sub = predict(ctx.stage_dir("train") / "model", ctx.path(test), ctx.out / "submission.csv")
+            sub = predict(
+                ctx.stage_dir("train") / "model",
+                ctx.path(test),
+                ctx.out / "submission.csv",
+                executor=ex,
+                clip=ctx.config.predict.clip,
+            )
         check = check_submission(sub.path, ctx.path(test))
         if not check.ok:
             raise CheckFailed(f"the submission failed its format check: {'; '.join(check.problems)}")
