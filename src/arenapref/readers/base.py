@@ -259,7 +259,7 @@ def file_records(
                 row_no += 1
                 yield row_no, rec
     else:
-        yield from _checked(iter_json_records(path, opts.rejects), check_columns)
+        yield from checked_records(iter_json_records(path, opts.rejects), check_columns)
 
 
 def row_batches(
@@ -302,33 +302,31 @@ def record_reader(
     """
     needed = columns if required is None else required
 
-    def check(names: list[str]) -> None:
-        missing = [c for c in needed if c not in names]
-        if missing:
-            raise InputFormatError(f"not the {name} layout: no {', '.join(missing)} column")
-
     def read(path: Path, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        def check_file(names: list[str]) -> None:
-            try:
-                check(names)
-            except InputFormatError as exc:
-                raise InputFormatError(f"{path}: {exc}") from None
-
         opts.where = path
-        return row_batches(file_records(path, opts, check_file, used, message_columns), row_fn, opts)
+        records = file_records(path, opts, layout_check(name, needed, path), used, message_columns)
+        return row_batches(records, row_fn, opts)
 
     def from_table(table: pa.Table, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        try:
-            check(table.column_names)
-        except InputFormatError as exc:
-            raise InputFormatError(f"{opts.where}: {exc}") from None
+        layout_check(name, needed, opts.where)(table.column_names)
         return row_batches(table_records(table, opts.batch_size, used, message_columns), row_fn, opts)
 
     return LayoutReader(name, "battles", suffixes, columns, sniff, read, from_table)
 
 
-def _checked(records: Records, check: Callable[[list[str]], object] | None) -> Records:
-    """JSON records have no header: the first record's keys are checked instead."""
+def layout_check(name: str, needed: tuple[str, ...], where: Path | str) -> Callable[[list[str]], None]:
+    """The check that the columns of ``where`` include ``needed``: one sentence naming the first missing."""
+
+    def check(names: list[str]) -> None:
+        missing = [c for c in needed if c not in names]
+        if missing:
+            raise InputFormatError(f"{where}: not the {name} layout: no {', '.join(missing)} column")
+
+    return check
+
+
+def checked_records(records: Records, check: Callable[[list[str]], object] | None) -> Records:
+    """JSON records have no header: the first record's keys are checked instead (when ``check`` is given)."""
     first = check is not None
     for row_no, rec in records:
         if first and check is not None:
