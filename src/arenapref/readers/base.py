@@ -259,7 +259,7 @@ def file_records(
                 row_no += 1
                 yield row_no, rec
     else:
-        yield from checked_records(iter_json_records(path, opts.rejects), check_columns)
+        yield from _checked(iter_json_records(path, opts.rejects), check_columns)
 
 
 def row_batches(
@@ -315,7 +315,8 @@ def record_reader(
 
 
 def layout_check(name: str, needed: tuple[str, ...], where: Path | str) -> Callable[[list[str]], None]:
-    """The check that the columns of ``where`` include ``needed``: one sentence naming the first missing."""
+    """The check that the columns of ``where`` include ``needed``: one sentence naming those missing, so a
+    file of another layout is not read as every row rejected."""
 
     def check(names: list[str]) -> None:
         missing = [c for c in needed if c not in names]
@@ -325,8 +326,8 @@ def layout_check(name: str, needed: tuple[str, ...], where: Path | str) -> Calla
     return check
 
 
-def checked_records(records: Records, check: Callable[[list[str]], object] | None) -> Records:
-    """JSON records have no header: the first record's keys are checked instead (when ``check`` is given)."""
+def _checked(records: Records, check: Callable[[list[str]], object] | None) -> Records:
+    """JSON records have no header: the first record's keys are checked instead."""
     first = check is not None
     for row_no, rec in records:
         if first and check is not None:

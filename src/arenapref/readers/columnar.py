@@ -37,6 +37,7 @@ from arenapref.readers.base import (
     source_stem,
 )
 from arenapref.readers.files import TABLE_SUFFIXES, iter_table_file, table_schema
+from arenapref.readers.messages import content_texts
 from arenapref.records import BATTLE_SCHEMA
 
 # What Python's str.strip() strips, so trimmed texts here equal the row readers' .strip().
@@ -134,28 +135,6 @@ class Messages:
     null_rows: np.ndarray
 
 
-def _is_str(t: pa.DataType) -> bool:
-    return bool(pa.types.is_string(t))
-
-
-def _texts(content: pa.Array) -> pa.Array | None:
-    """Each message's text: the string, or its text parts joined by newlines (as ``messages._texts``)."""
-    t = content.type
-    if _is_str(t):
-        return content
-    if not (pa.types.is_list(t) and pa.types.is_struct(t.value_type)):
-        return None
-    if t.value_type.get_field_index("text") < 0 or not _is_str(t.value_type.field("text").type):
-        return None
-    parts = pc.struct_field(pc.list_flatten(content), "text")
-    owner = np.asarray(pc.list_parent_indices(content), np.int64)
-    keep = np.asarray(parts.is_valid())
-    counts = np.bincount(owner[keep], minlength=len(content))
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), parts.filter(pa.array(keep))), "\n")
-    return pc.if_else(content.is_valid(), joined, pa.nulls(len(content), pa.string()))
-
-
 def messages(arr: pa.Array) -> Messages | None:
     """A ``list<struct<role, content>>`` column flattened; None for any other type (read row by row)."""
     t = arr.type
@@ -164,10 +143,10 @@ def messages(arr: pa.Array) -> Messages | None:
     struct = t.value_type
     if struct.get_field_index("role") < 0 or struct.get_field_index("content") < 0:
         return None
-    if not _is_str(struct.field("role").type):
+    if not pa.types.is_string(struct.field("role").type):
         return None
     flat = pc.list_flatten(arr)
-    texts = _texts(pc.struct_field(flat, "content"))
+    texts = content_texts(pc.struct_field(flat, "content"))
     if texts is None:
         return None
     roles = pc.struct_field(flat, "role")
@@ -231,7 +210,7 @@ def text_column(batch: pa.RecordBatch, name: str) -> pa.Array | None:
         return pa.nulls(batch.num_rows, pa.string())
     if pa.types.is_integer(col.type):
         col = col.cast(pa.string())
-    elif not _is_str(col.type):
+    elif not pa.types.is_string(col.type):
         return None
     return pc.if_else(pc.equal(col, ""), pa.nulls(len(col), pa.string()), col)
 
