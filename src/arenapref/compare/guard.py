@@ -51,7 +51,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arenapref.compare.near import NearDupSettings, _text_buffers, near_pairs
+from arenapref.compare.near import NearDupSettings, _text_buffers, near_pairs, sorted_unique
 from arenapref.compare.normalize import (
     MASK,
     TURN_SEPARATOR,
@@ -505,7 +505,9 @@ def _template_windows(templates: pa.Array) -> tuple[U64, I64]:
     owner = np.asarray(pc.list_parent_indices(split).to_numpy(zero_copy_only=False), dtype=np.int64)
     keys, pos = _window_keys(pieces, with_first=False)
     piece = np.searchsorted(_text_buffers(pieces)[1], pos, side="right") - 1
-    lonely = np.setdiff1d(np.arange(len(pieces)), piece)
+    windowed = np.zeros(len(pieces), dtype=bool)
+    windowed[piece] = True
+    lonely = np.flatnonzero(~windowed)
     alone = pieces.take(pa.array(lonely, pa.int64()))
     f_keys, f_pos = _window_keys(alone)
     f_piece = lonely[np.searchsorted(_text_buffers(alone)[1], f_pos, side="right") - 1]
@@ -570,7 +572,7 @@ def _anchored_pairs(hay: pa.Array, templates: pa.Array) -> tuple[I64, I64]:
         codes = list(pool.map(scan, cuts[:-1].tolist(), cuts[1:].tolist()))
     if not codes:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    held = np.unique(np.concatenate(codes))
+    held = sorted_unique(np.concatenate(codes))
     h, t = held // len(keys), t_of[by_key[held % len(keys)]]
     pair, n = np.unique(h * len(templates) + t, return_counts=True)
     pair = pair[n == need[pair % len(templates)]]
@@ -617,23 +619,51 @@ def _turn_frame(side: PrefixSide, first_only: bool) -> pl.DataFrame:
     return pl.DataFrame({"text": pl.Series(texts), "rec": rec, "depth": depth})
 
 
+def _holding_every_part(
+    texts: pl.Series, templates: pl.Series, h: I64, t: I64
+) -> tuple[pl.Series, pl.Series]:
+    """The pairs (``texts[h]``, ``templates[t]``) where the text holds every literal part of the template:
+    ``_occurrence``'s first test, run in Polars so that only the few pairs left reach Python."""
+    parts = (
+        pl.DataFrame({"t": np.arange(len(templates)), "part": templates.str.split(MASK)})
+        .explode("part")
+        .with_columns(pl.col("part").str.strip_chars())
+    )
+    pairs = pl.DataFrame({"pair": np.arange(len(h)), "h": h, "t": t, "text": texts.gather(h)})
+    held = (
+        pairs.join(parts, on="t")
+        .group_by("pair")
+        .agg(pl.col("text").str.contains(pl.col("part"), literal=True).all())
+        .filter(pl.col("text"))
+        .get_column("pair")
+        .sort()
+    )
+    return pl.Series(h).gather(held), pl.Series(t).gather(held)
+
+
 def _verified(hay: pl.DataFrame, templates: pl.DataFrame, whole: bool) -> pl.DataFrame:
     """Every (hay row, template row) pair that really matches: the hay row's columns, the template row's
-    (prefixed ``t_``) and the matched ``span``. Each distinct hay text is searched once."""
+    (prefixed ``t_``) and the matched ``span``. Each distinct hay text is searched once, for each
+    distinct template text."""
     rows = hay.with_row_index("row").group_by("text").agg(pl.col("row"))
-    h_np, t_np = _anchored_pairs(rows.get_column("text").to_arrow(), templates.get_column("text").to_arrow())
-    h_all, t_all = pl.Series(h_np), pl.Series(t_np)
+    temps = templates.with_row_index("t").group_by("text").agg(pl.col("t"))
+    h_np, t_np = _anchored_pairs(rows.get_column("text").to_arrow(), temps.get_column("text").to_arrow())
+    h_all, t_all = _holding_every_part(rows.get_column("text"), temps.get_column("text"), h_np, t_np)
     texts = rows.get_column("text").gather(h_all).to_list()
-    temps = templates.get_column("text").gather(t_all).to_list()
-    spans = [_occurrence(text, temp, whole) for text, temp in zip(texts, temps, strict=True)]
+    patterns = temps.get_column("text").gather(t_all).to_list()
+    spans = [_occurrence(text, pattern, whole) for text, pattern in zip(texts, patterns, strict=True)]
     ok = pl.Series([span is not None for span in spans], dtype=pl.Boolean)
-    hits = pl.DataFrame(
-        {
-            "row": rows.get_column("row").gather(h_all.filter(ok)),
-            "t": t_all.filter(ok),
-            "span": pl.Series([span for span in spans if span is not None], dtype=pl.String),
-        }
-    ).explode("row")
+    hits = (
+        pl.DataFrame(
+            {
+                "row": rows.get_column("row").gather(h_all.filter(ok)),
+                "t": temps.get_column("t").gather(t_all.filter(ok)),
+                "span": pl.Series([span for span in spans if span is not None], dtype=pl.String),
+            }
+        )
+        .explode("row")
+        .explode("t")
+    )
     return pl.concat(
         [
             hay.select(pl.all().gather(hits.get_column("row"))),
