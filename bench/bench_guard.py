@@ -119,27 +119,24 @@ def _timed(run: Any) -> tuple[Any, float, float]:
     return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def measure(table: pa.Table, prot: pa.Table) -> dict[str, Any]:
-    """Both timed ``find_leaks`` runs of whichever arenapref is imported: exact + placeholder, default."""
+def measure(table: pa.Table, prot: pa.Table, exact_only: bool = False) -> dict[str, Any]:
+    """The timed ``find_leaks`` runs of whichever arenapref is imported: exact + placeholder, and the
+    default (unless ``exact_only``)."""
     from arenapref.compare.guard import find_leaks
 
     leaks, wall, cpu = _timed(lambda: find_leaks(table, [prot], near=False, mask_pii=False))
-    near, near_wall, near_cpu = _timed(lambda: find_leaks(table, [prot]))
-    return {
-        "leaks": leaks,
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "near_leaks": near.num_rows,
-        "near_wall_s": near_wall,
-        "near_cpu_s": near_cpu,
-    }
+    out = {"leaks": leaks, "wall_s": wall, "cpu_s": cpu}
+    if not exact_only:
+        near, out["near_wall_s"], out["near_cpu_s"] = _timed(lambda: find_leaks(table, [prot]))
+        out["near_leaks"] = near.num_rows
+    return out
 
 
 def _before(args: argparse.Namespace) -> dict[str, Any]:
     """``measure`` with the arenapref of ``--before``, in a fresh interpreter."""
     env = {**os.environ, "PYTHONPATH": str(args.before)}
     cmd = [sys.executable, __file__, "--child", "--n", str(args.n), "--protected", str(args.protected)]
-    cmd += ["--seed", str(args.seed), "--workdir", str(args.workdir)]
+    cmd += ["--seed", str(args.seed), "--workdir", str(args.workdir)] + ["--exact-only"] * args.exact_only
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the --before run failed:\n{done.stderr[-3000:]}")
@@ -155,6 +152,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_guard"))
     parser.add_argument("--before", type=Path, help="source tree of an earlier arenapref to time as well")
     parser.add_argument("--no-reference", action="store_true", help="skip the plain Python reference")
+    parser.add_argument("--exact-only", action="store_true", help="skip the default (near-duplicate) runs")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -162,11 +160,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     table, prot = _load(args)
     if args.child:
-        out = measure(table, prot)
+        out = measure(table, prot, args.exact_only)
         out["leaks"] = out["leaks"].num_rows
         print(json.dumps(out))
         return out
-    ours = measure(table, prot)
+    ours = measure(table, prot, args.exact_only)
     leaks = ours["leaks"]
     before = None
     if args.before:
@@ -201,13 +199,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "rule" in leaks.column_names:
         names, counts = np.unique(leaks.column("rule").to_numpy(zero_copy_only=False), return_counts=True)
         print(f"  by rule: {dict(zip(names.tolist(), counts.tolist(), strict=True))}")
-    print(
-        f"  with near-duplicates and PII masking (the default): {ours['near_wall_s']:.2f} s "
-        f"({ours['near_cpu_s']:.2f} CPU s), {ours['near_leaks']:,} records"
-    )
+    if not args.exact_only:
+        print(
+            f"  with near-duplicates and PII masking (the default): {ours['near_wall_s']:.2f} s "
+            f"({ours['near_cpu_s']:.2f} CPU s), {ours['near_leaks']:,} records"
+        )
     if before is not None:
         print(f"  --before {args.before}, same data, same run:")
-        for label, key, n in (("exact + placeholder", "", "leaks"), ("default", "near_", "near_leaks")):
+        runs = [("exact + placeholder", "", "leaks")] + [("default", "near_", "near_leaks")] * (
+            not args.exact_only
+        )
+        for label, key, n in runs:
             wall, cpu = (
                 ours[f"{key}wall_s"] / before[f"{key}wall_s"],
                 ours[f"{key}cpu_s"] / before[f"{key}cpu_s"],
@@ -221,13 +223,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "protected": prot.num_rows,
         "ours_s": ours["wall_s"],
         "ours_cpu_s": ours["cpu_s"],
-        "ours_near_s": ours["near_wall_s"],
+        "ours_near_s": ours.get("near_wall_s"),
         "reference_s": ref_s,
         "ours_leaks": len(got),
         "reference_leaks": len(ref),
         "agreement": agreement,
         "scopes": {str(k): int(v) for k, v in scopes.items()},
-        "near_leaks": ours["near_leaks"],
+        "near_leaks": ours.get("near_leaks"),
         "before": before,
     }
 
