@@ -34,8 +34,10 @@ How it stays fast: every record gets one 128-bit key per prefix of its turns (a 
 per-turn hashes, so all prefixes of all records come from one cumulative sum), and matching is a hash
 join of candidate prefixes with protected prefixes, never a loop over pairs. Near-duplicates are searched
 once per distinct masked prefix text with MinHash-LSH (``compare.near``), every candidate pair verified.
-Containment hashes every word start of every distinct candidate turn and checks only the turns holding a
-protected prompt's two rarest stretches (``_anchored_pairs``).
+Each distinct turn text is normalised, hashed and measured once (``prefix_side``). Containment hashes
+every word start of every distinct candidate turn (in slices, on every core) and checks only the turns
+holding a protected prompt's two rarest stretches (``_anchored_pairs``) and every literal part of it
+(``_holding_every_part``), so Python sees only the few pairs left.
 """
 
 from __future__ import annotations
