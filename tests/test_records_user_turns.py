@@ -30,7 +30,9 @@ def test_chunked_sliced_and_empty_chunks_give_every_row() -> None:
 
 
 def test_battles_by_batch_and_large_types_kept_large() -> None:
-    battles = battles_table([Battle("1", ["p", "q"], ["a", "b"], ["c", "d"]), Battle("2", ["r"], ["a"], ["b"])])
+    battles = battles_table(
+        [Battle("1", ["p", "q"], ["a", "b"], ["c", "d"]), Battle("2", ["r"], ["a"], ["b"])]
+    )
     assert user_turns(pa.concat_tables([battles, battles.slice(1)])).to_pylist() == [["p", "q"], ["r"], ["r"]]
     large = pa.large_list(pa.large_string())
     wide = battles.set_column(1, "prompt", battles.column("prompt").cast(large))
