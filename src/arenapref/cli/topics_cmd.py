@@ -19,6 +19,7 @@ from arenapref.cli.common import (
     JsonOption,
     QuietOption,
     RejectsOption,
+    SplitOption,
     console,
     emit_json,
     open_input,
@@ -90,6 +91,7 @@ def fit(
         ),
     ] = 0,
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects_path: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -107,7 +109,7 @@ def fit(
     settings = FitSettings(
         k=k, sample=sample, embedder=embedder, seed=seed, english_only=english_only, assign=assign
     )
-    opened = open_input(source, fmt)
+    opened = open_input(source, fmt, split=split)
     rejects = opened.rejects
     model = fit_topics(opened, settings, rejects=rejects, threads=threads, progress=progress_enabled())
     model.save(out, rejects=rejects)
@@ -216,6 +218,7 @@ def probe_cmd(
         ),
     ] = 20_000,
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects_path: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -231,7 +234,7 @@ def probe_cmd(
     from arenapref.topics.probe import probe, write_chart
 
     model = load_model(model_dir)
-    opened = [open_input(s, fmt) for s in sources]
+    opened = [open_input(s, fmt, split=split) for s in sources]
     names = [_display_name(s, sources) for s in sources]
     report = probe(model, list(opened), names, target, unique_prompts, sample)
     merged = RejectLog()
@@ -271,6 +274,7 @@ def assign(
     source: Annotated[Path, typer.Argument(help="Records to label with their topic.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write (shared schema + topic).")],
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects_path: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -293,7 +297,7 @@ def assign(
     from arenapref.topics.fit import load_model, topic_batches
 
     model = load_model(model_dir)
-    opened = open_input(source, fmt)
+    opened = open_input(source, fmt, split=split)
     rows = 0
     counts = np.zeros(model.k, dtype=np.int64)
     unassigned: Counter[str] = Counter()

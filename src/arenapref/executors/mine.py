@@ -42,7 +42,6 @@ from arenapref.mine.filters import FilterSettings
 from arenapref.mine.miner import (
     Grouper,
     MineResult,
-    MineSettings,
     ScannedBatch,
     SourceScanner,
     TextStore,
@@ -52,6 +51,7 @@ from arenapref.mine.miner import (
     scan_source,
     text_store,
 )
+from arenapref.mine.settings import MineSettings
 from arenapref.readers import Source
 from arenapref.rejects import RejectLog
 
