@@ -226,10 +226,6 @@ def check_leakage(
 
 def fit_topics(
     data: Any,
-    k: int = 20,
-    embedder: str | None = None,
-    seed: int = 0,
-    threads: int = 0,
     progress: Progress = None,
     *,
     split: str | None = None,
@@ -237,9 +233,10 @@ def fit_topics(
 ) -> TopicModel:
     """Fit a topic map (the LMSYS-Chat-1M paper's recipe) on the first prompts of a source.
 
-    ``embedder`` defaults to the best one installed; ``settings`` are further ``FitSettings`` fields
-    (``sample``, ``english_only``, ...); ``threads`` 0 uses every core (``arenapref.threads``); ``split``
-    picks one split of a folder or DatasetDict with several.
+    ``settings`` are ``topics.settings.TopicFitSettings`` fields (``k``, ``sample``, ``embedder``: the
+    best one installed by default, ``seed``, ``english_only``, ``assign``, ``threads``: 0 uses every
+    core) and, for experiments, further ``topics.fit.FitSettings`` fields (``n_init``, ``min_chars``,
+    ...); ``split`` picks one split of a folder or DatasetDict with several.
 
     Example::
 
@@ -247,15 +244,17 @@ def fit_topics(
         >>> tm                    # one row per topic: size, share, label, top terms
         >>> tm.save("topics/")
     """
-    from arenapref.topics.embedders import DEFAULT_EMBEDDER
-    from arenapref.topics.fit import FitSettings
+    from arenapref.settings import build
     from arenapref.topics.fit import fit_topics as run
+    from arenapref.topics.settings import TopicFitSettings
 
-    fit = FitSettings(k=k, embedder=embedder or DEFAULT_EMBEDDER, seed=seed, **settings)
+    names = set(TopicFitSettings.model_fields)
+    options = build(TopicFitSettings, **{k: v for k, v in settings.items() if k in names})
+    fit = options.fit_settings(**{k: v for k, v in settings.items() if k not in names})
     tell = reporter(progress, "topics")
     try:
         source = _path_or_records(data) if split is None else _split(data, split)
-        return run(source, fit, threads=threads, progress=tell or False)
+        return run(source, fit, threads=options.threads, progress=tell or False)
     finally:
         close(tell)
 
@@ -288,26 +287,31 @@ def probe(
     target: str | None = None,
     *,
     split: str | None = None,
+    **settings: Any,
 ) -> ProbeReport:
     """Compare the topic mixes of several sources; flags topics a source under- or over-represents.
 
     ``sources``: a dict of name -> data, or a list (named by path); the target defaults to the last;
-    ``split`` picks one split of each source that is a folder or DatasetDict with several.
+    ``settings`` are ``topics.settings.TopicProbeSettings`` fields (``probe_sample``,
+    ``unique_prompts``); ``split`` picks one split of each source that is a folder or DatasetDict.
 
     Example::
 
         >>> rep = ap.probe(tm, {"lmsys": lmsys_df, "train": train_df})
         >>> rep.to_pandas()        # share of each topic in each source, with 95% intervals
     """
+    from arenapref.settings import build
     from arenapref.topics.probe import probe as run
+    from arenapref.topics.settings import TopicProbeSettings
 
+    options = build(TopicProbeSettings, **settings)
     if isinstance(sources, Mapping):
         names: list[str] | None = [str(n) for n in sources]
         items = list(sources.values())
     else:
         names, items = None, list(sources)
     data = [_path_or_records(s) if split is None else _split(s, split) for s in items]
-    return run(_topic_model(model), data, names, target)
+    return run(_topic_model(model), data, names, target, options.unique_prompts, options.probe_sample)
 
 
 def mine(

@@ -36,6 +36,11 @@ from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
 ZERO_IS_NONE = ("answer_similarity", "max_answer_chars", "max_pairs_per_prompt", "max_pairs_per_model_pair")
 
 
+def languages_of(option: str) -> tuple[str, ...]:
+    """--languages's comma-separated names as ``MineSettings.languages`` ("" is every language)."""
+    return tuple(x.strip() for x in option.split(",") if x.strip())
+
+
 @app.command("mine")
 def mine(
     sources: Annotated[
@@ -154,7 +159,7 @@ def mine(
         "near": near,
         "near_threshold": near_threshold,
         "answer_similarity": answer_similarity,
-        "languages": tuple(x.strip() for x in languages.split(",") if x.strip()),
+        "languages": languages_of(languages),
         "min_answer_chars": min_answer_chars,
         "max_answer_chars": max_answer_chars,
         "max_uses": max_uses,

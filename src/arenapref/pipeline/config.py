@@ -29,6 +29,7 @@ from arenapref.label.settings import JudgeSettings, LabelSettings, TeacherSettin
 from arenapref.mine.settings import MineSettings
 from arenapref.profile.settings import ProfileSettings
 from arenapref.settings import StageSettings, problem_text
+from arenapref.topics.settings import TopicFitSettings, TopicProbeSettings
 
 CONFIG_NAME = "PIPELINE.toml"
 
@@ -95,16 +96,8 @@ class CompareStageSettings(CompareSettings, _StageSection):
     """``[compare]``: ``compare.settings.CompareSettings``."""
 
 
-class TopicsSettings(_Section):
-    enabled: bool = True
-    k: int = Field(default=20, ge=2)
-    sample: int = Field(default=100_000, ge=1)
-    embedder: str | None = None
-    english_only: bool = True
-    threads: int = Field(default=0, ge=0)  # 0: every core (arenapref.threads)
-    assign: Literal["student", "transformer"] = "student"
-    # Prompts per source the probe places exactly with a transformer map (0: every row, by the student).
-    probe_sample: int = Field(default=20_000, ge=0)
+class TopicsSettings(TopicFitSettings, TopicProbeSettings, _StageSection):
+    """``[topics]``: ``topics.settings.TopicFitSettings`` (the map) and ``TopicProbeSettings`` (the probe)."""
 
 
 class MineStageSettings(MineSettings, _StageSection):

@@ -193,22 +193,15 @@ class TopicsStage(_Base):
 
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.readers import open_source
-        from arenapref.topics.fit import FitSettings, fit_topics
+        from arenapref.topics.fit import fit_topics
         from arenapref.topics.probe import probe, write_chart
+        from arenapref.topics.settings import TopicFitSettings
 
-        t, src, seed = ctx.config.topics, ctx.config.sources, ctx.config.run.seed
-        kwargs: dict[str, Any] = {
-            "k": t.k,
-            "sample": t.sample,
-            "seed": seed,
-            "english_only": t.english_only,
-            "assign": t.assign,
-        }
-        if t.embedder:
-            kwargs["embedder"] = t.embedder
+        t, src = ctx.config.topics, ctx.config.sources
+        fit = TopicFitSettings(**_fields(ctx, t, TopicFitSettings))
         lmsys = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
         fit_on: Any = lmsys[0] if len(lmsys) == 1 else pa.concat_tables([s.read_table() for s in lmsys])
-        model = fit_topics(fit_on, FitSettings(**kwargs), threads=t.threads)
+        model = fit_topics(fit_on, fit.fit_settings(), threads=fit.threads)
         ctx.progress(1, 2)
         model.save(ctx.out / "map")
         sources: list[Any] = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
@@ -222,7 +215,7 @@ class TopicsStage(_Base):
             from arenapref.topics.probe import probe_mixes
 
             if ex is None:
-                report = probe(model, sources, names, sample=t.probe_sample)
+                report = probe(model, sources, names, None, t.unique_prompts, t.probe_sample)
             else:
                 map_dir = str(ctx.out / "map")
                 report = probe_mixes(
