@@ -274,3 +274,12 @@ def test_split_picks_one_split_for_compare_topics_and_label(
     assert code == 0 and pq.read_metadata(out).num_rows == 6, err
     code, _, err = run_cli(["label", str(repo), "-o", str(tmp_path / "l.parquet"), "--split", "nope"], capsys)
     assert code == 1 and "has no split 'nope'" in err
+
+
+def test_every_data_command_and_function_takes_a_split() -> None:
+    commands = ("profile", "compare", "mine", "decontaminate", "check-leakage", "label")
+    for command in (*commands, "topics fit", "topics probe", "topics assign"):
+        assert "--split" in _options(command), command
+    functions = (api.profile, api.compare, api.mine, api.decontaminate, api.check_leakage, api.label)
+    for fn in (*functions, api.fit_topics, api.probe, api.assign_topics):
+        assert "split" in inspect.signature(fn).parameters, fn.__name__

@@ -170,7 +170,7 @@ def mine(
     }
     with settings_options():
         settings = build(
-            MineSettings, **{k: v or None if k in ZERO_IS_NONE else v for k, v in values.items()}
+            MineSettings, **{k: (v or None) if k in ZERO_IS_NONE else v for k, v in values.items()}
         )
     regen = None
     if regenerate_model:
