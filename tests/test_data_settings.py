@@ -189,9 +189,11 @@ def test_a_bad_value_is_one_sentence_naming_the_setting_everywhere(
         stage.functions[0]([], [], **{setting: bad})
     problem = caught.value.problem
     assert str(caught.value) == f"`{setting}` {problem}" and problem.endswith(f", not {bad!r}")
+    # On the command line, an option whose 0 means "none" says so.
+    shown = problem.replace(", not", " (or 0: none), not") if setting in stage.zero_is_none else problem
     for command in stage.commands:
         code, _, err = run_cli([*_argv(command, tmp_path), stage.flag(setting), str(bad)], capsys)
-        assert (code, err) == (1, f"error: {stage.flag(setting)} {problem}"), command
+        assert (code, err) == (1, f"error: {stage.flag(setting)} {shown}"), command
     if stage.section is not None and setting != "seed":
         with pytest.raises(ArenaprefError) as piped:
             parse_config({stage.section: {setting: bad}})

@@ -57,15 +57,23 @@ def option_of(setting: str, flags: Mapping[str, str] | None = None) -> str:
 
 
 @contextmanager
-def settings_options(flags: Mapping[str, str] | None = None) -> Iterator[None]:
+def settings_options(
+    flags: Mapping[str, str] | None = None, zero_is_none: tuple[str, ...] = ()
+) -> Iterator[None]:
     """Inside the block, an impossible stage setting (``arenapref.settings.SettingsError``, which names
-    the setting) is one sentence naming this command's option for it instead."""
+    the setting) is one sentence naming this command's option for it instead; ``zero_is_none``: settings
+    whose option also takes 0 for "none" (no cap), which the sentence then says."""
     from arenapref.settings import SettingsError
 
     try:
         yield
     except SettingsError as exc:
-        raise ArenaprefError(f"{option_of(exc.field, flags)} {exc.problem}") from None
+        problem = (
+            exc.problem.replace(", not", " (or 0: none), not", 1)
+            if exc.field in zero_is_none
+            else exc.problem
+        )
+        raise ArenaprefError(f"{option_of(exc.field, flags)} {problem}") from None
 
 
 def flags_for_parameters(message: str, flags: Mapping[str, str] = PARAMETER_FLAGS) -> str:

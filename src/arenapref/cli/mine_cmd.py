@@ -168,7 +168,7 @@ def mine(
         "seed": seed,
         "exclude_threshold": exclude_threshold,
     }
-    with settings_options():
+    with settings_options(zero_is_none=ZERO_IS_NONE):
         settings = build(
             MineSettings, **{k: (v or None) if k in ZERO_IS_NONE else v for k, v in values.items()}
         )
