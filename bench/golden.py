@@ -133,6 +133,8 @@ def _cli_runs(work: Path) -> dict[str, int]:
             "labeled.parquet",
             "--repeats",
             "2",
+            "--holdout-frac",
+            "0.3",
             "-o",
             "ablate.json",
             "--seed",

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from arenapref.label.evaluate import EvalReport as JudgeEvalReport
     from arenapref.label.judge import LabelResult
     from arenapref.mine.miner import MineResult
+    from arenapref.mine.regenerate import RegenerateSettings
     from arenapref.model.ablate import AblationReport
     from arenapref.model.evaluate import EvalReport
     from arenapref.model.leaderboard import Leaderboard
@@ -88,54 +89,135 @@ def read(
     return src.read_table()
 
 
-def profile(data: Any, tokenizer: str = "cl100k_base") -> Profile:
+def profile(
+    data: Any, *, split: str | None = None, executor: Executor | None = None, **settings: Any
+) -> Profile:
     """Rows, models, users, languages, token lengths and the label mix of one source.
+
+    ``settings`` are ``profile.settings.ProfileSettings`` fields (``tokenizer``); ``split`` picks one
+    split of a folder or DatasetDict with several; ``executor`` profiles the source's files on it.
 
     Example::
 
         >>> p = ap.profile("lmsys-chat-1m/")
         >>> p                      # a short summary; p.to_pandas() is the per-model table
     """
+    from arenapref.executors.profile import profile_source_with
     from arenapref.profile.core import profile_source
+    from arenapref.profile.settings import ProfileSettings
+    from arenapref.readers import open_source
+    from arenapref.settings import build
 
-    return profile_source(data, tokenizer)
+    options = build(ProfileSettings, **settings)
+    source = open_source(data, split=split)
+    if executor is None:
+        return profile_source(source, options.tokenizer)
+    return profile_source_with(executor, source, options.tokenizer)
 
 
-def compare(left: Any, right: Any = None, **settings: Any) -> CompareResult:
+def compare(
+    left: Any,
+    right: Any = None,
+    *,
+    format_left: str | None = None,
+    format_right: str | None = None,
+    split: str | None = None,
+    executor: Executor | None = None,
+    progress: Progress = None,
+    **settings: Any,
+) -> CompareResult:
     """Prompt overlap between two sources (or duplicates within one): exact, placeholder-masked and near.
 
-    ``settings`` are ``CompareSettings`` fields (``turns``, ``text``, ``mask_pii``, ``find_near``, ...).
+    ``settings`` are ``compare.settings.CompareSettings`` fields (``threshold``, ``turns``, ``text``,
+    ``mask_pii``, ``near``, ``sample``, ``seed``); ``split`` picks one split of a folder or DatasetDict
+    with several; ``executor`` (paths only) reads and matches on it (``arenapref.executors``).
 
     Example::
 
         >>> res = ap.compare(lmsys_df, train_df)
         >>> res                    # shares both ways; res.to_pandas() is one row per match
     """
-    from arenapref.compare.run import CompareSettings
     from arenapref.compare.run import compare as run
+    from arenapref.compare.settings import CompareSettings
+    from arenapref.settings import build
 
-    return run(left, right, CompareSettings(**settings))
+    options = build(CompareSettings, **settings)
+    tell = reporter(progress, "compare")
+    counts = StageCounts(tell) if tell is not None else None
+    try:
+        if not (isinstance(left, (str, Path)) and isinstance(right, (str, Path, type(None)))):
+            if executor is not None or format_left or format_right:
+                from arenapref.errors import ArenaprefError
+
+                raise ArenaprefError("`executor`, `format_left` and `format_right` apply to paths only")
+            return run(left, right, options, split)
+        from arenapref.compare.run import compare_paths
+        from arenapref.executors.compare import compare_paths_with
+
+        sides = (left, left if right is None else right, options, format_left, format_right, counts)
+        if executor is None:
+            return compare_paths(*sides, split=split)
+        return compare_paths_with(executor, *sides, split=split)
+    finally:
+        close(tell)
 
 
-def decontaminate(candidates: Any, protect: Any, threshold: float = 0.8) -> GuardResult:
+def _guard_options(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``compare.settings.GuardSettings`` fields (checked) as the guard functions' keywords."""
+    from arenapref.compare.settings import GuardSettings
+    from arenapref.settings import build
+
+    return build(GuardSettings, **settings).model_dump()
+
+
+def decontaminate(
+    candidates: Any,
+    protect: Any,
+    *,
+    split: str | None = None,
+    protect_names: Sequence[str] | None = None,
+    executor: Executor | None = None,
+    **settings: Any,
+) -> GuardResult:
     """Drop every candidate record whose prompt matches a protected source (exact, masked or near).
 
-    ``protect``: one source or a list (the competition's train and test, say).
+    ``protect``: one source or a list (the competition's train and test, say); ``settings`` are
+    ``compare.settings.GuardSettings`` fields (``threshold``, ``turns``, ``min_chars``, ``mask_pii``,
+    ``near``); ``split`` picks one split of ``candidates``; ``executor`` runs the matching on it.
 
     Example::
 
         >>> clean = ap.decontaminate(mined_pairs, [train_df, test_df])
         >>> clean.counts, clean.to_pandas()      # kept rows; clean.dropped has the others and why
     """
+    from functools import partial
+
     from arenapref.compare.guard import decontaminate as run
+    from arenapref.executors.guard import decontaminate_with
 
-    return run(candidates, _many(protect), threshold)
+    options = _guard_options(settings)
+    table = _records(data=candidates if split is None else _split(candidates, split), what="candidates")
+    guard = run if executor is None else partial(decontaminate_with, executor)
+    return guard(table, _many(protect), protect_names=protect_names, **options)
 
 
-def check_leakage(data: Any, protect: Any, threshold: float = 0.8) -> Leaks:
+def _split(data: Any, split: str) -> Any:
+    from arenapref.readers import open_source
+
+    return open_source(data, split=split)
+
+
+def check_leakage(
+    data: Any,
+    protect: Any,
+    *,
+    split: str | None = None,
+    protect_names: Sequence[str] | None = None,
+    **settings: Any,
+) -> Leaks:
     """Audit a set you will not filter: which of its records match a protected source, and how.
 
-    The same matching rule as ``decontaminate`` (one definition: ``compare.guard.find_leaks``).
+    The same matching rule and ``settings`` as ``decontaminate`` (one definition: ``compare.guard``).
 
     Example::
 
@@ -144,23 +226,24 @@ def check_leakage(data: Any, protect: Any, threshold: float = 0.8) -> Leaks:
     """
     from arenapref.compare.guard import Leaks, find_leaks
 
-    table = _records(data)
-    return Leaks(find_leaks(table, _many(protect), threshold), table.num_rows)
+    options = _guard_options(settings)
+    table = _records(data if split is None else _split(data, split))
+    return Leaks(find_leaks(table, _many(protect), protect_names=protect_names, **options), table.num_rows)
 
 
 def fit_topics(
     data: Any,
-    k: int = 20,
-    embedder: str | None = None,
-    seed: int = 0,
-    threads: int = 0,
     progress: Progress = None,
+    *,
+    split: str | None = None,
     **settings: Any,
 ) -> TopicModel:
     """Fit a topic map (the LMSYS-Chat-1M paper's recipe) on the first prompts of a source.
 
-    ``embedder`` defaults to the best one installed; ``settings`` are further ``FitSettings`` fields
-    (``sample``, ``english_only``, ...); ``threads`` 0 uses every core (``arenapref.threads``).
+    ``settings`` are ``topics.settings.TopicFitSettings`` fields (``k``, ``sample``, ``embedder``: the
+    best one installed by default, ``seed``, ``english_only``, ``assign``, ``threads``: 0 uses every
+    core) and, for experiments, further ``topics.fit.FitSettings`` fields (``n_init``, ``min_chars``,
+    ...); ``split`` picks one split of a folder or DatasetDict with several.
 
     Example::
 
@@ -168,14 +251,17 @@ def fit_topics(
         >>> tm                    # one row per topic: size, share, label, top terms
         >>> tm.save("topics/")
     """
-    from arenapref.topics.embedders import DEFAULT_EMBEDDER
-    from arenapref.topics.fit import FitSettings
+    from arenapref.settings import build
     from arenapref.topics.fit import fit_topics as run
+    from arenapref.topics.settings import TopicFitSettings
 
-    fit = FitSettings(k=k, embedder=embedder or DEFAULT_EMBEDDER, seed=seed, **settings)
+    names = set(TopicFitSettings.model_fields)
+    options = build(TopicFitSettings, **{k: v for k, v in settings.items() if k in names})
+    fit = options.fit_settings(**{k: v for k, v in settings.items() if k not in names})
     tell = reporter(progress, "topics")
     try:
-        return run(_path_or_records(data), fit, threads=threads, progress=tell or False)
+        source = _path_or_records(data) if split is None else _split(data, split)
+        return run(source, fit, threads=options.threads, progress=tell or False)
     finally:
         close(tell)
 
@@ -186,10 +272,11 @@ def _topic_model(model: Any) -> TopicModel:
     return load_model(model) if isinstance(model, (str, Path)) else model
 
 
-def assign_topics(model: Any, data: Any) -> pa.Table:
+def assign_topics(model: Any, data: Any, *, split: str | None = None) -> pa.Table:
     """``data`` in the shared schema with ``topic``, ``topic_label`` and ``topic_unassigned`` columns.
 
-    ``model``: a fitted ``TopicModel`` or the folder one was saved to.
+    ``model``: a fitted ``TopicModel`` or the folder one was saved to; ``split`` picks one split of a
+    folder or DatasetDict with several.
 
     Example::
 
@@ -198,46 +285,89 @@ def assign_topics(model: Any, data: Any) -> pa.Table:
     """
     from arenapref.topics.fit import with_topic_columns
 
-    return with_topic_columns(_topic_model(model), data)
+    return with_topic_columns(_topic_model(model), data if split is None else _split(data, split))
 
 
-def probe(model: Any, sources: Mapping[str, Any] | Sequence[Any], target: str | None = None) -> ProbeReport:
+def probe(
+    model: Any,
+    sources: Mapping[str, Any] | Sequence[Any],
+    target: str | None = None,
+    *,
+    split: str | None = None,
+    **settings: Any,
+) -> ProbeReport:
     """Compare the topic mixes of several sources; flags topics a source under- or over-represents.
 
-    ``sources``: a dict of name -> data, or a list (named by path); the target defaults to the last.
+    ``sources``: a dict of name -> data, or a list (named by path); the target defaults to the last;
+    ``settings`` are ``topics.settings.TopicProbeSettings`` fields (``probe_sample``,
+    ``unique_prompts``); ``split`` picks one split of each source that is a folder or DatasetDict.
 
     Example::
 
         >>> rep = ap.probe(tm, {"lmsys": lmsys_df, "train": train_df})
         >>> rep.to_pandas()        # share of each topic in each source, with 95% intervals
     """
+    from arenapref.settings import build
     from arenapref.topics.probe import probe as run
+    from arenapref.topics.settings import TopicProbeSettings
 
+    options = build(TopicProbeSettings, **settings)
     if isinstance(sources, Mapping):
         names: list[str] | None = [str(n) for n in sources]
         items = list(sources.values())
     else:
         names, items = None, list(sources)
-    return run(_topic_model(model), [_path_or_records(s) for s in items], names, target)
+    data = [_path_or_records(s) if split is None else _split(s, split) for s in items]
+    return run(_topic_model(model), data, names, target, options.unique_prompts, options.probe_sample)
 
 
-def mine(sources: Any, exclude: Any = (), progress: Progress = None, **settings: Any) -> MineResult:
+def mine(
+    sources: Any,
+    exclude: Any = (),
+    *,
+    split: str | None = None,
+    topics: str | Path | None = None,
+    regenerate: RegenerateSettings | None = None,
+    work_dir: str | Path | None = None,
+    executor: Executor | None = None,
+    progress: Progress = None,
+    **settings: Any,
+) -> MineResult:
     """Battle pairs from conversation logs: the same prompt answered by two different models.
 
     ``exclude``: sources whose prompts must not appear in the pairs (the competition's train and test);
-    ``settings`` are ``MineSettings`` fields (``near``, ``languages``, ``max_pairs_per_prompt``, ...).
+    ``settings`` are ``mine.settings.MineSettings`` fields (``near``, ``languages``,
+    ``max_pairs_per_prompt``, ...); ``split`` picks one split of each source; ``topics`` a topic map
+    folder (adds topic columns); ``regenerate`` asks a model for second answers; ``executor`` runs the
+    scan and the grouping on it (``arenapref.executors``).
 
     Example::
 
         >>> pairs = ap.mine(lmsys_df, exclude=[train_df, test_df])
         >>> pairs                 # the funnel; pairs.to_pandas() is the mined battles
     """
-    from arenapref.mine.miner import MineSettings, mine_pairs
+    from functools import partial
 
+    from arenapref.executors.mine import mine_pairs_with
+    from arenapref.mine.miner import mine_pairs
+    from arenapref.mine.settings import MineSettings
+    from arenapref.settings import build
+
+    options = build(MineSettings, **settings)
+    opened = [_split(s, split) if split is not None else s for s in _many(sources)]
+    run = mine_pairs if executor is None else partial(mine_pairs_with, executor)
     tell = reporter(progress, "mine")
     try:
         counts = StageCounts(tell) if tell is not None else None
-        return mine_pairs(_many(sources), MineSettings(**settings), exclude=_many(exclude), progress=counts)
+        return run(
+            opened,
+            options,
+            exclude=_many(exclude),
+            topics=topics,
+            regenerate=regenerate,
+            work_dir=None if work_dir is None else Path(work_dir),
+            progress=counts,
+        )
     finally:
         close(tell)
 
@@ -249,12 +379,19 @@ def _judge(judge: Any, overrides: Mapping[str, Any]) -> Any:
     return config.with_overrides(**overrides) if overrides else config
 
 
-def label(battles: Any, judge: Any = "default", progress: Progress = None, **overrides: Any) -> LabelResult:
+def label(
+    battles: Any,
+    judge: Any = "default",
+    progress: Progress = None,
+    *,
+    split: str | None = None,
+    **overrides: Any,
+) -> LabelResult:
     """Label battles with an LLM judge (an OpenAI-compatible server); answers are cached on disk.
 
     ``judge``: a shipped judge name, a TOML file or a ``JudgeConfig``; ``overrides`` are its
-    ``with_overrides`` fields (``base_url``, ``model``, ``api_key_env``, ``concurrency``, ...). Safe in a
-    notebook's running event loop.
+    ``with_overrides`` fields (``base_url``, ``model``, ``api_key_env``, ``concurrency``, ...); ``split``
+    picks one split of a folder or DatasetDict with several. Safe in a notebook's running event loop.
 
     Example::
 
@@ -263,9 +400,10 @@ def label(battles: Any, judge: Any = "default", progress: Progress = None, **ove
     """
     from arenapref.label import judge_battles
 
+    data = battles if split is None else read(_split(battles, split), "battles")
     tell = reporter(progress, "label")
     try:
-        return judge_battles(battles, _judge(judge, overrides), progress=_requests(tell))
+        return judge_battles(data, _judge(judge, overrides), progress=_requests(tell))
     finally:
         close(tell)
 

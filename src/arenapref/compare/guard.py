@@ -61,7 +61,8 @@ from arenapref.compare.normalize import (
     plain_and_masked,
     text_sizes,
 )
-from arenapref.compare.overlap import KINDS, TurnsMode, record_ids
+from arenapref.compare.overlap import KINDS, record_ids
+from arenapref.compare.settings import MIN_SHARED_CHARS, TurnsMode
 from arenapref.compare.sources import as_table
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
@@ -77,9 +78,6 @@ LEAK_COLUMNS = (
     "leak_scope",
     "leak_shared_turns",
 )
-MIN_SHARED_CHARS = 32
-"""The paper's minimum prompt length: a partial (prefix) match must share at least this many characters
-(``normalize.text_sizes``: a Han, kana or Hangul character counts as several)."""
 
 SCOPES = (
     "whole",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,11 +27,10 @@ import pyarrow.compute as pc
 
 from arenapref.compare.near import NearDupSettings, NearDupStats, NearHooks, clusters, near_pairs
 from arenapref.compare.normalize import EMPTY_KEY, _hash_texts, normalize_turns, turns_keys
+from arenapref.compare.settings import TextField, TurnsMode
 from arenapref.errors import ArenaprefError
 from arenapref.records import SCHEMAS, Kind, first_user_turn, kind_of, user_turns
 
-TurnsMode = Literal["all", "first"]
-TextField = Literal["prompt", "response"]
 KINDS = ("exact", "placeholder", "near")
 NO_MATCH = -1
 

@@ -23,7 +23,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from arenapref.atomic import atomic_dir
-from arenapref.compare.near import NearDupSettings
 from arenapref.compare.overlap import (
     KINDS,
     NO_MATCH,
@@ -32,12 +31,11 @@ from arenapref.compare.overlap import (
     OverlapResult,
     PromptSet,
     SelfDuplicates,
-    TextField,
-    TurnsMode,
     overlap,
     prompt_set,
     prompt_set_of_batches,
 )
+from arenapref.compare.settings import CompareSettings
 from arenapref.compare.sources import as_table, load_source
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
@@ -61,19 +59,6 @@ MATCH_SCHEMA = pa.schema(
         ("right_language", pa.string()),
     ]
 )
-
-
-@dataclass
-class CompareSettings:
-    """Options of ``compare``; ``near`` holds the MinHash settings (threshold 0.8 by default)."""
-
-    near: NearDupSettings = field(default_factory=NearDupSettings)
-    turns: TurnsMode = "all"
-    text: TextField = "prompt"
-    mask_pii: bool = True
-    find_near: bool = True
-    sample: int = 5
-    seed: int = 0
 
 
 @dataclass(repr=False)
@@ -241,13 +226,13 @@ def compare_sets(
     """
     settings = settings or CompareSettings()
     t0 = time.perf_counter()
-    res = overlap(ls, rs, settings.near, near=settings.find_near, within=True, hooks=hooks)
+    res = overlap(ls, rs, settings.near_settings, near=settings.near, within=True, hooks=hooks)
     same = rs is None
     parts = [_match_rows("left", ls, ls if rs is None else rs, res.left_to_right, True)]
     if rs is not None:
         parts.append(_match_rows("right", rs, ls, res.right_to_left, False))
     matches = pa.concat_tables(parts)
-    bands, rows = settings.near.bands_rows
+    bands, rows = settings.near_settings.bands_rows
     n_right = len(ls) if rs is None else len(rs)
     report: dict[str, Any] = {
         "left": {"name": left_name, "records": len(ls), "within": _dups_block(res.left_dups, len(ls))},
@@ -258,15 +243,15 @@ def compare_sets(
         },
         "same_source": same,
         "settings": {
-            "threshold": settings.near.threshold,
-            "num_perm": settings.near.num_perm,
+            "threshold": settings.threshold,
+            "num_perm": settings.near_settings.num_perm,
             "bands": bands,
             "rows": rows,
-            "shingle": f"{settings.near.shingle} {settings.near.ngram}-grams",
+            "shingle": f"{settings.near_settings.shingle} {settings.near_settings.ngram}-grams",
             "turns": settings.turns,
             "text": settings.text,
             "mask_pii": settings.mask_pii,
-            "near": settings.find_near,
+            "near": settings.near,
         },
         "left_in_right": _share_block(res.left_to_right, len(ls)),
         "left_in_right_by_model": _breakdown(res.left_to_right, ls.models),
@@ -292,9 +277,9 @@ def compare_sets(
 
 
 Progress = Callable[[str, int], None]
-#: ``read_prompt_set``'s shape: (path, format, settings, progress, stage) -> (prompt set, source).
+#: ``read_prompt_set``'s shape: (path, format, settings, progress, stage, split) -> (prompt set, source).
 ReadPromptSet = Callable[
-    [str | Path, str | None, CompareSettings, Progress | None, str], tuple[PromptSet, Source]
+    [str | Path, str | None, CompareSettings, Progress | None, str, str | None], tuple[PromptSet, Source]
 ]
 
 
@@ -313,20 +298,22 @@ def read_prompt_set(
     settings: CompareSettings | None = None,
     progress: Progress | None = None,
     stage: str = "read",
+    split: str | None = None,
 ) -> tuple[PromptSet, Source]:
     """Read a source batch by batch straight into its prompt set (the records are never all in memory).
 
     Answer files and ``question.jsonl`` get the views of ``load_source``; they are small. ``progress``
-    is called as ``progress(stage, records)`` after every batch.
+    is called as ``progress(stage, records)`` after every batch. ``split``: the split of a folder with
+    split files to read.
     """
     settings = settings or CompareSettings()
     p = Path(path)
     if p.is_file() and (p.parent.name == "model_answer" or p.name == "question.jsonl"):
-        table, src = load_source(p, format)
+        table, src = load_source(p, format, split)
         if progress is not None:
             progress(stage, table.num_rows)
         return prompt_set(table, settings.turns, settings.mask_pii, settings.text), src
-    src = open_source(p, format)
+    src = open_source(p, format, split=split)
     batches = _counted(src.batches(STREAM_BATCH_ROWS), stage, progress)
     return prompt_set_of_batches(batches, src.kind, settings.turns, settings.mask_pii, settings.text), src
 
@@ -340,8 +327,11 @@ def compare_paths(
     progress: Progress | None = None,
     read: ReadPromptSet | None = None,
     hooks: MatchHooks | None = None,
+    split: str | None = None,
 ) -> CompareResult:
     """Read two sources with the readers and compare them; the same path twice means within one source.
+
+    ``split``: the split to read of a folder with split files (both sides).
 
     ``progress(stage, records)`` is called while each side is read and once when matching starts.
     ``read``: how a side becomes its prompt set, ``read_prompt_set`` by default, and ``hooks``: where
@@ -350,9 +340,9 @@ def compare_paths(
     settings = settings or CompareSettings()
     read = read or read_prompt_set
     t0 = time.perf_counter()
-    ls, lsrc = read(left, format_left, settings, progress, "read LEFT")
+    ls, lsrc = read(left, format_left, settings, progress, "read LEFT", split)
     same = Path(left).resolve() == Path(right).resolve() and format_left == format_right
-    rs, rsrc = (None, lsrc) if same else read(right, format_right, settings, progress, "read RIGHT")
+    rs, rsrc = (None, lsrc) if same else read(right, format_right, settings, progress, "read RIGHT", split)
     if progress is not None:
         progress("match", 0)
     result = compare_sets(ls, rs, settings, str(left), str(right), time.perf_counter() - t0, hooks)
@@ -377,13 +367,18 @@ def compare(
     left: object,
     right: object | None = None,
     settings: CompareSettings | None = None,
+    split: str | None = None,
 ) -> CompareResult:
     """The ``compare`` entry point for notebooks: paths are streamed (``compare_paths``), tables and
-    DataFrames compared in memory (``compare_tables``); ``right=None`` looks for duplicates in ``left``."""
+    DataFrames compared in memory (``compare_tables``); ``right=None`` looks for duplicates in ``left``.
+    ``split``: the split to read of a folder or DatasetDict with several."""
     if isinstance(left, (str, Path)) and isinstance(right, (str, Path)):
-        return compare_paths(left, right, settings)
+        return compare_paths(left, right, settings, split=split)
     if isinstance(left, (str, Path)) and right is None:
-        return compare_paths(left, left, settings)
+        return compare_paths(left, left, settings, split=split)
+    if split is not None:
+        left = open_source(left, split=split)
+        right = None if right is None else open_source(right, split=split)
     return compare_tables(left, right, settings)
 
 

@@ -98,6 +98,7 @@ def read_prompt_set_with(
     settings: CompareSettings,
     progress: Progress | None = None,
     stage: str = "read",
+    split: str | None = None,
 ) -> tuple[PromptSet, Source]:
     """``compare.run.read_prompt_set`` with one block per file of the source.
 
@@ -105,8 +106,8 @@ def read_prompt_set_with(
     """
     p = Path(path)
     if p.is_file() and (p.parent.name == "model_answer" or p.name == "question.jsonl"):
-        return read_prompt_set(p, format, settings, progress, stage)  # small answer views: on the driver
-    source = open_source(p, format)
+        return read_prompt_set(p, format, settings, progress, stage, split)  # small views: on the driver
+    source = open_source(p, format, split=split)
     parts = []
     for part in executor.imap(
         partial(prompt_set_shard, kind=source.kind, settings=settings), shards_of(source)
@@ -127,12 +128,13 @@ def compare_paths_with(
     format_right: str | None = None,
     progress: Progress | None = None,
     partitions: int | None = None,
+    split: str | None = None,
 ) -> CompareResult:
     """``compare.run.compare_paths`` with the prompt sets built per file and the matching's key
     joins and LSH steps per partition on ``executor`` (``partitions``: twice the workers by default)."""
     read = partial(read_prompt_set_with, executor)
     hooks = match_hooks(executor, partitions)
-    return compare_paths(left, right, settings, format_left, format_right, progress, read, hooks)
+    return compare_paths(left, right, settings, format_left, format_right, progress, read, hooks, split)
 
 
 # ------------------------------------------------------------------------------ matching per partition

@@ -24,7 +24,7 @@ from arenapref.compare.guard import (
     decontaminate,
     prefix_side,
 )
-from arenapref.compare.overlap import TurnsMode
+from arenapref.compare.settings import TurnsMode
 from arenapref.executors.base import Executor
 from arenapref.executors.shards import table_blocks
 

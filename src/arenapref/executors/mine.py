@@ -28,7 +28,7 @@ back from the spill), the leakage guard and the funnel.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -42,7 +42,6 @@ from arenapref.mine.filters import FilterSettings
 from arenapref.mine.miner import (
     Grouper,
     MineResult,
-    MineSettings,
     ScannedBatch,
     SourceScanner,
     TextStore,
@@ -52,6 +51,7 @@ from arenapref.mine.miner import (
     scan_source,
     text_store,
 )
+from arenapref.mine.settings import MineSettings
 from arenapref.readers import Source
 from arenapref.rejects import RejectLog
 
@@ -111,7 +111,7 @@ def group_partition(part: GroupPartition, settings: MineSettings) -> pl.DataFram
     records = part.records.with_columns(pl.Series("tid", pa.array(local, pa.int64(), mask=local < 0)))
     with text_store() as store:
         store.append(pa.nulls(len(part.answers), TextStore.SCHEMA.field("prompts").type), part.answers)
-        grouped = group_records(records, store, replace(settings, near=False))
+        grouped = group_records(records, store, settings.model_copy(update={"near": False}))
     tids = part.records.select("rid", "tid")
     return grouped.drop("tid").join(tids, on="rid").select("rid", "group", "model", "tid", "stage_reason")
 

@@ -20,8 +20,9 @@ import numpy as np
 
 from arenapref.executors.base import Executor
 from arenapref.executors.shards import Shard, shards_of
-from arenapref.profile.core import DEFAULT_TOKENIZER, Profile, ProfileBuilder, grow_counts, load_tokenizer
+from arenapref.profile.core import Profile, ProfileBuilder, grow_counts, load_tokenizer
 from arenapref.profile.lengths import IntArray, LengthAccumulator
+from arenapref.profile.settings import DEFAULT_TOKENIZER
 from arenapref.readers import DEFAULT_BATCH, Source, open_source
 from arenapref.records import Kind
 from arenapref.rejects import RejectLog

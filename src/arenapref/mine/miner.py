@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +39,11 @@ from arenapref.compare.normalize import TURN_SEPARATOR, normalize_texts, normali
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.mine import filters as F
-from arenapref.mine.filters import ERROR_TEXTS, ErrorText, FilterSettings, KeyMode, error_regex, inspect_batch
+from arenapref.mine.filters import ERROR_TEXTS, FilterSettings, error_regex, inspect_batch
 from arenapref.mine.funnel import Funnel
 from arenapref.mine.pairing import PairingSettings, apply_caps, match
 from arenapref.mine.regenerate import RegenerateSettings, regenerate
+from arenapref.mine.settings import MineSettings
 from arenapref.readers import Source, open_source
 from arenapref.records import BATTLE_SCHEMA
 from arenapref.writers import write_competition_csv
@@ -70,38 +71,16 @@ DROPPED_SCHEMA = pa.schema(
 )
 
 
-@dataclass(frozen=True)
-class MineSettings:
-    """Every knob of a mining run; the defaults follow the top team's recipe plus a per-prompt cap."""
+def filter_settings(settings: MineSettings) -> FilterSettings:
+    return FilterSettings(
+        settings.key, settings.languages, settings.min_answer_chars, settings.max_answer_chars, ERROR_TEXTS
+    )
 
-    key: KeyMode = "all"
-    near: bool = False
-    near_threshold: float = 0.8
-    answer_similarity: float | None = 0.9
-    languages: tuple[str, ...] = ()
-    min_answer_chars: int = 1
-    max_answer_chars: int | None = None
-    max_uses: int = 1
-    max_pairs_per_prompt: int | None = 5
-    max_pairs_per_model_pair: int | None = None
-    seed: int = 0
-    exclude_threshold: float = 0.8
-    error_texts: tuple[ErrorText, ...] = field(default=ERROR_TEXTS, repr=False)
 
-    def filter_settings(self) -> FilterSettings:
-        return FilterSettings(
-            self.key, self.languages, self.min_answer_chars, self.max_answer_chars, self.error_texts
-        )
-
-    def pairing_settings(self) -> PairingSettings:
-        return PairingSettings(
-            self.max_uses, self.max_pairs_per_prompt, self.max_pairs_per_model_pair, self.seed
-        )
-
-    def describe(self) -> dict[str, object]:
-        out = asdict(self)
-        out["error_texts"] = len(self.error_texts)
-        return out
+def pairing_settings(settings: MineSettings) -> PairingSettings:
+    return PairingSettings(
+        settings.max_uses, settings.max_pairs_per_prompt, settings.max_pairs_per_model_pair, settings.seed
+    )
 
 
 @dataclass(repr=False)
@@ -331,7 +310,7 @@ def scan(
     Texts are appended in source and batch order, so row ids and text ids do not depend on where
     ``scanner`` ran the batches.
     """
-    fs = settings.filter_settings()
+    fs = filter_settings(settings)
     frames: list[pl.DataFrame] = []
     for src in sources:
         n_in = 0
@@ -611,7 +590,7 @@ def regenerate_pairs(
     result = regenerate(prompts, regen)
     counts.update({k: v for k, v in result.counts.items() if k != "asked"})
     counts["asked"] = len(prompts)
-    pattern = error_regex(settings.error_texts)
+    pattern = error_regex(ERROR_TEXTS)
     good = np.zeros(len(prompts), dtype=bool)
     for k, (answer, reason) in enumerate(zip(result.answers, result.reasons, strict=True)):
         rid = int(singles.get_column("rid")[k])
@@ -705,7 +684,7 @@ def mine_pairs(
         from arenapref.topics import load_model, with_topic_columns
 
         topic_model = load_model(topics)
-    funnel = Funnel(settings=settings.describe())
+    funnel = Funnel(settings={**settings.model_dump(), "error_texts": len(ERROR_TEXTS)})
     clock = time.perf_counter()
 
     def lap(name: str, following: str) -> None:
@@ -779,7 +758,7 @@ def _pair(grouped: pl.DataFrame, settings: MineSettings) -> tuple[pl.DataFrame, 
     )
     gcode = cand.get_column("gcode").to_numpy().astype(np.int64)
     mcode = cand.get_column("mcode").to_numpy().astype(np.int64)
-    ps = settings.pairing_settings()
+    ps = pairing_settings(settings)
     pairs = match(gcode, mcode, ps)
     prompt_drop, model_drop = apply_caps(pairs, gcode, mcode, ps)
     reason = np.full(len(pairs), "", dtype=object)

@@ -18,12 +18,18 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from arenapref.compare.settings import CompareSettings
 from arenapref.errors import ArenaprefError
 from arenapref.label.settings import JudgeSettings, LabelSettings, TeacherSettings
 from arenapref.model import settings as model_settings
+from arenapref.mine.settings import MineSettings
+from arenapref.profile.settings import ProfileSettings
+from arenapref.settings import StageSettings, problem_text
+from arenapref.topics.settings import TopicFitSettings, TopicProbeSettings
 
 CONFIG_NAME = "PIPELINE.toml"
 
@@ -68,39 +74,35 @@ class SourceSettings(_Section):
     test_format: str | None = None
 
 
-class ProfileSettings(_Section):
+class _StageSection(StageSettings):
+    """A stage's section: its package's settings model, ``enabled``, and the seed taken from ``run.seed``
+    (one seed for every stage, so a ``seed`` key in a stage's section is refused, and left out of TOML)."""
+
     enabled: bool = True
-    tokenizer: str = "cl100k_base"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_is_the_runs(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "seed" in data:
+            raise ValueError("the seed is set once for every stage, as run.seed")
+        return data
 
 
-class CompareStageSettings(_Section):
-    enabled: bool = True
-    threshold: float = Field(default=0.8, gt=0, le=1)
-    turns: Literal["all", "first"] = "all"
-    mask_pii: bool = True
-    near: bool = True
-    sample: int = Field(default=5, ge=0)
+class ProfileStageSettings(ProfileSettings, _StageSection):
+    """``[profile]``: ``profile.settings.ProfileSettings``."""
 
 
-class TopicsSettings(_Section):
-    enabled: bool = True
-    k: int = Field(default=20, ge=2)
-    sample: int = Field(default=100_000, ge=1)
-    embedder: str | None = None
-    english_only: bool = True
-    threads: int = Field(default=0, ge=0)  # 0: every core (arenapref.threads)
-    assign: Literal["student", "transformer"] = "student"
-    # Prompts per source the probe places exactly with a transformer map (0: every row, by the student).
-    probe_sample: int = Field(default=20_000, ge=0)
+class CompareStageSettings(CompareSettings, _StageSection):
+    """``[compare]``: ``compare.settings.CompareSettings``."""
 
 
-class MineStageSettings(_Section):
-    enabled: bool = True
-    key: Literal["all", "first"] = "all"
-    near: bool = False
-    answer_similarity: float | None = Field(default=0.9, gt=0, le=1)
-    max_pairs_per_prompt: int | None = Field(default=5, ge=1)
-    languages: list[str] = Field(default_factory=list)
+class TopicsSettings(TopicFitSettings, TopicProbeSettings, _StageSection):
+    """``[topics]``: ``topics.settings.TopicFitSettings`` (the map) and ``TopicProbeSettings`` (the probe)."""
+
+
+class MineStageSettings(MineSettings, _StageSection):
+    """``[mine]``: ``mine.settings.MineSettings``, and whether train is excluded as well as test."""
+
     exclude_train: bool = False
 
 
@@ -143,7 +145,7 @@ class PipelineConfig(_Section):
 
     run: RunSettings = RunSettings()
     sources: SourceSettings = SourceSettings()
-    profile: ProfileSettings = ProfileSettings()
+    profile: ProfileStageSettings = ProfileStageSettings()
     compare: CompareStageSettings = CompareStageSettings()
     topics: TopicsSettings = TopicsSettings()
     mine: MineStageSettings = MineStageSettings()
@@ -154,36 +156,13 @@ class PipelineConfig(_Section):
     predict: PredictStageSettings = PredictStageSettings()
 
 
-def _message(err: dict[str, Any]) -> str:
-    kind, ctx = err["type"], err.get("ctx") or {}
-    bounds = {
-        "greater_than_equal": "must be ≥ {ge:g}",
-        "greater_than": "must be > {gt:g}",
-        "less_than_equal": "must be ≤ {le:g}",
-        "less_than": "must be < {lt:g}",
-    }
-    if kind in bounds:
-        return bounds[kind].format(**ctx)
-    if kind == "value_error" and "error" in ctx:  # a validator's own sentence, without pydantic's prefix
-        return str(ctx["error"])
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "value_error":
-        return str(err["msg"]).removeprefix("Value error, ")
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}"
-    if kind.endswith(("_type", "_parsing")):
-        return "must be " + str(err["msg"]).removeprefix("Input should be ")
-    return str(err["msg"])
-
-
 def validation_sentence(exc: ValidationError, origin: str) -> str:
     """The first problem of a validation error as one sentence with the key's dotted path."""
     err = exc.errors()[0]
     path = ".".join(str(p) for p in err["loc"]) or "(top level)"
     more = len(exc.errors()) - 1
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{origin}: {path}: {_message(dict(err))}{tail}"
+    return f"{origin}: {path}: {problem_text(dict(err))}{tail}"
 
 
 def parse_config(data: dict[str, Any], origin: str = CONFIG_NAME) -> PipelineConfig:
@@ -215,7 +194,7 @@ def _toml_value(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
@@ -227,7 +206,13 @@ def to_toml(config: PipelineConfig, header: str = "") -> str:
     lines = [f"# {h}" for h in header.splitlines()] + ([""] if header else [])
 
     def section(name: str, model: BaseModel) -> None:
-        scalars = [(k, v) for k, v in model if not isinstance(v, BaseModel) and v is not None]
+        scalars = [
+            (k, v)
+            for k, v in model
+            if not isinstance(v, BaseModel)
+            and v is not None
+            and not (k == "seed" and isinstance(model, _StageSection))
+        ]
         lines.append(f"[{name}]")
         lines.extend(f"{k} = {_toml_value(v)}" for k, v in scalars)
         lines.append("")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel
 
 from arenapref.errors import ArenaprefError, CheckFailed, MissingDependencyError
 from arenapref.pipeline.config import PipelineConfig
@@ -59,6 +60,12 @@ def _executor(ctx: StageContext) -> Iterator[Executor | None]:
         return
     with get_executor(run.executor, run.address) as executor:
         yield executor
+
+
+def _fields(ctx: StageContext, section: BaseModel, model: type[BaseModel]) -> dict[str, Any]:
+    """The fields of a stage package's settings ``model`` in its config ``section``, with ``run.seed``."""
+    fields = section.model_dump(include=set(model.model_fields))
+    return fields | ({"seed": ctx.config.run.seed} if "seed" in model.model_fields else {})
 
 
 def _json(path: Path, data: Any) -> Path:
@@ -107,14 +114,14 @@ class ProfileStage(_Base):
         return None if s.lmsys or s.train or s.test else "needs at least one source"
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.profile.core import load_tokenizer, profile_source
+        from arenapref import api
         from arenapref.profile.plot import plot_profiles
         from arenapref.profile.render import write_json
+        from arenapref.profile.settings import ProfileSettings
         from arenapref.readers import open_source
 
-        cfg, src = ctx.config, ctx.config.sources
-        tok = cfg.profile.tokenizer
-        load_tokenizer(tok)
+        src = ctx.config.sources
+        settings = _fields(ctx, ctx.config.profile, ProfileSettings)
         opened = [
             *(open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys),
             *([open_source(ctx.path(src.train), src.train_format)] if src.train else []),
@@ -122,11 +129,8 @@ class ProfileStage(_Base):
         ]
         profiles = []
         with _executor(ctx) as ex:
-            from arenapref.executors.profile import profile_source_with
-
-            profile = profile_source if ex is None else partial(profile_source_with, ex)
             for i, s in enumerate(opened):
-                profiles.append(profile(s, tok))
+                profiles.append(api.profile(s, executor=ex, **settings))
                 ctx.progress(i + 1, len(opened))
         write_json(profiles, ctx.out / "profile.json")
         plot_profiles(profiles, ctx.out / "profile.png")
@@ -152,19 +156,12 @@ class CompareStage(_Base):
         return None
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.compare.near import NearDupSettings
         from arenapref.compare.overlap import concat_prompt_sets
-        from arenapref.compare.run import CompareSettings, compare_sets, read_prompt_set, write_compare
+        from arenapref.compare.run import compare_sets, read_prompt_set, write_compare
+        from arenapref.compare.settings import CompareSettings
 
-        c, src = ctx.config.compare, ctx.config.sources
-        settings = CompareSettings(
-            near=NearDupSettings(threshold=c.threshold),
-            turns=c.turns,
-            mask_pii=c.mask_pii,
-            find_near=c.near,
-            sample=c.sample,
-            seed=ctx.config.run.seed,
-        )
+        src = ctx.config.sources
+        settings = CompareSettings(**_fields(ctx, ctx.config.compare, CompareSettings))
         left_paths = [(p, src.train_format) for p in [src.train] if p] + [
             (p, src.test_format) for p in [src.test] if p
         ]
@@ -196,22 +193,15 @@ class TopicsStage(_Base):
 
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.readers import open_source
-        from arenapref.topics.fit import FitSettings, fit_topics
+        from arenapref.topics.fit import fit_topics
         from arenapref.topics.probe import probe, write_chart
+        from arenapref.topics.settings import TopicFitSettings
 
-        t, src, seed = ctx.config.topics, ctx.config.sources, ctx.config.run.seed
-        kwargs: dict[str, Any] = {
-            "k": t.k,
-            "sample": t.sample,
-            "seed": seed,
-            "english_only": t.english_only,
-            "assign": t.assign,
-        }
-        if t.embedder:
-            kwargs["embedder"] = t.embedder
+        t, src = ctx.config.topics, ctx.config.sources
+        fit = TopicFitSettings(**_fields(ctx, t, TopicFitSettings))
         lmsys = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
         fit_on: Any = lmsys[0] if len(lmsys) == 1 else pa.concat_tables([s.read_table() for s in lmsys])
-        model = fit_topics(fit_on, FitSettings(**kwargs), threads=t.threads)
+        model = fit_topics(fit_on, fit.fit_settings(), threads=fit.threads)
         ctx.progress(1, 2)
         model.save(ctx.out / "map")
         sources: list[Any] = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
@@ -225,7 +215,7 @@ class TopicsStage(_Base):
             from arenapref.topics.probe import probe_mixes
 
             if ex is None:
-                report = probe(model, sources, names, sample=t.probe_sample)
+                report = probe(model, sources, names, None, t.unique_prompts, t.probe_sample)
             else:
                 map_dir = str(ctx.out / "map")
                 report = probe_mixes(
@@ -254,32 +244,26 @@ class MineStage(_Base):
         return _paths(config, base, *names)
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.mine.miner import MineSettings, mine_pairs, write_result
+        from arenapref import api
+        from arenapref.mine.miner import write_result
+        from arenapref.mine.settings import MineSettings
         from arenapref.readers import open_source
 
         m, src = ctx.config.mine, ctx.config.sources
-        settings = MineSettings(
-            key=m.key,
-            near=m.near,
-            answer_similarity=m.answer_similarity,
-            languages=tuple(m.languages),
-            max_pairs_per_prompt=m.max_pairs_per_prompt,
-            seed=ctx.config.run.seed,
-        )
         exclude = [
             ctx.path(p)
             for p in ([src.test] if src.test else []) + ([src.train] if m.exclude_train and src.train else [])
         ]
         topics = ctx.stage_dir("topics") / "map" if ctx.has("topics") else None
         with _executor(ctx) as ex:
-            from arenapref.executors.mine import mine_pairs_with
-
-            result = (mine_pairs if ex is None else partial(mine_pairs_with, ex))(
+            result = api.mine(
                 [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys],
-                settings,
-                exclude=exclude,
+                exclude,
                 topics=topics,
                 work_dir=ctx.out,
+                executor=ex,
+                progress=False,
+                **_fields(ctx, m, MineSettings),
             )
         write_result(result, ctx.out / "pairs.parquet", dropped=ctx.out / "dropped.parquet")
         f = result.funnel
