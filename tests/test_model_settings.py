@@ -27,11 +27,11 @@ from arenapref.model.settings import (
     LeaderboardSettings,
     PredictSettings,
     TrainSettings,
-    build,
 )
 from arenapref.pipeline import run_pipeline
 from arenapref.pipeline.config import PipelineConfig, parse_config
 from arenapref.records import Battle, battles_table
+from arenapref.settings import build
 from arenapref.synth import SynthManifest, generate
 from arenapref.writers import write_parquet
 from cli_helpers import run_cli
@@ -141,11 +141,11 @@ def test_library_functions_take_their_defaults_from_the_settings() -> None:
 def test_one_repeats_default_and_errors_name_the_setting() -> None:
     assert AblateSettings().repeats == _options("ablate")["--repeats"] == parse_config({}).ablate.repeats
     with pytest.raises(ArenaprefError, match=r"^`folds`=1: cross-validation needs at least 2 folds$"):
-        build(TrainSettings, {"folds": 1})
-    with pytest.raises(ArenaprefError, match=r"^`repeats` must be at least 1, not 0$"):
-        build(AblateSettings, {"repeats": 0})
+        build(TrainSettings, folds=1)
+    with pytest.raises(ArenaprefError, match=r"^`repeats` must be ≥ 1, not 0$"):
+        build(AblateSettings, repeats=0)
     with pytest.raises(ArenaprefError, match=r"`model`=llm: ablate trains each arm several times"):
-        build(AblateSettings, {"model": "llm"})
+        build(AblateSettings, model="llm")
     with pytest.raises(ArenaprefError, match=r"^`model`=llm needs `base`"):
         api.train("unused.csv", "m", model="llm")
     # The pipeline checks the same settings when the file is read, naming the key's path.
@@ -164,7 +164,7 @@ def test_command_line_names_its_flags(capsys: pytest.CaptureFixture[str], tmp_pa
     assert code == 1 and "--model llm needs --base" in err
     argv = ["ablate", "--base", str(tmp_path), "--extra", str(tmp_path), "--repeats", "0"]
     code, _, err = run_cli(argv, capsys)
-    assert code == 1 and "--repeats must be at least 1, not 0" in err
+    assert code == 1 and "--repeats must be ≥ 1, not 0" in err
 
 
 def test_one_list_of_model_kinds(capsys: pytest.CaptureFixture[str]) -> None:

@@ -451,11 +451,11 @@ def judge_eval(
 def _settings(cls: type[Any], settings: Any, fields: Mapping[str, Any]) -> Any:
     """``settings`` as given, or built from keyword ``fields`` (one sentence naming a bad one)."""
     from arenapref.errors import ArenaprefError
-    from arenapref.model.settings import build
+    from arenapref.settings import build
 
     if settings is not None and fields:
         raise ArenaprefError(f"give `settings` or its fields, not both (got {', '.join(sorted(fields))})")
-    return settings if settings is not None else build(cls, dict(fields))
+    return settings if settings is not None else build(cls, **fields)
 
 
 def train(

@@ -26,10 +26,14 @@ class StageSettings(BaseModel):
 
 
 class SettingsError(ArenaprefError):
-    """An impossible setting: ``field`` (the setting's name) and ``problem`` (what it must be)."""
+    """An impossible setting: ``field`` (the setting's name) and ``problem`` (what it must be).
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"`{field}` {problem}")
+    ``own``: ``problem`` is a check's own sentence, which already says what it checks (a model kind that
+    cannot use a setting); it is the whole message then, not a predicate after the setting's name.
+    """
+
+    def __init__(self, field: str, problem: str, own: bool = False) -> None:
+        super().__init__(problem if own else f"`{field}` {problem}")
         self.field = field
         self.problem = problem
 
@@ -64,8 +68,10 @@ def build(cls: type[S], **values: Any) -> S:
         return cls(**values)
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or cls.__name__
+        field = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or cls.__name__
         problem = problem_text(dict(err))
+        if err["type"] == "value_error":
+            raise SettingsError(field, problem, own=True) from None
         if err["type"] != "extra_forbidden" and "input" in err:
             problem += f", not {err['input']!r}"
         raise SettingsError(field, problem) from None

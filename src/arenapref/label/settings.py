@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from arenapref.errors import ArenaprefError
 from arenapref.llmclient.offline import OFFLINE
+from arenapref.settings import StageSettings
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -33,11 +34,7 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[int, int, float], None]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class JudgeSettings(_Section):
+class JudgeSettings(StageSettings):
     """An LLM judge: its spec, where it is reached, what a run may spend, and where answers are cached.
 
     ``spec`` is a judge TOML (relative paths: to the config file's folder) or a shipped judge's name
@@ -68,7 +65,7 @@ class JudgeSettings(_Section):
         return data
 
 
-class TeacherSettings(_Section):
+class TeacherSettings(StageSettings):
     """A teacher: ``model_dir`` of a trained model, or (in a pipeline) one trained on the train source."""
 
     enabled: bool = True
@@ -77,7 +74,7 @@ class TeacherSettings(_Section):
     n_estimators: int = Field(default=300, ge=1)
 
 
-class LabelSettings(_Section):
+class LabelSettings(StageSettings):
     """Which labeler's labels a pipeline uses, and the labelers."""
 
     enabled: bool = True

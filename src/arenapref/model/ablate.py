@@ -42,7 +42,7 @@ from arenapref.model.estimators import battle_labels, with_labels
 from arenapref.model.features import BattleFeatures
 from arenapref.model.groups import grouped_split, prompt_keys
 from arenapref.model.kinds import make_estimator
-from arenapref.model.settings import AblateSettings, build
+from arenapref.model.settings import AblateSettings
 from arenapref.model.task import (
     LOSS_NAMES,
     Task,
@@ -58,6 +58,7 @@ from arenapref.model.task import (
 from arenapref.model.training import read_labeled
 from arenapref.progress import TextLines
 from arenapref.rejects import RejectLog
+from arenapref.settings import build
 
 #: Power for the minimum detectable effect.
 POWER = 0.8
@@ -375,7 +376,7 @@ def ablate(
         raise ArenaprefError(f"give `settings` or its fields, not both (got {', '.join(sorted(fields))})")
     if holdout is not None and "holdout_frac" in fields:
         raise ArenaprefError("give exactly one of `holdout` (held-out data) and `holdout_frac`")
-    s = settings if settings is not None else build(AblateSettings, fields)
+    s = settings if settings is not None else build(AblateSettings, **fields)
     model, repeats, n_boot = s.model, s.repeats, s.n_boot
     weights_grid = list(s.extra_weight)
     fractions = sorted(set(float(f) for f in s.curve))

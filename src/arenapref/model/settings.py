@@ -12,13 +12,10 @@ input, ``format`` and ``split`` of the readers) are arguments of the stage's fun
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -26,14 +23,11 @@ from pydantic import (
 
 from arenapref.errors import ArenaprefError
 from arenapref.model.kinds import DEFAULT_KIND, KINDS, kind
+from arenapref.settings import StageSettings
 
 Params = dict[str, int | float | str | bool]
 Task = Literal["auto", "three-way", "binary"]
 Ties = Literal["drop", "split"]
-
-
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def _kind_error(exc: ArenaprefError) -> ValueError:
@@ -52,7 +46,7 @@ def _checked_params(params: Params, info: ValidationInfo) -> Params:
     return params
 
 
-class TrainSettings(_Settings):
+class TrainSettings(StageSettings):
     """How ``train`` fits a model: its kind (``model.kinds``), folds, hyper-parameters and task.
 
     ``folds`` unset: the kind's default (5 grouped folds; 0 for ``llm``, one grouped hold-out, since each
@@ -116,7 +110,7 @@ def _repeatable(name: str) -> str:
 Share = Annotated[float, Field(gt=0, le=1)]
 
 
-class AblateSettings(_Settings):
+class AblateSettings(StageSettings):
     """How ``ablate`` compares base against base + extra on the same held-out human labels.
 
     ``holdout_frac``: the share of the base's prompt groups held out when no held-out data is given.
@@ -153,51 +147,23 @@ class AblateSettings(_Settings):
         return _checked_params(params, info)
 
 
-class EvaluateSettings(_Settings):
+class EvaluateSettings(StageSettings):
     """How ``evaluate`` scores a model: ``task`` (auto: the one it was trained for) and the diagram's bins."""
 
     task: Task = "auto"
     bins: int = Field(default=10, ge=2)
 
 
-class PredictSettings(_Settings):
+class PredictSettings(StageSettings):
     """How ``predict`` writes a submission: probabilities kept in [clip, 1 - clip] (three-way)."""
 
     clip: float = Field(default=1e-4, ge=0, le=0.3)
 
 
-class LeaderboardSettings(_Settings):
+class LeaderboardSettings(StageSettings):
     """How ``leaderboard`` rates models: bootstrap resamples for the intervals (0: none)."""
 
     n_boot: int = Field(default=100, ge=0)
-
-
-def _bound(err: dict[str, Any]) -> str:
-    ctx = err.get("ctx") or {}
-    for key, word in (("ge", "at least"), ("gt", "more than"), ("le", "at most"), ("lt", "less than")):
-        if key in ctx:
-            return f"must be {word} {ctx[key]:g}"
-    if err["type"] == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}"
-    if err["type"] == "extra_forbidden":
-        return "is not a setting of this stage"
-    return str(err["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
-
-
-S = TypeVar("S", bound=BaseModel)
-
-
-def build(cls: type[S], values: dict[str, Any]) -> S:
-    """``cls(**values)``, a bad value one sentence naming its setting (`folds` must be at least 0, not -1)."""
-    try:
-        return cls(**values)
-    except ValidationError as exc:
-        err: dict[str, Any] = dict(exc.errors()[0])
-        loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
-        if not loc or err["type"] == "value_error":  # a check's own sentence names what it checks
-            raise ArenaprefError(_bound(err)) from None
-        got = f", not {err['input']!r}" if err["type"] != "extra_forbidden" else ""
-        raise ArenaprefError(f"`{loc[0]}` {_bound(err)}{got}") from None
 
 
 __all__ = [
@@ -206,5 +172,4 @@ __all__ = [
     "LeaderboardSettings",
     "PredictSettings",
     "TrainSettings",
-    "build",
 ]

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -25,8 +24,8 @@ from pydantic_core import PydanticCustomError
 from arenapref.compare.settings import CompareSettings
 from arenapref.errors import ArenaprefError
 from arenapref.label.settings import JudgeSettings, LabelSettings, TeacherSettings
-from arenapref.model import settings as model_settings
 from arenapref.mine.settings import MineSettings
+from arenapref.model import settings as model_settings
 from arenapref.profile.settings import ProfileSettings
 from arenapref.settings import StageSettings, problem_text
 from arenapref.topics.settings import TopicFitSettings, TopicProbeSettings
@@ -34,11 +33,7 @@ from arenapref.topics.settings import TopicFitSettings, TopicProbeSettings
 CONFIG_NAME = "PIPELINE.toml"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class RunSettings(_Section):
+class RunSettings(StageSettings):
     """Where the run folder goes, the seed every stage uses, and where the distributable stages run."""
 
     dir: str = "run"
@@ -63,7 +58,7 @@ class RunSettings(_Section):
         return v
 
 
-class SourceSettings(_Section):
+class SourceSettings(StageSettings):
     """Input files or folders; any format the readers detect (``*_format`` forces one)."""
 
     lmsys: list[str] = Field(default_factory=list)
@@ -106,41 +101,35 @@ class MineStageSettings(MineSettings, _StageSection):
     exclude_train: bool = False
 
 
-class TrainStageSettings(model_settings.TrainSettings):
+class TrainStageSettings(model_settings.TrainSettings, _StageSection):
     """``[train]``: ``model.settings.TrainSettings`` (the ``train`` command's options) and the pipeline's
     own: whether the stage runs, and ``extra``: train on the label stage's pairs too, weighted by
     ``extra_weight``. ``base`` (``model = "llm"``) is relative to the config file, like every path;
     ``task`` and ``ties`` also set the ablate stage's metric.
     """
 
-    enabled: bool = True
     extra: bool = False
     extra_weight: float = Field(default=1.0, ge=0)
 
 
-class EvaluateStageSettings(model_settings.EvaluateSettings):
+class EvaluateStageSettings(model_settings.EvaluateSettings, _StageSection):
     """``[evaluate]``: ``model.settings.EvaluateSettings``; the stage scores the train stage's OOF
     predictions, and ``data`` (read as ``data_format``) held out when given."""
 
-    enabled: bool = True
     data: str | None = None
     data_format: str | None = None
 
 
-class AblateStageSettings(model_settings.AblateSettings):
+class AblateStageSettings(model_settings.AblateSettings, _StageSection):
     """``[ablate]``: ``model.settings.AblateSettings`` (the ``ablate`` command's options): base is the train
     source, extra the label stage's pairs; the whole extra set (share 1.0) is always an arm."""
 
-    enabled: bool = True
 
-
-class PredictStageSettings(model_settings.PredictSettings):
+class PredictStageSettings(model_settings.PredictSettings, _StageSection):
     """``[predict]``: ``model.settings.PredictSettings``; the submission for the test source."""
 
-    enabled: bool = True
 
-
-class PipelineConfig(_Section):
+class PipelineConfig(StageSettings):
     """The whole file."""
 
     run: RunSettings = RunSettings()
