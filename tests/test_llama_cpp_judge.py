@@ -26,6 +26,7 @@ from arenapref.label.config import load_judge
 from arenapref.label.judge import judge_battles
 from arenapref.llmclient.cache import JudgeCache, request_key
 from arenapref.llmclient.llamacpp import llama_cpp_missing, serve_llama_cpp
+from arenapref.llmclient.settings import ClientSettings
 from arenapref.mine import MineSettings, mine_pairs
 from arenapref.mine.regenerate import RegenerateSettings, conversation_messages
 from arenapref.model.llm.smollm2 import smollm2_gguf
@@ -106,7 +107,7 @@ def test_free_text_verdicts_from_a_real_model_are_parsed_or_counted(
     """The default judge asks for reasoning and then [[A]]/[[B]]/[[C]]; SmolLM2 writes what it writes. Every
     pair ends labeled or as a counted failure with its raw text; nothing crashes."""
     config = load_judge("default").with_overrides(base_url=llama_server, api_key_env="", concurrency=2)
-    config = replace(config, max_tokens=48, parse_retries=0, client=replace(config.client, timeout_s=120.0))
+    config = replace(config, max_tokens=48, parse_retries=0, client=replace(config.client, timeout_s=300.0))
     pairs = _short_real_pairs(shared_data, 2)
     result = judge_battles(pairs, config)
     s = result.stats
@@ -143,7 +144,7 @@ def test_multi_turn_regeneration_with_a_real_model(
     cache = tmp_path / "regen.sqlite"
     settings = RegenerateSettings(
         model="smollm2", base_url=llama_server, api_key_env=None, cache_path=cache, max_tokens=40,
-        temperature=0.0,
+        temperature=0.0, client=ClientSettings(concurrency=1, timeout_s=300.0),
     )  # fmt: skip
     started = time.perf_counter()
     result = mine_pairs([_lmsys_sample(shared_data, tmp_path)], MineSettings(seed=0), regenerate=settings)
@@ -165,3 +166,22 @@ def test_multi_turn_regeneration_with_a_real_model(
                 assert held.get_texts({key})[key].text == ours[k]
     turns = sum(len(r["prompt"]) for r in pairs)
     print(f"regeneration: {turns} turns in {seconds:.1f} s")
+
+
+def test_the_demo_s_llama_cpp_judge_settings_and_workspace_check(tmp_path: Path) -> None:
+    """`demo --judge llama-cpp` asks SmolLM2 at the spec's address on fewer pairs, and never silently
+    switches a workspace whose config was written for the offline judge."""
+    from arenapref.demo import demo_config, run_demo
+    from arenapref.pipeline import CONFIG_NAME, to_toml
+
+    config = demo_config(judge="llama-cpp")
+    judge = config.label.judge
+    assert (judge.spec, judge.base_url) == ("llama-cpp", "http://127.0.0.1:8000/v1")
+    assert config.label.max_pairs == 60 and judge.eval_rows == 30
+    assert demo_config().label.judge.base_url == "offline"
+    with pytest.raises(ArenaprefError, match="not 'vllm'"):
+        demo_config(judge="vllm")
+    (tmp_path / CONFIG_NAME).write_text(to_toml(demo_config(), "offline"), encoding="utf-8")
+    with pytest.raises(ArenaprefError, match="written for another judge"):
+        run_demo(tmp_path, judge="llama-cpp", progress=False)
+    assert not (tmp_path / "synth").exists()  # refused before anything was generated
