@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -102,9 +101,7 @@ def serve_llama_cpp(
     with tempfile.TemporaryDirectory(prefix="arenapref-llama-cpp-") as tmp:
         log = Path(tmp) / "server.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=os.environ.copy()
-            )
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
             _wait_ready(proc, base_url, log, startup_timeout_s)
             _warm_up(base_url, log, startup_timeout_s)
