@@ -212,10 +212,10 @@ def test_cli_mine_regenerate_on_ray_equal(
             argv += ["--regenerate-model", REGEN, "--base-url", server.base_url, "--api-key-env", ""]
             code, _, err = run_cli([*argv, "--executor", name], capsys)
             assert code == 0, err
-            assert server.stats(summary=True)["total"] == 3
+            assert server.stats(summary=True)["total"] == 5  # three one-turn and one two-turn conversation
     got, ref = (pq.read_table(tmp_path / f"{n}.parquet") for n in ("ray", "local"))
     assert got.equals(ref)
-    assert ref.column("source").to_pylist().count("regenerated") == 3
+    assert ref.column("source").to_pylist().count("regenerated") == 4
 
 
 def test_topics_assign_equal(ray_executor: Executor, workspace: SynthManifest, tmp_path: Path) -> None:

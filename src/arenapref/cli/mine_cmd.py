@@ -141,7 +141,9 @@ def mine(
     a funnel report (OUT.funnel.json / OUT.funnel.md) that accounts for every input record.
 
     With --regenerate-model, prompts answered by one model only get a second answer from that model over an
-    OpenAI-compatible endpoint (cached in SQLite and budgeted like the judge; a rerun resumes).
+    OpenAI-compatible endpoint (cached in SQLite and budgeted like the judge; a rerun resumes). A multi-turn
+    conversation is regenerated turn by turn, each turn given the user's turns and the model's own earlier
+    answers.
     """
     start_command(json_out, quiet)
     from arenapref import api

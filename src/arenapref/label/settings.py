@@ -38,9 +38,9 @@ class JudgeSettings(StageSettings):
     """An LLM judge: its spec, where it is reached, what a run may spend, and where answers are cached.
 
     ``spec`` is a judge TOML (relative paths: to the config file's folder) or a shipped judge's name
-    (``default``, ``five_level``, ``offline``); ``base_url = "offline"`` is the built-in offline judge (no
-    network, no key). Unset values come from the spec. ``enabled`` unset: the judge runs when ``label.use``
-    is ``"judge"``.
+    (``default``, ``five_level``, ``offline``, ``llama-cpp``); ``base_url = "offline"`` is the built-in
+    offline judge (no network, no key). Unset values come from the spec. ``enabled`` unset: the judge runs
+    when ``label.use`` is ``"judge"``.
     """
 
     enabled: bool | None = None
