@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from arenapref.topics.probe import ProbeReport
 
 # The names arenapref.topics.embedders accepts (kept here so --help imports no stage code).
-EMBEDDER_NAMES = ("auto", "hybrid", "static", "tfidf", "minilm")
+EMBEDDER_NAMES = ("auto", "hybrid", "static", "tfidf", "minilm", "mpnet")
 
 topics_app = typer.Typer(
     help="Topic map (the LMSYS-Chat-1M paper's k-means topics): fit, show, title, probe mixes, assign.",
