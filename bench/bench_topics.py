@@ -293,6 +293,30 @@ def micro_benchmark(texts: pa.Array) -> dict[str, float]:
     return {"per_second": len(texts) / wall, "per_cpu_second": len(texts) / cpu, "cores": cpu / wall}
 
 
+def speed_table(shared: Path, n: int) -> None:
+    """MiniLM and mpnet over the same ``n`` real prompts (Arena-Hard's), uncached, in one run.
+
+    Prints prompts/s (wall), prompts per CPU-second and the share of the 2 cores the process got, so the
+    two models' speeds are compared under the same load. Model loading is not timed.
+    """
+    texts = pa.array(real_sets(shared).get("arena_hard_34_models (cluster)", ([], []))[0][:n], pa.string())
+    if len(texts) == 0:
+        print(f"speed table skipped: no Arena-Hard prompts under {shared}")
+        return
+    print(f"{'embedder':10}{'prompts':>9}{'prompts/s':>11}{'per CPU-s':>11}{'cores':>7}")
+    for name in ("minilm", "mpnet"):
+        try:
+            emb = make_embedder(name)
+            emb.fit(texts, 0)
+        except MissingDependencyError as exc:
+            print(f"{name}: skipped: {exc}")
+            continue
+        t0, c0 = time.perf_counter(), time.process_time()
+        emb.embed(texts)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"{name:10}{len(texts):9d}{len(texts) / wall:11.1f}{len(texts) / cpu:11.1f}{cpu / wall:7.2f}")
+
+
 def step_timer(t0: float) -> ProgressFn:
     """A fit progress callback that prints each recipe step with the seconds since ``t0``: where time goes."""
 
@@ -341,9 +365,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--default-only", action="store_true", help="print only the new default's real-data table and stop"
     )
+    parser.add_argument(
+        "--speed", type=int, default=0, help="only time minilm and mpnet on this many real prompts"
+    )
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared by other jobs)")
     figures: dict[str, float] = {}
+    if args.speed:
+        speed_table(args.shared, args.speed)
+        return figures
     if not args.default_only:
         real_table(args.shared, figures, args.real_minilm_n, args.real_seeds)
     student_table(args.shared, figures, args.real_seeds)
@@ -364,6 +394,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     micro_texts = kept.slice(0, args.micro_n)
     if args.micro_n:
         figures.update({f"micro_before_{k}": v for k, v in micro_benchmark(micro_texts).items()})
+        print(
+            f"micro-benchmark before the fit: {figures['micro_before_per_second']:.1f} prompts/s, "
+            f"{figures['micro_before_per_cpu_second']:.1f} per CPU-s, "
+            f"{figures['micro_before_cores']:.2f} of 2 cores",
+            flush=True,
+        )
     if args.cold_cache:  # a fresh user cache: the fit pays for the transformer pass and the token table
         os.environ["ARENAPREF_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench_topics_cache_")
     t0, c0 = time.perf_counter(), time.process_time()

@@ -448,8 +448,9 @@ def fit_topics(
     (``arenapref.progress``).
 
     With a transformer embedder (the default, MiniLM), k-means runs on the transformer's sentence vectors
-    of the whole fit sample (cached by content), so the map is the transformer's; with ``assign =
-    "student"`` a fast student is then placed over it to assign other rows (see student.py).
+    of a seeded sample of at most ``map_sample`` kept prompts (cached by content), so the map is the
+    transformer's; with ``assign = "student"`` a fast student (MiniLM maps only) is then placed over it to
+    assign other rows (see student.py).
     """
     settings = settings or FitSettings()
     if settings.k < 2:
