@@ -1,6 +1,7 @@
 """Benchmark of the topic map: agreement with real topic labels per embedder, and speed at scale.
 
-Part 1 (real data, when ../shared/data is present): for each embedder (hybrid, static, tfidf, minilm),
+Part 1 (real data, when ../shared/data is present): for each embedder (hybrid, static, tfidf, minilm, and
+mpnet, the paper's all-mpnet-base-v2, where the ``mpnet`` extra and its weight parts are installed),
 k-means with k = the number of labels on real prompts with real topic labels, ARI and NMI (mean of 5
 k-means seeds, same prompts, k and seeds for every embedder) side by side with embedding speed:
 pandalm_human_999 (170 distinct instructions, motivation_app, 50 apps) and arena_hard_34_models
@@ -14,10 +15,14 @@ Distillation of the isolated-token table is timed cold (fresh cache folder) and 
 
 Part 2 (synthetic LMSYS prompts with planted topics):
 
-Measures, in one run: fit time and adjusted Rand index (ARI) against the planted topics with the default
-embedder; assignment throughput (prompts/s, extrapolated to 1M); the MiniLM embedder's sentences/s and
-the ARI of k-means on its vectors; and a plain reference side by side: sklearn's TfidfVectorizer (same
-n-grams, sublinear tf, stop words) with k-means on the sparse TF-IDF rows (no SVD, no Arrow tokenizer).
+Measures, in one run: fit time (wall and CPU, with the seconds at which each recipe step started) and
+adjusted Rand index (ARI) against the planted topics with the default embedder; a contention
+micro-benchmark (MiniLM over a fixed 200 of the prompts, uncached, just before and just after the fit:
+its prompts/s and the share of the 2 cores the process got show how much of the fit's time is the
+machine's load); assignment throughput (prompts/s, extrapolated to 1M); the MiniLM embedder's
+sentences/s and the ARI of k-means on its vectors; and a plain reference side by side: sklearn's
+TfidfVectorizer (same n-grams, sublinear tf, stop words) with k-means on the sparse TF-IDF rows (no SVD,
+no Arrow tokenizer).
 
     .venv/bin/python bench/bench_topics.py --n 100000 --assign-n 1000000 --minilm-n 2000
 """
@@ -42,6 +47,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from arenapref.errors import MissingDependencyError
+from arenapref.progress import ProgressFn
 from arenapref.readers import open_source
 from arenapref.records import first_user_turn
 from arenapref.rejects import RejectLog
@@ -144,6 +150,7 @@ REAL_ROWS = (
     ("tfidf", "tfidf", "self"),
     ("minilm", "minilm", "self"),
     ("minilm, half", "minilm", "half"),
+    ("mpnet (the paper's model)", "mpnet", "self"),
 )
 
 
@@ -272,6 +279,54 @@ def student_table(shared: Path, figures: dict[str, float], seeds: int = 5) -> No
         )
 
 
+def micro_benchmark(texts: pa.Array) -> dict[str, float]:
+    """MiniLM over a fixed set of prompts, uncached: how fast the transformer runs on this machine *now*.
+
+    Run beside the fit in the same process, it shows what share of the fit's time is the machine's load:
+    ``cores`` is CPU seconds per wall second (2.0 = both cores of an idle 2-core machine).
+    """
+    emb = MiniLMEmbedder()
+    emb.fit(texts, 0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    emb.embed(texts)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"per_second": len(texts) / wall, "per_cpu_second": len(texts) / cpu, "cores": cpu / wall}
+
+
+def speed_table(shared: Path, n: int) -> None:
+    """MiniLM and mpnet over the same ``n`` real prompts (Arena-Hard's), uncached, in one run.
+
+    Prints prompts/s (wall), prompts per CPU-second and the share of the 2 cores the process got, so the
+    two models' speeds are compared under the same load. Model loading is not timed.
+    """
+    texts = pa.array(real_sets(shared).get("arena_hard_34_models (cluster)", ([], []))[0][:n], pa.string())
+    if len(texts) == 0:
+        print(f"speed table skipped: no Arena-Hard prompts under {shared}")
+        return
+    print(f"{'embedder':10}{'prompts':>9}{'prompts/s':>11}{'per CPU-s':>11}{'cores':>7}")
+    for name in ("minilm", "mpnet"):
+        try:
+            emb = make_embedder(name)
+            emb.fit(texts, 0)
+        except MissingDependencyError as exc:
+            print(f"{name}: skipped: {exc}")
+            continue
+        t0, c0 = time.perf_counter(), time.process_time()
+        emb.embed(texts)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(f"{name:10}{len(texts):9d}{len(texts) / wall:11.1f}{len(texts) / cpu:11.1f}{cpu / wall:7.2f}")
+
+
+def step_timer(t0: float) -> ProgressFn:
+    """A fit progress callback that prints each recipe step with the seconds since ``t0``: where time goes."""
+
+    def report(step: str, number: int, total: int | None) -> None:
+        del number, total
+        print(f"  {time.perf_counter() - t0:7.1f} s  {step}", flush=True)
+
+    return report
+
+
 def planted_topics(synth_dir: Path, rows: np.ndarray) -> np.ndarray:
     """The planted topic of the given LMSYS rows (row numbers in shard order)."""
     ids = pq.read_table(synth_dir / "lmsys", columns=["conversation_id"]).column("conversation_id")
@@ -305,11 +360,20 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--real-only", action="store_true", help="print the real-data table and stop")
     parser.add_argument("--cold-cache", action="store_true", help="fit with a fresh, empty user cache")
     parser.add_argument(
+        "--micro-n", type=int, default=200, help="prompts of the contention micro-benchmark (0: skip)"
+    )
+    parser.add_argument(
         "--default-only", action="store_true", help="print only the new default's real-data table and stop"
+    )
+    parser.add_argument(
+        "--speed", type=int, default=0, help="only time minilm and mpnet on this many real prompts"
     )
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared by other jobs)")
     figures: dict[str, float] = {}
+    if args.speed:
+        speed_table(args.shared, args.speed)
+        return figures
     if not args.default_only:
         real_table(args.shared, figures, args.real_minilm_n, args.real_seeds)
     student_table(args.shared, figures, args.real_seeds)
@@ -325,24 +389,47 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     # --- ours: fit (read, sample, filter, dedupe, embed, k-means, labels) -------------------------------
     settings = FitSettings(k=args.k, sample=args.n, seed=args.seed)
+    sample = sample_first_prompts(open_source(synth_dir / "lmsys").batches(), args.n, args.seed)
+    kept, rows, _ = select_prompts(sample, settings, RejectLog(), "bench")
+    micro_texts = kept.slice(0, args.micro_n)
+    if args.micro_n:
+        figures.update({f"micro_before_{k}": v for k, v in micro_benchmark(micro_texts).items()})
+        print(
+            f"micro-benchmark before the fit: {figures['micro_before_per_second']:.1f} prompts/s, "
+            f"{figures['micro_before_per_cpu_second']:.1f} per CPU-s, "
+            f"{figures['micro_before_cores']:.2f} of 2 cores",
+            flush=True,
+        )
     if args.cold_cache:  # a fresh user cache: the fit pays for the transformer pass and the token table
         os.environ["ARENAPREF_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench_topics_cache_")
     t0, c0 = time.perf_counter(), time.process_time()
-    model = fit_topics(synth_dir / "lmsys", settings, threads=args.threads)
+    model = fit_topics(synth_dir / "lmsys", settings, threads=args.threads, progress=step_timer(t0))
     figures["fit_seconds"] = time.perf_counter() - t0
     figures["fit_cpu_seconds"] = time.process_time() - c0
-    sample = sample_first_prompts(open_source(synth_dir / "lmsys").batches(), args.n, args.seed)
-    kept, rows, _ = select_prompts(sample, settings, RejectLog(), "bench")
+    if args.micro_n:
+        figures.update({f"micro_after_{k}": v for k, v in micro_benchmark(micro_texts).items()})
     truth = planted_topics(synth_dir, rows)
     figures["fit_prompts"] = float(len(kept))
     figures["ari"] = float(adjusted_rand_score(truth, model.assign_texts(kept)))
     figures.update(model.quality)
     figures.update(model.timing)
     print(
-        f"fit: {figures['fit_seconds']:.1f} s, ARI {figures['ari']:.3f} (assigned by {model.assigner}); "
-        f"quality {model.quality}, {model.timing}",
+        f"fit: {figures['fit_seconds']:.1f} s wall, {figures['fit_cpu_seconds']:.1f} s CPU, "
+        f"{model.stats['kept']:,} of {len(kept):,} kept prompts through the transformer at "
+        f"{model.timing['embed_prompts_per_second']:.1f} prompts/s; ARI {figures['ari']:.3f} (assigned by "
+        f"{model.assigner}); quality {model.quality}",
         flush=True,
     )
+    if args.micro_n:
+        m0, m1 = figures["micro_before_per_second"], figures["micro_after_per_second"]
+        print(
+            f"contention: the same micro-benchmark (MiniLM, {len(micro_texts)} of these prompts, not cached) "
+            f"read {m0:.1f} prompts/s before the fit and {m1:.1f} after, getting "
+            f"{figures['micro_before_cores']:.2f} and {figures['micro_after_cores']:.2f} of 2 cores "
+            f"(load average now {os.getloadavg()[0]:.1f}); the fit's own transformer rate was "
+            f"{model.timing['embed_prompts_per_second']:.1f} prompts/s",
+            flush=True,
+        )
 
     # --- ours: assignment throughput ------------------------------------------------------------------
     table = open_source(synth_dir / "lmsys").read_table()

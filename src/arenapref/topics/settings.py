@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 
 class TopicFitSettings(StageSettings):
     """How a map is fitted: ``k`` topics on a seeded ``sample`` of first prompts, embedded by ``embedder``
-    (``auto``: the best one installed); ``assign``: how a transformer map places other rows; ``threads``
-    0 uses every core (``arenapref.threads``)."""
+    (``auto``: the best one installed); a transformer embeds and clusters a seeded ``map_sample`` of the
+    kept prompts (0: all of them; the fit's time is mostly that pass); ``assign``: how a transformer map
+    places other rows; ``threads`` 0 uses every core (``arenapref.threads``)."""
 
     k: int = Field(default=20, ge=2)
     sample: int = Field(default=100_000, ge=1)
+    map_sample: int = Field(default=20_000, ge=0)
     embedder: str = "auto"
     seed: int = Field(default=0, ge=0)
     english_only: bool = True

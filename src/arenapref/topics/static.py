@@ -52,9 +52,13 @@ CLS_ID, SEP_ID = 101, 102
 DISTILL_VERSION = 1
 # Only the head of a prompt is read; the paper's recipe keeps prompts of at most 1,536 characters.
 MAX_CHARS = 1536
-# all-MiniLM-L6-v2's own limit (sentence-transformers' max_seq_length): measured cosine 0.999 to 512
-# tokens on real prompts, and faster.
-MAX_TOKENS = 256
+# Tokens a transformer reads per prompt. all-MiniLM-L6-v2's own limit is 256 (cosine 0.999 to 512 tokens
+# on real prompts); 128 measured cosine 0.990 to 512 and 23% more prompts per CPU-second on the fit's
+# prompts (bench/bench_topics.py), which a 100k fit's 5-minute budget needs.
+MAX_TOKENS = 128
+# Padded tokens per transformer batch. Smaller batches keep the activations in cache: on the shared
+# 2-core machine 512 measured 58 prompts per CPU-second, 2,048 43 and 4,096 34 (same prompts, 1 thread).
+BATCH_TOKENS = 512
 # Texts embedded per sparse product: bounds the memory of one call (about 16k x 384 floats out).
 BATCH = 16_384
 MINILM_DIM = 384
@@ -141,14 +145,15 @@ def vocab_size() -> int:
         return sum(1 for _ in fh)
 
 
-def minilm_batches(
-    session: Any, tokenizer: Any, values: list[str], batch_tokens: int = 4096
-) -> Iterator[tuple[list[int], np.ndarray, np.ndarray, np.ndarray]]:
-    """MiniLM's last hidden states for the non-blank ``values``, length-sorted and padded per batch.
+def length_batches(
+    tokenizer: Any, values: list[str], batch_tokens: int = BATCH_TOKENS
+) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+    """The non-blank ``values`` tokenized, length-sorted and padded (with 0s) per batch.
 
-    Yields (row indices into ``values``, token ids, attention mask, hidden states). Attention costs
-    grow with the square of the padded width, so long prompts go a few at a time and short ones in
-    large batches: a budget of ``batch_tokens`` padded tokens per batch gives both.
+    Yields (row indices into ``values``, token ids, attention mask). Attention costs grow with the
+    square of the padded width, so long prompts go a few at a time and short ones in large batches: a
+    budget of ``batch_tokens`` padded tokens per batch gives both. Positions the mask leaves out are
+    never read, so the padding id does not matter.
     """
     present = [i for i, text in enumerate(values) if text.strip()]
     encodings = dict(zip(present, tokenizer.encode_batch([values[i] for i in present]), strict=True))
@@ -169,13 +174,30 @@ def minilm_batches(
         for row, i in enumerate(idx):
             ids[row, : len(encodings[i].ids)] = encodings[i].ids
             mask[row, : len(encodings[i].ids)] = 1
+        yield idx, ids, mask
+
+
+def minilm_batches(
+    session: Any, tokenizer: Any, values: list[str], batch_tokens: int = BATCH_TOKENS
+) -> Iterator[tuple[list[int], np.ndarray, np.ndarray, np.ndarray]]:
+    """MiniLM's last hidden states for the non-blank ``values`` (``length_batches``).
+
+    Yields (row indices into ``values``, token ids, attention mask, hidden states).
+    """
+    for idx, ids, mask in length_batches(tokenizer, values, batch_tokens):
         hidden = session.run(
             None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         )[0]
         yield idx, ids, mask, hidden
 
 
-def _isolated_tokens(session: Any, n: int, batch: int = 1024) -> np.ndarray:
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of the token vectors the attention mask keeps (sentence-transformers' pooling), not normalised."""
+    weights = mask[..., None].astype(np.float32)
+    return np.asarray((hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None), np.float32)
+
+
+def _isolated_tokens(session: Any, n: int, batch: int = BATCH_TOKENS // 3) -> np.ndarray:
     """(n, 384) MiniLM output of each of the first ``n`` token ids run alone as ``[CLS] token [SEP]``."""
     raw = np.zeros((n, MINILM_DIM), dtype=np.float32)
     for lo in range(0, n, batch):
@@ -186,7 +208,7 @@ def _isolated_tokens(session: Any, n: int, batch: int = 1024) -> np.ndarray:
     return raw
 
 
-def _cached_array(
+def cached_arrays(
     target: Path, make: Callable[[], dict[str, np.ndarray]]
 ) -> tuple[dict[str, np.ndarray], bool]:
     """The arrays saved at ``target`` (``.npz``), or ``make()``'s, written there atomically first."""
@@ -219,8 +241,16 @@ def raw_token_table(
         table[:n] = _isolated_tokens(onnx_session(path, threads), n)
         return {"raw": table}
 
-    arrays, reused = _cached_array(target, make)
+    arrays, reused = cached_arrays(target, make)
     return arrays["raw"].astype(np.float32), {"cache": str(target), "reused": reused, **settings}
+
+
+def content_hash(texts: list[str]) -> str:
+    """SHA-256 of the texts in order: the cache key of a transformer pass over exactly them."""
+    content = hashlib.sha256()
+    for text in texts:
+        content.update(text.encode("utf-8", "surrogatepass") + b"\x00")
+    return content.hexdigest()
 
 
 def contextual_outputs(
@@ -236,12 +266,9 @@ def contextual_outputs(
     import scipy.sparse as sp
 
     path, digest = onnx_model()
-    content = hashlib.sha256()
-    for text in texts:
-        content.update(text.encode("utf-8", "surrogatepass") + b"\x00")
     settings = {
         "version": CONTEXT_VERSION,
-        "texts": content.hexdigest(),
+        "texts": content_hash(texts),
         "max_chars": MAX_CHARS,
         "max_tokens": max_tokens,
     }
@@ -262,8 +289,7 @@ def contextual_outputs(
             )
             sums += scatter @ flat_hidden.astype(np.float64)
             counts += np.bincount(flat_ids, minlength=n_vocab)
-            weights = mask[..., None].astype(np.float32)
-            sentences[idx] = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            sentences[idx] = mean_pool(hidden, mask)
         seen = np.flatnonzero(counts)
         norms = np.linalg.norm(sentences, axis=1, keepdims=True)
         return {
@@ -273,7 +299,7 @@ def contextual_outputs(
             "sentences": (sentences / np.where(norms == 0, 1.0, norms)).astype(np.float32),
         }
 
-    arrays, reused = _cached_array(target, make)
+    arrays, reused = cached_arrays(target, make)
     return arrays, {"context_cache": str(target), "context_reused": reused, "context_texts": len(texts)}
 
 
@@ -328,7 +354,7 @@ def distill_vectors(
     drop: int = 8,
     vocab_limit: int = 0,
     threads: int = 2,
-    batch: int = 1024,
+    batch: int = BATCH_TOKENS // 3,
     cache: Path | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """The (vocabulary, dim) float32 token table, from the cache or distilled now and cached.
