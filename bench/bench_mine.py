@@ -157,7 +157,8 @@ def key_costs(path: Path, repeats: int = 2) -> dict[str, Any]:
 
     from arenapref.compare import normalize as N
     from arenapref.mine.filters import inspect_batch
-    from arenapref.mine.miner import KeyCache, MineSettings
+    from arenapref.mine.miner import MineSettings
+    from arenapref.mine.scan import KeyCache
     from arenapref.readers import open_source
 
     fs = MineSettings().filter_settings()

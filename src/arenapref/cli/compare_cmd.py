@@ -194,10 +194,8 @@ def compare(
         sample=sample,
     )
     with stage_progress() as tell, executor_for(executor, address) as ex:
-        from arenapref.executors.compare import compare_paths_with
-
         sides = (left, right, settings, format_left or fmt, format_right or fmt, tell)
-        result = compare_paths(*sides) if ex is None else compare_paths_with(ex, *sides)
+        result = compare_paths(*sides, executor=ex)
         paths = write_compare(result, out)
     rep = result.report
     for key, label in (("left_in_right", "LEFT in RIGHT"), ("right_in_left", "RIGHT in LEFT")):
@@ -302,11 +300,7 @@ def decontaminate_cmd(
         table, src = _read_candidates(candidates, fmt, split)
         if tell:
             tell("match", table.num_rows)
-        from functools import partial
-
-        from arenapref.executors.guard import decontaminate_with
-
-        result = (decontaminate if ex is None else partial(decontaminate_with, ex))(
+        result = decontaminate(
             table,
             tables,
             threshold,
@@ -315,6 +309,7 @@ def decontaminate_cmd(
             near=not no_near,
             min_chars=min_chars,
             protect_names=names,
+            executor=ex,
         )
     if suffix == ".csv" and src.kind != "battles":
         raise ArenaprefError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -133,7 +132,8 @@ def mine(
     """
     start_command(json_out, quiet)
     from arenapref.llmclient.settings import ClientSettings
-    from arenapref.mine.miner import MineSettings, check_outputs, mine_pairs, write_result
+    from arenapref.mine.miner import MineSettings, mine_pairs
+    from arenapref.mine.output import check_outputs, write_result
     from arenapref.mine.regenerate import RegenerateSettings
     from arenapref.rejects import RejectLog
 
@@ -180,18 +180,16 @@ def mine(
         if src.kind != "conversations":
             raise ArenaprefError(f"{src.path} holds {src.kind}; mining needs conversations (one model each)")
     with stage_progress() as tell, executor_for(executor, address) as ex:
-        from arenapref.executors.mine import mine_pairs_with
-
-        mine = mine_pairs if ex is None else partial(mine_pairs_with, ex)
         # With Ray, the scan and the grouping run on the workers; regeneration on the driver (its cache
         # and budget live there).
-        result = mine(
+        result = mine_pairs(
             opened,
             settings,
             exclude=protected_inputs(exclude or [], exclude_format),
             topics=topics,
             regenerate=regen,
             progress=tell,
+            executor=ex,
         )
         written = write_result(result, out, dropped, inputs)
     result.funnel.print(console)

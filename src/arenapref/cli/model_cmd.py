@@ -247,12 +247,7 @@ def predict(
     from arenapref.model.io import predict_submission
 
     with executor_for(executor, address) as ex:
-        from functools import partial
-
-        from arenapref.executors.predict import predict_submission_with
-
-        predict = predict_submission if ex is None else partial(predict_submission_with, ex)
-        summary = predict(model_dir, test, out, clip=clip, format=fmt)
+        summary = predict_submission(model_dir, test, out, clip=clip, format=fmt, executor=ex)
     report_rejects(summary.rejects, "input", rejects, hint=False)
     _print(summary.lines())
     console.print("format check passed", highlight=False)  # predict_submission writes only a passing file

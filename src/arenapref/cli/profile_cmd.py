@@ -84,12 +84,7 @@ def profile(
     load_tokenizer(tokenizer)
     sources = [open_input(p, fmt, mapping, encoding, split) for p in paths]
     with executor_for(executor, address) as ex:
-        from arenapref.executors.profile import profile_source_with
-
-        profiles = [
-            profile_source(s, tokenizer) if ex is None else profile_source_with(ex, s, tokenizer)
-            for s in sources
-        ]
+        profiles = [profile_source(s, tokenizer, executor=ex) for s in sources]
     # Piped output (logs, files) has no terminal to fit, so tables keep their natural width there.
     shown = console if console.is_terminal else Console(width=PIPED_WIDTH, soft_wrap=True, file=console.file)
     shown.print(render_table(profiles))

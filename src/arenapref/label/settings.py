@@ -156,7 +156,7 @@ class JudgeLabeler:
             "calibration": calibration,
         }
         if self.executor is not None:
-            from arenapref.executors.judge import judge_battles_with
+            from arenapref.label.distributed import judge_battles_with
 
             result = judge_battles_with(self.executor, table, self.config, **kwargs)
         else:

@@ -3,6 +3,10 @@
 LMSYS-Chat-1M holds one model per conversation, but many prompts reached several models. The pipeline,
 each step a short function over columns (no per-record Python on the million-record path):
 
+Each step's job lives in its own module: ``scan`` (scan.py, with the text spill of store.py), ``group``
+(grouping.py), ``pair`` (pairing.py) and ``write_result`` (output.py); this module holds the settings,
+the run itself (``mine_pairs``), the battles, the leakage guard and regeneration of pairs, and the funnel.
+
 1. ``scan``: stream every source, apply the record filters (``filters.inspect_batch``), key each record by
    the placeholder-aware key of its user turns (``compare.normalize.turns_keys``), and spill the used turns
    to a memory-mapped Arrow file, so that peak memory holds only light per-record columns, not the text.
@@ -19,10 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,30 +32,22 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from arenapref.atomic import atomic_path, output_suffix, refuse_input_as_output
 from arenapref.compare.guard import find_leaks, read_protected
-from arenapref.compare.near import NearDupSettings, clusters, near_pairs, shingle_hashes, verify
-from arenapref.compare.normalize import TURN_SEPARATOR, normalize_texts, normalize_turns
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
+from arenapref.executors.base import Executor
 from arenapref.mine import filters as F
-from arenapref.mine.filters import ERROR_TEXTS, ErrorText, FilterSettings, KeyMode, error_regex, inspect_batch
+from arenapref.mine.filters import ERROR_TEXTS, ErrorText, FilterSettings, KeyMode, error_regex
 from arenapref.mine.funnel import Funnel
+from arenapref.mine.grouping import GroupSettings, group
 from arenapref.mine.pairing import PairingSettings, apply_caps, match
 from arenapref.mine.regenerate import RegenerateSettings, regenerate
-from arenapref.readers import Source, open_source
+from arenapref.mine.scan import scan
+from arenapref.mine.store import TextStore, text_store
+from arenapref.readers import open_source
 from arenapref.records import BATTLE_SCHEMA
-from arenapref.writers import write_competition_csv
 
-# Answer-repeat search (see answer_pairs_to_compare).
-LENGTH_WINDOW = 8
-END_CHARS = 40
-ENDS_CHUNK = 65536
-SHORT_ANSWER_CHARS = 200
-SHORT_SLACK_CHARS = 16
-PAIR_CHUNK = 4096
 MINED_SOURCE = "mined"
 REGENERATED_SOURCE = "regenerated"
 
@@ -98,6 +92,9 @@ class MineSettings:
             self.max_uses, self.max_pairs_per_prompt, self.max_pairs_per_model_pair, self.seed
         )
 
+    def group_settings(self) -> GroupSettings:
+        return GroupSettings(self.near_threshold if self.near else None, self.answer_similarity)
+
     def describe(self) -> dict[str, object]:
         out = asdict(self)
         out["error_texts"] = len(self.error_texts)
@@ -125,407 +122,6 @@ class MineResult(NotebookResult):
             f"{f.minable_groups:,} with two or more models); {self.dropped.num_rows:,} records dropped",
             *(f"dropped: {k} {v:,}" for k, v in list(f.dropped.items())[:6]),
         ]
-
-
-class TextStore:
-    """The used turns of every record that passed the filters, spilled to an Arrow IPC file.
-
-    Why spill: the full LMSYS-Chat-1M text is several GB, and only the records that end up in pairs need
-    their text again. Rows are read back batch by batch (plain reads, not a memory map, whose touched
-    pages would count as resident memory), so taking rows costs the batches that hold them and the rows
-    themselves, never the whole file.
-    """
-
-    SCHEMA = pa.schema(
-        [pa.field("prompts", pa.list_(pa.string())), pa.field("answers", pa.list_(pa.string()))]
-    )
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / "texts.arrow"
-        self._sink = pa.OSFile(str(self.path), "wb")
-        self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(self._sink, self.SCHEMA)
-        self._starts: list[int] = []
-        self.rows = 0
-        self._source: pa.OSFile | None = None
-        self._reader: pa.ipc.RecordBatchFileReader | None = None
-
-    def append(self, prompts: pa.Array, answers: pa.Array) -> np.ndarray:
-        """Store rows; returns their row numbers in the store."""
-        assert self._writer is not None, "the store is read-only once rows have been taken"
-        self._writer.write_batch(pa.record_batch([prompts, answers], schema=self.SCHEMA))
-        self._starts.append(self.rows)
-        ids = np.arange(self.rows, self.rows + len(prompts), dtype=np.int64)
-        self.rows += len(prompts)
-        return ids
-
-    def _open(self) -> pa.ipc.RecordBatchFileReader:
-        if self._reader is None:
-            self._finish_writing()
-            self._source = pa.OSFile(str(self.path), "rb")
-            self._reader = pa.ipc.open_file(self._source)
-        return self._reader
-
-    def _finish_writing(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._sink.close()
-            self._writer = None
-
-    def take(self, rows: np.ndarray) -> pa.Table:
-        """The stored rows ``rows`` (any order, repeats allowed), in that order."""
-        reader = self._open()
-        rows = np.asarray(rows, dtype=np.int64)
-        order = np.argsort(rows, kind="stable")
-        wanted = rows[order]
-        starts = np.asarray(self._starts, dtype=np.int64)
-        batch_of = np.searchsorted(starts, wanted, side="right") - 1
-        cuts = np.flatnonzero(np.diff(batch_of)) + 1
-        parts = []
-        for chunk in np.split(np.arange(len(wanted)), cuts) if len(wanted) else []:
-            b = int(batch_of[chunk[0]])
-            batch = reader.get_batch(b)
-            parts.append(batch.take(pa.array(wanted[chunk] - starts[b], pa.int64())))
-        taken = pa.Table.from_batches(parts, schema=self.SCHEMA)
-        back = np.empty(len(order), dtype=np.int64)
-        back[order] = np.arange(len(order))
-        return taken.take(pa.array(back, pa.int64()))
-
-    def close(self) -> None:
-        self._finish_writing()
-        if self._source is not None:
-            self._source.close()
-        self._reader = None
-        self._source = None
-
-
-@contextmanager
-def text_store(work_dir: Path | None = None) -> Iterator[TextStore]:
-    with tempfile.TemporaryDirectory(prefix="arenapref-mine-", dir=work_dir) as tmp:
-        store = TextStore(Path(tmp))
-        try:
-            yield store
-        finally:
-            store.close()
-
-
-def _answer_hash(answers: pa.Array) -> pa.Array:
-    """A 64-bit hash of the exact answer turns (stable within one run, which is all dedup needs)."""
-    series = pl.from_arrow(answers)
-    assert isinstance(series, pl.Series)  # from_arrow of an Array is always a Series
-    return series.list.join("\x1f").hash(seed=0).to_arrow()
-
-
-KEY_SEEDS = (21, 22)
-
-
-def hex_keys(k1: np.ndarray, k2: np.ndarray) -> pa.Array:
-    """32 hex characters per row from two 64-bit lanes, without a Python loop (one ``bytes.hex`` call)."""
-    n = len(k1)
-    lanes = np.empty((n, 2), dtype=">u8")
-    lanes[:, 0], lanes[:, 1] = k1, k2
-    data = lanes.tobytes().hex().encode("ascii")
-    offsets = np.arange(0, 32 * n + 1, 32, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data))
-
-
-class KeyCache:
-    """Group keys by a 64-bit hash of the raw user turns, so each distinct prompt is normalised once.
-
-    Why: normalising is the costly part of keying (a dozen regex passes), and popular prompts repeat
-    thousands of times across shards. A 64-bit collision between two different raw prompts among a
-    million has a probability around 1e-8.
-
-    Why not ``compare.normalize.turns_keys``: its BLAKE2b keys are stable across versions (compare and
-    topics rely on that) but hashing in Python cost as much as the regexes. A group key only has to be
-    equal for equal normalised prompts within one run, so it is two seeded Polars hashes of the normalised
-    text (128 bits), computed in Rust; the cache is sorted NumPy arrays, looked up with ``searchsorted``.
-    """
-
-    def __init__(self) -> None:
-        self._raw = np.zeros(0, dtype=np.uint64)  # sorted raw hashes seen so far
-        self._k1 = np.zeros(0, dtype=np.uint64)
-        self._k2 = np.zeros(0, dtype=np.uint64)
-
-    @staticmethod
-    def _fresh(prompts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        norm = pl.Series(normalize_turns(prompts, mask=True))
-        return norm.hash(KEY_SEEDS[0]).to_numpy(), norm.hash(KEY_SEEDS[1]).to_numpy()
-
-    def keys(self, prompts: pa.Array) -> pa.Array:
-        """The group key of every row of ``prompts`` (list<string>), as 32 hex characters."""
-        raw = pl.from_arrow(prompts)
-        assert isinstance(raw, pl.Series)  # from_arrow of an Array is always a Series
-        hashes = raw.list.join(TURN_SEPARATOR).hash(seed=0).to_numpy()
-        uniq, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        pos = np.searchsorted(self._raw, uniq)
-        known = pos < len(self._raw)
-        known[known] = self._raw[pos[known]] == uniq[known]
-        if not known.all():
-            rows = first[~known]
-            k1, k2 = self._fresh(prompts.take(pa.array(rows, pa.int64())))
-            raw_all = np.concatenate([self._raw, uniq[~known]])
-            order = np.argsort(raw_all, kind="stable")
-            self._raw = raw_all[order]
-            self._k1 = np.concatenate([self._k1, k1])[order]
-            self._k2 = np.concatenate([self._k2, k2])[order]
-            pos = np.searchsorted(self._raw, uniq)
-        at = pos[inverse]
-        return hex_keys(self._k1[at], self._k2[at])
-
-
-@dataclass
-class ScannedBatch:
-    """One batch after the filters: light per-record columns, and the used turns of the records kept."""
-
-    columns: pl.DataFrame  # cid, model, language, filter, key, ahash, alen: one row per record
-    kept: np.ndarray  # per record, its row in ``prompts``/``answers``; -1 where a filter dropped it
-    prompts: pa.Array
-    answers: pa.Array
-
-
-def scan_batch(batch: pa.RecordBatch, filters: FilterSettings, key_cache: KeyCache) -> ScannedBatch:
-    """Filter, key and hash one batch of records (no text is stored yet: ``scan`` does that)."""
-    n = batch.num_rows
-    ins = inspect_batch(batch, filters)
-    ok_idx = np.nonzero(ins.reason == 0)[0]
-    prompts = ins.prompts.take(pa.array(ok_idx, pa.int64()))
-    answers = ins.answers.take(pa.array(ok_idx, pa.int64()))
-    where = np.full(n, -1, dtype=np.int64)
-    where[ok_idx] = np.arange(len(ok_idx))
-    spread = pa.array(where, pa.int64(), mask=where < 0)
-    columns = pl.DataFrame(
-        {
-            "cid": pl.from_arrow(batch.column("conversation_id")),
-            "model": pl.from_arrow(batch.column("model")),
-            "language": pl.from_arrow(batch.column("language")),
-            "filter": pl.Series(ins.reason, dtype=pl.UInt8),
-            "key": pl.from_arrow(key_cache.keys(prompts).take(spread)),
-            "ahash": pl.from_arrow(_answer_hash(answers).take(spread)),
-            "alen": pl.Series(ins.answer_chars, dtype=pl.Int64),
-        }
-    )
-    return ScannedBatch(columns, where, prompts, answers)
-
-
-def scan_source(source: Source, filters: FilterSettings) -> Iterator[ScannedBatch]:
-    """Every batch of one source, scanned in order (``executors.mine`` runs this per file)."""
-    key_cache = KeyCache()
-    for batch in source.batches():
-        yield scan_batch(batch, filters, key_cache)
-
-
-#: ``scan_source``'s shape: a source's scanned batches in source order (its rejects in its log).
-SourceScanner = Callable[[Source, FilterSettings], Iterable[ScannedBatch]]
-
-
-def scan(
-    sources: Sequence[Source],
-    settings: MineSettings,
-    store: TextStore,
-    funnel: Funnel,
-    progress: Callable[[str, int], None] | None = None,
-    scanner: SourceScanner = scan_source,
-) -> pl.DataFrame:
-    """Filter and key every record of every source; texts of the records that passed go to ``store``.
-
-    Texts are appended in source and batch order, so row ids and text ids do not depend on where
-    ``scanner`` ran the batches.
-    """
-    fs = settings.filter_settings()
-    frames: list[pl.DataFrame] = []
-    for src in sources:
-        n_in = 0
-        for part in scanner(src, fs):
-            n = part.columns.height
-            n_in += n
-            spread = pa.array(part.kept, pa.int64(), mask=part.kept < 0)
-            tids = pa.array(store.append(part.prompts, part.answers)).take(spread)
-            frames.append(
-                part.columns.select(
-                    "cid",
-                    "model",
-                    "language",
-                    pl.repeat(src.name, n, eager=True, dtype=pl.String).alias("source"),
-                    "filter",
-                    "key",
-                    "ahash",
-                    "alen",
-                    pl.Series("tid", tids),
-                )
-            )
-            if progress is not None:
-                progress("scan", n)
-        funnel.records_in[src.name] = funnel.records_in.get(src.name, 0) + n_in
-        if len(src.rejects):
-            funnel.unreadable[src.name] = len(src.rejects)
-    if not frames:
-        return pl.DataFrame()
-    return pl.concat(frames, rechunk=True).with_row_index("rid")
-
-
-def _first_per_component(rids: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Given edges between positions of ``rids``, the positions that are not the first of their component."""
-    labels = clusters(len(rids), a, b)
-    frame = pl.DataFrame({"label": labels, "rid": rids, "pos": np.arange(len(rids))})
-    first = frame.select(pl.col("rid").min().over("label") != pl.col("rid")).to_series().to_numpy()
-    return np.asarray(frame.get_column("pos").to_numpy()[first])
-
-
-def _ends(store: TextStore, tids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of the first and of the last ``END_CHARS`` characters of each normalised answer.
-
-    Only the ends are normalised (slices of ``2 * END_CHARS`` characters), so this costs a fixed amount
-    per answer, not its length.
-    """
-    order = np.argsort(tids, kind="stable")
-    head = np.zeros(len(tids), dtype=np.uint64)
-    tail = np.zeros(len(tids), dtype=np.uint64)
-    span = 2 * END_CHARS
-    # Chunks in store order read each spilled batch about once; only the ends stay in memory.
-    for start in range(0, len(order), ENDS_CHUNK):
-        part = order[start : start + ENDS_CHUNK]
-        flat = pl.from_arrow(store.take(tids[part]).column("answers"))
-        assert isinstance(flat, pl.Series)
-        joined = flat.list.join(TURN_SEPARATOR)
-        heads = pl.Series(normalize_texts(joined.str.slice(0, span).to_arrow()))
-        tails = pl.Series(normalize_texts(joined.str.slice(-span).to_arrow()))
-        head[part] = heads.str.slice(0, END_CHARS).hash(seed=1).to_numpy()
-        tail[part] = tails.str.slice(-END_CHARS).hash(seed=2).to_numpy()
-    return head, tail
-
-
-def answer_pairs_to_compare(
-    check: pl.DataFrame, store: TextStore, similarity: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of rows of ``check`` worth comparing: same group, same normalised start or end, close lengths.
-
-    Near-identical answers (5-gram Jaccard >= 0.9) almost always keep their first or their last
-    ``END_CHARS`` characters: an edit would have to touch both ends. Jaccard >= t also needs lengths
-    within a factor t (short answers, under ``SHORT_ANSWER_CHARS``, are compared when within
-    ``SHORT_SLACK_CHARS``, so that "Paris" and "Paris." meet). Inside a bucket of equal (group, end),
-    records are sorted by length and each is compared with its next ``LENGTH_WINDOW`` neighbours only,
-    which bounds the work where thousands of answers open alike (greetings). These are the documented
-    approximations that keep the check proportional to the few plausible pairs, not to all text.
-    """
-    head, tail = _ends(store, check.get_column("tid").to_numpy())
-    base = check.select(pl.col("group").rank("dense").alias("g"), "alen").with_row_index("pos")
-    left: list[np.ndarray] = []
-    right: list[np.ndarray] = []
-    for end in (head, tail):
-        frame = base.with_columns(pl.Series("e", end)).sort(["g", "e", "alen", "pos"])
-        g = frame.get_column("g").to_numpy()
-        e = frame.get_column("e").to_numpy()
-        length = frame.get_column("alen").to_numpy().astype(np.float64)
-        pos = frame.get_column("pos").to_numpy().astype(np.int64)
-        for w in range(1, LENGTH_WINDOW + 1):
-            a = np.arange(max(len(g) - w, 0))
-            b = a + w
-            short = length[b] < SHORT_ANSWER_CHARS
-            close = (length[a] >= similarity * length[b]) | (
-                short & (length[b] - length[a] <= SHORT_SLACK_CHARS)
-            )
-            keep = (g[a] == g[b]) & (e[a] == e[b]) & close
-            left.append(np.minimum(pos[a[keep]], pos[b[keep]]))
-            right.append(np.maximum(pos[a[keep]], pos[b[keep]]))
-    if not left:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    pairs = np.unique(np.stack([np.concatenate(left), np.concatenate(right)], axis=1), axis=0)
-    return pairs[:, 0], pairs[:, 1]
-
-
-def _repeated(store: TextStore, tid_a: np.ndarray, tid_b: np.ndarray, similarity: float) -> np.ndarray:
-    """Which answer pairs are equal after normalisation or have 5-gram Jaccard >= ``similarity``.
-
-    Pairs are checked in chunks so that shingles of at most ``PAIR_CHUNK`` pairs are in memory at once.
-    """
-    out = np.zeros(len(tid_a), dtype=bool)
-    near = NearDupSettings(threshold=similarity)
-    for start in range(0, len(tid_a), PAIR_CHUNK):
-        a, b = tid_a[start : start + PAIR_CHUNK], tid_b[start : start + PAIR_CHUNK]
-        rows, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
-        ia, ib = inverse[: len(a)], inverse[len(a) :]
-        norm = normalize_turns(store.take(rows).column("answers"), mask=False)
-        texts = np.asarray(norm.to_pylist(), dtype=object)
-        equal = texts[ia] == texts[ib]
-        flat, offsets = shingle_hashes(norm, near)
-        vi, vj, _ = verify(flat, offsets, ia, ib, similarity)
-        code = ia * len(rows) + ib
-        out[start : start + len(a)] = equal | np.isin(code, vi * len(rows) + vj)
-    return out
-
-
-def near_identical_answers(check: pl.DataFrame, store: TextStore, similarity: float | None) -> np.ndarray:
-    """Rows of ``check`` (rid, group, tid, alen) whose answer repeats an earlier one of the same group.
-
-    A repeat is an answer equal after normalisation (case, spacing, punctuation runs) to another answer of
-    the group or, when ``similarity`` is set, with byte 5-gram Jaccard at or above it (exact, via
-    compare.near). Only plausible pairs are compared (``answer_pairs_to_compare``), which keeps the cost
-    proportional to those pairs' text rather than to all answers. Of each connected set of repeats the first
-    record (in input order) stays.
-    """
-    threshold = 1.0 if similarity is None else similarity
-    a, b = answer_pairs_to_compare(check, store, threshold)
-    tid = check.get_column("tid").to_numpy()
-    hit = _repeated(store, tid[a], tid[b], threshold) if len(a) else np.zeros(0, dtype=bool)
-    rid = check.get_column("rid").to_numpy()
-    return _first_per_component(rid, a[hit], b[hit])
-
-
-def near_prompt_groups(ok: pl.DataFrame, store: TextStore, threshold: float) -> pl.DataFrame:
-    """Map each prompt key to the smallest key of its near-duplicate cluster (``--near``).
-
-    One representative prompt per key is compared (masked, normalised text; compare.near), so the work is
-    per distinct prompt, not per record.
-    """
-    reps = ok.group_by("key").agg(pl.col("tid").first()).sort("key")
-    prompts = store.take(reps.get_column("tid").to_numpy()).column("prompts")
-    found = near_pairs(normalize_turns(prompts, mask=True), NearDupSettings(threshold=threshold))
-    labels = clusters(reps.height, found.i, found.j)
-    return (
-        reps.select("key")
-        .with_columns(pl.Series("label", labels))
-        .select("key", pl.col("key").min().over("label").alias("group"))
-    )
-
-
-def group_records(recs: pl.DataFrame, store: TextStore, settings: MineSettings) -> pl.DataFrame:
-    """The records that passed the filters with their ``group`` and group-stage verdict (``stage_reason``).
-
-    Returns columns rid, group, model, tid, stage_reason (null = still a candidate for pairing).
-    """
-    ok = recs.filter(pl.col("filter") == 0).select("rid", "key", "model", "ahash", "alen", "tid")
-    if settings.near and ok.height:
-        ok = ok.join(near_prompt_groups(ok, store, settings.near_threshold), on="key", how="left")
-        ok = ok.sort("rid").drop("key")
-    else:
-        ok = ok.rename({"key": "group"})
-    dup = ~pl.struct("group", "ahash").is_first_distinct()
-    ok = ok.with_columns(pl.when(dup).then(pl.lit(F.DUPLICATE)).alias("stage_reason"))
-    # Repeated answers only matter where a pair could form: groups with two models.
-    live = pl.col("stage_reason").is_null()
-    multi = pl.col("model").filter(live).n_unique().over("group") >= 2
-    check = ok.filter(live & multi)
-    if check.height:
-        near = near_identical_answers(check, store, settings.answer_similarity)
-        near_rids = check.get_column("rid").gather(near).implode()
-        ok = ok.with_columns(
-            pl.when(pl.col("rid").is_in(near_rids))
-            .then(pl.lit(F.NEAR_IDENTICAL))
-            .otherwise(pl.col("stage_reason"))
-            .alias("stage_reason")
-        )
-    live_models = pl.col("model").filter(pl.col("stage_reason").is_null()).n_unique().over("group")
-    ok = ok.with_columns(
-        pl.when(pl.col("stage_reason").is_null() & (live_models < 2))
-        .then(pl.lit(F.SINGLE_MODEL))
-        .otherwise(pl.col("stage_reason"))
-        .alias("stage_reason")
-    )
-    return ok.select("rid", "group", "model", "tid", "stage_reason")
-
-
-#: ``group_records``'s shape: (records, text store, settings) -> grouped records.
-Grouper = Callable[[pl.DataFrame, TextStore, MineSettings], pl.DataFrame]
 
 
 def _pair_id(a: str, b: str) -> str:
@@ -675,8 +271,8 @@ def mine_pairs(
     regenerate: RegenerateSettings | None = None,
     work_dir: Path | None = None,
     progress: Callable[[str, int], None] | None = None,
-    scanner: SourceScanner = scan_source,
-    grouper: Grouper = group_records,
+    executor: Executor | None = None,
+    partitions: int | None = None,
 ) -> MineResult:
     """Mine different-model battle pairs from conversation sources (see the module docstring).
 
@@ -688,8 +284,9 @@ def mine_pairs(
     ``work_dir``: where the temporary text spill goes (the system temp folder by default).
     ``progress``: called as ``progress(stage, records)`` while the scan reads records (``records`` new
     records) and once at the start of every later stage (``records`` 0); the CLI draws its bar from it.
-    ``scanner`` and ``grouper``: where the per-record scan (``scan_source``) and the grouping
-    (``group_records``) run; ``executors.mine`` passes ones that run them on a cluster.
+    ``executor``: run the scan one file per block (``scan.ScanStep``) and the grouping one hash partition
+    of the prompts per block (``grouping.GroupStep``; ``partitions``, twice the workers by default) there;
+    the result is the same for any executor and any number of partitions.
     """
     settings = settings or MineSettings()
     opened = [open_source(s) for s in sources]
@@ -716,11 +313,11 @@ def mine_pairs(
         tell(following, 0)
 
     with text_store(work_dir) as store:
-        recs = scan(opened, settings, store, funnel, tell, scanner)
+        recs = scan(opened, settings.filter_settings(), store, funnel, tell, executor)
         lap("scan", "group")
         if recs.height == 0:
             return MineResult(BATTLE_SCHEMA.empty_table(), funnel, DROPPED_SCHEMA.empty_table())
-        grouped = grouper(recs, store, settings)
+        grouped = group(recs, store, settings.group_settings(), executor, partitions)
         lap("group", "pair")
         cand, pairs, pair_reason = _pair(grouped, settings)
         lap("pair", "build")
@@ -949,72 +546,3 @@ def _dropped_table(
     )
     out = pl.concat([record_part, pair_part], how="vertical_relaxed")
     return out.to_arrow().cast(DROPPED_SCHEMA)
-
-
-def funnel_paths(out: Path) -> tuple[Path, Path]:
-    """Where the funnel report of an output file goes: beside it, as JSON and Markdown."""
-    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
-    return out.with_name(f"{stem}.funnel.json"), out.with_name(f"{stem}.funnel.md")
-
-
-PAIR_SUFFIXES = (".parquet", ".csv")
-DROPPED_SUFFIXES = (".jsonl", ".json", ".parquet")
-
-
-def check_output_path(out: Path, what: str = "`out`") -> str:
-    """The output kind from the suffix: "csv" (competition layout) or "parquet" (native)."""
-    suffix = out.suffix.lower()
-    if suffix not in PAIR_SUFFIXES:
-        shown = suffix or "no extension"
-        raise ArenaprefError(
-            f"{what} {out}: cannot tell the output format from {shown}; use .csv (competition layout) "
-            "or .parquet (native battles)"
-        )
-    return suffix[1:]
-
-
-def check_outputs(out: Path, dropped: Path | None, inputs: Sequence[object]) -> None:
-    """Refuse, before any work, output names whose format is unknown or that are one of the inputs."""
-    check_output_path(out)
-    outputs = [out, *funnel_paths(out)]
-    if dropped is not None:
-        output_suffix(dropped, DROPPED_SUFFIXES)
-        outputs.append(dropped)
-    paths = [p for p in inputs if isinstance(p, (str, Path))]
-    for path in outputs:
-        refuse_input_as_output(path, paths)
-    if len({p.resolve() for p in outputs}) < len(outputs):
-        raise ArenaprefError(
-            f"`dropped` {dropped} is also the pairs file or a funnel file; choose another name"
-        )
-
-
-def write_result(
-    result: MineResult, out: Path, dropped: Path | None = None, inputs: Sequence[object] = ()
-) -> list[Path]:
-    """Write the pairs (CSV or Parquet by suffix), the funnel beside them and, on request, the drops.
-
-    Every file is written under a temporary name and renamed into place when complete, so a killed run
-    leaves each output complete or absent. The dropped file is JSON lines unless its suffix is
-    ``.parquet``. ``inputs``: paths the outputs must not overwrite.
-    """
-    check_outputs(out, dropped, inputs)
-    kind = check_output_path(out)
-    with atomic_path(out) as tmp:
-        if kind == "csv":
-            write_competition_csv(result.pairs, tmp, labels=True)
-        else:
-            pq.write_table(result.pairs, tmp, compression="zstd")
-    written = [out]
-    json_path, md_path = funnel_paths(out)
-    written += [result.funnel.write_json(json_path), result.funnel.write_markdown(md_path)]
-    if dropped is not None:
-        frame = pl.from_arrow(result.dropped)
-        assert isinstance(frame, pl.DataFrame)
-        with atomic_path(dropped) as tmp:
-            if dropped.suffix.lower() == ".parquet":
-                frame.write_parquet(tmp)
-            else:
-                frame.write_ndjson(tmp)
-        written.append(dropped)
-    return written

@@ -122,11 +122,8 @@ class ProfileStage(_Base):
         ]
         profiles = []
         with _executor(ctx) as ex:
-            from arenapref.executors.profile import profile_source_with
-
-            profile = profile_source if ex is None else partial(profile_source_with, ex)
             for i, s in enumerate(opened):
-                profiles.append(profile(s, tok))
+                profiles.append(profile_source(s, tok, executor=ex))
                 ctx.progress(i + 1, len(opened))
         write_json(profiles, ctx.out / "profile.json")
         plot_profiles(profiles, ctx.out / "profile.png")
@@ -170,15 +167,12 @@ class CompareStage(_Base):
         ]
         name = "+".join(n for n, v in (("train", src.train), ("test", src.test)) if v)
         with _executor(ctx) as ex:
-            from arenapref.executors.compare import match_hooks, read_prompt_set_with
-
-            read = read_prompt_set if ex is None else partial(read_prompt_set_with, ex)
-            left = concat_prompt_sets([read(ctx.path(p), f, settings)[0] for p, f in left_paths])
+            read = partial(read_prompt_set, settings=settings, executor=ex)
+            left = concat_prompt_sets([read(ctx.path(p), f)[0] for p, f in left_paths])
             ctx.progress(1, 3)
-            right = concat_prompt_sets([read(ctx.path(p), src.lmsys_format, settings)[0] for p in src.lmsys])
+            right = concat_prompt_sets([read(ctx.path(p), src.lmsys_format)[0] for p in src.lmsys])
             ctx.progress(2, 3)
-            hooks = None if ex is None else match_hooks(ex)
-            result = compare_sets(left, right, settings, left_name=name, right_name="lmsys", hooks=hooks)
+            result = compare_sets(left, right, settings, left_name=name, right_name="lmsys", executor=ex)
         write_compare(result, ctx.out)
         ctx.progress(3, 3)
         lr = result.report["left_in_right"]
@@ -197,7 +191,7 @@ class TopicsStage(_Base):
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.readers import open_source
         from arenapref.topics.fit import FitSettings, fit_topics
-        from arenapref.topics.probe import probe, write_chart
+        from arenapref.topics.probe import write_chart
 
         t, src, seed = ctx.config.topics, ctx.config.sources, ctx.config.run.seed
         kwargs: dict[str, Any] = {
@@ -221,16 +215,14 @@ class TopicsStage(_Base):
                 sources.append(open_source(ctx.path(p), f))
                 names.append(name)
         with _executor(ctx) as ex:
-            from arenapref.executors.topics import source_mix_with
+            from arenapref.topics.blocks import count_source
             from arenapref.topics.probe import probe_mixes
 
-            if ex is None:
-                report = probe(model, sources, names, sample=t.probe_sample)
-            else:
-                map_dir = str(ctx.out / "map")
-                report = probe_mixes(
-                    model, [source_mix_with(ex, map_dir, s, n) for s, n in zip(sources, names, strict=True)]
-                )
+            map_dir, sample = str(ctx.out / "map"), t.probe_sample
+            mixes = [
+                count_source(model, map_dir, s, n, sample, ex) for s, n in zip(sources, names, strict=True)
+            ]
+            report = probe_mixes(model, mixes)
         report.write_json(ctx.out / "probe.json")
         write_chart(report, ctx.out / "probe.png")
         ctx.progress(2, 2)
@@ -254,7 +246,8 @@ class MineStage(_Base):
         return _paths(config, base, *names)
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.mine.miner import MineSettings, mine_pairs, write_result
+        from arenapref.mine.miner import MineSettings, mine_pairs
+        from arenapref.mine.output import write_result
         from arenapref.readers import open_source
 
         m, src = ctx.config.mine, ctx.config.sources
@@ -272,14 +265,13 @@ class MineStage(_Base):
         ]
         topics = ctx.stage_dir("topics") / "map" if ctx.has("topics") else None
         with _executor(ctx) as ex:
-            from arenapref.executors.mine import mine_pairs_with
-
-            result = (mine_pairs if ex is None else partial(mine_pairs_with, ex))(
+            result = mine_pairs(
                 [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys],
                 settings,
                 exclude=exclude,
                 topics=topics,
                 work_dir=ctx.out,
+                executor=ex,
             )
         write_result(result, ctx.out / "pairs.parquet", dropped=ctx.out / "dropped.parquet")
         f = result.funnel
@@ -610,10 +602,9 @@ class PredictStage(_Base):
         test = ctx.config.sources.test
         assert test is not None
         with _executor(ctx) as ex:
-            from arenapref.executors.predict import predict_submission_with
-
-            predict = predict_submission if ex is None else partial(predict_submission_with, ex)
-            sub = predict(ctx.stage_dir("train") / "model", ctx.path(test), ctx.out / "submission.csv")
+            sub = predict_submission(
+                ctx.stage_dir("train") / "model", ctx.path(test), ctx.out / "submission.csv", executor=ex
+            )
         check = check_submission(sub.path, ctx.path(test))
         if not check.ok:
             raise CheckFailed(f"the submission failed its format check: {'; '.join(check.problems)}")

@@ -1,4 +1,4 @@
-"""Judging on a cluster: worker actors, one global concurrency limit, one budget, one cache.
+"""Judging on a Ray cluster: worker actors, one global concurrency limit, one budget, one cache.
 
 How the three guarantees hold:
 
