@@ -1,12 +1,11 @@
 """Mine battle pairs from single-model conversations: the ``arenapref mine`` pipeline as plain functions.
 
-LMSYS-Chat-1M holds one model per conversation, but many prompts reached several models. The pipeline,
-each step a short function over columns (no per-record Python on the million-record path):
-
-Each job has its module: the scan (scan.py, with the text spill of store.py), the grouping
-(grouping.py), matching and caps (pairing.py), the battles, their leakage guard and regenerated pairs
-(battles.py), the verdict of every record and the funnel (accounting.py), and writing the outputs
-(output.py); this module holds the settings and the run itself (``mine_pairs``).
+LMSYS-Chat-1M holds one model per conversation, but many prompts reached several models. Each job has
+its module: the scan (scan.py, with the text spill of store.py), the grouping (grouping.py), matching
+and caps (pairing.py), the battles, their leakage guard and regenerated pairs (battles.py), the verdict
+of every record and the funnel (accounting.py), and writing the outputs (output.py); this module holds
+the settings and the run itself (``mine_pairs``). The pipeline, each step a short function over columns
+(no per-record Python on the million-record path):
 
 1. ``scan``: stream every source, apply the record filters (``filters.inspect_batch``), key each record by
    the placeholder-aware key of its user turns (``compare.normalize.turns_keys``), and spill the used turns
