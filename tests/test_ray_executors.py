@@ -507,7 +507,7 @@ def test_pipeline_label_stage_runs_the_ray_judge(
     the same stage key as the local run."""
     import json
 
-    import arenapref.label.distributed as ray_judge
+    from arenapref.label import distributed as ray_judge
     from arenapref.pipeline import run_pipeline
 
     calls: list[str] = []
