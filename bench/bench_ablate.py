@@ -29,10 +29,9 @@ import polars as pl
 import pyarrow as pa
 
 from arenapref.model.ablate import ablate
-from arenapref.model.estimators import make_estimator
 from arenapref.model.groups import grouped_split, prompt_keys
-from arenapref.model.io import read_battles
-from arenapref.readers import open_source
+from arenapref.model.kinds import make_estimator
+from arenapref.readers import open_source, read_battles
 from arenapref.records import LABEL_COLUMNS
 
 
@@ -73,7 +72,7 @@ def arena_hard_pairs(folder: Path, n_pairs: int = 2500, per_prompt: int = 5, see
 
 def real_inputs(shared: Path, n_extra: int = 2500, seed: int = 0) -> tuple[pa.Table, pa.Table, pa.Table]:
     """(base, held-out, extra) from the shared real data (see the module docstring)."""
-    comp = read_battles([shared / "competition_train_999" / "train_999.csv"])
+    comp = read_battles(shared / "competition_train_999" / "train_999.csv")
     held = grouped_split(prompt_keys(comp), 0.5, seed=seed)
     base, hold = comp.filter(pa.array(~held)), comp.filter(pa.array(held))
     pairs = arena_hard_pairs(shared / "arena_hard_34_models", n_extra, seed=seed)
@@ -100,7 +99,7 @@ def synthetic_run(n_base: int, n_extra: int, repeats: int, boot: int, workdir: P
     from arenapref.synth import generate
 
     synth = generate(workdir, conversations=0, battles=int((n_base + n_extra) / 0.7) + 10, test_share=0.3)
-    table = read_battles([synth.train_csv])
+    table = read_battles(synth.train_csv)
     base, extra = table.slice(0, n_base), table.slice(n_base, n_extra)
     start = time.perf_counter()
     rep = ablate(base, extra, holdout_frac=0.2, repeats=repeats, n_boot=boot)

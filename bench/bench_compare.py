@@ -62,7 +62,7 @@ def peak_rss_gb() -> float:
 
 def run_ours(m: SynthManifest, threshold: float) -> tuple[dict[str, Any], CompareResult]:
     """Read both sides batch by batch into prompt sets and compare them, as ``arenapref compare`` does."""
-    settings = CompareSettings(near=NearDupSettings(threshold=threshold))
+    settings = CompareSettings(threshold=threshold)
     t0, c0 = time.perf_counter(), time.process_time()
     train, _ = read_prompt_set(m.train_csv, settings=settings)
     test, _ = read_prompt_set(m.test_csv, settings=settings)

@@ -116,9 +116,9 @@ def bench_length(base: Path, length: int, args: argparse.Namespace, work: Path, 
         "predict_batch_size": str(args.predict_batch_size),
     }
     if args.real is not None:
-        from arenapref.model.io import read_battles
+        from arenapref.readers import read_battles
 
-        rows = read_battles([args.real])
+        rows = read_battles(args.real)
         train = rows.slice(0, args.train_pairs)
         test = rows.slice(args.train_pairs, args.infer_pairs)
     else:

@@ -157,11 +157,12 @@ def key_costs(path: Path, repeats: int = 2) -> dict[str, Any]:
 
     from arenapref.compare import normalize as N
     from arenapref.mine.filters import inspect_batch
-    from arenapref.mine.miner import MineSettings
+    from arenapref.mine.miner import filter_settings
     from arenapref.mine.scan import KeyCache
+    from arenapref.mine.settings import MineSettings
     from arenapref.readers import open_source
 
-    fs = MineSettings().filter_settings()
+    fs = filter_settings(MineSettings())
     prompts = []
     for batch in open_source(path).batches():
         ins = inspect_batch(batch, fs)

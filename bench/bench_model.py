@@ -27,11 +27,12 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from arenapref.api import train
 from arenapref.model.estimators import PriorModel, battle_labels
 from arenapref.model.evaluate import log_loss
 from arenapref.model.features import battle_texts
-from arenapref.model.io import predict_submission, read_battles
-from arenapref.model.training import train_model
+from arenapref.model.predict import predict_submission
+from arenapref.readers import read_battles
 from arenapref.synth import SynthManifest, generate
 
 LABELS = {"model_a": 0, "model_b": 1, "tie": 2}
@@ -61,7 +62,7 @@ def tfidf_reference(
 ) -> tuple[dict[str, np.ndarray], float]:
     """TF-IDF + logistic regression: fit on train, predict test; returns predictions by id and seconds."""
     start = time.perf_counter()
-    train, test = read_battles([train_csv]), read_battles([test_csv])
+    train, test = read_battles(train_csv), read_battles(test_csv)
     y, ok = battle_labels(train)
     train = train.filter(ok)
     tr, te = battle_texts(train), battle_texts(test)
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         labels, true = hidden_test_labels(manifest.truth_battles)
 
         t0 = time.perf_counter()
-        summary = train_model([manifest.train_csv], work / "model", n_folds=args.folds, seed=args.seed)
+        summary = train([manifest.train_csv], work / "model", folds=args.folds, seed=args.seed)
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         sub = predict_submission(work / "model", manifest.test_csv, work / "submission.csv")
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         ours = score(read_submission(sub.path), labels)
         best = score(true, labels)
 
-        train_table = read_battles([manifest.train_csv])
+        train_table = read_battles(manifest.train_csv)
         prior = PriorModel().fit(train_table).class_prior_
         prior_ll = score({i: prior for i in labels}, labels)
         ref_pred, ref_s = tfidf_reference(manifest.train_csv, manifest.test_csv, args.tfidf_features)

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from arenapref.metrics import log_loss
-from arenapref.model.estimators import make_estimator
-from arenapref.model.io import read_battles
+from arenapref.model.kinds import make_estimator
 from arenapref.model.training import CalibratedPreferenceModel
+from arenapref.readers import read_battles
 
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "class prior": ("prior", {}),
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--rows", type=int, default=None, help="Use only the first N rows (smoke runs).")
     ap.add_argument("--variant", action="append", default=[], choices=sorted(VARIANTS))
     args = ap.parse_args(argv)
-    table = read_battles([args.shared / "competition_train_999" / "train_999.csv"])
+    table = read_battles(args.shared / "competition_train_999" / "train_999.csv")
     if args.rows:
         table = table.slice(0, args.rows)
     seeds = [int(s) for s in args.seeds.split(",")]

@@ -46,11 +46,11 @@ def test_ablate_real_verdict_is_seed_stable(shared_data: Path) -> None:
 
 def test_ablate_clear_effect_is_seed_stable(tmp_path: Path) -> None:
     # Many more labeled rows of the same kind clearly help a model trained on few: "helps" at every seed.
-    from arenapref.model.io import read_battles
+    from arenapref.readers import read_battles
     from arenapref.synth import generate
 
     synth = generate(tmp_path, conversations=0, battles=5200, test_share=0.3)
-    table = read_battles([synth.train_csv])
+    table = read_battles(synth.train_csv)
     base, extra, hold = table.slice(0, 150), table.slice(150, 2400), table.slice(2550)
     params = {"n_estimators": 200, "learning_rate": 0.1, "min_child_samples": 20}
     reports = [

@@ -51,7 +51,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="module")
 def model_dir(ws: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("model") / "m"
-    ap.train(ws.train_csv, out, n_folds=2, params={"n_estimators": 20, "n_seeds": 1})
+    ap.train(ws.train_csv, out, folds=2, params={"n_estimators": 20, "n_seeds": 1})
     return out
 
 
@@ -99,8 +99,7 @@ def test_every_function_takes_every_input_kind(
     report = ap.judge_eval(_head(train, 30), out_dir=tmp_path / "je", progress=False, **judge)
     assert report.rows_labeled_by_humans == 30
     assert (
-        ap.train(train, tmp_path / "m", n_folds=2, params={"n_estimators": 10, "n_seeds": 1}).n_rows
-        == n_train
+        ap.train(train, tmp_path / "m", folds=2, params={"n_estimators": 10, "n_seeds": 1}).n_rows == n_train
     )
     assert ap.evaluate(model_dir, train).model.n == n_train
     assert ap.predict(model_dir, test, tmp_path / "sub.csv").n_rows == n_test
@@ -133,7 +132,7 @@ def test_unreadable_object_is_one_sentence() -> None:
 
 def test_the_known_failures_of_the_issue(ws: Any, model_dir: Path, topic_model: Any, tmp_path: Path) -> None:
     """Each call the issue reported failing on a DataFrame, called the way it was."""
-    from arenapref.model.io import predict_submission
+    from arenapref.model.predict import predict_submission
     from arenapref.topics.fit import assign_topics, with_topic_columns
 
     train_df, test_df = pd.read_csv(ws.train_csv), pd.read_csv(ws.test_csv)

@@ -16,6 +16,7 @@ from arenapref.compare.normalize import (
     normalize_text,
     normalize_texts,
     normalize_turns,
+    plain_and_masked,
     prompt_key,
     prompt_keys,
     turns_key,
@@ -116,6 +117,36 @@ def test_turns_keys() -> None:
 def test_vectorised_equals_scalar_on_any_text(texts: list[str | None]) -> None:
     arr = pa.array(texts, pa.string())
     assert normalize_texts(arr, mask=True).to_pylist() == [normalize_text(t, mask=True) for t in texts]
+
+
+PAIR_TEXTS = [
+    "Write a poem for NAME_1 and NAME_2",
+    "Ask Maria Garcia at maria@example.com or +1 555 123 4567, see https://x.org",
+    "no mask here at all",
+    "Ｈｅｌｌｏ NAME_3\u200b &quot;q&quot;",
+    "h\u0435llo ORGANIZATION_2!!!",
+    "\ue000 a stray mask code point",
+    "",
+    None,
+]
+
+
+@pytest.mark.parametrize("mask_pii", [False, True])
+def test_plain_and_masked_equal_the_two_normalisations(mask_pii: bool) -> None:
+    arr = pa.array(PAIR_TEXTS, pa.string())
+    plain, masked = plain_and_masked(arr, mask_pii)
+    assert plain.to_pylist() == normalize_texts(arr).to_pylist()
+    assert masked.to_pylist() == normalize_texts(arr, mask=True, mask_pii=mask_pii).to_pylist()
+    assert plain.to_pylist()[2] == masked.to_pylist()[2] == "no mask here at all"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=40), st.sampled_from(PAIR_TEXTS)), max_size=8))
+def test_plain_and_masked_on_any_text(texts: list[str | None]) -> None:
+    arr = pa.array(texts, pa.string())
+    plain, masked = plain_and_masked(arr, mask_pii=True)
+    assert plain.to_pylist() == normalize_texts(arr).to_pylist()
+    assert masked.to_pylist() == normalize_texts(arr, mask=True, mask_pii=True).to_pylist()
 
 
 NAMES = ["Maria", "John", "Olga", "Carlos", "Emma", "Ahmed", "Sofia", "Wei", "Ivan", "Laura"]

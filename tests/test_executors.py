@@ -222,12 +222,13 @@ def test_mine_on_processes_equal(workspace: SynthManifest) -> None:
 
 
 def test_predict_blocks_equal(workspace: SynthManifest, tmp_path: Path) -> None:
-    from arenapref.model.io import predict_proba, predict_submission, read_battles
-    from arenapref.model.training import train_model
+    from arenapref.api import train
+    from arenapref.model.predict import predict_proba, predict_submission
+    from arenapref.readers import read_battles
 
     model_dir = tmp_path / "model"
-    train_model([workspace.train_csv], model_dir, n_folds=2, params={"n_estimators": 10})
-    table = read_battles([workspace.train_csv])
+    train([workspace.train_csv], model_dir, folds=2, params={"n_estimators": 10})
+    table = read_battles(workspace.train_csv)
     ref = predict_proba(model_dir, table)
     predict_submission(model_dir, workspace.test_csv, tmp_path / "ref.csv")
     for k, ex in enumerate(_executors()):
@@ -255,8 +256,17 @@ def test_topics_blocks_equal(workspace: SynthManifest, tmp_path: Path) -> None:
         got = pa.concat_tables(list(assign_source(model, str(tmp_path / "map"), src, ex)))
         assert got.equals(ref)
         assert len(src.rejects) == len(ref_src.rejects)
-        mix = count_source(model, str(tmp_path / "map"), open_source(workspace.lmsys_dir), "lmsys", 0, ex)
+        mix = count_source(
+            model, str(tmp_path / "map"), open_source(workspace.lmsys_dir), "lmsys", 0, executor=ex
+        )
         assert mix == ref_mix and sum(mix.counts) > 0
+        # Unique prompts need the whole source at once: the same counts as without an executor, fewer than
+        # every record's (the synthetic log repeats prompts).
+        unique = [
+            count_source(model, str(tmp_path / "map"), open_source(workspace.lmsys_dir), "lmsys", 0, True, e)
+            for e in (None, ex)
+        ]
+        assert unique[0] == unique[1] and 0 < sum(unique[0].counts) < sum(ref_mix.counts)
 
 
 def test_thread_executor_is_used_from_one_thread_only_for_merges() -> None:

@@ -95,9 +95,9 @@ def test_the_dequantised_model_still_knows_paris(converted: Path) -> None:
 
 
 def _real_rows(shared_data: Path, n: int) -> pa.Table:
-    from arenapref.model.io import read_battles
+    from arenapref.readers import read_battles
 
-    table = read_battles([shared_data / "competition_train_999" / "train_999.csv"])
+    table = read_battles(shared_data / "competition_train_999" / "train_999.csv")
     return table.slice(0, n)
 
 

@@ -41,28 +41,34 @@ def test_regeneration_pairs_cache_and_resume(tmp_path: Path) -> None:
         )
         assert server.stats(summary=True)["total"] == 2
         regen = first.funnel.regenerated
-        assert regen["single_model_groups"] == 4 and regen["skipped_multi_turn"] == 1
-        assert regen["sent"] == 2 and regen["failed"] == 1 and regen["pairs"] == 2
+        # Three single-turn conversations and one of two turns: five turn requests in all.
+        assert regen["single_model_groups"] == 4 and regen["multi_turn"] == 1 and regen["turns"] == 5
+        assert regen["sent"] == 2 and regen["failed"] == 2 and regen["pairs"] == 2
         budget_rows = [r for r in first.dropped.to_pylist() if r["stage"] == "regenerate"]
-        assert [r["reason"] for r in budget_rows] == ["regen_budget"]
+        assert [r["reason"] for r in budget_rows] == ["regen_budget", "regen_budget"]
 
         resumed = mine_pairs([source], MineSettings(seed=3), regenerate=_settings(server.base_url, cache))
-        assert server.stats(summary=True)["total"] == 3  # only the prompt the budget stopped was sent
-        assert resumed.funnel.regenerated["cached"] == 2 and resumed.funnel.regenerated["sent"] == 1
+        assert server.stats(summary=True)["total"] == 5  # only the turns the budget stopped were sent
+        assert resumed.funnel.regenerated["cached"] == 2 and resumed.funnel.regenerated["sent"] == 3
 
         again = mine_pairs([source], MineSettings(seed=3), regenerate=_settings(server.base_url, cache))
-        assert server.stats(summary=True)["total"] == 3  # everything came from the cache
+        assert server.stats(summary=True)["total"] == 5  # everything came from the cache
+        assert again.funnel.regenerated["cached"] == 5
     assert again.pairs.equals(resumed.pairs)
     rows = resumed.pairs.to_pylist()
-    assert len(rows) == 4  # one mined pair and three regenerated ones
+    assert len(rows) == 5  # one mined pair and four regenerated ones
     regenerated = [r for r in rows if r["source"] == "regenerated"]
-    assert len(regenerated) == 3
+    assert len(regenerated) == 4
     for r in regenerated:
         slot = "a" if r["model_a"] == REGEN else "b"
-        assert r[f"model_{'b' if slot == 'a' else 'a'}"] == "m1"
+        other = "b" if slot == "a" else "a"
         assert r["provenance"][0 if slot == "a" else 1] == f"regenerated:{REGEN}"
-        assert r[f"response_{slot}"][0]  # the server's answer
-        assert len(r["prompt"]) == 1
+        # One regenerated answer per user turn, each the server's own.
+        assert len(r[f"response_{slot}"]) == len(r["prompt"]) == len(r[f"response_{other}"])
+        assert all(r[f"response_{slot}"]) and r[f"response_{slot}"] != r[f"response_{other}"]
+    multi = [r for r in regenerated if len(r["prompt"]) == 2]
+    assert len(multi) == 1 and multi[0]["prompt"] == ["Hello there", "Tell me more"]
+    assert {r["model_a"] if r["model_b"] == REGEN else r["model_b"] for r in multi} == {"m2"}
     funnel = resumed.funnel
-    assert funnel.records_paired == 2 + 3
+    assert funnel.records_paired == 2 + 4
     assert sum(funnel.dropped.values()) + funnel.records_paired == funnel.total_in

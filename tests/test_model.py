@@ -19,12 +19,12 @@ from arenapref.model.estimators import (
     PriorModel,
     battle_labels,
     expand_soft_labels,
-    make_estimator,
 )
 from arenapref.model.evaluate import compute_metrics, log_loss, reliability_diagram, row_log_loss
 from arenapref.model.features import design_matrix, design_names, extract_features
 from arenapref.model.groups import group_ids, grouped_folds, grouped_split, prompt_keys
-from arenapref.model.io import load_model, read_meta, save_model
+from arenapref.model.io import read_meta, save_model
+from arenapref.model.kinds import load_model, make_estimator
 from arenapref.model.training import (
     CalibratedPreferenceModel,
     apply_temperature,

@@ -10,11 +10,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from arenapref.api import train
 from arenapref.label.teacher import teacher_battles
 from arenapref.mine.miner import mine_pairs
 from arenapref.model.ablate import ablate
-from arenapref.model.io import check_submission, load_model, read_battles
-from arenapref.model.training import train_model
+from arenapref.model.io import check_submission
+from arenapref.model.kinds import load_model
+from arenapref.readers import read_battles
 from arenapref.synth import SynthManifest, generate
 from arenapref.writers import write_parquet
 from cli_helpers import run_cli as _run
@@ -33,7 +35,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> SynthManifest:
 @pytest.fixture(scope="module")
 def model_dir(synth: SynthManifest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("model")
-    train_model([synth.train_csv], out, n_folds=3, params=FAST)
+    train([synth.train_csv], out, folds=3, params=FAST)
     return out
 
 
@@ -60,7 +62,7 @@ def test_train_reports_user_mistakes_in_one_sentence(
     synth: SynthManifest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = _run(["train", str(synth.lmsys_dir), "--out", str(tmp_path / "m")], capsys)
-    assert code == 1 and "needs battles" in err
+    assert code == 1 and "needs battles" in err, err
     code, _, err = _run(
         ["train", str(synth.train_csv), "--out", str(tmp_path / "m"), "--weight", "x=1"], capsys
     )
@@ -167,7 +169,7 @@ def test_ablate_on_mined_teacher_labeled_pairs(
 
 
 def test_ablate_api_per_topic_and_leak_guard(synth: SynthManifest) -> None:
-    base = read_battles([synth.train_csv])
+    base = read_battles(synth.train_csv)
     holdout = base.slice(0, 200)
     extra = base.slice(150, 300)  # 50 rows share prompts with the held-out set and must be dropped
     topics = pa.array([f"t{i % 3}" for i in range(holdout.num_rows)])
@@ -178,13 +180,15 @@ def test_ablate_api_per_topic_and_leak_guard(synth: SynthManifest) -> None:
     assert {t.topic for t in report.per_topic} == {"t0", "t1", "t2"}
     o = report.overall
     assert o.low <= o.diff <= o.high and o.n == 200
-    with pytest.raises(Exception, match="exactly one"):
-        ablate(base, extra)
+    with pytest.raises(Exception, match="exactly one of `holdout`"):
+        ablate(base, extra, holdout=holdout, holdout_frac=0.3)
+    # Without held-out data, holdout_frac (default 0.3) of the base's prompt groups is held out.
+    assert ablate(base, extra, model="prior", n_boot=20, repeats=1).overall.n > 0
 
 
 def test_alpacafarm_model_beats_the_class_prior(shared_data: Path, tmp_path: Path) -> None:
     """Done criterion: 5-fold grouped validation on 648 real GPT-4 labels beats the class prior (OOF)."""
     data = shared_data / "alpacafarm_gpt4_648"  # the folder: open_source detects the pairwise layout
-    summary = train_model([data], tmp_path / "m", n_folds=5, seed=0)
+    summary = train([data], tmp_path / "m", folds=5, seed=0)
     assert summary.n_labeled == 648
     assert summary.oof_log_loss < summary.prior_log_loss - 0.005, summary.lines()

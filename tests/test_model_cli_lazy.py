@@ -20,6 +20,7 @@ ALLOWED = {
     "arenapref.errors",
     "arenapref.rejects",
     "arenapref.executors.cli",  # typer option types only
+    "arenapref.model.kinds",  # the kind names for --model (heavy parts are imported inside its methods)
 }
 
 

@@ -17,11 +17,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from arenapref.api import train
 from arenapref.metrics import log_loss
 from arenapref.model.ablate import ablate
-from arenapref.model.estimators import battle_labels, make_estimator
+from arenapref.model.estimators import battle_labels
 from arenapref.model.evaluate import evaluate_model
-from arenapref.model.io import check_submission, load_model, read_battles
+from arenapref.model.io import check_submission
+from arenapref.model.kinds import load_model, make_estimator
 from arenapref.model.task import accuracy, binary_labels, detect_task
 from arenapref.model.training import (
     CalibratedPreferenceModel,
@@ -29,10 +31,9 @@ from arenapref.model.training import (
     choose_temperature,
     fit_temperature,
     honest_oof,
-    train_model,
 )
 from arenapref.pipeline import run_pipeline
-from arenapref.readers import open_source
+from arenapref.readers import open_source, read_battles
 from arenapref.rejects import RejectLog
 from arenapref.synth import SynthManifest, generate
 from cli_helpers import run_cli
@@ -71,7 +72,7 @@ def _wsdm_rows(table: pa.Table) -> list[dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def wsdm(synth: SynthManifest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    rows = _wsdm_rows(read_battles([synth.train_csv]))
+    rows = _wsdm_rows(read_battles(synth.train_csv))
     d = tmp_path_factory.mktemp("wsdm")
     n_test = 80
     pq.write_table(pa.Table.from_pylist(rows[n_test:]), d / "train.parquet")
@@ -104,11 +105,11 @@ def test_wsdm_layout_is_read_column_wise_and_bad_rows_are_counted(tmp_path: Path
     # a JSON-looking plain string stays the text it is
     rows[0]["prompt"] = '["not", "a list"]'
     pq.write_table(pa.Table.from_pylist(rows[:1]), tmp_path / "json.parquet")
-    assert read_battles([tmp_path / "json.parquet"]).column("prompt").to_pylist() == [['["not", "a list"]']]
+    assert read_battles(tmp_path / "json.parquet").column("prompt").to_pylist() == [['["not", "a list"]']]
 
 
 def test_task_is_detected_and_ties_are_dropped_or_split(synth: SynthManifest) -> None:
-    three = read_battles([synth.train_csv])
+    three = read_battles(synth.train_csv)
     y, ok = battle_labels(three)
     assert detect_task(three, y[ok]) == "three-way"
     lab = np.array([[1.0, 0, 0], [0, 0, 1.0], [0.2, 0.3, 0.5]])
@@ -186,8 +187,8 @@ def test_wsdm_pipeline_run_and_report_use_accuracy(
 
 
 def test_binary_ablation_reports_accuracy(wsdm: dict[str, Path], synth: SynthManifest) -> None:
-    base = read_battles([wsdm["train"]])
-    extra = read_battles([synth.train_csv])  # three-way rows: their ties are left out for the binary task
+    base = read_battles(wsdm["train"])
+    extra = read_battles(synth.train_csv)  # three-way rows: their ties are left out for the binary task
     report = ablate(base, extra, holdout_frac=0.3, params=FAST, repeats=2, n_boot=100, task="binary")
     assert report.task == "binary" and report.metric.startswith("error rate")
     o = report.overall
@@ -198,8 +199,8 @@ def test_binary_ablation_reports_accuracy(wsdm: dict[str, Path], synth: SynthMan
 
 
 def test_headline_oof_is_cross_fitted_and_human_rows_apart(synth: SynthManifest, tmp_path: Path) -> None:
-    human = read_battles([synth.train_csv])
-    summary = train_model([synth.train_csv], tmp_path / "a", n_folds=3, params=FAST)
+    human = read_battles(synth.train_csv)
+    summary = train([synth.train_csv], tmp_path / "a", folds=3, params=FAST)
     # the headline is the honest figure: the temperature was chosen on other folds, so it is never the
     # (optimistic) in-sample one unless no temperature was kept
     if summary.temperature != 1.0:
@@ -229,7 +230,7 @@ def test_headline_oof_is_cross_fitted_and_human_rows_apart(synth: SynthManifest,
         }
     )
     pq.write_table(pseudo, tmp_path / "pairs.parquet")
-    mixed = train_model([synth.train_csv, tmp_path / "pairs.parquet"], tmp_path / "b", n_folds=3, params=FAST)
+    mixed = train([synth.train_csv, tmp_path / "pairs.parquet"], tmp_path / "b", folds=3, params=FAST)
     assert mixed.n_human == summary.n_human and mixed.n_pseudo == 300
     assert mixed.pseudo_log_loss is not None
     text = "\n".join(mixed.lines())
@@ -304,7 +305,7 @@ def test_a_blank_test_id_gets_no_submission_row(
     synth: SynthManifest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     m = tmp_path / "m"
-    train_model([synth.train_csv], m, n_folds=2, params=FAST)
+    train([synth.train_csv], m, folds=2, params=FAST)
     test = tmp_path / "test.csv"
     lines = synth.test_csv.read_text(encoding="utf-8").splitlines()
     test.write_text("\n".join([*lines[:3], ',"[""q""]","[""a""]","[""b""]"', *lines[3:]]) + "\n")
@@ -326,7 +327,7 @@ def test_wsdm_rejects_go_to_the_log(tmp_path: Path) -> None:
         tmp_path / "test.parquet",
     )  # fmt: skip
     log = RejectLog()
-    table = read_battles([tmp_path / "test.parquet"], log)
+    table = read_battles(tmp_path / "test.parquet", rejects=log)
     assert table.num_rows == 1 and log.counts == {"empty prompt": 1}
     assert table.column("p_a").null_count == 1  # an unlabeled test file stays unlabeled
 

@@ -94,7 +94,7 @@ def test_notebook_session(lib: str, workspace: Any, judge_url: str, tmp_path: Pa
     report = ap.judge_eval(train.head(60), out_dir=tmp_path / "je", progress=False, **judge)
     assert report.rows_judged > 0 and len(shown(report)) == 1
 
-    summary = ap.train(train, tmp_path / "model", n_folds=3, params={"n_estimators": 50, "n_seeds": 1})
+    summary = ap.train(train, tmp_path / "model", folds=3, params={"n_estimators": 50, "n_seeds": 1})
     assert len(shown(summary)) == 3 and 0.5 < summary.oof_log_loss < 1.5
     assert shown(ap.evaluate(tmp_path / "model", train.head(200)))["scorer"].tolist()[0] == "model"
     sub = ap.predict(tmp_path / "model", test, tmp_path / "submission.csv")
@@ -120,7 +120,7 @@ def test_notebook_session_on_real_rows(lib: str, shared_data: Path, tmp_path: Pa
     tm = ap.fit_topics(lmsys_frame, k=4, embedder="tfidf", progress=False)
     topics = ap.assign_topics(tm, train).to_pandas()
     assert topics["topic"].notna().sum() > len(train) // 2
-    summary = ap.train(train, tmp_path / "m", n_folds=3, params={"n_estimators": 60, "n_seeds": 1})
+    summary = ap.train(train, tmp_path / "m", folds=3, params={"n_estimators": 60, "n_seeds": 1})
     assert 0.9 < summary.oof_log_loss < 1.2  # three classes, real rows: below the uniform 1.0986 or near
     sub = ap.predict(tmp_path / "m", train.head(50), tmp_path / "sub.csv").to_pandas()
     assert sub["id"].astype(str).tolist() == [str(i) for i in train["id"].head(50).to_list()]

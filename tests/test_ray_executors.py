@@ -205,10 +205,10 @@ def test_cli_mine_regenerate_on_ray_equal(
             argv += ["--regenerate-model", REGEN, "--base-url", server.base_url, "--api-key-env", ""]
             code, _, err = run_cli([*argv, "--executor", name], capsys)
             assert code == 0, err
-            assert server.stats(summary=True)["total"] == 3
+            assert server.stats(summary=True)["total"] == 5  # three one-turn and one two-turn conversation
     got, ref = (pq.read_table(tmp_path / f"{n}.parquet") for n in ("ray", "local"))
     assert got.equals(ref)
-    assert ref.column("source").to_pylist().count("regenerated") == 3
+    assert ref.column("source").to_pylist().count("regenerated") == 4
 
 
 def test_topics_assign_equal(ray_executor: Executor, workspace: SynthManifest, tmp_path: Path) -> None:
@@ -230,12 +230,14 @@ def test_topics_assign_equal(ray_executor: Executor, workspace: SynthManifest, t
 
 
 def test_predict_equal(ray_executor: Executor, workspace: SynthManifest, tmp_path: Path) -> None:
-    from arenapref.model.io import load_model, predict_proba, predict_submission, read_battles
-    from arenapref.model.training import train_model
+    from arenapref.api import train
+    from arenapref.model.kinds import load_model
+    from arenapref.model.predict import predict_proba, predict_submission
+    from arenapref.readers import read_battles
 
     model_dir = tmp_path / "model"
-    train_model([workspace.train_csv], model_dir, n_folds=2, params={"n_estimators": 20})
-    table = read_battles([workspace.train_csv])
+    train([workspace.train_csv], model_dir, folds=2, params={"n_estimators": 20})
+    table = read_battles(workspace.train_csv)
     ref = load_model(model_dir).predict_proba(table)
     got = predict_proba(model_dir, table, ray_executor, min_rows=64)  # several blocks
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
@@ -246,7 +248,7 @@ def test_predict_equal(ray_executor: Executor, workspace: SynthManifest, tmp_pat
 
 def test_label_equal_no_request_twice_shared_cache(ray_executor: Executor, tmp_path: Path) -> None:
     from arenapref.label import JudgeCache, judge_battles
-    from arenapref.label.distributed import judge_battles_with
+    from arenapref.label.distributed import distributed_judge_battles
     from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 
     pairs = make_pairs(40)
@@ -261,7 +263,7 @@ def test_label_equal_no_request_twice_shared_cache(ray_executor: Executor, tmp_p
     with serve_in_thread(server) as srv:
         config = fast_judge(srv.base_url)
         with JudgeCache(tmp_path / "cache.sqlite") as cache:
-            got = judge_battles_with(ray_executor, table, config, cache=cache)
+            got = distributed_judge_battles(ray_executor, table, config, cache=cache)
         stats = srv.stats()
         assert stats["total"] == ref_total
         assert max(stats["completed"].values()) == 1  # no request answered twice
@@ -270,7 +272,7 @@ def test_label_equal_no_request_twice_shared_cache(ray_executor: Executor, tmp_p
         assert got.stats.orders_sent == ref.stats.orders_sent == 80
         with JudgeCache(tmp_path / "cache.sqlite") as cache:
             assert len(cache) == 80  # the driver wrote every worker's results
-            again = judge_battles_with(ray_executor, table, config, cache=cache)
+            again = distributed_judge_battles(ray_executor, table, config, cache=cache)
         assert srv.stats(summary=True)["total"] == ref_total  # all cached: nothing sent
         assert again.stats.orders_cached == 80
         assert again.table.equals(ref.table)
@@ -278,12 +280,12 @@ def test_label_equal_no_request_twice_shared_cache(ray_executor: Executor, tmp_p
 
 def test_label_global_budget(ray_executor: Executor) -> None:
     from arenapref.label import Budget
-    from arenapref.label.distributed import judge_battles_with
+    from arenapref.label.distributed import distributed_judge_battles
     from arenapref.testing.judge_server import serve_in_thread
 
     with serve_in_thread() as srv:
         budget = Budget(max_requests=25)
-        result = judge_battles_with(
+        result = distributed_judge_battles(
             ray_executor, make_pairs(60, seed=5), fast_judge(srv.base_url), budget=budget
         )
         sent = srv.stats(summary=True)["total"]
@@ -511,13 +513,13 @@ def test_pipeline_label_stage_runs_the_ray_judge(
     from arenapref.pipeline import run_pipeline
 
     calls: list[str] = []
-    real = ray_judge.judge_battles_with
+    real = ray_judge.distributed_judge_battles
 
     def counted(executor: Executor, *args: Any, **kwargs: Any) -> Any:
         calls.append(executor.name)
         return real(executor, *args, **kwargs)
 
-    monkeypatch.setattr(ray_judge, "judge_battles_with", counted)
+    monkeypatch.setattr(ray_judge, "distributed_judge_battles", counted)
     monkeypatch.setenv("ARENAPREF_CACHE_DIR", str(tmp_path / "user-cache"))
     generate(tmp_path / "synth", conversations=1500, battles=200, seed=4)
     off = "\n".join(f"[{s}]\nenabled = false" for s in ("profile", "compare", "topics", "evaluate", "ablate"))

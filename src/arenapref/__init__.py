@@ -19,31 +19,18 @@ from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from arenapref.api import __all__ as _API_FUNCTIONS
 from arenapref.version import __version__
 
-# One job per name: the functions of arenapref.api and the scikit-learn estimators.
+# One job per name: the functions of arenapref.api (a light module: it imports its work on first call)
+# and the scikit-learn estimators.
 __all__ = [
     "CalibratedPreferenceModel",
     "LGBMPreferenceModel",
     "LengthLogisticModel",
     "PriorModel",
     "__version__",
-    "ablate",
-    "assign_topics",
-    "check_leakage",
-    "compare",
-    "decontaminate",
-    "evaluate",
-    "fit_topics",
-    "judge_eval",
-    "label",
-    "leaderboard",
-    "mine",
-    "predict",
-    "probe",
-    "profile",
-    "read",
-    "train",
+    *_API_FUNCTIONS,
 ]
 # name -> the module that defines it, imported by __getattr__ on first use.
 _LAZY = {
@@ -51,27 +38,10 @@ _LAZY = {
     "LGBMPreferenceModel": "arenapref.model.estimators",
     "LengthLogisticModel": "arenapref.model.estimators",
     "PriorModel": "arenapref.model.estimators",
-} | {name: "arenapref.api" for name in __all__ if name[0].islower() and name != "__version__"}
+} | dict.fromkeys(_API_FUNCTIONS, "arenapref.api")
 
 if TYPE_CHECKING:
-    from arenapref.api import (
-        ablate,
-        assign_topics,
-        check_leakage,
-        compare,
-        decontaminate,
-        evaluate,
-        fit_topics,
-        judge_eval,
-        label,
-        leaderboard,
-        mine,
-        predict,
-        probe,
-        profile,
-        read,
-        train,
-    )
+    from arenapref.api import *  # noqa: F403 (api.__all__, for type checkers)
     from arenapref.model.estimators import LengthLogisticModel, LGBMPreferenceModel, PriorModel
     from arenapref.model.training import CalibratedPreferenceModel
 

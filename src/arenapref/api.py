@@ -25,15 +25,24 @@ if TYPE_CHECKING:
 
     from arenapref.compare.guard import GuardResult, Leaks
     from arenapref.compare.run import CompareResult
+    from arenapref.executors.base import Executor
     from arenapref.label.evaluate import EvalReport as JudgeEvalReport
     from arenapref.label.judge import LabelResult
     from arenapref.mine.miner import MineResult
+    from arenapref.mine.regenerate import RegenerateSettings
     from arenapref.model.ablate import AblationReport
     from arenapref.model.evaluate import EvalReport
-    from arenapref.model.io import PredictSummary
     from arenapref.model.leaderboard import Leaderboard
-    from arenapref.model.training import TrainSummary
+    from arenapref.model.predict import PredictSummary
+    from arenapref.model.settings import (
+        AblateSettings,
+        EvaluateSettings,
+        LeaderboardSettings,
+        PredictSettings,
+        TrainSettings,
+    )
     from arenapref.profile.core import Profile
+    from arenapref.rejects import RejectLog
     from arenapref.topics.fit import TopicModel
     from arenapref.topics.probe import ProbeReport
 
@@ -80,8 +89,13 @@ def read(
     return src.read_table()
 
 
-def profile(data: Any, tokenizer: str = "cl100k_base") -> Profile:
+def profile(
+    data: Any, *, split: str | None = None, executor: Executor | None = None, **settings: Any
+) -> Profile:
     """Rows, models, users, languages, token lengths and the label mix of one source.
+
+    ``settings`` are ``profile.settings.ProfileSettings`` fields (``tokenizer``); ``split`` picks one
+    split of a folder or DatasetDict with several; ``executor`` profiles the source's files on it.
 
     Example::
 
@@ -89,30 +103,81 @@ def profile(data: Any, tokenizer: str = "cl100k_base") -> Profile:
         >>> p                      # a short summary; p.to_pandas() is the per-model table
     """
     from arenapref.profile.core import profile_source
+    from arenapref.profile.settings import ProfileSettings
+    from arenapref.readers import open_source
+    from arenapref.settings import build
 
-    return profile_source(data, tokenizer)
+    options = build(ProfileSettings, **settings)
+    source = open_source(data, split=split)
+    return profile_source(source, options.tokenizer, executor=executor)
 
 
-def compare(left: Any, right: Any = None, **settings: Any) -> CompareResult:
+def compare(
+    left: Any,
+    right: Any = None,
+    *,
+    format_left: str | None = None,
+    format_right: str | None = None,
+    split: str | None = None,
+    executor: Executor | None = None,
+    progress: Progress = None,
+    **settings: Any,
+) -> CompareResult:
     """Prompt overlap between two sources (or duplicates within one): exact, placeholder-masked and near.
 
-    ``settings`` are ``CompareSettings`` fields (``turns``, ``text``, ``mask_pii``, ``find_near``, ...).
+    ``settings`` are ``compare.settings.CompareSettings`` fields (``threshold``, ``turns``, ``text``,
+    ``mask_pii``, ``near``, ``sample``, ``seed``); ``split`` picks one split of a folder or DatasetDict
+    with several; ``executor`` (paths only) reads and matches on it (``arenapref.executors``).
 
     Example::
 
         >>> res = ap.compare(lmsys_df, train_df)
         >>> res                    # shares both ways; res.to_pandas() is one row per match
     """
-    from arenapref.compare.run import CompareSettings
     from arenapref.compare.run import compare as run
+    from arenapref.compare.settings import CompareSettings
+    from arenapref.settings import build
 
-    return run(left, right, CompareSettings(**settings))
+    options = build(CompareSettings, **settings)
+    tell = reporter(progress, "compare")
+    counts = StageCounts(tell) if tell is not None else None
+    try:
+        if not (isinstance(left, (str, Path)) and isinstance(right, (str, Path, type(None)))):
+            if executor is not None or format_left or format_right:
+                from arenapref.errors import ArenaprefError
+
+                raise ArenaprefError("`executor`, `format_left` and `format_right` apply to paths only")
+            return run(left, right, options, split)
+        from arenapref.compare.run import compare_paths
+
+        sides = (left, left if right is None else right, options, format_left, format_right, counts)
+        return compare_paths(*sides, split=split, executor=executor)
+    finally:
+        close(tell)
 
 
-def decontaminate(candidates: Any, protect: Any, threshold: float = 0.8) -> GuardResult:
+def _guard_options(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``compare.settings.GuardSettings`` fields (checked) as the guard functions' keywords."""
+    from arenapref.compare.settings import GuardSettings
+    from arenapref.settings import build
+
+    return build(GuardSettings, **settings).model_dump()
+
+
+def decontaminate(
+    candidates: Any,
+    protect: Any,
+    *,
+    split: str | None = None,
+    protect_names: Sequence[str] | None = None,
+    executor: Executor | None = None,
+    **settings: Any,
+) -> GuardResult:
     """Drop every candidate record whose prompt matches a protected source (exact, masked or near).
 
-    ``protect``: one source or a list (the competition's train and test, say).
+    ``protect``: one source or a list (the competition's train and test, say); ``settings`` are
+    ``compare.settings.GuardSettings`` fields (``threshold``, ``turns``, ``min_chars``, ``mask_pii``,
+    ``near``); ``split`` picks one split of ``candidates``; ``executor`` runs the matching on it.
 
     Example::
 
@@ -121,13 +186,28 @@ def decontaminate(candidates: Any, protect: Any, threshold: float = 0.8) -> Guar
     """
     from arenapref.compare.guard import decontaminate as run
 
-    return run(candidates, _many(protect), threshold)
+    options = _guard_options(settings)
+    table = _records(data=candidates if split is None else _split(candidates, split), what="candidates")
+    return run(table, _many(protect), protect_names=protect_names, executor=executor, **options)
 
 
-def check_leakage(data: Any, protect: Any, threshold: float = 0.8) -> Leaks:
+def _split(data: Any, split: str) -> Any:
+    from arenapref.readers import open_source
+
+    return open_source(data, split=split)
+
+
+def check_leakage(
+    data: Any,
+    protect: Any,
+    *,
+    split: str | None = None,
+    protect_names: Sequence[str] | None = None,
+    **settings: Any,
+) -> Leaks:
     """Audit a set you will not filter: which of its records match a protected source, and how.
 
-    The same matching rule as ``decontaminate`` (one definition: ``compare.guard.find_leaks``).
+    The same matching rule and ``settings`` as ``decontaminate`` (one definition: ``compare.guard``).
 
     Example::
 
@@ -136,23 +216,24 @@ def check_leakage(data: Any, protect: Any, threshold: float = 0.8) -> Leaks:
     """
     from arenapref.compare.guard import Leaks, find_leaks
 
-    table = _records(data)
-    return Leaks(find_leaks(table, _many(protect), threshold), table.num_rows)
+    options = _guard_options(settings)
+    table = _records(data if split is None else _split(data, split))
+    return Leaks(find_leaks(table, _many(protect), protect_names=protect_names, **options), table.num_rows)
 
 
 def fit_topics(
     data: Any,
-    k: int = 20,
-    embedder: str | None = None,
-    seed: int = 0,
-    threads: int = 0,
     progress: Progress = None,
+    *,
+    split: str | None = None,
     **settings: Any,
 ) -> TopicModel:
     """Fit a topic map (the LMSYS-Chat-1M paper's recipe) on the first prompts of a source.
 
-    ``embedder`` defaults to the best one installed; ``settings`` are further ``FitSettings`` fields
-    (``sample``, ``english_only``, ...); ``threads`` 0 uses every core (``arenapref.threads``).
+    ``settings`` are ``topics.settings.TopicFitSettings`` fields (``k``, ``sample``, ``embedder``: the
+    best one installed by default, ``seed``, ``english_only``, ``assign``, ``threads``: 0 uses every
+    core) and, for experiments, further ``topics.fit.FitSettings`` fields (``n_init``, ``min_chars``,
+    ...); ``split`` picks one split of a folder or DatasetDict with several.
 
     Example::
 
@@ -160,14 +241,17 @@ def fit_topics(
         >>> tm                    # one row per topic: size, share, label, top terms
         >>> tm.save("topics/")
     """
-    from arenapref.topics.embedders import DEFAULT_EMBEDDER
-    from arenapref.topics.fit import FitSettings
+    from arenapref.settings import build
     from arenapref.topics.fit import fit_topics as run
+    from arenapref.topics.settings import TopicFitSettings
 
-    fit = FitSettings(k=k, embedder=embedder or DEFAULT_EMBEDDER, seed=seed, **settings)
+    names = set(TopicFitSettings.model_fields)
+    options = build(TopicFitSettings, **{k: v for k, v in settings.items() if k in names})
+    fit = options.fit_settings(**{k: v for k, v in settings.items() if k not in names})
     tell = reporter(progress, "topics")
     try:
-        return run(_path_or_records(data), fit, threads=threads, progress=tell or False)
+        source = _path_or_records(data) if split is None else _split(data, split)
+        return run(source, fit, threads=options.threads, progress=tell or False)
     finally:
         close(tell)
 
@@ -178,10 +262,11 @@ def _topic_model(model: Any) -> TopicModel:
     return load_model(model) if isinstance(model, (str, Path)) else model
 
 
-def assign_topics(model: Any, data: Any) -> pa.Table:
+def assign_topics(model: Any, data: Any, *, split: str | None = None) -> pa.Table:
     """``data`` in the shared schema with ``topic``, ``topic_label`` and ``topic_unassigned`` columns.
 
-    ``model``: a fitted ``TopicModel`` or the folder one was saved to.
+    ``model``: a fitted ``TopicModel`` or the folder one was saved to; ``split`` picks one split of a
+    folder or DatasetDict with several.
 
     Example::
 
@@ -190,46 +275,86 @@ def assign_topics(model: Any, data: Any) -> pa.Table:
     """
     from arenapref.topics.fit import with_topic_columns
 
-    return with_topic_columns(_topic_model(model), data)
+    return with_topic_columns(_topic_model(model), data if split is None else _split(data, split))
 
 
-def probe(model: Any, sources: Mapping[str, Any] | Sequence[Any], target: str | None = None) -> ProbeReport:
+def probe(
+    model: Any,
+    sources: Mapping[str, Any] | Sequence[Any],
+    target: str | None = None,
+    *,
+    split: str | None = None,
+    **settings: Any,
+) -> ProbeReport:
     """Compare the topic mixes of several sources; flags topics a source under- or over-represents.
 
-    ``sources``: a dict of name -> data, or a list (named by path); the target defaults to the last.
+    ``sources``: a dict of name -> data, or a list (named by path); the target defaults to the last;
+    ``settings`` are ``topics.settings.TopicProbeSettings`` fields (``probe_sample``,
+    ``unique_prompts``); ``split`` picks one split of each source that is a folder or DatasetDict.
 
     Example::
 
         >>> rep = ap.probe(tm, {"lmsys": lmsys_df, "train": train_df})
         >>> rep.to_pandas()        # share of each topic in each source, with 95% intervals
     """
+    from arenapref.settings import build
     from arenapref.topics.probe import probe as run
+    from arenapref.topics.settings import TopicProbeSettings
 
+    options = build(TopicProbeSettings, **settings)
     if isinstance(sources, Mapping):
         names: list[str] | None = [str(n) for n in sources]
         items = list(sources.values())
     else:
         names, items = None, list(sources)
-    return run(_topic_model(model), [_path_or_records(s) for s in items], names, target)
+    data = [_path_or_records(s) if split is None else _split(s, split) for s in items]
+    return run(_topic_model(model), data, names, target, options.unique_prompts, options.probe_sample)
 
 
-def mine(sources: Any, exclude: Any = (), progress: Progress = None, **settings: Any) -> MineResult:
+def mine(
+    sources: Any,
+    exclude: Any = (),
+    *,
+    split: str | None = None,
+    topics: str | Path | None = None,
+    regenerate: RegenerateSettings | None = None,
+    work_dir: str | Path | None = None,
+    executor: Executor | None = None,
+    progress: Progress = None,
+    **settings: Any,
+) -> MineResult:
     """Battle pairs from conversation logs: the same prompt answered by two different models.
 
     ``exclude``: sources whose prompts must not appear in the pairs (the competition's train and test);
-    ``settings`` are ``MineSettings`` fields (``near``, ``languages``, ``max_pairs_per_prompt``, ...).
+    ``settings`` are ``mine.settings.MineSettings`` fields (``near``, ``languages``,
+    ``max_pairs_per_prompt``, ...); ``split`` picks one split of each source; ``topics`` a topic map
+    folder (adds topic columns); ``regenerate`` asks a model for second answers; ``executor`` runs the
+    scan and the grouping on it (``arenapref.executors``).
 
     Example::
 
         >>> pairs = ap.mine(lmsys_df, exclude=[train_df, test_df])
         >>> pairs                 # the funnel; pairs.to_pandas() is the mined battles
     """
-    from arenapref.mine.miner import MineSettings, mine_pairs
+    from arenapref.mine.miner import mine_pairs
+    from arenapref.mine.settings import MineSettings
+    from arenapref.settings import build
 
+    options = build(MineSettings, **settings)
+    opened = [_split(s, split) if split is not None else s for s in _many(sources)]
     tell = reporter(progress, "mine")
     try:
         counts = StageCounts(tell) if tell is not None else None
-        return mine_pairs(_many(sources), MineSettings(**settings), exclude=_many(exclude), progress=counts)
+        return mine_pairs(
+            opened,
+            options,
+            exclude=_many(exclude),
+            topics=topics,
+            regenerate=regenerate,
+            work_dir=None if work_dir is None else Path(work_dir),
+            progress=counts,
+            executor=executor,
+        )
     finally:
         close(tell)
 
@@ -241,12 +366,19 @@ def _judge(judge: Any, overrides: Mapping[str, Any]) -> Any:
     return config.with_overrides(**overrides) if overrides else config
 
 
-def label(battles: Any, judge: Any = "default", progress: Progress = None, **overrides: Any) -> LabelResult:
+def label(
+    battles: Any,
+    judge: Any = "default",
+    progress: Progress = None,
+    *,
+    split: str | None = None,
+    **overrides: Any,
+) -> LabelResult:
     """Label battles with an LLM judge (an OpenAI-compatible server); answers are cached on disk.
 
     ``judge``: a shipped judge name, a TOML file or a ``JudgeConfig``; ``overrides`` are its
-    ``with_overrides`` fields (``base_url``, ``model``, ``api_key_env``, ``concurrency``, ...). Safe in a
-    notebook's running event loop.
+    ``with_overrides`` fields (``base_url``, ``model``, ``api_key_env``, ``concurrency``, ...); ``split``
+    picks one split of a folder or DatasetDict with several. Safe in a notebook's running event loop.
 
     Example::
 
@@ -255,9 +387,10 @@ def label(battles: Any, judge: Any = "default", progress: Progress = None, **ove
     """
     from arenapref.label import judge_battles
 
+    data = battles if split is None else read(_split(battles, split), "battles")
     tell = reporter(progress, "label")
     try:
-        return judge_battles(battles, _judge(judge, overrides), progress=_requests(tell))
+        return judge_battles(data, _judge(judge, overrides), progress=_requests(tell))
     finally:
         close(tell)
 
@@ -302,55 +435,94 @@ def judge_eval(
         close(tell)
 
 
+def _settings(cls: type[Any], settings: Any, fields: Mapping[str, Any]) -> Any:
+    """``settings`` as given, or built from keyword ``fields`` (one sentence naming a bad one)."""
+    from arenapref.errors import ArenaprefError
+    from arenapref.settings import build
+
+    if settings is not None and fields:
+        raise ArenaprefError(f"give `settings` or its fields, not both (got {', '.join(sorted(fields))})")
+    return settings if settings is not None else build(cls, **fields)
+
+
 def train(
     data: Any,
     out_dir: str | Path = "model",
-    model: str = "lgbm",
-    n_folds: int = 5,
+    *,
     seed: int = 0,
-    params: Mapping[str, Any] | None = None,
     weights: Mapping[str, float] | None = None,
-) -> TrainSummary:
-    """Cross-validate, calibrate and save a preference model; OOF predictions go beside it.
+    format: str | None = None,
+    split: str | None = None,
+    progress: bool = False,
+    settings: TrainSettings | None = None,
+    **fields: Any,
+) -> Any:
+    """Train a preference model of any kind (``model``: lgbm, length, prior or llm) and save its folder.
 
-    ``model``: ``lgbm`` (default), ``length`` or ``prior``; ``params`` its parameters; ``weights``
-    per-source sample weights.
+    ``fields`` are ``TrainSettings`` fields (``model``, ``folds``, ``params``, ``seeds``, ``base``,
+    ``task``, ...), or pass ``settings``; ``weights`` per-source or per-input sample weights; ``split``
+    picks one split of a folder or DatasetDict. The same function runs ``arenapref train`` and the
+    pipeline's train stage. Returns the kind's summary (``TrainSummary`` for the cross-validated models).
 
     Example::
 
         >>> summary = ap.train(train_df, "model/")
         >>> summary               # OOF log loss, per fold; summary.to_pandas() is the fold table
+        >>> ap.train("train.csv", "llm-model/", model="llm", base="gemma-2-9b/")   # on a GPU
     """
-    from arenapref.model.training import train_model
+    from arenapref.model.kinds import TrainRequest, kind
+    from arenapref.model.settings import TrainSettings
 
-    return train_model(data, out_dir, model, n_folds, weights, seed, params=params)
+    s: TrainSettings = _settings(TrainSettings, settings, fields)
+    request = TrainRequest(data, Path(out_dir), seed, dict(weights or {}), format, split, progress)
+    return kind(s.model).train(request, s)
 
 
-def evaluate(model: str | Path, data: Any, truth: str | Path | None = None) -> EvalReport:
+def evaluate(
+    model: str | Path,
+    data: Any,
+    truth: str | Path | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    format: str | None = None,
+    split: str | None = None,
+    rejects: RejectLog | None = None,
+    settings: EvaluateSettings | None = None,
+    **fields: Any,
+) -> EvalReport:
     """Score a saved model on labeled battles: log loss, accuracy, per-class loss, the class prior's.
+
+    ``fields``: ``EvaluateSettings`` fields (``task``, ``bins``). Writes the reliability diagram and
+    metrics.json under ``out_dir`` (default: the model folder's ``eval/``).
 
     Example::
 
         >>> ap.evaluate("model/", valid_df)
     """
     from arenapref.model.evaluate import evaluate_model
+    from arenapref.model.settings import EvaluateSettings
 
-    return evaluate_model(model, [data] if isinstance(data, (str, Path)) else data, truth)
+    s: EvaluateSettings = _settings(EvaluateSettings, settings, fields)
+    sources = [data] if isinstance(data, (str, Path)) else data
+    return evaluate_model(
+        model, sources, truth, out_dir, rejects, format=format, task=s.task, split=split, bins=s.bins
+    )
 
 
 def ablate(
     base: Any,
     extra: Any,
     holdout: Any = None,
-    holdout_frac: float | None = None,
-    repeats: int = 5,
+    *,
     progress: Progress = None,
-    **settings: Any,
+    settings: AblateSettings | None = None,
+    **options: Any,
 ) -> AblationReport:
     """Does the extra data help? Trains with and without it on the same held-out rows, with an interval.
 
-    Give ``holdout`` (human-labeled battles) or ``holdout_frac``; ``settings`` are further ``ablate``
-    arguments (``extra_fractions``, ``extra_weights``, ``n_boot``, ``topics``, ``model``, ...).
+    Give ``holdout`` (human-labeled battles), or ``holdout_frac`` of ``base``'s prompts is held out;
+    ``options`` are ``AblateSettings`` fields (``repeats``, ``n_boot``, ``curve``, ``extra_weight``,
+    ``model``, ``params``, ...) and ``model.ablate.ablate``'s own (``topics``, ``seed``, ``task``, ...).
 
     Example::
 
@@ -366,40 +538,68 @@ def ablate(
             tell("training", done, total)
 
     try:
-        return run(base, extra, holdout, holdout_frac, repeats=repeats, on_trained=trained, **settings)
+        return run(base, extra, holdout, settings, on_trained=trained, **options)
     finally:
         close(tell)
 
 
-def predict(model: Any, data: Any, out: str | Path = "submission.csv") -> PredictSummary:
+def predict(
+    model: Any,
+    data: Any,
+    out: str | Path = "submission.csv",
+    *,
+    format: str | None = None,
+    split: str | None = None,
+    executor: Executor | None = None,
+    settings: PredictSettings | None = None,
+    **fields: Any,
+) -> PredictSummary:
     """Write the competition's submission CSV for ``data`` (ids in its order); ``.to_pandas()`` reads it.
 
-    ``model``: a saved model folder or a fitted estimator.
+    ``model``: a saved model folder (any kind) or a fitted estimator; ``fields``: ``PredictSettings``
+    fields (``clip``); ``executor`` predicts row blocks on its workers (a model folder only).
 
     Example::
 
         >>> sub = ap.predict("model/", test_df)                   # writes submission.csv
         >>> sub.to_pandas().head()
     """
-    from arenapref.model.io import predict_submission
+    from arenapref.model.predict import predict_submission
+    from arenapref.model.settings import PredictSettings
 
-    return predict_submission(model, data, out)
+    s: PredictSettings = _settings(PredictSettings, settings, fields)
+    return predict_submission(model, data, out, clip=s.clip, format=format, split=split, executor=executor)
 
 
-def leaderboard(data: Any, n_boot: int = 100, seed: int = 0) -> Leaderboard:
+def leaderboard(
+    data: Any,
+    *,
+    seed: int = 0,
+    format: str | None = None,
+    split: str | None = None,
+    settings: LeaderboardSettings | None = None,
+    **fields: Any,
+) -> Leaderboard:
     """Bradley-Terry ratings of the models in labeled battles (or a votes file), with intervals.
+
+    ``data``: one source or a list; ``fields``: ``LeaderboardSettings`` fields (``n_boot``).
 
     Example::
 
         >>> ap.leaderboard(labeled.to_pandas())
     """
     from arenapref.model.leaderboard import merge_pairs, pairs_from_battles, ratings, read_pairs
+    from arenapref.model.settings import LeaderboardSettings
+    from arenapref.readers import read_battles
 
+    s: LeaderboardSettings = _settings(LeaderboardSettings, settings, fields)
     parts = [
-        read_pairs(d) if isinstance(d, (str, Path)) else pairs_from_battles(read(d, "battles"))
+        read_pairs(d, format, split)
+        if isinstance(d, (str, Path))
+        else pairs_from_battles(read_battles(d, format, split=split))
         for d in _many(data)
     ]
-    return ratings(merge_pairs(parts), n_boot=n_boot, seed=seed)
+    return ratings(merge_pairs(parts), n_boot=s.n_boot, seed=seed)
 
 
 __all__ = [

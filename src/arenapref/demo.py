@@ -8,6 +8,7 @@ scores the run against the generator's ground truth into ``run/demo/truth.json``
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from collections.abc import Callable
@@ -18,16 +19,26 @@ from typing import Any
 import numpy as np
 
 from arenapref.atomic import atomic_dir, write_text
+from arenapref.errors import ArenaprefError
+from arenapref.llmclient.llamacpp import serve_llama_cpp
 from arenapref.metrics import log_loss
-from arenapref.pipeline import CONFIG_NAME, PipelineConfig, RunSummary, StageStatus, run_pipeline, to_toml
+from arenapref.pipeline import (
+    CONFIG_NAME,
+    PipelineConfig,
+    RunSummary,
+    StageStatus,
+    load_config,
+    run_pipeline,
+    to_toml,
+)
 from arenapref.pipeline.config import (
-    AblateSettings,
+    AblateStageSettings,
     JudgeSettings,
     LabelSettings,
     RunSettings,
     SourceSettings,
     TopicsSettings,
-    TrainSettings,
+    TrainStageSettings,
 )
 from arenapref.report import write_report
 from arenapref.synth import GENERATOR_VERSION, SynthManifest, generate
@@ -38,6 +49,18 @@ _HEADER = """arenapref pipeline config written by `arenapref demo`; edit it and 
 label.judge.base_url = "offline" is arenapref's built-in offline judge; for a real judge give its base_url
 (or ARENAPREF_BASE_URL), model and api_key_env: the label stage then reruns, as the judge's identity
 (server, model, spec content) is part of its key and of every cached answer's key."""
+_LLAMA_CPP_HEADER = """
+label.judge.spec = "llama-cpp": SmolLM2-135M-Instruct served by llama.cpp at base_url. `arenapref demo
+--judge llama-cpp` starts that server for its run; before `arenapref run`, start it yourself:
+python -m llama_cpp.server --model .../SmolLM2-135M-Instruct.Q4_1.gguf --port 8000 --n_ctx 8192"""
+#: The demo's judges: the built-in offline rule (default, fast) and a real model served by llama.cpp.
+DEMO_JUDGES = ("offline", "llama-cpp")
+#: The llama.cpp demo's server address: the spec's (llama_cpp.server's default port), so the config left
+#: in the workspace keeps one judge identity across runs and reruns against a server started by hand.
+LLAMA_CPP_DEMO_PORT = 8000
+# A real 135M model answers in about a second per request on two cores; this keeps its demo in minutes.
+LLAMA_CPP_DEMO_PAIRS = 60
+LLAMA_CPP_DEMO_EVAL_ROWS = 30
 
 
 @dataclass
@@ -51,8 +74,22 @@ class DemoResult:
     truth: dict[str, Any]
 
 
-def demo_config(seed: int = 0, max_pairs: int = 1000) -> PipelineConfig:
-    """The demo's pipeline settings: every stage, small enough to finish in about a minute."""
+def demo_config(seed: int = 0, max_pairs: int = 1000, judge: str = "offline") -> PipelineConfig:
+    """The demo's pipeline settings: every stage, small enough to finish in about a minute.
+
+    ``judge``: ``offline`` (the built-in rule) or ``llama-cpp`` (SmolLM2 on a local llama.cpp server at
+    ``LLAMA_CPP_DEMO_PORT``, on fewer pairs, as each answer takes a real model's time).
+    """
+    if judge not in DEMO_JUDGES:
+        raise ArenaprefError(f"the demo's judge is one of {', '.join(DEMO_JUDGES)}, not {judge!r}")
+    judge_settings = JudgeSettings(base_url="offline", concurrency=16, eval_rows=200)
+    if judge == "llama-cpp":
+        max_pairs = min(max_pairs, LLAMA_CPP_DEMO_PAIRS)
+        judge_settings = JudgeSettings(
+            spec="llama-cpp",
+            base_url=f"http://127.0.0.1:{LLAMA_CPP_DEMO_PORT}/v1",
+            eval_rows=LLAMA_CPP_DEMO_EVAL_ROWS,
+        )
     fast: dict[str, int | float | str | bool] = {"n_estimators": 200, "learning_rate": 0.1}
     return PipelineConfig(
         run=RunSettings(dir="run", seed=seed),
@@ -65,10 +102,10 @@ def demo_config(seed: int = 0, max_pairs: int = 1000) -> PipelineConfig:
         label=LabelSettings(
             max_pairs=max_pairs,
             use="judge",
-            judge=JudgeSettings(base_url="offline", concurrency=16, eval_rows=200),
+            judge=judge_settings,
         ),
-        train=TrainSettings(folds=2, params=fast),
-        ablate=AblateSettings(n_boot=300, params=fast, curve=[0.25, 0.5, 1.0]),
+        train=TrainStageSettings(folds=2, params=fast),
+        ablate=AblateStageSettings(n_boot=300, params=fast, curve=[0.25, 0.5, 1.0]),
     )
 
 
@@ -142,20 +179,34 @@ def run_demo(
     seed: int = 0,
     progress: bool = True,
     on_stage: Callable[[StageStatus], None] | None = None,
+    judge: str = "offline",
 ) -> DemoResult:
-    """Generate (or reuse) the workspace, write PIPELINE.toml, run it, score the truth, write the report."""
+    """Generate (or reuse) the workspace, write PIPELINE.toml, run it, score the truth, write the report.
+
+    ``judge="llama-cpp"`` starts llama.cpp's server on SmolLM2 for the run (``demo_config``).
+    """
+    config = demo_config(seed, judge=judge)
     out_dir.mkdir(parents=True, exist_ok=True)
     synth_dir = out_dir / "synth"
+    config_path = out_dir / CONFIG_NAME
+    if config_path.is_file() and load_config(config_path).label.judge.spec != config.label.judge.spec:
+        raise ArenaprefError(
+            f"{config_path} was written for another judge than {judge!r}; give the demo another --out "
+            "(or delete that file)"
+        )
     if not _same_workspace(synth_dir, conversations, battles, seed):
         generate(synth_dir, conversations=conversations, battles=battles, seed=seed)
     manifest = SynthManifest.load(synth_dir)
-    config_path = out_dir / CONFIG_NAME
     if not config_path.is_file():
-        write_text(config_path, to_toml(demo_config(seed), _HEADER))
-    summary = run_pipeline(config_path, progress=progress, on_stage=on_stage)
+        header = _HEADER + (_LLAMA_CPP_HEADER if judge == "llama-cpp" else "")
+        write_text(config_path, to_toml(config, header))
+    with contextlib.ExitStack() as stack:
+        if judge == "llama-cpp":
+            stack.enter_context(serve_llama_cpp(port=LLAMA_CPP_DEMO_PORT))
+        summary = run_pipeline(config_path, progress=progress, on_stage=on_stage)
     truth = score_against_truth(summary.run_dir, manifest)
     report = write_report(summary.run_dir)
     return DemoResult(out_dir, config_path, summary, report, truth)
 
 
-__all__ = ["DemoResult", "demo_config", "run_demo", "score_against_truth"]
+__all__ = ["DEMO_JUDGES", "DemoResult", "demo_config", "run_demo", "score_against_truth"]

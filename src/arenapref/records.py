@@ -164,26 +164,45 @@ def is_shared_schema(schema: pa.Schema) -> bool:
     return bool(pa.types.is_list(column) or pa.types.is_large_list(column))
 
 
-def user_turns(table: pa.Table | pa.RecordBatch) -> pa.ListArray:
+def user_turns(table: pa.Table | pa.RecordBatch) -> pa.ListArray | pa.LargeListArray:
     """The list of user turns of every row, for either record kind.
 
     This is what prompt keys, topics and pair mining look at; for battles it is the prompt column.
+    Computed one record batch at a time, and only the user turns' text is concatenated: combining a whole
+    ``turns`` column first would copy every assistant answer too, and stops with Arrow's offset overflow
+    once a table's turn text passes 2 GiB (a 1M-conversation log). ``list<string>`` while the user turns'
+    own text fits Arrow's 32-bit offsets, ``large_list<large_string>`` beyond (or for such an input).
     """
-    if kind_of(table.schema) == "battles":
-        col = table.column("prompt")
-        return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    turns = table.column("turns")
-    if isinstance(turns, pa.ChunkedArray):
-        turns = turns.combine_chunks()
+    batches = [table] if isinstance(table, pa.RecordBatch) else table.to_batches()
+    parts = [_batch_user_turns(b) for b in batches if b.num_rows]
+    small = pa.list_(pa.string())
+    if not parts:
+        return pa.array([], small)
+    sizes = [int(pc.sum(pc.binary_length(pc.list_flatten(p))).as_py() or 0) for p in parts]
+    if sum(sizes) < 2**31 and all(p.type == small for p in parts):
+        return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+    return pa.concat_arrays([p.cast(pa.large_list(pa.large_string())) for p in parts])
+
+
+def _batch_user_turns(batch: pa.RecordBatch) -> pa.Array:
+    """``user_turns`` of one record batch: ``list<string>``, or large types for a batch that has them."""
+    if kind_of(batch.schema) == "battles":
+        prompt = batch.column("prompt")
+        return (
+            prompt if prompt.type == pa.list_(pa.string()) else prompt.cast(pa.large_list(pa.large_string()))
+        )
+    turns = batch.column("turns")
     flat = pc.list_flatten(turns)
     parents = pc.list_parent_indices(turns)
     is_user = pc.equal(flat.field("role"), "user")
     contents = pc.filter(flat.field("content"), is_user)
     kept_parents = pc.filter(parents, is_user).to_numpy(zero_copy_only=False)
     counts = np.bincount(kept_parents, minlength=len(turns)) if len(kept_parents) else np.zeros(len(turns))
-    offsets = np.zeros(len(turns) + 1, dtype=np.int32)
+    offsets = np.zeros(len(turns) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), contents)
+    if pa.types.is_string(contents.type):
+        return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), contents)
+    return pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), contents.cast(pa.large_string()))
 
 
 def first_user_turn(table: pa.Table | pa.RecordBatch) -> pa.Array:

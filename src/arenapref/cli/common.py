@@ -44,11 +44,51 @@ PARAMETER_FLAGS: dict[str, str] = {
     "params": "-p",
     "text": "--text",
     "weight": "--weight",
+    # The model stages' settings (model.settings) and arguments.
+    "bins": "--bins",
+    "clip": "--clip",
+    "curve": "--extra-fractions",
+    "embeddings": "--embeddings",
+    "extra_weight": "--extra-weights",
+    "group_column": "--group-column",
+    "holdout": "--holdout",
+    "holdout_frac": "--holdout-frac",
+    "n_boot": "--boot",
+    "repeats": "--repeats",
+    "seeds": "--seeds",
+    "split": "--split",
+    "task": "--task",
+    "ties": "--ties",
 }
 # `arenapref run` and `demo` take their settings from PIPELINE.toml, where a stage's parameter is the config
 # key of the same name: only the runner's own options become flags there.
 PIPELINE_FLAGS: dict[str, str] = {"from_stage": "--from", "only": "--only"}
 _PARAMETER = re.compile(r"`([a-z_][a-z0-9_]*)`(=?)")
+
+
+def option_of(setting: str, flags: Mapping[str, str] | None = None) -> str:
+    """The option that sets a stage setting: ``flags``' spelling, else ``--`` and the name with dashes."""
+    return (flags or {}).get(setting, "--" + setting.replace("_", "-"))
+
+
+@contextmanager
+def settings_options(
+    flags: Mapping[str, str] | None = None, zero_is_none: tuple[str, ...] = ()
+) -> Iterator[None]:
+    """Inside the block, an impossible stage setting (``arenapref.settings.SettingsError``, which names
+    the setting) is one sentence naming this command's option for it instead; ``zero_is_none``: settings
+    whose option also takes 0 for "none" (no cap), which the sentence then says."""
+    from arenapref.settings import SettingsError
+
+    try:
+        yield
+    except SettingsError as exc:
+        problem = (
+            exc.problem.replace(", not", " (or 0: none), not", 1)
+            if exc.field in zero_is_none
+            else exc.problem
+        )
+        raise ArenaprefError(f"{option_of(exc.field, flags)} {problem}") from None
 
 
 def flags_for_parameters(message: str, flags: Mapping[str, str] = PARAMETER_FLAGS) -> str:

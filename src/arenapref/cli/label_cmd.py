@@ -20,6 +20,7 @@ from arenapref.cli.common import (
     MappingOption,
     QuietOption,
     RejectsOption,
+    SplitOption,
     emit_json,
     err_console,
     open_input,
@@ -201,8 +202,10 @@ def _labeler(
         raise ArenaprefError(f"--max-cost {str(exc).removeprefix('max_cost ')}") from None
 
 
-def _read_battles(pairs: Path, fmt: str | None, mapping: str | None, rejects: Path | None) -> pa.Table:
-    src = open_input(pairs, fmt, mapping)
+def _read_battles(
+    pairs: Path, fmt: str | None, mapping: str | None, rejects: Path | None, split: str | None = None
+) -> pa.Table:
+    src = open_input(pairs, fmt, mapping, split=split)
     if src.kind != "battles":
         raise ArenaprefError(f"{pairs} holds {src.kind}; labeling needs pairs (battles)")
     table = src.read_table()
@@ -243,6 +246,7 @@ def label(
     ] = None,
     fmt: FormatOption = None,
     mapping: MappingOption = None,
+    split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -269,7 +273,7 @@ def label(
         "timeout_s": timeout, "max_attempts": max_attempts, "max_requests": max_requests,
         "max_tokens": max_tokens, "max_cost": max_cost, "cache": None if cache is None else str(cache),
     }  # fmt: skip
-    table = _read_battles(pairs, fmt, mapping, rejects)
+    table = _read_battles(pairs, fmt, mapping, rejects, split)
     with (
         _progress(judge is not None and progress_enabled()) as progress,
         executor_for(executor, address) as ex,

@@ -17,6 +17,7 @@ from arenapref.cli.common import (
     JsonOption,
     QuietOption,
     RejectsOption,
+    SplitOption,
     console,
     emit_json,
     start_command,
@@ -35,33 +36,35 @@ def leaderboard(
         list[Path] | None,
         typer.Option("--human", help="Human votes (model_a, model_b, winner) to compare the ranking with."),
     ] = None,
-    boot: Annotated[int, typer.Option("--boot", min=0, help="Bootstrap resamples for the intervals.")] = 100,
+    boot: Annotated[int, typer.Option("--boot", help="Bootstrap resamples for the intervals.")] = 100,
     top: Annotated[int | None, typer.Option("--top", min=1, help="Print only the best N models.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write ratings (and agreement) as JSON.")
     ] = None,
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Rate every model in LABELED with a Bradley–Terry model (ties count half a win each way) and
     bootstrap intervals; with --human, also rate the human votes and print Spearman's and Kendall's
-    rank correlation over the models both cover.
+    rank correlation over the models both cover. --split picks one split of LABELED folders.
     """
     start_command(json_out, quiet)
     import json
 
+    from arenapref.api import leaderboard as rate
     from arenapref.atomic import write_text
-    from arenapref.model.leaderboard import compare_rankings, merge_pairs, ratings, read_pairs
+    from arenapref.model.leaderboard import compare_rankings
 
-    ours = ratings(merge_pairs([read_pairs(p, fmt) for p in labeled]), n_boot=boot, seed=seed)
+    ours = rate(list(labeled), seed=seed, format=fmt, split=split, n_boot=boot)
     for line in ours.lines(top):
         console.print(line, highlight=False, markup=False)
     summary: dict[str, object] = {"command": "leaderboard", "ratings": ours.as_dict()}
     if human:
-        theirs = ratings(merge_pairs([read_pairs(p, fmt) for p in human]), n_boot=0, seed=seed)
+        theirs = rate(list(human), seed=seed, format=fmt, n_boot=0)
         agree = compare_rankings(ours, theirs)
         console.print(agree.line(), highlight=False, markup=False)
         summary["human"] = {

@@ -1,4 +1,8 @@
-"""``arenapref mine``: battle pairs from single-model conversations, with a funnel report."""
+"""``arenapref mine``: battle pairs from single-model conversations, with a funnel report.
+
+A thin adapter: the options are ``mine.settings.MineSettings``' fields (tests/test_data_settings.py
+checks the set, the defaults and the ranges), handed to ``arenapref.api.mine`` as the pipeline does.
+"""
 
 from __future__ import annotations
 
@@ -21,18 +25,20 @@ from arenapref.cli.common import (
     protected_inputs,
     report_rejects,
     say,
+    settings_options,
     start_command,
 )
 from arenapref.cli.compare_cmd import stage_progress
 from arenapref.errors import ArenaprefError
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
 
+#: ``MineSettings`` fields whose ``None`` (no cap, no limit, no check) is 0 on the command line.
+ZERO_IS_NONE = ("answer_similarity", "max_answer_chars", "max_pairs_per_prompt", "max_pairs_per_model_pair")
 
-def _cap(value: int) -> int | None:
-    """0 on the command line means "no cap"."""
-    if value < 0:
-        raise ArenaprefError(f"caps must be 0 (no cap) or positive, got {value}")
-    return value or None
+
+def languages_of(option: str) -> tuple[str, ...]:
+    """--languages's comma-separated names as ``MineSettings.languages`` ("" is every language)."""
+    return tuple(x.strip() for x in option.split(",") if x.strip())
 
 
 @app.command("mine")
@@ -60,6 +66,13 @@ def mine(
         bool, typer.Option("--near", help="Also merge groups whose prompts are near-duplicates.")
     ] = False,
     near_threshold: Annotated[float, typer.Option(help="Jaccard threshold for --near.")] = 0.8,
+    answer_similarity: Annotated[
+        float,
+        typer.Option(
+            help="Drop a pair whose two answers are this similar (5-gram Jaccard): it teaches nothing; "
+            "0 = keep them."
+        ),
+    ] = 0.9,
     languages: Annotated[
         str, typer.Option("--languages", help="Comma-separated allow-list of languages (default: all).")
     ] = "",
@@ -128,34 +141,39 @@ def mine(
     a funnel report (OUT.funnel.json / OUT.funnel.md) that accounts for every input record.
 
     With --regenerate-model, prompts answered by one model only get a second answer from that model over an
-    OpenAI-compatible endpoint (cached in SQLite and budgeted like the judge; a rerun resumes).
+    OpenAI-compatible endpoint (cached in SQLite and budgeted like the judge; a rerun resumes). A multi-turn
+    conversation is regenerated turn by turn, each turn given the user's turns and the model's own earlier
+    answers.
     """
     start_command(json_out, quiet)
+    from arenapref import api
     from arenapref.llmclient.settings import ClientSettings
-    from arenapref.mine.miner import MineSettings, mine_pairs
     from arenapref.mine.output import check_outputs, write_result
     from arenapref.mine.regenerate import RegenerateSettings
+    from arenapref.mine.settings import MineSettings
     from arenapref.rejects import RejectLog
+    from arenapref.settings import build
 
     inputs = [*sources, *(exclude or [])]
     check_outputs(out, dropped, inputs)
-    if max_uses < 1:
-        raise ArenaprefError(f"--max-uses must be at least 1, got {max_uses}")
-    if min_answer_chars < 0 or max_answer_chars < 0:
-        raise ArenaprefError("--min-answer-chars and --max-answer-chars must not be negative")
-    settings = MineSettings(
-        key=key,
-        near=near,
-        near_threshold=near_threshold,
-        languages=tuple(x.strip() for x in languages.split(",") if x.strip()),
-        min_answer_chars=min_answer_chars,
-        max_answer_chars=max_answer_chars or None,
-        max_uses=max_uses,
-        max_pairs_per_prompt=_cap(max_pairs_per_prompt),
-        max_pairs_per_model_pair=_cap(max_pairs_per_model_pair),
-        seed=seed,
-        exclude_threshold=exclude_threshold,
-    )
+    values = {
+        "key": key,
+        "near": near,
+        "near_threshold": near_threshold,
+        "answer_similarity": answer_similarity,
+        "languages": languages_of(languages),
+        "min_answer_chars": min_answer_chars,
+        "max_answer_chars": max_answer_chars,
+        "max_uses": max_uses,
+        "max_pairs_per_prompt": max_pairs_per_prompt,
+        "max_pairs_per_model_pair": max_pairs_per_model_pair,
+        "seed": seed,
+        "exclude_threshold": exclude_threshold,
+    }
+    with settings_options(zero_is_none=ZERO_IS_NONE):
+        settings = build(
+            MineSettings, **{k: (v or None) if k in ZERO_IS_NONE else v for k, v in values.items()}
+        )
     regen = None
     if regenerate_model:
         if not base_url:
@@ -182,14 +200,14 @@ def mine(
     with stage_progress() as tell, executor_for(executor, address) as ex:
         # With Ray, the scan and the grouping run on the workers; regeneration on the driver (its cache
         # and budget live there).
-        result = mine_pairs(
+        result = api.mine(
             opened,
-            settings,
-            exclude=protected_inputs(exclude or [], exclude_format),
+            protected_inputs(exclude or [], exclude_format),
             topics=topics,
             regenerate=regen,
-            progress=tell,
             executor=ex,
+            progress=tell,
+            **settings.model_dump(),
         )
         written = write_result(result, out, dropped, inputs)
     result.funnel.print(console)

@@ -1,8 +1,9 @@
 """``arenapref train | evaluate | predict | check-submission | ablate``: the preference model's commands.
 
-Each command is a few lines over ``arenapref.model``; everything they do is callable from a notebook.
-The stage is imported inside each command, so ``arenapref --help`` does not pay for LightGBM, SciPy,
-scikit-learn or matplotlib.
+Each command is a thin adapter: its options are the fields of the stage's settings (``model.settings``;
+tests/test_model_settings.py proves they are one set with one default each) and it calls the same
+``arenapref.api`` function a notebook and the pipeline call. The stage is imported inside each command, so
+``arenapref --help`` does not pay for LightGBM, SciPy, scikit-learn or matplotlib.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from arenapref.cli.common import (
     JsonOption,
     QuietOption,
     RejectsOption,
+    SplitOption,
     command_progress,
     console,
     emit_json,
@@ -27,15 +29,18 @@ from arenapref.cli.common import (
 )
 from arenapref.errors import ArenaprefError
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
+from arenapref.model.kinds import KINDS
 from arenapref.rejects import RejectLog
-
-MODEL_NAMES = ("lgbm", "length", "prior", "llm")
 
 ModelDir = Annotated[Path, typer.Argument(help="Model folder written by `arenapref train`.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the folds, the boosting and the bootstrap.")]
 ModelName = Annotated[
     str,
-    typer.Option("--model", envvar="ARENAPREF_MODEL", help=f"Estimator: {', '.join(MODEL_NAMES)}."),
+    typer.Option(
+        "--model",
+        envvar="ARENAPREF_MODEL",
+        help="Model kind: " + "; ".join(f"{name}: {k.help}" for name, k in KINDS.items()) + ".",
+    ),
 ]
 TaskOption = Annotated[
     str,
@@ -57,6 +62,20 @@ ParamOption = Annotated[
     typer.Option("--param", "-p", help="KEY=VALUE hyper-parameter of the estimator, e.g. num_leaves=15."),
 ]
 
+# The option of each settings field whose flag is not ``--`` + the name with dashes (cli.common's
+# PARAMETER_FLAGS shows library errors about them with these flags).
+FLAGS = {
+    "params": "--param",
+    "n_boot": "--boot",
+    "curve": "--extra-fractions",
+    "extra_weight": "--extra-weights",
+}
+
+
+def flag_of(field: str) -> str:
+    """The option that sets a model stage's settings field."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
+
 
 def _print(lines: list[str]) -> None:
     for line in lines:
@@ -67,7 +86,12 @@ def _floats(spec: str, what: str) -> list[float]:
     try:
         return [float(v) for v in spec.split(",") if v.strip()]
     except ValueError as exc:
-        raise ArenaprefError(f"{what} {spec!r}: expected comma-separated numbers, e.g. 0.25,0.5,1") from exc
+        raise ArenaprefError(f"`{what}` {spec!r}: expected comma-separated numbers, e.g. 0.25,0.5,1") from exc
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The options a user set (None: the settings' default)."""
+    return {k: v for k, v in values.items() if v is not None}
 
 
 @app.command("train")
@@ -78,7 +102,6 @@ def train(
         int | None,
         typer.Option(
             "--folds",
-            min=0,
             help="Grouped cross-validation folds (default 5; with --model llm default 0: one grouped "
             "hold-out, since every fold is a full fine-tune).",
         ),
@@ -101,14 +124,13 @@ def train(
     embeddings: Annotated[
         bool, typer.Option("--embeddings", help="Add MiniLM sentence-embedding features (slow, lgbm only).")
     ] = False,
-    seeds: Annotated[
-        int, typer.Option("--seeds", min=1, help="Boosters averaged in the seed ensemble (lgbm).")
-    ] = 3,
+    seeds: Annotated[int, typer.Option("--seeds", help="Boosters averaged in the seed ensemble (lgbm).")] = 3,
     param: ParamOption = None,
     seed: Seed = 0,
     task: TaskOption = "auto",
     ties: TiesOption = "drop",
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -119,61 +141,29 @@ def train(
     are used as they are. `--model llm --base DIR` fine-tunes a local LLM instead.
     """
     start_command(json_out, quiet)
+    from arenapref.api import train as run
     from arenapref.model.training import parse_params, parse_weights
 
-    if model == "llm":
-        if base is None:
-            raise ArenaprefError("--model llm needs --base, a local model folder or GGUF file")
-        from arenapref.model.io import read_battles
-        from arenapref.model.llm import train_llm
-
-        log = RejectLog()
-        table = read_battles(data, log, fmt)
-        report_rejects(log, "input", rejects, hint=False)
-        raw = [p.partition("=") for p in (param or [])]
-        bad = [k for k, sep, _ in raw if not sep]
-        if bad:
-            raise ArenaprefError(f"parameter {bad[0]!r}: expected KEY=VALUE")
-        llm_summary = train_llm(
-            table,
-            out,
-            base,
-            {k: v for k, _, v in raw},
-            seed=seed,
-            folds=0 if folds is None else folds,
-            progress=progress_enabled(),
-            weights=parse_weights(weight or []),
-        )
-        _print([f"trained an LLM preference model in {out}"])
-        if json_out:
-            emit_json({"command": "train", "model": "llm", "out": str(out), **llm_summary})
-        return
-    if base is not None:
-        raise ArenaprefError("--base is for --model llm only")
-    folds = 5 if folds is None else folds
-    if folds < 2:
-        raise ArenaprefError(f"--folds {folds}: cross-validation needs at least 2 folds")
-    from arenapref.model.training import train_model
-
-    params = parse_params(param or [])
-    if model == "lgbm":
-        params.setdefault("n_seeds", seeds)
-    if embeddings:
-        if model != "lgbm":
-            raise ArenaprefError("--embeddings needs --model lgbm")
-        params["embeddings"] = True
-    summary = train_model(
-        data,
-        out,
+    settings = _given(
         model=model,
-        n_folds=folds,
-        weights=parse_weights(weight or []),
-        seed=seed,
+        folds=folds,
+        params=parse_params(param or []),
+        seeds=seeds,
+        embeddings=embeddings,
         group_column=group_column,
-        params=params,
-        format=fmt,
+        base=None if base is None else str(base),
         task=task,
         ties=ties,
+    )
+    summary = run(
+        list(data),
+        out,
+        seed=seed,
+        weights=parse_weights(weight or []),
+        format=fmt,
+        split=split,
+        progress=progress_enabled(),
+        **settings,
     )
     report_rejects(summary.rejects, "input", rejects, hint=False)
     _print(summary.lines())
@@ -195,7 +185,9 @@ def evaluate(
         Path | None, typer.Option("--out", "-o", help="Folder for the diagram and metrics.json.")
     ] = None,
     task: TaskOption = "auto",
+    bins: Annotated[int, typer.Option("--bins", help="Bins of the reliability diagram.")] = 10,
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -205,11 +197,11 @@ def evaluate(
     truth file beside the data is found automatically).
     """
     start_command(json_out, quiet)
-    from arenapref.model.evaluate import evaluate_model
+    from arenapref.api import evaluate as run
 
     log = RejectLog()
-    report = evaluate_model(
-        model_dir, list(data), truth=truth, out_dir=out, rejects=log, format=fmt, task=task
+    report = run(
+        model_dir, list(data), truth, out_dir=out, format=fmt, split=split, rejects=log, task=task, bins=bins
     )
     report_rejects(log, "input", rejects, hint=False)
     _print(report.lines())
@@ -229,10 +221,9 @@ def predict(
     model_dir: ModelDir,
     test: Annotated[Path, typer.Argument(help="Battles to predict (the competition's test.csv).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Submission CSV to write.")],
-    clip: Annotated[
-        float, typer.Option("--clip", min=0.0, max=0.3, help="Keep probabilities in [clip, 1-clip].")
-    ] = 1e-4,
+    clip: Annotated[float, typer.Option("--clip", help="Keep probabilities in [clip, 1-clip].")] = 1e-4,
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -244,10 +235,10 @@ def predict(
     its format against the test file.
     """
     start_command(json_out, quiet)
-    from arenapref.model.io import predict_submission
+    from arenapref.api import predict as run
 
     with executor_for(executor, address) as ex:
-        summary = predict_submission(model_dir, test, out, clip=clip, format=fmt, executor=ex)
+        summary = run(model_dir, test, out, format=fmt, split=split, executor=ex, clip=clip)
     report_rejects(summary.rejects, "input", rejects, hint=False)
     _print(summary.lines())
     console.print("format check passed", highlight=False)  # predict_submission writes only a passing file
@@ -272,6 +263,7 @@ def check_submission_cmd(
         typer.Option("--task", help="three-way, binary (id,winner) or auto: read from the header."),
     ] = "auto",
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -285,7 +277,7 @@ def check_submission_cmd(
     from arenapref.errors import CheckFailed
     from arenapref.model.io import check_submission
 
-    check = check_submission(submission, test, format=fmt, task=task)
+    check = check_submission(submission, test, format=fmt, task=task, split=split)
     if json_out:
         emit_json(
             {"command": "check-submission", "ok": check.ok, "rows": check.n_rows, "problems": check.problems}
@@ -305,30 +297,28 @@ def ablate(
     ] = None,
     holdout_frac: Annotated[
         float | None,
-        typer.Option(
-            "--holdout-frac", min=0.01, max=0.9, help="Hold out this share of --base's prompts instead."
-        ),
+        typer.Option("--holdout-frac", help="Hold out this share of --base's prompts instead (default 0.3)."),
     ] = None,
     extra_weights: Annotated[
-        str,
+        str | None,
         typer.Option("--extra-weights", help="Sample weights of extra rows, comma-separated, e.g. 0.5,1."),
-    ] = "1",
+    ] = None,
     extra_fractions: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--extra-fractions", help="Shares of the extra rows to try, comma-separated, e.g. 0.25,0.5,1."
         ),
-    ] = "1",
+    ] = None,
     repeats: Annotated[
-        int, typer.Option("--repeats", min=1, help="Trainings per arm with different seeds (averaged).")
-    ] = 5,
+        int, typer.Option("--repeats", help="Trainings per arm with different seeds (averaged).")
+    ] = 3,
     topics: Annotated[
         Path | None,
         typer.Option("--topics", help="Topic map folder (`topics fit`) for a per-topic breakdown."),
     ] = None,
     model: ModelName = "lgbm",
     param: ParamOption = None,
-    boot: Annotated[int, typer.Option("--boot", min=100, help="Bootstrap resamples.")] = 1000,
+    boot: Annotated[int, typer.Option("--boot", help="Bootstrap resamples.")] = 1000,
     seed: Seed = 0,
     task: TaskOption = "auto",
     ties: TiesOption = "drop",
@@ -337,14 +327,15 @@ def ablate(
         Path | None, typer.Option("--plot", help="Write the curve as a PNG here (default: beside --out).")
     ] = None,
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Does the extra data help? Train on base alone and on base + extra, --repeats times each with
-    different seeds, score all on the same held-out human-labeled battles, and print the per-repeat
-    and pooled differences in the task's loss (log loss, or the binary task's error rate; with extra
-    minus without; negative = it helps) with a two-level
+    different seeds, score all on the same held-out human-labeled battles (--holdout, or --holdout-frac
+    of --base's prompts), and print the per-repeat and pooled differences in the task's loss (log loss,
+    or the binary task's error rate; with extra minus without; negative = it helps) with a two-level
     bootstrap interval (repeats and prompts), the verdict, and the smallest effect the held-out set can
     detect; a curve over --extra-fractions and --extra-weights; per topic with --topics.
     """
@@ -353,33 +344,34 @@ def ablate(
 
     if out is not None and plot is None:  # the default plot beside --out, checked before the trainings
         refuse_input_as_output(out.with_suffix(".png"), what="the plot beside --out")
-    if (holdout is None) == (holdout_frac is None):
-        raise ArenaprefError("give exactly one of --holdout and --holdout-frac")
-    if model == "llm":
-        raise ArenaprefError("ablate trains each arm several times; use --model lgbm, length or prior")
     from arenapref.model.ablate import ablate as run_ablation
     from arenapref.model.ablate import plot_curve, write_report
-    from arenapref.model.io import read_battles
     from arenapref.model.training import parse_params
 
+    settings = _given(
+        model=model,
+        params=parse_params(param or []),
+        holdout_frac=holdout_frac,
+        repeats=repeats,
+        curve=None if extra_fractions is None else _floats(extra_fractions, "curve"),
+        extra_weight=None if extra_weights is None else _floats(extra_weights, "extra_weight"),
+        n_boot=boot,
+    )
     log = RejectLog()
     with command_progress("ablate") as tell:
         report = run_ablation(
-            read_battles(base, log, fmt),
-            read_battles(extra, log, fmt),
-            holdout=read_battles(holdout, log, fmt) if holdout else None,
-            holdout_frac=holdout_frac,
-            extra_weights=_floats(extra_weights, "--extra-weights"),
-            extra_fractions=_floats(extra_fractions, "--extra-fractions"),
-            repeats=repeats,
+            base,
+            extra,
+            holdout or None,
             topics=topics,
-            model=model,
-            params=parse_params(param or []),
-            n_boot=boot,
             seed=seed,
-            on_trained=(lambda done, total: tell("trained", done, total)) if tell is not None else None,
             task=task,
             ties=ties,
+            on_trained=(lambda done, total: tell("trained", done, total)) if tell is not None else None,
+            rejects=log,
+            format=fmt,
+            split=split,
+            **settings,
         )
     report_rejects(log, "input", rejects, hint=False)
     _print(report.lines())

@@ -21,10 +21,11 @@ from arenapref.cli.common import (
     open_input,
     report_rejects,
     say,
+    settings_options,
     start_command,
 )
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
-from arenapref.profile.core import DEFAULT_TOKENIZER, TOKENIZERS
+from arenapref.profile.settings import DEFAULT_TOKENIZER, TOKENIZERS
 
 PIPED_WIDTH = 180
 
@@ -64,27 +65,29 @@ def profile(
     """
     from rich.console import Console
 
+    from arenapref import api
     from arenapref.atomic import output_suffix
     from arenapref.profile import (
-        load_tokenizer,
         plot_profiles,
-        profile_source,
         profiles_to_json,
         render_details,
         render_table,
         write_json,
     )
+    from arenapref.profile.settings import ProfileSettings
     from arenapref.rejects import RejectLog
+    from arenapref.settings import build
 
     start_command(json_out, quiet)
     # Output names are checked before minutes of profiling, not after.
     for target, allowed in ((out, (".json",)), (chart, (".png",)), (rejects, (".jsonl", ".json"))):
         if target is not None:
             output_suffix(target, allowed)
-    load_tokenizer(tokenizer)
+    with settings_options():
+        settings = build(ProfileSettings, tokenizer=tokenizer).model_dump()
     sources = [open_input(p, fmt, mapping, encoding, split) for p in paths]
     with executor_for(executor, address) as ex:
-        profiles = [profile_source(s, tokenizer, executor=ex) for s in sources]
+        profiles = [api.profile(s, executor=ex, **settings) for s in sources]
     # Piped output (logs, files) has no terminal to fit, so tables keep their natural width there.
     shown = console if console.is_terminal else Console(width=PIPED_WIDTH, soft_wrap=True, file=console.file)
     shown.print(render_table(profiles))

@@ -19,11 +19,13 @@ from arenapref.cli.common import (
     JsonOption,
     QuietOption,
     RejectsOption,
+    SplitOption,
     console,
     emit_json,
     open_input,
     progress_enabled,
     report_rejects,
+    settings_options,
     start_command,
 )
 from arenapref.errors import ArenaprefError
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 
 # The names arenapref.topics.embedders accepts (kept here so --help imports no stage code).
 EMBEDDER_NAMES = ("auto", "hybrid", "static", "tfidf", "minilm")
+#: ``TopicProbeSettings`` fields whose option is not ``--`` and the name with dashes.
+PROBE_FLAGS = {"probe_sample": "--sample"}
 
 topics_app = typer.Typer(
     help="Topic map (the LMSYS-Chat-1M paper's k-means topics): fit, show, title, probe mixes, assign.",
@@ -56,9 +60,9 @@ def _topics_json(model: TopicModel) -> list[dict[str, Any]]:
 def fit(
     source: Annotated[Path, typer.Argument(help="Conversations or battles to learn the topics from.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the topic map into.")],
-    k: Annotated[int, typer.Option("--k", min=2, help="Number of topics.")] = 20,
+    k: Annotated[int, typer.Option("--k", help="Number of topics.")] = 20,
     sample: Annotated[
-        int, typer.Option("--sample", min=1, help="Rows sampled at random before filtering.")
+        int, typer.Option("--sample", help="Rows sampled at random before filtering.")
     ] = 100_000,
     embedder: Annotated[
         str,
@@ -84,12 +88,12 @@ def fit(
         int,
         typer.Option(
             "--threads",
-            min=0,
             envvar="ARENAPREF_THREADS",
             help="BLAS/OpenMP threads for the SVD and k-means; 0: every core of the machine.",
         ),
     ] = 0,
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects_path: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -100,16 +104,24 @@ def fit(
     Prompts dropped by the recipe are written to DIR/rejects.jsonl (and --rejects) with their reason.
     """
     start_command(json_out, quiet)
-    from arenapref.topics.fit import FitSettings, fit_topics
+    from arenapref.settings import build
+    from arenapref.topics.fit import fit_topics
+    from arenapref.topics.settings import TopicFitSettings
 
     if embedder not in EMBEDDER_NAMES:
         raise ArenaprefError(f"unknown embedder {embedder!r}; choose one of {', '.join(EMBEDDER_NAMES)}")
-    settings = FitSettings(
-        k=k, sample=sample, embedder=embedder, seed=seed, english_only=english_only, assign=assign
-    )
-    opened = open_input(source, fmt)
+    values = {"k": k, "sample": sample, "embedder": embedder, "seed": seed, "english_only": english_only}
+    with settings_options():
+        settings = build(TopicFitSettings, **values, assign=assign, threads=threads)
+    opened = open_input(source, fmt, split=split)
     rejects = opened.rejects
-    model = fit_topics(opened, settings, rejects=rejects, threads=threads, progress=progress_enabled())
+    model = fit_topics(
+        opened,
+        settings.fit_settings(),
+        rejects=rejects,
+        threads=settings.threads,
+        progress=progress_enabled(),
+    )
     model.save(out, rejects=rejects)
     for note in model.notes:
         console.print(f"note: {note}", highlight=False, markup=False)
@@ -210,12 +222,12 @@ def probe_cmd(
         int,
         typer.Option(
             "--sample",
-            min=0,
             help="On a transformer map, prompts per source placed exactly by the transformer (a seeded "
             "sample; the intervals show its precision); 0 places every row through the student.",
         ),
     ] = 20_000,
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects_path: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -227,13 +239,17 @@ def probe_cmd(
     """
     start_command(json_out, quiet)
     from arenapref.rejects import RejectLog
+    from arenapref.settings import build
     from arenapref.topics.fit import load_model
     from arenapref.topics.probe import probe, write_chart
+    from arenapref.topics.settings import TopicProbeSettings
 
+    with settings_options(PROBE_FLAGS):
+        settings = build(TopicProbeSettings, probe_sample=sample, unique_prompts=unique_prompts)
     model = load_model(model_dir)
-    opened = [open_input(s, fmt) for s in sources]
+    opened = [open_input(s, fmt, split=split) for s in sources]
     names = [_display_name(s, sources) for s in sources]
-    report = probe(model, list(opened), names, target, unique_prompts, sample)
+    report = probe(model, list(opened), names, target, settings.unique_prompts, settings.probe_sample)
     merged = RejectLog()
     for src in opened:
         report_rejects(src.rejects, src.path, hint=False)
@@ -271,6 +287,7 @@ def assign(
     source: Annotated[Path, typer.Argument(help="Records to label with their topic.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write (shared schema + topic).")],
     fmt: FormatOption = None,
+    split: SplitOption = None,
     rejects_path: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -293,7 +310,7 @@ def assign(
     from arenapref.topics.fit import load_model
 
     model = load_model(model_dir)
-    opened = open_input(source, fmt)
+    opened = open_input(source, fmt, split=split)
     rows = 0
     counts = np.zeros(model.k, dtype=np.int64)
     unassigned: Counter[str] = Counter()

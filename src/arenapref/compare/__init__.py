@@ -3,7 +3,7 @@ leakage guard that later stages call before anything reaches training data."""
 
 from __future__ import annotations
 
-from arenapref.compare.guard import MIN_SHARED_CHARS, GuardResult, decontaminate, find_leaks
+from arenapref.compare.guard import GuardResult, decontaminate, find_leaks
 from arenapref.compare.near import NearDupSettings, near_pairs, optimal_param
 from arenapref.compare.normalize import (
     EMPTY_KEY,
@@ -15,7 +15,8 @@ from arenapref.compare.normalize import (
     turns_key,
     turns_keys,
 )
-from arenapref.compare.run import CompareResult, CompareSettings, compare, compare_paths, compare_tables
+from arenapref.compare.run import CompareResult, compare, compare_paths, compare_tables
+from arenapref.compare.settings import MIN_SHARED_CHARS, CompareSettings, GuardSettings
 
 __all__ = [
     "EMPTY_KEY",
@@ -23,6 +24,7 @@ __all__ = [
     "CompareResult",
     "CompareSettings",
     "GuardResult",
+    "GuardSettings",
     "NearDupSettings",
     "compare",
     "compare_paths",

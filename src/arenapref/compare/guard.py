@@ -34,14 +34,17 @@ How it stays fast: every record gets one 128-bit key per prefix of its turns (a 
 per-turn hashes, so all prefixes of all records come from one cumulative sum), and matching is a hash
 join of candidate prefixes with protected prefixes, never a loop over pairs. Near-duplicates are searched
 once per distinct masked prefix text with MinHash-LSH (``compare.near``), every candidate pair verified.
-Containment hashes every word start of every distinct candidate turn and checks only the turns holding a
-protected prompt's two rarest stretches (``_anchored_pairs``).
+Each distinct turn text is normalised, hashed and measured once (``prefix_side``). Containment hashes
+every word start of every distinct candidate turn (in slices, on every core) and checks only the turns
+holding a protected prompt's two rarest stretches (``_anchored_pairs``) and every literal part of it
+(``_holding_every_part``), so Python sees only the few pairs left.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -51,22 +54,23 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arenapref.compare.near import NearDupSettings, _text_buffers, near_pairs
+from arenapref.compare.near import NearDupSettings, _text_buffers, near_pairs, sorted_unique
 from arenapref.compare.normalize import (
     MASK,
     TURN_SEPARATOR,
     WIDE_RANGES,
-    fold_texts,
-    normalize_texts,
+    plain_and_masked,
     text_sizes,
 )
-from arenapref.compare.overlap import KINDS, TurnsMode, record_ids
+from arenapref.compare.overlap import KINDS, record_ids
+from arenapref.compare.settings import MIN_SHARED_CHARS, TurnsMode
 from arenapref.compare.sources import as_table
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.executors.base import BlockStep, Executor, run_step
 from arenapref.executors.shards import table_blocks
 from arenapref.records import user_turns
+from arenapref.threads import default_threads
 
 LEAK_COLUMNS = (
     "leak_reason",
@@ -77,9 +81,6 @@ LEAK_COLUMNS = (
     "leak_scope",
     "leak_shared_turns",
 )
-MIN_SHARED_CHARS = 32
-"""The paper's minimum prompt length: a partial (prefix) match must share at least this many characters
-(``normalize.text_sizes``: a Han, kana or Hangul character counts as several)."""
 
 SCOPES = (
     "whole",
@@ -93,7 +94,7 @@ RULES = ("turns_key", "turns_near", "contained", "name_span")
 a protected prompt inside (or as) a later or longer candidate turn; a ``NAME_k`` placeholder on either
 side against a name-like span on the other."""
 _ANCHOR_BYTES = 16  # how much of a template's anchor (its longest literal part) is looked up by hash
-_WINDOW_CHUNK = 200_000  # texts whose start positions are hashed per step, to bound memory
+_SCAN_BYTES = 1 << 24  # bytes of texts whose word starts are hashed per step (bounds memory)
 _BLOOM_MASK = np.uint64((1 << 24) - 1)
 _SAMPLE_EVERY = 16  # anchors are chosen by their frequency in every 16th text searched
 _CHOICES = 16  # about this many evenly spread stretches of each template are anchor candidates
@@ -203,21 +204,31 @@ def _segment_cumsum(values: np.ndarray, starts: I64) -> np.ndarray:
     return out
 
 
-def _prefix_lanes(texts: pl.Series, seeds: tuple[int, int], local: I64, starts: I64) -> list[np.ndarray]:
+def _prefix_lanes(hashes: tuple[U64, U64], local: I64, starts: I64) -> list[np.ndarray]:
     """Two 64-bit lanes of every prefix key: a position-weighted sum of per-turn hashes per record."""
     lanes = []
-    for seed, p in zip(seeds, (_P1, _P2), strict=True):
+    for h, p in zip(hashes, (_P1, _P2), strict=True):
         top = int(local.max(initial=0))
         with np.errstate(over="ignore"):
             powers = np.cumprod(np.concatenate([[1], np.full(top, p)]).astype(np.uint64), dtype=np.uint64)
-            # Odd hashes: an empty turn still changes the key, so [a] and [a, ""] differ.
-            h = texts.hash(seed).to_numpy() | np.uint64(1)
             lanes.append(_segment_cumsum(h * powers[local], starts))
     return lanes
 
 
+def _turn_hashes(texts: pa.Array, seeds: tuple[int, int], index: npt.NDArray[np.int32]) -> tuple[U64, U64]:
+    """Two 64-bit hashes of each turn, from its distinct text (``index``: the turn's row in ``texts``).
+    Odd, so that an empty turn still changes a key: [a] and [a, ""] differ."""
+    series = pl.Series(texts)
+    first, second = ((series.hash(seed).to_numpy() | np.uint64(1))[index] for seed in seeds)
+    return first, second
+
+
 def prefix_side(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PrefixSide:
-    """Prefix keys of every record's user turns (only the first turn with ``turns="first"``)."""
+    """Prefix keys of every record's user turns (only the first turn with ``turns="first"``).
+
+    Each distinct turn text is normalised, hashed and measured once (logs repeat their prompts: "hi",
+    templates, the same question asked again), then spread back to the turns.
+    """
     lists = user_turns(table).cast(pa.list_(pa.string()))
     if lists.null_count or lists.offset:
         lists = pc.if_else(pc.is_null(lists), pa.scalar([], lists.type), lists)
@@ -225,19 +236,18 @@ def prefix_side(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PrefixSide
     compared = np.minimum(n_turns, 1) if turns == "first" else n_turns
     if turns == "first":
         lists = pc.list_slice(lists, 0, 1).cast(pa.list_(pa.string()))
-    flat = pc.list_flatten(lists)
+    distinct = pc.dictionary_encode(pc.fill_null(pc.list_flatten(lists), ""))
+    index = distinct.indices.to_numpy(zero_copy_only=False)
     rec = np.repeat(np.arange(len(n_turns), dtype=np.int64), compared)
     offsets = np.zeros(len(n_turns) + 1, dtype=np.int64)
     np.cumsum(compared, out=offsets[1:])
     starts = offsets[:-1][rec]
     local = np.arange(len(rec), dtype=np.int64) - starts
-    folded = fold_texts(flat)  # the steps both texts share, once
-    plain = pl.Series(normalize_texts(folded, mask=False))
-    masked_arr = normalize_texts(folded, mask=True, mask_pii=mask_pii)
-    masked = pl.Series(masked_arr)
-    k1, k2 = _prefix_lanes(plain, (_SEEDS[0], _SEEDS[1]), local, starts)
-    k3, k4 = _prefix_lanes(masked, (_SEEDS[2], _SEEDS[3]), local, starts)
-    chars = _segment_cumsum(text_sizes(masked_arr).to_numpy().astype(np.int64), starts)
+    plain, masked = plain_and_masked(distinct.dictionary, mask_pii)
+    k1, k2 = _prefix_lanes(_turn_hashes(plain, (_SEEDS[0], _SEEDS[1]), index), local, starts)
+    k3, k4 = _prefix_lanes(_turn_hashes(masked, (_SEEDS[2], _SEEDS[3]), index), local, starts)
+    sizes = text_sizes(masked).to_numpy().astype(np.int64)
+    chars = _segment_cumsum(sizes[index], starts)
     depth = local + 1
     frame = pl.DataFrame(
         {
@@ -252,7 +262,9 @@ def prefix_side(table: pa.Table, turns: TurnsMode, mask_pii: bool) -> PrefixSide
             "whole": depth == n_turns[rec],
         }
     )
-    masked_turns = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), masked_arr)
+    masked_turns = pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32()), masked.take(pa.array(index, pa.int32()))
+    )
     return PrefixSide(len(n_turns), record_ids(table), n_turns, frame, masked_turns)
 
 
@@ -460,7 +472,11 @@ def _window_keys(texts: pa.Array, with_first: bool = True) -> tuple[U64, I64]:
     Vectorised over the texts' bytes (a few NumPy passes), so every word start of a million turns is
     hashed in seconds. The text of a position is ``np.searchsorted(offsets, pos, "right") - 1``.
     """
-    values, offsets = _text_buffers(texts)
+    return _buffer_window_keys(*_text_buffers(texts), with_first)
+
+
+def _buffer_window_keys(values: npt.NDArray[np.uint8], offsets: I64, with_first: bool) -> tuple[U64, I64]:
+    """``_window_keys`` of texts given as their UTF-8 bytes and byte offsets (``near._text_buffers``)."""
     n = len(values)
     if n < _ANCHOR_BYTES:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
@@ -468,9 +484,8 @@ def _window_keys(texts: pa.Array, with_first: bool = True) -> tuple[U64, I64]:
     words = np.ndarray((n - 7,), dtype="<u8", buffer=np.ascontiguousarray(values), strides=(1,))
     start = values >= 0xE0  # the lead byte of a 3- or 4-byte character
     start[1:] |= (values[:-1] == 32) & (values[1:] != 32)
-    long_enough = np.diff(offsets) >= _ANCHOR_BYTES
     if with_first:
-        start[offsets[:-1][long_enough]] = True
+        start[offsets[:-1][np.diff(offsets) >= _ANCHOR_BYTES]] = True
     # No window may run past its text's end.
     ends = offsets[1:][offsets[1:] > 0]
     start[np.maximum(ends[:, None] - np.arange(1, _ANCHOR_BYTES, dtype=np.int64)[None, :], 0).ravel()] = False
@@ -489,7 +504,9 @@ def _template_windows(templates: pa.Array) -> tuple[U64, I64]:
     owner = np.asarray(pc.list_parent_indices(split).to_numpy(zero_copy_only=False), dtype=np.int64)
     keys, pos = _window_keys(pieces, with_first=False)
     piece = np.searchsorted(_text_buffers(pieces)[1], pos, side="right") - 1
-    lonely = np.setdiff1d(np.arange(len(pieces)), piece)
+    windowed = np.zeros(len(pieces), dtype=bool)
+    windowed[piece] = True
+    lonely = np.flatnonzero(~windowed)
     alone = pieces.take(pa.array(lonely, pa.int64()))
     f_keys, f_pos = _window_keys(alone)
     f_piece = lonely[np.searchsorted(_text_buffers(alone)[1], f_pos, side="right") - 1]
@@ -532,20 +549,29 @@ def _anchored_pairs(hay: pa.Array, templates: pa.Array) -> tuple[I64, I64]:
     # A bit table of the keys' low bits: most positions are ruled out by one look-up, not a search.
     bloom = np.zeros(int(_BLOOM_MASK) + 1, dtype=bool)
     bloom[keys & _BLOOM_MASK] = True
-    codes = []
-    for lo in range(0, len(hay) if len(keys) else 0, _WINDOW_CHUNK):
-        chunk = hay.slice(lo, _WINDOW_CHUNK)
-        h_keys, h_pos = _window_keys(chunk)
+    values, offsets = _text_buffers(hay)
+
+    def scan(lo: int, hi: int) -> I64:
+        """One code per (text, chosen stretch) held, for the texts ``lo`` to ``hi``."""
+        off = offsets[lo : hi + 1] - offsets[lo]
+        h_keys, h_pos = _buffer_window_keys(values[offsets[lo] : offsets[hi]], off, True)
         maybe = np.flatnonzero(bloom[h_keys & _BLOOM_MASK])
         at = np.minimum(np.searchsorted(distinct_keys, h_keys[maybe]), len(distinct_keys) - 1)
         hit = distinct_keys[at] == h_keys[maybe]
         left, count, maybe = first_entry[at[hit]], entries[at[hit]], maybe[hit]
-        doc = np.searchsorted(_text_buffers(chunk)[1], h_pos[maybe], side="right") - 1 + lo
+        doc = np.searchsorted(off, h_pos[maybe], side="right") - 1 + lo
         entry = np.repeat(left - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
-        codes.append(np.repeat(doc, count) * len(keys) + entry)  # one code per (text, chosen stretch)
+        out: I64 = np.repeat(doc, count) * len(keys) + entry
+        return out
+
+    # Slices of about _SCAN_BYTES, searched on every core (NumPy releases the GIL in these passes).
+    cuts = np.searchsorted(offsets, np.arange(0, int(offsets[-1]), _SCAN_BYTES), side="right") - 1
+    cuts = np.unique(np.r_[0, cuts, len(hay)]) if len(keys) else np.zeros(1, np.int64)
+    with ThreadPoolExecutor(default_threads()) as pool:
+        codes = list(pool.map(scan, cuts[:-1].tolist(), cuts[1:].tolist()))
     if not codes:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    held = np.unique(np.concatenate(codes))
+    held = sorted_unique(np.concatenate(codes))
     h, t = held // len(keys), t_of[by_key[held % len(keys)]]
     pair, n = np.unique(h * len(templates) + t, return_counts=True)
     pair = pair[n == need[pair % len(templates)]]
@@ -592,23 +618,51 @@ def _turn_frame(side: PrefixSide, first_only: bool) -> pl.DataFrame:
     return pl.DataFrame({"text": pl.Series(texts), "rec": rec, "depth": depth})
 
 
+def _holding_every_part(
+    texts: pl.Series, templates: pl.Series, h: I64, t: I64
+) -> tuple[pl.Series, pl.Series]:
+    """The pairs (``texts[h]``, ``templates[t]``) where the text holds every literal part of the template:
+    ``_occurrence``'s first test, run in Polars so that only the few pairs left reach Python."""
+    parts = (
+        pl.DataFrame({"t": np.arange(len(templates)), "part": templates.str.split(MASK)})
+        .explode("part")
+        .with_columns(pl.col("part").str.strip_chars())
+    )
+    pairs = pl.DataFrame({"pair": np.arange(len(h)), "h": h, "t": t, "text": texts.gather(h)})
+    held = (
+        pairs.join(parts, on="t")
+        .group_by("pair")
+        .agg(pl.col("text").str.contains(pl.col("part"), literal=True).all())
+        .filter(pl.col("text"))
+        .get_column("pair")
+        .sort()
+    )
+    return pl.Series(h).gather(held), pl.Series(t).gather(held)
+
+
 def _verified(hay: pl.DataFrame, templates: pl.DataFrame, whole: bool) -> pl.DataFrame:
     """Every (hay row, template row) pair that really matches: the hay row's columns, the template row's
-    (prefixed ``t_``) and the matched ``span``. Each distinct hay text is searched once."""
+    (prefixed ``t_``) and the matched ``span``. Each distinct hay text is searched once, for each
+    distinct template text."""
     rows = hay.with_row_index("row").group_by("text").agg(pl.col("row"))
-    h_np, t_np = _anchored_pairs(rows.get_column("text").to_arrow(), templates.get_column("text").to_arrow())
-    h_all, t_all = pl.Series(h_np), pl.Series(t_np)
+    temps = templates.with_row_index("t").group_by("text").agg(pl.col("t"))
+    h_np, t_np = _anchored_pairs(rows.get_column("text").to_arrow(), temps.get_column("text").to_arrow())
+    h_all, t_all = _holding_every_part(rows.get_column("text"), temps.get_column("text"), h_np, t_np)
     texts = rows.get_column("text").gather(h_all).to_list()
-    temps = templates.get_column("text").gather(t_all).to_list()
-    spans = [_occurrence(text, temp, whole) for text, temp in zip(texts, temps, strict=True)]
+    patterns = temps.get_column("text").gather(t_all).to_list()
+    spans = [_occurrence(text, pattern, whole) for text, pattern in zip(texts, patterns, strict=True)]
     ok = pl.Series([span is not None for span in spans], dtype=pl.Boolean)
-    hits = pl.DataFrame(
-        {
-            "row": rows.get_column("row").gather(h_all.filter(ok)),
-            "t": t_all.filter(ok),
-            "span": pl.Series([span for span in spans if span is not None], dtype=pl.String),
-        }
-    ).explode("row")
+    hits = (
+        pl.DataFrame(
+            {
+                "row": rows.get_column("row").gather(h_all.filter(ok)),
+                "t": temps.get_column("t").gather(t_all.filter(ok)),
+                "span": pl.Series([span for span in spans if span is not None], dtype=pl.String),
+            }
+        )
+        .explode("row")
+        .explode("t")
+    )
     return pl.concat(
         [
             hay.select(pl.all().gather(hits.get_column("row"))),

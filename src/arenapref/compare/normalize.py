@@ -32,8 +32,8 @@ so a variant folded here is folded everywhere:
 4. A run of punctuation characters becomes its first character ("?!!" -> "?", "..." -> ".").
 5. Whitespace runs become one space; leading/trailing space and one trailing sentence mark are dropped.
 
-``fold_texts`` runs steps 0 and 1 alone, for callers that need several normalisations of the same strings
-(the guard's plain and masked texts). Steps 1 and 3's extras run on non-ASCII rows only (they cannot
+``plain_and_masked`` gives both normalisations of the same strings (the guard's plain and masked texts)
+at little more than the cost of one. Steps 1 and 3's extras run on non-ASCII rows only (they cannot
 change ASCII text), which keeps the cost on typical English logs to the ASCII steps.
 
 ``text_sizes`` measures normalised text for the guard's minimum: a Han, kana or Hangul character counts
@@ -69,11 +69,10 @@ __all__ = [
     "TURN_SEPARATOR",
     "WIDE_RANGES",
     "WIDE_WEIGHT",
-    "Folded",
-    "fold_texts",
     "normalize_text",
     "normalize_texts",
     "normalize_turns",
+    "plain_and_masked",
     "prompt_key",
     "prompt_keys",
     "text_sizes",
@@ -251,36 +250,29 @@ def _as_string_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 @dataclass(frozen=True)
-class Folded:
-    """Texts after steps 0 and 1 (decoding and Unicode folding), which do not depend on the masks: a
-    caller that needs the plain and the masked text of the same strings (the guard) folds them once."""
+class _Folded:
+    """Texts after steps 0 and 1 (decoding and Unicode folding), which do not depend on the masks."""
 
     texts: pa.Array
     non_ascii: pa.Array  # rows that were not ASCII before folding (the only ones step 3's extras touch)
 
+    def filter(self, rows: pa.Array) -> _Folded:
+        return _Folded(pc.filter(self.texts, rows), pc.filter(self.non_ascii, rows))
 
-def fold_texts(arr: pa.Array | pa.ChunkedArray) -> Folded:
-    """Steps 0 and 1 of every string of ``arr`` (nulls become ""); ``normalize_texts`` does the rest."""
+
+def _fold(arr: pa.Array | pa.ChunkedArray) -> _Folded:
+    """Steps 0 and 1 of every string of ``arr`` (nulls become "")."""
     arr = _decode_rows(pc.fill_null(_as_string_array(arr), ""))
     non_ascii = pc.invert(pc.string_is_ascii(arr))
     if pc.any(non_ascii).as_py():
         arr = pc.replace_with_mask(
             arr, non_ascii, _run(pc.filter(arr, non_ascii), _fold_unicode(pl.col("t")))
         )
-    return Folded(arr, non_ascii)
+    return _Folded(arr, non_ascii)
 
 
-def normalize_texts(
-    arr: pa.Array | pa.ChunkedArray | Folded, mask: bool = False, mask_pii: bool = False
-) -> pa.Array:
-    """Normalise every string of ``arr`` (nulls become ""; or texts already ``fold_texts``-ed); see the
-    module docstring for the steps.
-
-    This is the text that keys hash and that near-duplicate shingles are cut from. ASCII rows skip the
-    Unicode steps (NFKC and the extra case folds cannot change them), which halves the time on typical
-    logs.
-    """
-    folded = arr if isinstance(arr, Folded) else fold_texts(arr)
+def _finish(folded: _Folded, mask: bool, mask_pii: bool) -> pa.Array:
+    """Steps 1 (control characters) to 5 of folded texts."""
     out = _run(folded.texts, _main_expr(pl.col("t"), mask, mask_pii))
     non_ascii = folded.non_ascii
     if pc.any(non_ascii).as_py():
@@ -288,6 +280,33 @@ def normalize_texts(
             out, non_ascii, _run(pc.filter(out, non_ascii), _casefold_rest(pl.col("t")))
         )
     return out
+
+
+def normalize_texts(arr: pa.Array | pa.ChunkedArray, mask: bool = False, mask_pii: bool = False) -> pa.Array:
+    """Normalise every string of ``arr`` (nulls become ""); see the module docstring for the steps.
+
+    This is the text that keys hash and that near-duplicate shingles are cut from. ASCII rows skip the
+    Unicode steps (NFKC and the extra case folds cannot change them), which halves the time on typical
+    logs.
+    """
+    return _finish(_fold(arr), mask, mask_pii)
+
+
+def plain_and_masked(arr: pa.Array | pa.ChunkedArray, mask_pii: bool = False) -> tuple[pa.Array, pa.Array]:
+    """``normalize_texts(arr)`` and ``normalize_texts(arr, mask=True, mask_pii=mask_pii)`` at little more
+    than the cost of one, for a caller that needs both (the guard).
+
+    Steps 0 and 1 run once. The plain text is computed only where the masked one holds a mask token:
+    elsewhere no mask pattern matched (the input holds no mask code point after step 1, and no later
+    step removes one), so the two are equal.
+    """
+    folded = _fold(arr)
+    masked = _finish(folded, True, mask_pii)
+    changed = pc.match_substring(masked, MASK)
+    if not pc.any(changed).as_py():
+        return masked, masked
+    plain = pc.replace_with_mask(masked, changed, _finish(folded.filter(changed), False, False))
+    return plain, masked
 
 
 def text_sizes(texts: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,13 +27,12 @@ import pyarrow.compute as pc
 
 from arenapref.compare.near import NearDupSettings, NearDupStats, clusters, near_pairs
 from arenapref.compare.normalize import EMPTY_KEY, _hash_texts, normalize_turns, turns_keys
+from arenapref.compare.settings import TextField, TurnsMode
 from arenapref.errors import ArenaprefError
 from arenapref.executors.base import BlockStep, Executor, run_step
 from arenapref.executors.shards import hash_partitions
 from arenapref.records import SCHEMAS, Kind, first_user_turn, kind_of, user_turns
 
-TurnsMode = Literal["all", "first"]
-TextField = Literal["prompt", "response"]
 KINDS = ("exact", "placeholder", "near")
 NO_MATCH = -1
 

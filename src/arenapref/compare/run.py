@@ -24,7 +24,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from arenapref.atomic import atomic_dir
-from arenapref.compare.near import NearDupSettings
 from arenapref.compare.overlap import (
     KINDS,
     NO_MATCH,
@@ -32,13 +31,12 @@ from arenapref.compare.overlap import (
     OverlapResult,
     PromptSet,
     SelfDuplicates,
-    TextField,
-    TurnsMode,
     concat_prompt_sets,
     overlap,
     prompt_set,
     prompt_set_of_batches,
 )
+from arenapref.compare.settings import CompareSettings
 from arenapref.compare.sources import as_table, load_source
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
@@ -66,19 +64,6 @@ MATCH_SCHEMA = pa.schema(
         ("right_language", pa.string()),
     ]
 )
-
-
-@dataclass
-class CompareSettings:
-    """Options of ``compare``; ``near`` holds the MinHash settings (threshold 0.8 by default)."""
-
-    near: NearDupSettings = field(default_factory=NearDupSettings)
-    turns: TurnsMode = "all"
-    text: TextField = "prompt"
-    mask_pii: bool = True
-    find_near: bool = True
-    sample: int = 5
-    seed: int = 0
 
 
 @dataclass(repr=False)
@@ -248,13 +233,13 @@ def compare_sets(
     """
     settings = settings or CompareSettings()
     t0 = time.perf_counter()
-    res = overlap(ls, rs, settings.near, settings.find_near, True, executor, partitions)
+    res = overlap(ls, rs, settings.near_settings, settings.near, True, executor, partitions)
     same = rs is None
     parts = [_match_rows("left", ls, ls if rs is None else rs, res.left_to_right, True)]
     if rs is not None:
         parts.append(_match_rows("right", rs, ls, res.right_to_left, False))
     matches = pa.concat_tables(parts)
-    bands, rows = settings.near.bands_rows
+    bands, rows = settings.near_settings.bands_rows
     n_right = len(ls) if rs is None else len(rs)
     report: dict[str, Any] = {
         "left": {"name": left_name, "records": len(ls), "within": _dups_block(res.left_dups, len(ls))},
@@ -265,15 +250,15 @@ def compare_sets(
         },
         "same_source": same,
         "settings": {
-            "threshold": settings.near.threshold,
-            "num_perm": settings.near.num_perm,
+            "threshold": settings.threshold,
+            "num_perm": settings.near_settings.num_perm,
             "bands": bands,
             "rows": rows,
-            "shingle": f"{settings.near.shingle} {settings.near.ngram}-grams",
+            "shingle": f"{settings.near_settings.shingle} {settings.near_settings.ngram}-grams",
             "turns": settings.turns,
             "text": settings.text,
             "mask_pii": settings.mask_pii,
-            "near": settings.find_near,
+            "near": settings.near,
         },
         "left_in_right": _share_block(res.left_to_right, len(ls)),
         "left_in_right_by_model": _breakdown(res.left_to_right, ls.models),
@@ -363,21 +348,23 @@ def read_prompt_set(
     progress: Progress | None = None,
     stage: str = "read",
     executor: Executor | None = None,
+    split: str | None = None,
 ) -> tuple[PromptSet, Source]:
     """Read a source batch by batch straight into its prompt set (the records are never all in memory).
 
     Answer files and ``question.jsonl`` get the views of ``load_source``; they are small, and read here
     even with an ``executor`` (which otherwise reads one file per block: ``PromptSetStep``).
     ``progress`` is called as ``progress(stage, records)`` after every batch (every file on an executor).
+    ``split``: the split of a folder with split files to read.
     """
     settings = settings or CompareSettings()
     p = Path(path)
     if p.is_file() and (p.parent.name == "model_answer" or p.name == "question.jsonl"):
-        table, src = load_source(p, format)
+        table, src = load_source(p, format, split)
         if progress is not None:
             progress(stage, table.num_rows)
         return prompt_set(table, settings.turns, settings.mask_pii, settings.text), src
-    src = open_source(p, format)
+    src = open_source(p, format, split=split)
     return run_step(PromptSetStep(src, settings, progress, stage), executor), src
 
 
@@ -390,8 +377,11 @@ def compare_paths(
     progress: Progress | None = None,
     executor: Executor | None = None,
     partitions: int | None = None,
+    split: str | None = None,
 ) -> CompareResult:
     """Read two sources with the readers and compare them; the same path twice means within one source.
+
+    ``split``: the split to read of a folder with split files (both sides).
 
     ``progress(stage, records)`` is called while each side is read and once when matching starts.
     ``executor``: read each file and run the matching's key joins and LSH steps as blocks there
@@ -399,12 +389,12 @@ def compare_paths(
     """
     settings = settings or CompareSettings()
     t0 = time.perf_counter()
-    ls, lsrc = read_prompt_set(left, format_left, settings, progress, "read LEFT", executor)
+    ls, lsrc = read_prompt_set(left, format_left, settings, progress, "read LEFT", executor, split)
     same = Path(left).resolve() == Path(right).resolve() and format_left == format_right
     rs, rsrc = (
         (None, lsrc)
         if same
-        else read_prompt_set(right, format_right, settings, progress, "read RIGHT", executor)
+        else read_prompt_set(right, format_right, settings, progress, "read RIGHT", executor, split)
     )
     if progress is not None:
         progress("match", 0)
@@ -431,13 +421,18 @@ def compare(
     left: object,
     right: object | None = None,
     settings: CompareSettings | None = None,
+    split: str | None = None,
 ) -> CompareResult:
     """The ``compare`` entry point for notebooks: paths are streamed (``compare_paths``), tables and
-    DataFrames compared in memory (``compare_tables``); ``right=None`` looks for duplicates in ``left``."""
+    DataFrames compared in memory (``compare_tables``); ``right=None`` looks for duplicates in ``left``.
+    ``split``: the split to read of a folder or DatasetDict with several."""
     if isinstance(left, (str, Path)) and isinstance(right, (str, Path)):
-        return compare_paths(left, right, settings)
+        return compare_paths(left, right, settings, split=split)
     if isinstance(left, (str, Path)) and right is None:
-        return compare_paths(left, left, settings)
+        return compare_paths(left, left, settings, split=split)
+    if split is not None:
+        left = open_source(left, split=split)
+        right = None if right is None else open_source(right, split=split)
     return compare_tables(left, right, settings)
 
 

@@ -38,7 +38,7 @@ from arenapref.llmclient.client import (
 )
 from arenapref.llmclient.many import Unusable, complete_many
 from arenapref.llmclient.offline import OFFLINE, Probs
-from arenapref.records import is_shared_schema
+from arenapref.readers import read_battles
 
 RAW_KEEP = 2000
 ProgressFn = Callable[[int, int, float], None]
@@ -86,15 +86,6 @@ class LabelResult(NotebookResult):
         if s.stopped:
             out.append(f"stopped: {s.stopped}")
         return out
-
-
-def as_battles(battles: Any) -> pa.Table:
-    """A battle table from what a notebook holds: a path, a Table, a pandas/polars DataFrame, a Dataset."""
-    if isinstance(battles, pa.Table) and is_shared_schema(battles.schema):
-        return battles
-    from arenapref.readers import read_battles
-
-    return read_battles(battles)
 
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -241,7 +232,7 @@ async def ajudge_battles(
     ``table``: battles as a pa.Table (BATTLE_SCHEMA), a path, a pandas/polars DataFrame or a Dataset.
     """
     started = time.perf_counter()
-    table = as_battles(table)
+    table = read_battles(table)
     if cache is None:
         with JudgeCache(None) as memory:
             return await ajudge_battles(

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from arenapref.errors import ArenaprefError
 from arenapref.llmclient.offline import OFFLINE
+from arenapref.settings import StageSettings
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -33,17 +34,13 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[int, int, float], None]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class JudgeSettings(_Section):
+class JudgeSettings(StageSettings):
     """An LLM judge: its spec, where it is reached, what a run may spend, and where answers are cached.
 
     ``spec`` is a judge TOML (relative paths: to the config file's folder) or a shipped judge's name
-    (``default``, ``five_level``, ``offline``); ``base_url = "offline"`` is the built-in offline judge (no
-    network, no key). Unset values come from the spec. ``enabled`` unset: the judge runs when ``label.use``
-    is ``"judge"``.
+    (``default``, ``five_level``, ``offline``, ``llama-cpp``); ``base_url = "offline"`` is the built-in
+    offline judge (no network, no key). Unset values come from the spec. ``enabled`` unset: the judge runs
+    when ``label.use`` is ``"judge"``.
     """
 
     enabled: bool | None = None
@@ -68,7 +65,7 @@ class JudgeSettings(_Section):
         return data
 
 
-class TeacherSettings(_Section):
+class TeacherSettings(StageSettings):
     """A teacher: ``model_dir`` of a trained model, or (in a pipeline) one trained on the train source."""
 
     enabled: bool = True
@@ -77,7 +74,7 @@ class TeacherSettings(_Section):
     n_estimators: int = Field(default=300, ge=1)
 
 
-class LabelSettings(_Section):
+class LabelSettings(StageSettings):
     """Which labeler's labels a pipeline uses, and the labelers."""
 
     enabled: bool = True
@@ -156,9 +153,9 @@ class JudgeLabeler:
             "calibration": calibration,
         }
         if self.executor is not None:
-            from arenapref.label.distributed import judge_battles_with
+            from arenapref.label.distributed import distributed_judge_battles
 
-            result = judge_battles_with(self.executor, table, self.config, **kwargs)
+            result = distributed_judge_battles(self.executor, table, self.config, **kwargs)
         else:
             result = judge_battles(table, self.config, progress=self.progress, **kwargs)
         stopped = result.stats.stopped

@@ -3,8 +3,8 @@
 This is what the competition winners did with external pairs (their own fine-tuned models, averaged over
 both A/B orders) instead of paying an LLM judge. The output has exactly the judge's layout (``p_ab``,
 ``p_ba``, ``order_consistent``, ...), so ``judge-eval`` and calibration treat both alike. Any object with
-``predict_proba(table) -> (n, 3)`` in the order A, B, tie is a teacher; ``arenapref.model.io.load_model``
-loads the ones ``arenapref train`` saves.
+``predict_proba(table) -> (n, 3)`` in the order A, B, tie is a teacher; ``load_teacher`` loads the ones
+``arenapref train`` saves.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import pyarrow as pa
 
 from arenapref.errors import ArenaprefError
 from arenapref.label.calibration import CalibrationMap
-from arenapref.label.judge import LabelResult, LabelStats, as_battles
+from arenapref.label.judge import LabelResult, LabelStats
 from arenapref.label.output import assemble
+from arenapref.readers import read_battles
 from arenapref.records import conform
 
 
@@ -63,7 +64,7 @@ def teacher_battles(
     ``table``: battles as a pa.Table, a path, a pandas/polars DataFrame or a Dataset.
     """
     started = time.perf_counter()
-    table = as_battles(table)
+    table = read_battles(table)
     base = conform(table, "battles")
     n = base.num_rows
     p_ab = _checked(model.predict_proba(base), n, "on the battles")
@@ -73,48 +74,12 @@ def teacher_battles(
     return LabelResult(out, [], stats)
 
 
-class _LlmTeacher:
-    """A fine-tuned LLM folder (``arenapref train --model llm``) as a teacher.
-
-    Loaded once (``arenapref.model.llm.load_llm``) on first use, and without the LLM's own swap-average:
-    ``teacher_battles`` already scores both orders and keeps them apart (``p_ab``, ``p_ba``,
-    ``order_consistent``), so averaging inside the model would hide its position bias and double the work.
-    """
-
-    def __init__(self, model_dir: Path) -> None:
-        self.model_dir = model_dir
-        self._model: PreferenceModel | None = None
-
-    def predict_proba(self, table: pa.Table) -> np.ndarray:
-        if self._model is None:
-            from arenapref.model.llm import load_llm
-
-            self._model = load_llm(self.model_dir, swap_average=False)
-        return np.asarray(self._model.predict_proba(table))
-
-
-def _is_llm_dir(path: Path) -> bool:
-    """Whether ``path`` is an LLM model folder; False when this install has no LLM support."""
-    try:
-        from arenapref.model.llm import is_llm_model_dir
-    except ImportError:
-        return False
-    return bool(is_llm_model_dir(path))
-
-
 def load_teacher(model_dir: str | Path) -> PreferenceModel:
-    """Load a model folder saved by ``arenapref train``: an LLM folder or a classical model.
+    """Load a model folder saved by ``arenapref train``, of any kind (``arenapref.model.kinds``).
 
-    Classical models are checked (format, checksum) by ``arenapref.model.io.load_model``; LLM folders
-    (``llm_config.json``) are scored by ``arenapref.model.llm.predict_llm``, which needs torch.
+    Imported here: the model package pulls in LightGBM, which judge labeling never needs.
     """
-    path = Path(model_dir)
-    if not path.is_dir():
-        raise ArenaprefError(f"{path}: no such model directory")
-    if _is_llm_dir(path):
-        return _LlmTeacher(path)
-    # Imported here: the model package pulls in LightGBM, which judge labeling never needs.
-    from arenapref.model.io import load_model
+    from arenapref.model.kinds import load_teacher as load
 
-    model: PreferenceModel = load_model(path)
+    model: PreferenceModel = load(model_dir)
     return model

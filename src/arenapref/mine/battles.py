@@ -14,10 +14,11 @@ import pyarrow.compute as pc
 
 from arenapref.compare.guard import find_leaks
 from arenapref.mine import filters as F
-from arenapref.mine.filters import ErrorText, KeyMode, error_regex
+from arenapref.mine.filters import ERROR_TEXTS, error_regex
 from arenapref.mine.funnel import Funnel
 from arenapref.mine.pairing import PairingSettings, apply_caps, match
 from arenapref.mine.regenerate import RegenerateSettings, regenerate
+from arenapref.mine.settings import KeyMode
 from arenapref.mine.store import TextStore
 
 MINED_SOURCE = "mined"
@@ -59,11 +60,10 @@ def guard_pairs(
 @dataclass(frozen=True)
 class RegenerateCheck:
     """What regenerating pairs needs of a mining run's settings: the leakage guard's threshold and turns,
-    the error texts that disqualify an answer, and the seed of the A/B slots."""
+    and the seed of the A/B slots."""
 
     exclude_threshold: float
     key: KeyMode
-    error_texts: tuple[ErrorText, ...]
     seed: int
 
 
@@ -78,9 +78,10 @@ def regenerate_pairs(
 ) -> tuple[pa.Table, np.ndarray, pl.DataFrame]:
     """Pairs of (original answer, regenerated answer) for single-model prompt groups.
 
-    One record per single-model group (its first), single-turn prompts only, not already answered by the
-    regeneration model, and not leaking into a protected source (checked before anything is sent, so no
-    money is spent on a prompt that would be dropped). Returns the battles, the record ids they use, and
+    One record per single-model group (its first), multi-turn ones included (every assistant turn is
+    regenerated, see ``mine.regenerate``), not already answered by the regeneration model, and not leaking
+    into a protected source (checked before anything is sent, so no money is spent on a prompt that would
+    be dropped). Returns the battles, the record ids they use, and
     one row per prompt that did not become a pair (for the dropped file).
     """
     singles = (
@@ -91,11 +92,9 @@ def regenerate_pairs(
     )
     counts: dict[str, int] = {"single_model_groups": singles.height}
     texts = store.take(singles.get_column("tid").to_numpy())
-    single_turn = np.asarray(
-        pc.equal(pc.list_value_length(texts.column("prompts")), 1).to_numpy(zero_copy_only=False)
+    counts["multi_turn"] = int(
+        pc.sum(pc.greater(pc.list_value_length(texts.column("prompts")), 1)).as_py() or 0
     )
-    counts["skipped_multi_turn"] = int((~single_turn).sum())
-    singles, texts = singles.filter(pl.Series(single_turn)), texts.filter(pa.array(single_turn))
     if regen.max_prompts is not None and singles.height > regen.max_prompts:
         counts["skipped_max_prompts"] = singles.height - regen.max_prompts
         singles, texts = singles.head(regen.max_prompts), texts.slice(0, regen.max_prompts)
@@ -115,18 +114,19 @@ def regenerate_pairs(
         counts["excluded_before_asking"] = int(leaking.sum())
         failed += [(int(r), "regen_leak", "") for r in singles.filter(pl.Series(leaking)).get_column("rid")]
         singles, texts = singles.filter(pl.Series(~leaking)), texts.filter(pa.array(~leaking))
-    prompts = [turns[0] for turns in texts.column("prompts").to_pylist()]
+    prompts = [[turn or "" for turn in turns] for turns in texts.column("prompts").to_pylist()]
     result = regenerate(prompts, regen)
     counts.update({k: v for k, v in result.counts.items() if k != "asked"})
     counts["asked"] = len(prompts)
-    pattern = error_regex(settings.error_texts)
+    pattern = error_regex(ERROR_TEXTS)
     good = np.zeros(len(prompts), dtype=bool)
     for k, (answer, reason) in enumerate(zip(result.answers, result.reasons, strict=True)):
         rid = int(singles.get_column("rid")[k])
+        bad = [a for a in answer or [] if not a.strip() or (pattern is not None and re.search(pattern, a))]
         if answer is None:
             failed.append((rid, f"regen_{reason}", ""))
-        elif not answer.strip() or (pattern is not None and re.search(pattern, answer)):
-            failed.append((rid, "regen_bad_answer", answer[:200]))
+        elif bad:
+            failed.append((rid, "regen_bad_answer", bad[0][:200]))
         else:
             good[k] = True
     counts["pairs"] = int(good.sum())
@@ -138,7 +138,7 @@ def regenerate_pairs(
     }
     keep = np.nonzero(good)[0]
     rids = singles.get_column("rid").to_numpy()[keep]
-    new_answers = pa.array([[result.answers[k]] for k in keep], pa.list_(pa.string()))
+    new_answers = pa.array([result.answers[k] for k in keep], pa.list_(pa.string()))
     orig = texts.take(pa.array(keep, pa.int64()))
     m = len(keep)
     flip = np.random.default_rng([settings.seed, 3]).random(m) < 0.5

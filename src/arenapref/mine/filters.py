@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-KeyMode = Literal["first", "all"]
+from arenapref.mine.settings import KeyMode
 
 # Record-level reasons, in the order they are checked (the first that applies is the one counted).
 MISSING_MODEL = "missing_model"

@@ -4,7 +4,8 @@ LMSYS-Chat-1M holds one model per conversation, but many prompts reached several
 its module: the scan (scan.py, with the text spill of store.py), the grouping (grouping.py), matching
 and caps (pairing.py), the battles, their leakage guard and regenerated pairs (battles.py), the verdict
 of every record and the funnel (accounting.py), and writing the outputs (output.py); this module holds
-the settings and the run itself (``mine_pairs``). The pipeline, each step a short function over columns
+the settings' split into each job's share and the run itself (``mine_pairs``; the settings model is
+``mine.settings.MineSettings``). The pipeline, each step a short function over columns
 (no per-record Python on the million-record path):
 
 1. ``scan``: stream every source, apply the record filters (``filters.inspect_batch``), key each record by
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,49 +43,30 @@ from arenapref.mine.battles import (
     pair_candidates,
     regenerate_pairs,
 )
-from arenapref.mine.filters import ERROR_TEXTS, ErrorText, FilterSettings, KeyMode
+from arenapref.mine.filters import ERROR_TEXTS, FilterSettings
 from arenapref.mine.funnel import Funnel
 from arenapref.mine.grouping import GroupSettings, group
 from arenapref.mine.pairing import PairingSettings
 from arenapref.mine.regenerate import RegenerateSettings
 from arenapref.mine.scan import scan
+from arenapref.mine.settings import MineSettings
 from arenapref.mine.store import text_store
 from arenapref.readers import open_source
 from arenapref.records import BATTLE_SCHEMA
 
 
-@dataclass(frozen=True)
-class MineSettings:
-    """Every knob of a mining run; the defaults follow the top team's recipe plus a per-prompt cap."""
+def filter_settings(settings: MineSettings) -> FilterSettings:
+    """The record filters' share of a mining run's settings (with the built-in error texts)."""
+    return FilterSettings(
+        settings.key, settings.languages, settings.min_answer_chars, settings.max_answer_chars, ERROR_TEXTS
+    )
 
-    key: KeyMode = "all"
-    near: bool = False
-    near_threshold: float = 0.8
-    answer_similarity: float | None = 0.9
-    languages: tuple[str, ...] = ()
-    min_answer_chars: int = 1
-    max_answer_chars: int | None = None
-    max_uses: int = 1
-    max_pairs_per_prompt: int | None = 5
-    max_pairs_per_model_pair: int | None = None
-    seed: int = 0
-    exclude_threshold: float = 0.8
-    error_texts: tuple[ErrorText, ...] = field(default=ERROR_TEXTS, repr=False)
 
-    def filter_settings(self) -> FilterSettings:
-        return FilterSettings(
-            self.key, self.languages, self.min_answer_chars, self.max_answer_chars, self.error_texts
-        )
-
-    def pairing_settings(self) -> PairingSettings:
-        return PairingSettings(
-            self.max_uses, self.max_pairs_per_prompt, self.max_pairs_per_model_pair, self.seed
-        )
-
-    def describe(self) -> dict[str, object]:
-        out = asdict(self)
-        out["error_texts"] = len(self.error_texts)
-        return out
+def pairing_settings(settings: MineSettings) -> PairingSettings:
+    """The matching and caps' share of a mining run's settings."""
+    return PairingSettings(
+        settings.max_uses, settings.max_pairs_per_prompt, settings.max_pairs_per_model_pair, settings.seed
+    )
 
 
 @dataclass(repr=False)
@@ -150,7 +132,7 @@ def mine_pairs(
         from arenapref.topics import load_model, with_topic_columns
 
         topic_model = load_model(topics)
-    funnel = Funnel(settings=settings.describe())
+    funnel = Funnel(settings={**settings.model_dump(), "error_texts": len(ERROR_TEXTS)})
     clock = time.perf_counter()
 
     def lap(name: str, following: str) -> None:
@@ -161,14 +143,14 @@ def mine_pairs(
         tell(following, 0)
 
     with text_store(work_dir) as store:
-        recs = scan(opened, settings.filter_settings(), store, funnel, tell, executor)
+        recs = scan(opened, filter_settings(settings), store, funnel, tell, executor)
         lap("scan", "group")
         if recs.height == 0:
             return MineResult(BATTLE_SCHEMA.empty_table(), funnel, DROPPED_SCHEMA.empty_table())
         near = settings.near_threshold if settings.near else None
         grouped = group(recs, store, GroupSettings(near, settings.answer_similarity), executor, partitions)
         lap("group", "pair")
-        cand, pairs, pair_reason = pair_candidates(grouped, settings.pairing_settings())
+        cand, pairs, pair_reason = pair_candidates(grouped, pairing_settings(settings))
         lap("pair", "build")
         kept = np.nonzero(pair_reason == "")[0]
         table = build_battles(recs, cand, pairs[kept], store, settings.seed)
@@ -176,9 +158,7 @@ def mine_pairs(
         regen_rids = np.zeros(0, dtype=np.int64)
         regen_failed: pl.DataFrame | None = None
         if regenerate is not None:
-            check = RegenerateCheck(
-                settings.exclude_threshold, settings.key, settings.error_texts, settings.seed
-            )
+            check = RegenerateCheck(settings.exclude_threshold, settings.key, settings.seed)
             regen_table, regen_rids, regen_failed = regenerate_pairs(
                 recs, grouped, store, check, regenerate, protect, funnel
             )

@@ -2,18 +2,20 @@
 
 Notebook use::
 
+    import arenapref as ap
     from arenapref.model.estimators import LGBMPreferenceModel
-    from arenapref.model.io import load_model, predict_submission, read_battles
-    from arenapref.model.training import CalibratedPreferenceModel, train_model
+    from arenapref.model.kinds import load_model
+    from arenapref.model.training import CalibratedPreferenceModel
 
-    table = read_battles(["train.csv"])                    # any battle source
+    table = ap.read("train.csv", kind="battles")             # any battle source
     model = CalibratedPreferenceModel(LGBMPreferenceModel(), n_folds=5).fit(table)
     model.predict_proba(table)                              # (n, 3): A, B, tie
 
-    train_model(["train.csv"], "model/")                    # what `arenapref train` does
-    load_model("model/").predict_proba(table)               # what a teacher labeler does
-    predict_submission("model/", "test.csv", "submission.csv")
+    ap.train(["train.csv"], "model/")                       # what `arenapref train` does
+    load_model("model/").predict_proba(table)               # any kind of model folder (lgbm, llm, ...)
+    ap.predict("model/", "test.csv", "submission.csv")
 
-Submodules are imported one by one (nothing here) so that a caller needing only ``io.load_model``
-does not pay for matplotlib.
+``kinds`` is the registry of model kinds, ``settings`` the settings of the model stages. Submodules are
+imported one by one (nothing here) so that a caller needing only ``kinds.load_model`` does not pay for
+matplotlib.
 """

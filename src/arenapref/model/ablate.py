@@ -38,10 +38,11 @@ from arenapref.atomic import atomic_path, write_text
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.metrics import log_loss, row_log_loss
-from arenapref.model.estimators import battle_labels, make_estimator, with_labels
+from arenapref.model.estimators import battle_labels, with_labels
 from arenapref.model.features import BattleFeatures
 from arenapref.model.groups import grouped_split, prompt_keys
-from arenapref.model.io import as_battles
+from arenapref.model.kinds import make_estimator
+from arenapref.model.settings import AblateSettings
 from arenapref.model.task import (
     LOSS_NAMES,
     Task,
@@ -54,7 +55,10 @@ from arenapref.model.task import (
     detect_task,
     row_loss,
 )
+from arenapref.model.training import read_labeled
 from arenapref.progress import TextLines
+from arenapref.rejects import RejectLog
+from arenapref.settings import build
 
 #: Power for the minimum detectable effect.
 POWER = 0.8
@@ -333,57 +337,60 @@ def ablate(
     base: Any,
     extra: Any,
     holdout: Any = None,
-    holdout_frac: float | None = None,
-    extra_weight: float = 1.0,
+    settings: AblateSettings | None = None,
+    *,
     topics: str | Path | None = None,
-    model: str = "lgbm",
-    params: Mapping[str, Any] | None = None,
-    n_boot: int = 1000,
-    confidence: float = 0.95,
     seed: int = 0,
+    task: str | None = None,
+    ties: str = "drop",
+    confidence: float = 0.95,
     min_topic_rows: int = 20,
-    repeats: int = 5,
-    extra_fractions: Sequence[float] = (1.0,),
-    extra_weights: Sequence[float] | None = None,
     split_seed: int = 0,
     progress: bool = False,
     on_trained: Callable[[int, int], None] | None = None,
-    task: str | None = None,
-    ties: str = "drop",
+    rejects: RejectLog | None = None,
+    format: str | None = None,
+    split: str | None = None,
+    **fields: Any,
 ) -> AblationReport:
     """Train on ``base`` alone and on ``base`` + ``extra`` ``repeats`` times each; compare log loss on the
     same held-out rows (see the module docstring).
 
-    Inputs are paths, Tables or DataFrames. Give either ``holdout`` (human-labeled battles) or
-    ``holdout_frac`` (that share of ``base``'s prompt groups is held out, chosen with ``split_seed`` so
-    that ``seed`` changes only the training randomness and the bootstrap). ``extra_fractions`` and
-    ``extra_weights`` (default: ``[extra_weight]``) make the curve; the subsets of the extra rows are
-    nested (the 0.25 share is inside the 0.5 share). For the ``lgbm`` model the seed ensemble is one
-    booster per repeat unless ``params`` sets ``n_seeds`` (the repeats already average). ``topics`` is a
-    topic-map folder for the per-topic breakdown (topics with fewer than ``min_topic_rows`` held-out rows
-    are folded into "(small topics)"). ``progress`` prints a count of trainings to stderr;
-    ``on_trained(done, total)`` is called after each training instead, for a caller's own progress bar.
-    ``task`` (None: detected from ``base``, see ``model.task``) picks the metric: log loss, or for the
-    binary task the error rate (accuracy reported beside it); a binary task's training rows treat ties by
-    ``ties``, and held-out tie rows are left out (counted).
+    ``settings`` (or its fields as keywords: ``repeats``, ``n_boot``, ``curve``, ``extra_weight``,
+    ``holdout_frac``, ``model``, ``params``; see ``AblateSettings``) say how. Inputs are paths (read by
+    ``arenapref.readers``, ``format`` and ``split`` as there, unreadable rows counted in ``rejects``),
+    Tables or DataFrames. ``holdout``: human-labeled battles to score on; without it, ``holdout_frac`` of
+    ``base``'s prompt groups is held out, chosen with ``split_seed`` so that ``seed`` changes only the
+    training randomness and the bootstrap. ``curve`` and ``extra_weight`` make the arms; the subsets of
+    the extra rows are nested (the 0.25 share is inside the 0.5 share). For the ``lgbm`` model the seed
+    ensemble is one booster per repeat unless ``params`` sets ``n_seeds`` (the repeats already average).
+    ``topics`` is a topic-map folder for the per-topic breakdown (topics with fewer than
+    ``min_topic_rows`` held-out rows are folded into "(small topics)"). ``progress`` prints a count of
+    trainings to stderr; ``on_trained(done, total)`` is called after each training instead, for a
+    caller's own progress bar. ``task`` (None: detected from ``base``, see ``model.task``) picks the
+    metric: log loss, or for the binary task the error rate (accuracy reported beside it); a binary
+    task's training rows treat ties by ``ties``, and held-out tie rows are left out (counted).
     """
     start = time.perf_counter()
-    weights_grid = list(extra_weights) if extra_weights is not None else [extra_weight]
-    fractions = sorted(set(float(f) for f in extra_fractions))
+    if settings is not None and fields:
+        raise ArenaprefError(f"give `settings` or its fields, not both (got {', '.join(sorted(fields))})")
+    if holdout is not None and "holdout_frac" in fields:
+        raise ArenaprefError("give exactly one of `holdout` (held-out data) and `holdout_frac`")
+    s = settings if settings is not None else build(AblateSettings, **fields)
+    model, repeats, n_boot = s.model, s.repeats, s.n_boot
+    weights_grid = list(s.extra_weight)
+    fractions = sorted(set(float(f) for f in s.curve))
     _check_grid(fractions, weights_grid)
-    if (holdout is None) == (holdout_frac is None):
-        raise ArenaprefError("give exactly one of a held-out data set or a held-out fraction")
-    if repeats < 1:
-        raise ArenaprefError(f"repeats must be at least 1, got {repeats}")
-    base_t = _labeled(as_battles(base), "base")
-    extra_t = _labeled(as_battles(extra), "extra")
+    log = rejects if rejects is not None else RejectLog()
+    base_t = _labeled(read_labeled(base, log, format, split)[0], "base")
+    extra_t = _labeled(read_labeled(extra, log, format, split)[0], "extra")
     base_keys = prompt_keys(base_t)
     n_base_dropped = 0
-    if holdout_frac is not None:
-        held = grouped_split(base_keys, holdout_frac, seed=split_seed)
+    if holdout is None:
+        held = grouped_split(base_keys, s.holdout_frac, seed=split_seed)
         hold_t, base_t = base_t.filter(pa.array(held)), base_t.filter(pa.array(~held))
     else:
-        hold_t = _labeled(as_battles(holdout), "held-out")
+        hold_t = _labeled(read_labeled(holdout, log, format, split)[0], "held-out")
         leak = np.isin(base_keys, prompt_keys(hold_t))
         n_base_dropped = int(leak.sum())
         base_t = base_t.filter(pa.array(~leak))
@@ -411,7 +418,7 @@ def ablate(
     extra_order = n_b + np.random.default_rng(seed).permutation(n_e)
     hold_rows = np.arange(n_b + n_e, n_b + n_e + n_h)
 
-    run_params = dict(params or {})
+    run_params = dict(s.params)
     if model == "lgbm":
         run_params.setdefault("n_seeds", 1)
     trainer = _Trainer(model, run_params, both)

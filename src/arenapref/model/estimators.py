@@ -1,7 +1,7 @@
 """Preference estimators with the scikit-learn shape.
 
 Every estimator takes battles (a ``BATTLE_SCHEMA`` table, or a pandas/polars DataFrame in our layout or
-the competition's, with JSON-string cells and winner_model_a/b/tie columns; see ``io.as_battles``)
+the competition's, with JSON-string cells and winner_model_a/b/tie columns; see ``arenapref.readers``)
 instead of a feature matrix, because what a battle *is* (two answers to one prompt, A/B order
 arbitrary) decides how features are built and how the model must behave under a swap. Otherwise they
 are ordinary scikit-learn classifiers: hyper-parameters in ``__init__`` only, learned state ending in
@@ -32,8 +32,8 @@ from sklearn.utils import Tags
 from arenapref.errors import ArenaprefError
 from arenapref.model.features import BattleFeatures, design_matrix, design_names, extract_features
 from arenapref.model.groups import group_ids, grouped_split
-from arenapref.model.io import as_battles
 from arenapref.model.labels import battle_labels
+from arenapref.readers import read_battles
 from arenapref.records import LABEL_COLUMNS
 from arenapref.threads import resolve_threads
 
@@ -121,8 +121,8 @@ class BattleEstimator(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
 
 def fit_table(X: Any, y: Any = None) -> pa.Table:
-    """The battle table ``fit`` trains on: ``X`` converted (``io.as_battles``), labels from ``y`` if given."""
-    table = as_battles(X)
+    """The battle table ``fit`` trains on: ``X`` read by ``arenapref.readers``, labels from ``y`` if given."""
+    table = read_battles(X)
     return table if y is None else with_labels(table, y)
 
 
@@ -156,7 +156,7 @@ class PriorModel(BattleEstimator):
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return np.tile(self.class_prior_, (as_battles(X).num_rows, 1))
+        return np.tile(self.class_prior_, (read_battles(X).num_rows, 1))
 
 
 def expand_soft_labels(
@@ -279,7 +279,7 @@ class LGBMPreferenceModel(BattleEstimator):
 
         Public so cross-validation can compute them once and pass row subsets to ``fit``/``predict_proba``.
         """
-        table = as_battles(X)
+        table = read_battles(X)
         feats = extract_features(table)
         if not self.embeddings:
             return feats
@@ -395,7 +395,7 @@ class LengthLogisticModel(BattleEstimator):
         return np.column_stack([d, np.abs(d[:, :1])])
 
     def features(self, X: Any) -> BattleFeatures:
-        return extract_features(as_battles(X))
+        return extract_features(read_battles(X))
 
     def fit(
         self,
@@ -435,28 +435,8 @@ class LengthLogisticModel(BattleEstimator):
         return np.asarray(0.5 * (p + ps[:, SWAP]))
 
 
-MODELS: dict[str, type[BaseEstimator]] = {
-    "prior": PriorModel,
-    "length": LengthLogisticModel,
-    "lgbm": LGBMPreferenceModel,
-}
-
-
-def make_estimator(name: str, **params: Any) -> Any:
-    """An unfitted estimator by name (``prior``, ``length`` or ``lgbm``) with the given hyper-parameters."""
-    if name not in MODELS:
-        raise ArenaprefError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
-    try:
-        est = MODELS[name](**params)
-    except TypeError as exc:
-        raise ArenaprefError(f"bad parameters for model {name!r}: {exc}") from exc
-    est.check_params()
-    return est
-
-
 __all__ = [
     "CLASSES",
-    "MODELS",
     "SWAP",
     "BattleEstimator",
     "LGBMPreferenceModel",
@@ -466,6 +446,5 @@ __all__ = [
     "expand_soft_labels",
     "fit_table",
     "labels_from_y",
-    "make_estimator",
     "with_labels",
 ]

@@ -22,8 +22,10 @@ from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError, InputFormatError
 from arenapref.metrics import log_loss, row_log_loss
 from arenapref.model.estimators import battle_labels
-from arenapref.model.io import as_battles, load_model, read_battles
+from arenapref.model.kinds import load_model
+from arenapref.model.settings import EvaluateSettings
 from arenapref.model.task import Task, accuracy, binary_labels, binary_proba, check_task
+from arenapref.model.training import read_labeled
 from arenapref.rejects import RejectLog
 
 CLASS_NAMES = ("A", "B", "tie")
@@ -260,6 +262,8 @@ def evaluate_model(
     rejects: RejectLog | None = None,
     format: str | None = None,
     task: str | None = None,
+    split: str | None = None,
+    bins: int = EvaluateSettings().bins,
 ) -> EvalReport:
     """Score a saved model on labeled battles: metrics, the class prior's log loss, a reliability diagram.
 
@@ -268,10 +272,11 @@ def evaluate_model(
     possible log loss. Writes ``reliability.png`` and ``metrics.json`` under ``out_dir`` (default: the
     model directory's ``eval/``). ``data`` may also be a table or DataFrame of labeled battles. ``task``:
     the score to report (``three-way`` or ``binary``); by default the task the model was trained for.
+    ``split`` picks one split of a data folder; ``bins``: the reliability diagram's bins.
     """
     model = load_model(model_dir)
     paths = isinstance(data, list) and all(isinstance(p, (str, Path)) for p in data)
-    table = read_battles(data, rejects, format) if paths else as_battles(data)
+    table, _ = read_labeled(data, rejects if rejects is not None else RejectLog(), format, split)
     labels, ok = battle_labels(table)
     if not ok.any():
         raise ArenaprefError("the evaluation data has no labeled battles")
@@ -297,7 +302,7 @@ def evaluate_model(
         None if prior is None else compute_metrics(np.tile(prior, (len(labels), 1)), labels, task=the_task)
     )
     out = Path(out_dir) if out_dir is not None else Path(model_dir) / "eval"
-    diagram = reliability_diagram(proba, labels, out / "reliability.png")
+    diagram = reliability_diagram(proba, labels, out / "reliability.png", n_bins=bins)
     summary: dict[str, Any] = {
         "model": metrics.as_dict(),
         "prior": None if prior_metrics is None else prior_metrics.as_dict(),

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError, InputFormatError
+from arenapref.model.settings import LeaderboardSettings
 
 #: Elo-like scale of the ratings: 400·log10(strength) + 1000, as on the Arena leaderboard.
 SCALE, BASE_RATING = 400.0, 1000.0
@@ -96,17 +97,18 @@ def read_votes(path: str | Path) -> Pairs:
     return Pairs(np.array(a), np.array(b), np.array(out, dtype=np.float64).reshape(-1, 3))
 
 
-def read_pairs(path: str | Path, fmt: str | None = None) -> Pairs:
-    """Labeled pairs from a votes file (model_a, model_b, winner) or any battle source with labels."""
+def read_pairs(path: str | Path, fmt: str | None = None, split: str | None = None) -> Pairs:
+    """Labeled pairs from a votes file (model_a, model_b, winner) or any battle source with labels
+    (``split`` picks one split of a folder)."""
     p = Path(path)
     if p.is_file() and p.suffix.lower() in {".csv", ".jsonl", ".json"}:
         with p.open(encoding="utf-8", errors="replace") as fh:
             head = fh.readline()
         if "winner" in head and "response_a" not in head and "winner_model_a" not in head:
             return read_votes(p)
-    from arenapref.model.io import read_battles
+    from arenapref.readers import read_battles
 
-    return pairs_from_battles(read_battles([p], format=fmt))
+    return pairs_from_battles(read_battles(p, fmt, split=split))
 
 
 def win_matrix(pairs: Pairs, names: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -196,7 +198,9 @@ class Leaderboard(NotebookResult):
         return out
 
 
-def ratings(pairs: Pairs, n_boot: int = 100, confidence: float = 0.95, seed: int = 0) -> Leaderboard:
+def ratings(
+    pairs: Pairs, n_boot: int = LeaderboardSettings().n_boot, confidence: float = 0.95, seed: int = 0
+) -> Leaderboard:
     """Bradley–Terry ratings of every model in ``pairs`` with a bootstrap over the pairs."""
     if len(pairs) == 0:
         raise ArenaprefError("no labeled pairs with two different model names to rate")

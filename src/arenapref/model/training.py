@@ -6,8 +6,8 @@ per grouped fold, keeps the out-of-fold (OOF) predictions, fits a single tempera
 the base estimator on everything. The OOF predictions are the honest estimate of how the model does on
 unseen prompts, and the only data the temperature may be fitted on.
 
-``train_model`` is the file-level entry point behind ``arenapref train``: read sources, weight them,
-fit, save the model and ``oof.parquet`` (id, p_a, p_b, p_tie, fold).
+``fit_and_save`` is what ``arenapref train`` runs for the estimator kinds (``model.kinds``): weight the
+rows, fit, save the model and ``oof.parquet`` (id, p_a, p_b, p_tie, fold).
 """
 
 from __future__ import annotations
@@ -26,9 +26,15 @@ from arenapref.atomic import atomic_dir
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.metrics import log_loss
-from arenapref.model.estimators import BattleEstimator, battle_labels, fit_table, make_estimator, with_labels
+from arenapref.model.estimators import (
+    BattleEstimator,
+    LGBMPreferenceModel,
+    battle_labels,
+    fit_table,
+    with_labels,
+)
 from arenapref.model.groups import group_ids, grouped_folds
-from arenapref.model.io import as_battles, read_battles, write_model_files
+from arenapref.model.io import write_model_files
 from arenapref.model.labels import source_weights
 from arenapref.model.task import (
     Task,
@@ -45,6 +51,7 @@ from arenapref.model.temperature import (
     cross_fitted_temperature,
     fit_temperature,
 )
+from arenapref.readers import open_source
 from arenapref.rejects import RejectLog
 from arenapref.writers import write_parquet
 
@@ -135,7 +142,7 @@ class CalibratedPreferenceModel(BattleEstimator):
     def fit(
         self, X: Any, y: Any = None, sample_weight: np.ndarray | None = None
     ) -> CalibratedPreferenceModel:
-        base = self.estimator if self.estimator is not None else make_estimator("lgbm")
+        base = self.estimator if self.estimator is not None else LGBMPreferenceModel()
         table = fit_table(X, y)
         labels, ok = battle_labels(table)
         labels, ok = self._task_labels(table, labels, ok)
@@ -205,7 +212,7 @@ class CalibratedPreferenceModel(BattleEstimator):
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        p = self.estimator_.predict_proba(as_battles(X))
+        p = self.estimator_.predict_proba(fit_table(X))
         task: Task = getattr(self, "task_", "three-way")
         if task == "binary":
             p = binary_proba(p)
@@ -278,7 +285,7 @@ def parse_params(specs: Sequence[str]) -> dict[str, Any]:
 
 @dataclass(repr=False)
 class TrainSummary(NotebookResult):
-    """What ``train_model`` did: sizes, honest OOF figures of model and prior, temperature, output paths.
+    """What ``fit_and_save`` did: sizes, honest OOF figures of model and prior, temperature, output paths.
 
     ``to_arrow()`` is the OOF log loss of each fold.
 
@@ -349,6 +356,27 @@ class TrainSummary(NotebookResult):
             out.append(f"input: {self.rejects.summary()}")
         return out
 
+    def brief(self) -> str:
+        """One line for a pipeline's stage summary."""
+        acc = "" if self.oof_accuracy is None else f"OOF accuracy {self.oof_accuracy:.4f}, "
+        return (
+            f"{self.n_labeled:,} labeled battles ({self.task}), {acc}OOF log loss "
+            f"{self.oof_log_loss:.4f} on {self.n_human:,} human-labeled "
+            f"(class prior {self.prior_log_loss:.4f})"
+        )
+
+    def counts(self) -> dict[str, Any]:
+        """The figures a pipeline's manifest records."""
+        return {
+            "rows": self.n_rows,
+            "labeled": self.n_labeled,
+            "oof_log_loss": self.oof_log_loss,
+            "oof_accuracy": self.oof_accuracy,
+            "task": self.task,
+            "prior_log_loss": self.prior_log_loss,
+            "temperature": self.temperature,
+        }
+
     def to_arrow(self) -> pa.Table:
         folds = list(range(1, len(self.fold_log_loss) + 1))
         return pa.table({"fold": pa.array(folds, pa.int64()), "oof_log_loss": self.fold_log_loss})
@@ -362,38 +390,57 @@ class TrainSummary(NotebookResult):
         return d
 
 
-def train_model(
-    data: Any,
+def read_labeled(
+    data: Any, rejects: RejectLog, format: str | None = None, split: str | None = None
+) -> tuple[pa.Table, list[str]]:
+    """Battles to train on, and how to describe them in the model's metadata.
+
+    ``data``: a path or a list of paths (each row gets an ``input`` column with its path, which per-input
+    sample weights key on), or one table-like object (a Table, a DataFrame, a Dataset). Everything is read
+    by ``arenapref.readers``: the layout detected unless ``format`` is given, ``split`` picking one split.
+    """
+    paths = [data] if isinstance(data, (str, Path)) else data
+    if not (isinstance(paths, (list, tuple)) and all(isinstance(d, (str, Path)) for d in paths)):
+        return _battles(data, rejects, format, split), [type(data).__name__]
+    if not paths:
+        raise ArenaprefError("no input data given")
+    tables = []
+    for p in paths:
+        t = _battles(p, rejects, format, split)
+        tables.append(t.append_column("input", pa.array([str(p)] * t.num_rows, pa.string())))
+    return pa.concat_tables(tables, promote_options="permissive"), [str(p) for p in paths]
+
+
+def _battles(data: Any, rejects: RejectLog, format: str | None, split: str | None) -> pa.Table:
+    source = open_source(data, format, rejects, split=split)
+    if source.kind != "battles":
+        raise ArenaprefError(f"{source.path}: holds {source.kind}, but a preference model needs battles")
+    return source.read_table()
+
+
+def fit_and_save(
+    table: pa.Table,
     out_dir: str | Path,
-    model: str = "lgbm",
+    estimator: BattleEstimator,
+    *,
+    model: str,
+    described: list[str],
     n_folds: int = 5,
     weights: Mapping[str, float] | None = None,
     seed: int = 0,
     group_column: str | None = None,
-    params: Mapping[str, Any] | None = None,
-    format: str | None = None,
     task: str | None = None,
     ties: str = "drop",
+    rejects: RejectLog | None = None,
+    started: float | None = None,
 ) -> TrainSummary:
-    """Read labeled battles, cross-validate and calibrate a model, save it and its OOF predictions.
+    """Cross-validate and calibrate ``estimator`` on ``table``, save it and its OOF predictions.
 
-    ``data`` is a list of paths, or one path, Table or DataFrame (see ``io.as_battles``). The model
-    folder is written atomically: complete (model.pkl, meta.json, oof.parquet) or absent. ``task``:
+    The model folder is written atomically: complete (model.pkl, meta.json, oof.parquet) or absent.
+    ``model`` is the kind's name recorded in meta.json (``model.kinds`` reads it back); ``task``:
     ``three-way``, ``binary`` or None (detected from the data); ``ties``: see ``model.task``.
     """
-    start = time.perf_counter()
-    extra = dict(params or {})
-    if model == "lgbm":
-        extra.setdefault("random_state", seed)
-    # Built first: a bad hyper-parameter is one sentence before the data is read, not after.
-    estimator = make_estimator(model, **extra)
-    rejects = RejectLog()
-    if isinstance(data, (list, tuple)) and all(isinstance(d, (str, Path)) for d in data):
-        table = read_battles(list(data), rejects, format)
-        described = [str(p) for p in data]
-    else:
-        table = as_battles(data)
-        described = [str(data) if isinstance(data, (str, Path)) else type(data).__name__]
+    start = time.perf_counter() if started is None else started
     w = source_weights(table, weights or {})
     est = CalibratedPreferenceModel(
         estimator, n_folds=n_folds, group_column=group_column, random_state=seed, task=task, ties=ties
@@ -435,7 +482,7 @@ def train_model(
         if binary and pseudo.any() and h.any()
         else None,
         n_ties_dropped=est.n_ties_dropped_,
-        rejects=rejects,
+        rejects=rejects if rejects is not None else RejectLog(),
     )
 
 
@@ -445,12 +492,13 @@ __all__ = [
     "apply_temperature",
     "choose_temperature",
     "cross_fitted_temperature",
+    "fit_and_save",
     "fit_temperature",
     "honest_oof",
     "oof_prior",
     "parse_params",
     "parse_weights",
     "pseudo_labeled",
+    "read_labeled",
     "source_weights",
-    "train_model",
 ]

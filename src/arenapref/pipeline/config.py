@@ -8,31 +8,32 @@ ignored; every problem becomes one sentence naming the key's path (``label.judge
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from arenapref.compare.settings import CompareSettings
 from arenapref.errors import ArenaprefError
 from arenapref.label.settings import JudgeSettings, LabelSettings, TeacherSettings
+from arenapref.mine.settings import MineSettings
+from arenapref.model import settings as model_settings
+from arenapref.profile.settings import ProfileSettings
+from arenapref.settings import StageSettings, problem_text
+from arenapref.topics.settings import TopicFitSettings, TopicProbeSettings
 
 CONFIG_NAME = "PIPELINE.toml"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class RunSettings(_Section):
+class RunSettings(StageSettings):
     """Where the run folder goes, the seed every stage uses, and where the distributable stages run."""
 
     dir: str = "run"
@@ -57,7 +58,7 @@ class RunSettings(_Section):
         return v
 
 
-class SourceSettings(_Section):
+class SourceSettings(StageSettings):
     """Input files or folders; any format the readers detect (``*_format`` forces one)."""
 
     lmsys: list[str] = Field(default_factory=list)
@@ -68,139 +69,80 @@ class SourceSettings(_Section):
     test_format: str | None = None
 
 
-class ProfileSettings(_Section):
+class _StageSection(StageSettings):
+    """A stage's section: its package's settings model, ``enabled``, and the seed taken from ``run.seed``
+    (one seed for every stage, so a ``seed`` key in a stage's section is refused, and left out of TOML)."""
+
     enabled: bool = True
-    tokenizer: str = "cl100k_base"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_is_the_runs(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "seed" in data:
+            raise ValueError("the seed is set once for every stage, as run.seed")
+        return data
 
 
-class CompareStageSettings(_Section):
-    enabled: bool = True
-    threshold: float = Field(default=0.8, gt=0, le=1)
-    turns: Literal["all", "first"] = "all"
-    mask_pii: bool = True
-    near: bool = True
-    sample: int = Field(default=5, ge=0)
+class ProfileStageSettings(ProfileSettings, _StageSection):
+    """``[profile]``: ``profile.settings.ProfileSettings``."""
 
 
-class TopicsSettings(_Section):
-    enabled: bool = True
-    k: int = Field(default=20, ge=2)
-    sample: int = Field(default=100_000, ge=1)
-    embedder: str | None = None
-    english_only: bool = True
-    threads: int = Field(default=0, ge=0)  # 0: every core (arenapref.threads)
-    assign: Literal["student", "transformer"] = "student"
-    # Prompts per source the probe places exactly with a transformer map (0: every row, by the student).
-    probe_sample: int = Field(default=20_000, ge=0)
+class CompareStageSettings(CompareSettings, _StageSection):
+    """``[compare]``: ``compare.settings.CompareSettings``."""
 
 
-class MineStageSettings(_Section):
-    enabled: bool = True
-    key: Literal["all", "first"] = "all"
-    near: bool = False
-    answer_similarity: float | None = Field(default=0.9, gt=0, le=1)
-    max_pairs_per_prompt: int | None = Field(default=5, ge=1)
-    languages: list[str] = Field(default_factory=list)
+class TopicsSettings(TopicFitSettings, TopicProbeSettings, _StageSection):
+    """``[topics]``: ``topics.settings.TopicFitSettings`` (the map) and ``TopicProbeSettings`` (the probe)."""
+
+
+class MineStageSettings(MineSettings, _StageSection):
+    """``[mine]``: ``mine.settings.MineSettings``, and whether train is excluded as well as test."""
+
     exclude_train: bool = False
 
 
-def _check_estimator(model: str, params: Mapping[str, Any]) -> None:
-    """Build the estimator once, so a bad hyper-parameter is refused when the file is read, not at train."""
-    from arenapref.model.estimators import make_estimator
+class TrainStageSettings(model_settings.TrainSettings, _StageSection):
+    """``[train]``: ``model.settings.TrainSettings`` (the ``train`` command's options) and the pipeline's
+    own: whether the stage runs, and ``extra``: train on the label stage's pairs too, weighted by
+    ``extra_weight``. ``base`` (``model = "llm"``) is relative to the config file, like every path;
+    ``task`` and ``ties`` also set the ablate stage's metric.
+    """
 
-    try:
-        make_estimator(model, **params)
-    except ArenaprefError as exc:
-        raise ValueError(str(exc)) from None
-
-
-class TrainSettings(_Section):
-    enabled: bool = True
-    model: str = "lgbm"
-    folds: int = Field(default=5, ge=2)
-    params: dict[str, int | float | str | bool] = Field(default_factory=dict)
     extra: bool = False
     extra_weight: float = Field(default=1.0, ge=0)
-    # three-way (log loss, LMSYS 2024) or binary (accuracy, WSDM Cup 2025); auto detects it from the data.
-    # The evaluate and ablate stages use the same task; ``ties``: how a binary model treats tie labels.
-    task: Literal["auto", "three-way", "binary"] = "auto"
-    ties: Literal["drop", "split"] = "drop"
-
-    @field_validator("params")
-    @classmethod
-    def _params_fit_the_model(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        if "model" in info.data:  # else the model's own error is reported
-            _check_estimator(info.data["model"], params)
-        return params
 
 
-class EvaluateSettings(_Section):
-    enabled: bool = True
+class EvaluateStageSettings(model_settings.EvaluateSettings, _StageSection):
+    """``[evaluate]``: ``model.settings.EvaluateSettings``; the stage scores the train stage's OOF
+    predictions, and ``data`` (read as ``data_format``) held out when given."""
+
     data: str | None = None
     data_format: str | None = None
-    bins: int = Field(default=10, ge=2)
 
 
-class AblateSettings(_Section):
-    enabled: bool = True
-    holdout_frac: float = Field(default=0.3, gt=0, lt=1)
-    extra_weight: float = Field(default=1.0, ge=0)
-    n_boot: int = Field(default=1000, ge=10)
-    params: dict[str, int | float | str | bool] = Field(default_factory=dict)
-    # Trainings per arm: the difference is averaged over them (seed noise is larger than the effect
-    # of a few thousand extra rows on real data); 3 keeps the 1M + 60k pipeline inside its budget.
-    repeats: int = Field(default=3, ge=1)
-    # Shares of the extra rows, each an arm of the curve (nested subsets); 1.0 is always measured.
-    curve: list[Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=lambda: [0.25, 0.5, 1.0])
-
-    @field_validator("params")
-    @classmethod
-    def _params_fit_the_model(cls, params: dict[str, Any]) -> dict[str, Any]:
-        _check_estimator("lgbm", params)  # the pipeline's ablation trains LightGBM arms
-        return params
+class AblateStageSettings(model_settings.AblateSettings, _StageSection):
+    """``[ablate]``: ``model.settings.AblateSettings`` (the ``ablate`` command's options): base is the train
+    source, extra the label stage's pairs; the whole extra set (share 1.0) is always an arm."""
 
 
-class PredictSettings(_Section):
-    enabled: bool = True
+class PredictStageSettings(model_settings.PredictSettings, _StageSection):
+    """``[predict]``: ``model.settings.PredictSettings``; the submission for the test source."""
 
 
-class PipelineConfig(_Section):
+class PipelineConfig(StageSettings):
     """The whole file."""
 
     run: RunSettings = RunSettings()
     sources: SourceSettings = SourceSettings()
-    profile: ProfileSettings = ProfileSettings()
+    profile: ProfileStageSettings = ProfileStageSettings()
     compare: CompareStageSettings = CompareStageSettings()
     topics: TopicsSettings = TopicsSettings()
     mine: MineStageSettings = MineStageSettings()
     label: LabelSettings = LabelSettings()
-    train: TrainSettings = TrainSettings()
-    evaluate: EvaluateSettings = EvaluateSettings()
-    ablate: AblateSettings = AblateSettings()
-    predict: PredictSettings = PredictSettings()
-
-
-def _message(err: dict[str, Any]) -> str:
-    kind, ctx = err["type"], err.get("ctx") or {}
-    bounds = {
-        "greater_than_equal": "must be ≥ {ge:g}",
-        "greater_than": "must be > {gt:g}",
-        "less_than_equal": "must be ≤ {le:g}",
-        "less_than": "must be < {lt:g}",
-    }
-    if kind in bounds:
-        return bounds[kind].format(**ctx)
-    if kind == "value_error" and "error" in ctx:  # a validator's own sentence, without pydantic's prefix
-        return str(ctx["error"])
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "value_error":
-        return str(err["msg"]).removeprefix("Value error, ")
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}"
-    if kind.endswith(("_type", "_parsing")):
-        return "must be " + str(err["msg"]).removeprefix("Input should be ")
-    return str(err["msg"])
+    train: TrainStageSettings = TrainStageSettings()
+    evaluate: EvaluateStageSettings = EvaluateStageSettings()
+    ablate: AblateStageSettings = AblateStageSettings()
+    predict: PredictStageSettings = PredictStageSettings()
 
 
 def validation_sentence(exc: ValidationError, origin: str) -> str:
@@ -209,7 +151,7 @@ def validation_sentence(exc: ValidationError, origin: str) -> str:
     path = ".".join(str(p) for p in err["loc"]) or "(top level)"
     more = len(exc.errors()) - 1
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{origin}: {path}: {_message(dict(err))}{tail}"
+    return f"{origin}: {path}: {problem_text(dict(err))}{tail}"
 
 
 def parse_config(data: dict[str, Any], origin: str = CONFIG_NAME) -> PipelineConfig:
@@ -241,7 +183,7 @@ def _toml_value(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, list):
+    if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
@@ -253,7 +195,13 @@ def to_toml(config: PipelineConfig, header: str = "") -> str:
     lines = [f"# {h}" for h in header.splitlines()] + ([""] if header else [])
 
     def section(name: str, model: BaseModel) -> None:
-        scalars = [(k, v) for k, v in model if not isinstance(v, BaseModel) and v is not None]
+        scalars = [
+            (k, v)
+            for k, v in model
+            if not isinstance(v, BaseModel)
+            and v is not None
+            and not (k == "seed" and isinstance(model, _StageSection))
+        ]
         lines.append(f"[{name}]")
         lines.extend(f"{k} = {_toml_value(v)}" for k, v in scalars)
         lines.append("")
@@ -269,10 +217,14 @@ def to_toml(config: PipelineConfig, header: str = "") -> str:
 
 __all__ = [
     "CONFIG_NAME",
+    "AblateStageSettings",
+    "EvaluateStageSettings",
     "JudgeSettings",
     "LabelSettings",
     "PipelineConfig",
+    "PredictStageSettings",
     "TeacherSettings",
+    "TrainStageSettings",
     "load_config",
     "parse_config",
     "to_toml",

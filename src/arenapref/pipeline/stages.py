@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel
 
 from arenapref.errors import ArenaprefError, CheckFailed, MissingDependencyError
 from arenapref.pipeline.config import PipelineConfig
@@ -59,6 +60,12 @@ def _executor(ctx: StageContext) -> Iterator[Executor | None]:
         return
     with get_executor(run.executor, run.address) as executor:
         yield executor
+
+
+def _fields(ctx: StageContext, section: BaseModel, model: type[BaseModel]) -> dict[str, Any]:
+    """The fields of a stage package's settings ``model`` in its config ``section``, with ``run.seed``."""
+    fields = section.model_dump(include=set(model.model_fields))
+    return fields | ({"seed": ctx.config.run.seed} if "seed" in model.model_fields else {})
 
 
 def _json(path: Path, data: Any) -> Path:
@@ -107,14 +114,14 @@ class ProfileStage(_Base):
         return None if s.lmsys or s.train or s.test else "needs at least one source"
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.profile.core import load_tokenizer, profile_source
+        from arenapref import api
         from arenapref.profile.plot import plot_profiles
         from arenapref.profile.render import write_json
+        from arenapref.profile.settings import ProfileSettings
         from arenapref.readers import open_source
 
-        cfg, src = ctx.config, ctx.config.sources
-        tok = cfg.profile.tokenizer
-        load_tokenizer(tok)
+        src = ctx.config.sources
+        settings = _fields(ctx, ctx.config.profile, ProfileSettings)
         opened = [
             *(open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys),
             *([open_source(ctx.path(src.train), src.train_format)] if src.train else []),
@@ -123,7 +130,7 @@ class ProfileStage(_Base):
         profiles = []
         with _executor(ctx) as ex:
             for i, s in enumerate(opened):
-                profiles.append(profile_source(s, tok, executor=ex))
+                profiles.append(api.profile(s, executor=ex, **settings))
                 ctx.progress(i + 1, len(opened))
         write_json(profiles, ctx.out / "profile.json")
         plot_profiles(profiles, ctx.out / "profile.png")
@@ -149,19 +156,12 @@ class CompareStage(_Base):
         return None
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.compare.near import NearDupSettings
         from arenapref.compare.overlap import concat_prompt_sets
-        from arenapref.compare.run import CompareSettings, compare_sets, read_prompt_set, write_compare
+        from arenapref.compare.run import compare_sets, read_prompt_set, write_compare
+        from arenapref.compare.settings import CompareSettings
 
-        c, src = ctx.config.compare, ctx.config.sources
-        settings = CompareSettings(
-            near=NearDupSettings(threshold=c.threshold),
-            turns=c.turns,
-            mask_pii=c.mask_pii,
-            find_near=c.near,
-            sample=c.sample,
-            seed=ctx.config.run.seed,
-        )
+        src = ctx.config.sources
+        settings = CompareSettings(**_fields(ctx, ctx.config.compare, CompareSettings))
         left_paths = [(p, src.train_format) for p in [src.train] if p] + [
             (p, src.test_format) for p in [src.test] if p
         ]
@@ -190,22 +190,15 @@ class TopicsStage(_Base):
 
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.readers import open_source
-        from arenapref.topics.fit import FitSettings, fit_topics
+        from arenapref.topics.fit import fit_topics
         from arenapref.topics.probe import write_chart
+        from arenapref.topics.settings import TopicFitSettings
 
-        t, src, seed = ctx.config.topics, ctx.config.sources, ctx.config.run.seed
-        kwargs: dict[str, Any] = {
-            "k": t.k,
-            "sample": t.sample,
-            "seed": seed,
-            "english_only": t.english_only,
-            "assign": t.assign,
-        }
-        if t.embedder:
-            kwargs["embedder"] = t.embedder
+        t, src = ctx.config.topics, ctx.config.sources
+        fit = TopicFitSettings(**_fields(ctx, t, TopicFitSettings))
         lmsys = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
         fit_on: Any = lmsys[0] if len(lmsys) == 1 else pa.concat_tables([s.read_table() for s in lmsys])
-        model = fit_topics(fit_on, FitSettings(**kwargs), threads=t.threads)
+        model = fit_topics(fit_on, fit.fit_settings(), threads=fit.threads)
         ctx.progress(1, 2)
         model.save(ctx.out / "map")
         sources: list[Any] = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
@@ -218,9 +211,10 @@ class TopicsStage(_Base):
             from arenapref.topics.blocks import count_source
             from arenapref.topics.probe import probe_mixes
 
-            map_dir, sample = str(ctx.out / "map"), t.probe_sample
+            map_dir, sample, unique = str(ctx.out / "map"), t.probe_sample, t.unique_prompts
             mixes = [
-                count_source(model, map_dir, s, n, sample, ex) for s, n in zip(sources, names, strict=True)
+                count_source(model, map_dir, s, n, sample, unique, ex)
+                for s, n in zip(sources, names, strict=True)
             ]
             report = probe_mixes(model, mixes)
         report.write_json(ctx.out / "probe.json")
@@ -246,32 +240,26 @@ class MineStage(_Base):
         return _paths(config, base, *names)
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.mine.miner import MineSettings, mine_pairs
+        from arenapref import api
         from arenapref.mine.output import write_result
+        from arenapref.mine.settings import MineSettings
         from arenapref.readers import open_source
 
         m, src = ctx.config.mine, ctx.config.sources
-        settings = MineSettings(
-            key=m.key,
-            near=m.near,
-            answer_similarity=m.answer_similarity,
-            languages=tuple(m.languages),
-            max_pairs_per_prompt=m.max_pairs_per_prompt,
-            seed=ctx.config.run.seed,
-        )
         exclude = [
             ctx.path(p)
             for p in ([src.test] if src.test else []) + ([src.train] if m.exclude_train and src.train else [])
         ]
         topics = ctx.stage_dir("topics") / "map" if ctx.has("topics") else None
         with _executor(ctx) as ex:
-            result = mine_pairs(
+            result = api.mine(
                 [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys],
-                settings,
-                exclude=exclude,
+                exclude,
                 topics=topics,
                 work_dir=ctx.out,
                 executor=ex,
+                progress=False,
+                **_fields(ctx, m, MineSettings),
             )
         write_result(result, ctx.out / "pairs.parquet", dropped=ctx.out / "dropped.parquet")
         f = result.funnel
@@ -417,23 +405,28 @@ class LabelStage(_Base):
             return judge(pairs, cmap), report
 
     def _teacher(self, ctx: StageContext, pairs: pa.Table, train_path: Path) -> Any:
+        from arenapref.api import train
         from arenapref.label.teacher import load_teacher, teacher_battles
-        from arenapref.model.training import train_model
 
         t = ctx.config.label.teacher
         if t.model_dir:
             model_dir = ctx.path(t.model_dir)
         else:
             model_dir = ctx.out / "teacher"
-            train_model(
+            train(
                 [train_path],
                 model_dir,
-                n_folds=t.folds,
                 seed=ctx.config.run.seed,
-                params={"n_estimators": t.n_estimators},
                 format=ctx.config.sources.train_format,
+                folds=t.folds,
+                params={"n_estimators": t.n_estimators},
             )
         return teacher_battles(pairs, load_teacher(model_dir), model_dir.name)
+
+
+def _stage_settings(section: Any, cls: type[Any], **resolved: Any) -> Any:
+    """The model package's settings a pipeline section extends (``cls``), with paths ``resolved``."""
+    return cls(**{k: getattr(section, k) for k in cls.model_fields} | resolved)
 
 
 class TrainStage(_Base):
@@ -442,8 +435,16 @@ class TrainStage(_Base):
     sources = ("train",)
     required = ("train",)
 
+    def inputs(self, config: PipelineConfig, base: Path) -> list[Path]:
+        out = super().inputs(config, base)
+        b = config.train.base
+        if b:  # the base model of an LLM: a changed one retrains
+            out.append(Path(b) if Path(b).is_absolute() else base / b)
+        return out
+
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.model.training import train_model
+        from arenapref.api import train
+        from arenapref.model.settings import TrainSettings
 
         tr, src = ctx.config.train, ctx.config.sources
         assert src.train is not None
@@ -452,34 +453,16 @@ class TrainStage(_Base):
             if not ctx.has("label"):
                 raise ArenaprefError("train.extra is true but the label stage has no output in this run")
             data.append(ctx.stage_dir("label") / "labeled.parquet")
-        summary = train_model(
+        settings = _stage_settings(tr, TrainSettings, base=str(ctx.path(tr.base)) if tr.base else None)
+        summary = train(
             data,
             ctx.out / "model",
-            model=tr.model,
-            n_folds=tr.folds,
-            weights={str(data[-1]): tr.extra_weight} if tr.extra else None,
             seed=ctx.config.run.seed,
-            params=dict(tr.params),
+            weights={str(data[-1]): tr.extra_weight} if tr.extra else None,
             format=None if tr.extra else src.train_format,
-            task=tr.task,
-            ties=tr.ties,
+            settings=settings,
         )
-        acc = "" if summary.oof_accuracy is None else f"OOF accuracy {summary.oof_accuracy:.4f}, "
-        return StageOutcome(
-            f"{summary.n_labeled:,} labeled battles ({summary.task}), {acc}OOF log loss "
-            f"{summary.oof_log_loss:.4f} on {summary.n_human:,} human-labeled "
-            f"(class prior {summary.prior_log_loss:.4f})",
-            counts={
-                "rows": summary.n_rows,
-                "labeled": summary.n_labeled,
-                "oof_log_loss": summary.oof_log_loss,
-                "oof_accuracy": summary.oof_accuracy,
-                "task": summary.task,
-                "prior_log_loss": summary.prior_log_loss,
-                "temperature": summary.temperature,
-            },
-            drops=dict(summary.rejects.counts),
-        )
+        return StageOutcome(summary.brief(), counts=summary.counts(), drops=dict(summary.rejects.counts))
 
     def settings(self, config: PipelineConfig, base: Path) -> dict[str, Any]:
         data = super().settings(config, base)
@@ -509,14 +492,17 @@ class EvaluateStage(_Base):
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.model.estimators import battle_labels
         from arenapref.model.evaluate import compute_metrics, reliability_diagram
-        from arenapref.model.io import load_model, read_battles
-        from arenapref.model.task import Task
+        from arenapref.model.kinds import load_model
+        from arenapref.model.task import Task, check_task
+        from arenapref.readers import read_battles
 
         ev, src = ctx.config.evaluate, ctx.config.sources
         model = load_model(ctx.stage_dir("train") / "model")
-        task: Task = getattr(model, "task_", "three-way")  # the task the model was trained for
+        # The task asked for, by default the one the model was trained for (as ``arenapref evaluate``).
+        trained_for: Task = getattr(model, "task_", "three-way")
+        task: Task = check_task(ev.task) or trained_for
         assert src.train is not None
-        human = read_battles([ctx.path(src.train)], format=src.train_format)
+        human = read_battles(ctx.path(src.train), src.train_format)
         labels, ok = battle_labels(human)
         label_of = {str(i): labels[k] for k, i in enumerate(human.column("id").to_pylist()) if ok[k]}
         oof = pq.read_table(ctx.stage_dir("train") / "model" / "oof.parquet")
@@ -529,7 +515,7 @@ class EvaluateStage(_Base):
         score = "accuracy" if task == "binary" else "log_loss"
         summary = f"OOF on {len(y):,} human-labeled battles: {score} {metrics['oof'][score]:.4f}"
         if ev.data:
-            held = read_battles([ctx.path(ev.data)], format=ev.data_format)
+            held = read_battles(ctx.path(ev.data), ev.data_format)
             hl, hok = battle_labels(held)
             held = held.filter(pa.array(hok))
             hp = model.predict_proba(held)
@@ -549,24 +535,19 @@ class AblateStage(_Base):
 
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.model.ablate import ablate, plot_curve, write_report
-        from arenapref.model.io import read_battles
-        from arenapref.readers import read_table
+        from arenapref.model.settings import AblateSettings
+        from arenapref.readers import read_battles, read_table
 
         a, src, seed = ctx.config.ablate, ctx.config.sources, ctx.config.run.seed
         assert src.train is not None
-        base = read_battles([ctx.path(src.train)], format=src.train_format)
+        base = read_battles(ctx.path(src.train), src.train_format)
         extra = read_table(ctx.stage_dir("label") / "labeled.parquet")
         report = ablate(
             base,
             extra,
-            holdout_frac=a.holdout_frac,
-            extra_weight=a.extra_weight,
+            settings=_stage_settings(a, AblateSettings, curve=sorted({*a.curve, 1.0})),
             topics=ctx.stage_dir("topics") / "map" if ctx.has("topics") else None,
-            params=dict(a.params),
-            n_boot=a.n_boot,
             seed=seed,
-            repeats=a.repeats,
-            extra_fractions=sorted({*a.curve, 1.0}),
             on_trained=ctx.progress,
             task=ctx.config.train.task,
             ties=ctx.config.train.ties,
@@ -597,13 +578,18 @@ class PredictStage(_Base):
     required = ("test",)
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.model.io import check_submission, predict_submission
+        from arenapref.api import predict
+        from arenapref.model.io import check_submission
 
         test = ctx.config.sources.test
         assert test is not None
         with _executor(ctx) as ex:
-            sub = predict_submission(
-                ctx.stage_dir("train") / "model", ctx.path(test), ctx.out / "submission.csv", executor=ex
+            sub = predict(
+                ctx.stage_dir("train") / "model",
+                ctx.path(test),
+                ctx.out / "submission.csv",
+                executor=ex,
+                clip=ctx.config.predict.clip,
             )
         check = check_submission(sub.path, ctx.path(test))
         if not check.ok:

@@ -8,9 +8,7 @@ Notebook use::
 """
 
 from arenapref.profile.core import (
-    DEFAULT_TOKENIZER,
     PAPER_LMSYS,
-    TOKENIZERS,
     LabelMix,
     ModelStats,
     Profile,
@@ -23,6 +21,7 @@ from arenapref.profile.core import (
 from arenapref.profile.lengths import Histogram, LengthStats
 from arenapref.profile.plot import plot_profiles
 from arenapref.profile.render import profiles_to_json, render_details, render_table, write_json
+from arenapref.profile.settings import DEFAULT_TOKENIZER, TOKENIZERS, ProfileSettings
 
 __all__ = [
     "DEFAULT_TOKENIZER",
@@ -33,6 +32,7 @@ __all__ = [
     "LengthStats",
     "ModelStats",
     "Profile",
+    "ProfileSettings",
     "load_tokenizer",
     "plot_profiles",
     "profile_batches",

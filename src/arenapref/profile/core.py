@@ -29,12 +29,11 @@ from arenapref.errors import ArenaprefError
 from arenapref.executors.base import BlockStep, Executor, run_step
 from arenapref.executors.shards import Shard, shards_of
 from arenapref.profile.lengths import Histogram, IntArray, LengthAccumulator, LengthStats
+from arenapref.profile.settings import DEFAULT_TOKENIZER, TOKENIZERS
 from arenapref.readers import DEFAULT_BATCH, Source, open_source
 from arenapref.records import Kind, kind_of
 from arenapref.rejects import RejectLog
 
-DEFAULT_TOKENIZER = "cl100k_base"
-TOKENIZERS = ("cl100k_base", "o200k_base", "o200k_harmony", "llama3", "qwen3")
 UNKNOWN = "(unknown)"
 
 # The LMSYS-Chat-1M paper's Table 1 (Zheng et al., 2023): the reference column of the overview.

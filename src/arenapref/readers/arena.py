@@ -9,7 +9,20 @@ arena_battles_1135.jsonl, read as battles with empty answers, so their prompts a
 
 from __future__ import annotations
 
-from arenapref.readers.base import Peek, ReadOptions, battle, record_reader
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arenapref.readers.base import Peek, ReadOptions, battle
+from arenapref.readers.columnar import (
+    Fast,
+    battle_table,
+    columnar_reader,
+    in_set,
+    lists,
+    messages,
+    text_column,
+)
 from arenapref.readers.files import JSON_SUFFIXES, TABLE_SUFFIXES
 from arenapref.readers.jsoncells import CellError, content_text
 
@@ -86,18 +99,73 @@ def battle_row(
     )
 
 
+def batch_battles(batch: pa.RecordBatch, row_nos: np.ndarray, opts: ReadOptions) -> Fast | None:
+    """``battle_row`` column-wise for the rows with an id, a known or missing winner and two message
+    lists; every other row is left to ``battle_row`` (and so to its reasons)."""
+    names = batch.schema.names
+    if "conversation_a" not in names or "conversation_b" not in names:
+        return None
+    side_a, side_b = messages(batch.column("conversation_a")), messages(batch.column("conversation_b"))
+    ids = text_column(batch, "question_id" if "question_id" in names else "id")
+    model_a, model_b = text_column(batch, "model_a"), text_column(batch, "model_b")
+    winner = batch.column("winner") if "winner" in names else pa.nulls(batch.num_rows, pa.string())
+    if pa.types.is_null(winner.type):
+        winner = pa.nulls(batch.num_rows, pa.string())
+    if (
+        side_a is None
+        or side_b is None
+        or ids is None
+        or model_a is None
+        or model_b is None
+        or not pa.types.is_string(winner.type)
+    ):
+        return None
+    n = batch.num_rows
+    known = in_set(winner, tuple(WINNERS)) | np.asarray(winner.is_null())
+    rows = np.flatnonzero(~(side_a.null_rows | side_b.null_rows | np.asarray(ids.is_null()) | ~known))
+    if not len(rows):
+        return None
+    take = pa.array(rows)
+    user_a, answer_a, answer_b = (
+        in_set(side_a.roles, ("user",)),
+        in_set(side_a.roles, ("assistant",)),
+        in_set(side_b.roles, ("assistant",)),
+    )
+    won = winner.take(take)
+    label = tuple(
+        pc.if_else(in_set(won, tuple(w for w, p in WINNERS.items() if p[k] == 1.0)), 1.0, 0.0)
+        for k in range(3)
+    )
+    absent = won.is_null()
+    p = [pc.if_else(absent, pa.scalar(None, pa.float64()), x) for x in label]
+    table = battle_table(
+        ids.take(take),
+        lists([(side_a.texts, side_a.parent, user_a)], rows, n),
+        (
+            lists([(side_a.texts, side_a.parent, answer_a)], rows, n),
+            lists([(side_b.texts, side_b.parent, answer_b)], rows, n),
+        ),
+        (model_a.take(take), model_b.take(take)),
+        (p[0], p[1], p[2]),
+        "arena",
+        None,
+    )
+    return Fast(table, rows)
+
+
 def _sniff(p: Peek) -> bool:
     if p.any_of("conversation_a", "conversation_b"):
         return True
     return p.origin == "json" and p.has("winner", "model_a", "model_b")
 
 
-READER = record_reader(
+READER = columnar_reader(
     "arena",
     JSON_SUFFIXES + TABLE_SUFFIXES,
     ("conversation_a", "conversation_b"),
     _sniff,
     battle_row,
+    batch_battles,
     required=(),
     message_columns=("conversation_a", "conversation_b"),
     used=("question_id", "id", "winner", "model_a", "model_b", "conversation_a", "conversation_b", "turns"),

@@ -302,29 +302,28 @@ def record_reader(
     """
     needed = columns if required is None else required
 
-    def check(names: list[str]) -> None:
-        missing = [c for c in needed if c not in names]
-        if missing:
-            raise InputFormatError(f"not the {name} layout: no {', '.join(missing)} column")
-
     def read(path: Path, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        def check_file(names: list[str]) -> None:
-            try:
-                check(names)
-            except InputFormatError as exc:
-                raise InputFormatError(f"{path}: {exc}") from None
-
         opts.where = path
-        return row_batches(file_records(path, opts, check_file, used, message_columns), row_fn, opts)
+        records = file_records(path, opts, layout_check(name, needed, path), used, message_columns)
+        return row_batches(records, row_fn, opts)
 
     def from_table(table: pa.Table, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
-        try:
-            check(table.column_names)
-        except InputFormatError as exc:
-            raise InputFormatError(f"{opts.where}: {exc}") from None
+        layout_check(name, needed, opts.where)(table.column_names)
         return row_batches(table_records(table, opts.batch_size, used, message_columns), row_fn, opts)
 
     return LayoutReader(name, "battles", suffixes, columns, sniff, read, from_table)
+
+
+def layout_check(name: str, needed: tuple[str, ...], where: Path | str) -> Callable[[list[str]], None]:
+    """The check that the columns of ``where`` include ``needed``: one sentence naming those missing, so a
+    file of another layout is not read as every row rejected."""
+
+    def check(names: list[str]) -> None:
+        missing = [c for c in needed if c not in names]
+        if missing:
+            raise InputFormatError(f"{where}: not the {name} layout: no {', '.join(missing)} column")
+
+    return check
 
 
 def _checked(records: Records, check: Callable[[list[str]], object] | None) -> Records:

@@ -13,12 +13,35 @@ counted as a recovery. The preferred answer goes to A or B by a coin seeded with
 
 from __future__ import annotations
 
-from arenapref.readers.base import Peek, ReadOptions, preferred_pair, record_id, record_reader
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arenapref.readers.base import Peek, ReadOptions, preferred_pair, record_id
+from arenapref.readers.columnar import (
+    Fast,
+    Messages,
+    battle_table,
+    blank,
+    coins,
+    columnar_reader,
+    first_text,
+    ids_or_rows,
+    in_set,
+    lists,
+    messages,
+    pairs_of,
+    per_row,
+    same_texts,
+    text_column,
+)
 from arenapref.readers.files import JSON_SUFFIXES, TABLE_SUFFIXES
 from arenapref.readers.jsoncells import CellError, content_text
 from arenapref.readers.messages import Message
 
 ID_KEYS = ("prompt_id", "id", "question_id")
+USER_ROLES = ("user", "human")
+ANSWER_ROLES = ("assistant", "gpt", "bot")
 SCORES = (("score_chosen", "score_rejected"), ("chosen_rating", "rejected_rating"))
 
 
@@ -43,9 +66,9 @@ def _sides(
     users: list[str | None] = []
     answers: list[str | None] = []
     for role, text in messages:
-        if role in ("user", "human"):
+        if role in USER_ROLES:
             users.append(text)
-        elif role in ("assistant", "gpt", "bot"):
+        elif role in ANSWER_ROLES:
             answers.append(text)
         elif role == "system":
             opts.rejects.recover("system message left out")
@@ -95,6 +118,97 @@ def _row(rec: dict[str, object], row_no: int, opts: ReadOptions) -> dict[str, ob
         return str(exc)
 
 
+def pair_batch(
+    batch: pa.RecordBatch,
+    row_nos: np.ndarray,
+    opts: ReadOptions,
+    sides: tuple[Messages, Messages],
+    source: str,
+) -> Fast | None:
+    """``pair_row`` column-wise for the rows whose two conversations hold the same, non-blank user turns
+    and one answer per user turn; every other row is left to ``pair_row`` (and so to its reasons)."""
+    chosen, rejected = sides
+    n = batch.num_rows
+    ids = first_text(batch, ID_KEYS)
+    model_c, model_r = text_column(batch, "chosen_model"), text_column(batch, "rejected_model")
+    if ids is None or model_c is None or model_r is None:
+        return None
+    count: dict[str, list[np.ndarray]] = {"user": [], "answer": [], "system": []}
+    bad = chosen.null_rows | rejected.null_rows
+    for side in sides:
+        user, answer, system = (in_set(side.roles, r) for r in (USER_ROLES, ANSWER_ROLES, ("system",)))
+        for key, mask in (("user", user), ("answer", answer), ("system", system)):
+            count[key].append(mask)
+        bad |= per_row(side.parent, ~(user | answer | system), n) > 0
+    users = [per_row(s.parent, m, n) for s, m in zip(sides, count["user"], strict=True)]
+    answers = [per_row(s.parent, m, n) for s, m in zip(sides, count["answer"], strict=True)]
+    bad |= (users[0] != users[1]) | (users[0] == 0) | (answers[0] != users[0]) | (answers[1] != users[0])
+    aligned = users[0] == users[1]
+    picked = [m & aligned[s.parent] for s, m in zip(sides, count["user"], strict=True)]
+    differ = ~same_texts(chosen.texts.filter(pa.array(picked[0])), rejected.texts.filter(pa.array(picked[1])))
+    bad |= per_row(chosen.parent[picked[0]], differ, n) > 0
+    bad |= per_row(chosen.parent, count["user"][0] & ~blank(chosen.texts), n) == 0
+    rows = np.flatnonzero(~bad)
+    if not len(rows):
+        return None
+    systems = sum(
+        int(per_row(s.parent, m, n)[rows].sum()) for s, m in zip(sides, count["system"], strict=True)
+    )
+    if systems:
+        opts.rejects.recover("system message left out", systems)
+    rid = ids_or_rows(ids, row_nos, opts).take(pa.array(rows))
+    swap = coins(rid)
+    tie = ties(batch)[rows]
+    flip_row = np.zeros(n, bool)
+    flip_row[rows] = swap
+    ans_c, ans_r = count["answer"]
+    keep_c, keep_r = ~flip_row[chosen.parent], ~flip_row[rejected.parent]
+    resp_a = lists(
+        [(chosen.texts, chosen.parent, ans_c & keep_c), (rejected.texts, rejected.parent, ans_r & ~keep_r)],
+        rows,
+        n,
+    )
+    resp_b = lists(
+        [(chosen.texts, chosen.parent, ans_c & ~keep_c), (rejected.texts, rejected.parent, ans_r & keep_r)],
+        rows,
+        n,
+    )
+    prompt = lists([(chosen.texts, chosen.parent, count["user"][0])], rows, n)
+    mod = [m.take(pa.array(rows)) for m in (model_c, model_r)]
+    flip = pa.array(swap)
+    where = pc.if_else(flip, "preferred:b", "preferred:a")
+    table = battle_table(
+        rid,
+        prompt,
+        (resp_a, resp_b),
+        (pc.if_else(flip, mod[1], mod[0]), pc.if_else(flip, mod[0], mod[1])),
+        (~tie & ~swap, ~tie & swap, tie),
+        source,
+        pairs_of(rid, where),
+    )
+    return Fast(table, rows)
+
+
+def ties(batch: pa.RecordBatch) -> np.ndarray:
+    """Rows whose two scores (or ratings) are equal: ``pair_row``'s tie rule."""
+    tie = np.zeros(batch.num_rows, bool)
+    for a, b in SCORES:
+        if a in batch.schema.names and b in batch.schema.names:
+            pairs = zip(batch.column(a).to_pylist(), batch.column(b).to_pylist(), strict=True)
+            tie |= np.fromiter((x is not None and x == y for x, y in pairs), bool, batch.num_rows)
+    return tie
+
+
+def batch_battles(batch: pa.RecordBatch, row_nos: np.ndarray, opts: ReadOptions) -> Fast | None:
+    names = batch.schema.names
+    if "chosen" not in names or "rejected" not in names:
+        return None
+    sides = messages(batch.column("chosen")), messages(batch.column("rejected"))
+    if sides[0] is None or sides[1] is None:
+        return None
+    return pair_batch(batch, row_nos, opts, (sides[0], sides[1]), "chosen-rejected")
+
+
 def _sniff(p: Peek) -> bool:
     return p.has("chosen", "rejected") and p.type_of("chosen") == "list"
 
@@ -108,12 +222,13 @@ USED = (
     *ID_KEYS,
     *(c for p in SCORES for c in p),
 )
-READER = record_reader(
+READER = columnar_reader(
     "chosen-rejected",
     JSON_SUFFIXES + TABLE_SUFFIXES,
     ("chosen", "rejected"),
     _sniff,
     _row,
+    batch_battles,
     used=USED,
     message_columns=("chosen", "rejected"),
 )

@@ -82,23 +82,25 @@ def mix_shard(shard: Shard, model_dir: str, name: str) -> tuple[SourceMix, Rejec
 
 
 class MixStep(BlockStep[Shard, tuple[SourceMix, RejectLog], SourceMix]):
-    """``source_mix`` with one file per block: every record counted (not unique prompts), and on an
-    executor every row placed (``sample`` applies to the single-process path only).
+    """``source_mix`` with one file per block: every record counted, and on an executor every row placed
+    (``sample`` applies to the single-process path only; ``unique_prompts`` needs one pass over the whole
+    source, so ``count_source`` counts such a mix in this process).
 
     Counts are sums, so the files' mixes add up to the source's; unassigned reasons keep the order in
     which a sequential read first meets them.
     """
 
     def __init__(
-        self, model: TopicModel, model_dir: str, source: Source, name: str, sample: int = PROBE_SAMPLE
+        self,
+        model: TopicModel,
+        model_dir: str,
+        source: Source,
+        name: str,
+        sample: int = PROBE_SAMPLE,
+        unique_prompts: bool = False,
     ) -> None:
-        self.model, self.model_dir, self.source, self.name, self.sample = (
-            model,
-            model_dir,
-            source,
-            name,
-            sample,
-        )
+        self.model, self.model_dir, self.source, self.name = model, model_dir, source, name
+        self.sample, self.unique_prompts = sample, unique_prompts
 
     def blocks(self, workers: int) -> list[Shard]:
         return shards_of(self.source)
@@ -123,7 +125,7 @@ class MixStep(BlockStep[Shard, tuple[SourceMix, RejectLog], SourceMix]):
         return total
 
     def whole(self) -> SourceMix:
-        return source_mix(self.model, self.source, self.name, sample=self.sample)
+        return source_mix(self.model, self.source, self.name, self.unique_prompts, self.sample)
 
 
 def assign_source(
@@ -139,7 +141,10 @@ def count_source(
     source: Source,
     name: str,
     sample: int = PROBE_SAMPLE,
+    unique_prompts: bool = False,
     executor: Executor | None = None,
 ) -> SourceMix:
-    """``source``'s topic counts (``MixStep``): the probe's per-source figures."""
-    return run_step(MixStep(model, model_dir, source, name, sample), executor)
+    """``source``'s topic counts (``MixStep``): the probe's per-source figures. With ``unique_prompts``
+    (each distinct prompt counted once, across the whole source) it is counted here, not per file."""
+    step = MixStep(model, model_dir, source, name, sample, unique_prompts)
+    return run_step(step, None if unique_prompts else executor)
