@@ -157,7 +157,9 @@ def key_costs(path: Path, repeats: int = 2) -> dict[str, Any]:
 
     from arenapref.compare import normalize as N
     from arenapref.mine.filters import inspect_batch
-    from arenapref.mine.miner import KeyCache, MineSettings, filter_settings
+    from arenapref.mine.miner import filter_settings
+    from arenapref.mine.scan import KeyCache
+    from arenapref.mine.settings import MineSettings
     from arenapref.readers import open_source
 
     fs = filter_settings(MineSettings())

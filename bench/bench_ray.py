@@ -64,24 +64,24 @@ class TimedLocal(LocalExecutor):
 
 
 def _profile(ex: Executor, lmsys: Path) -> Any:
-    from arenapref.executors.profile import profile_paths_with
+    from arenapref.profile import profile_paths
 
-    profile = profile_paths_with(ex, [lmsys])[0].to_dict()
+    profile = profile_paths([lmsys], executor=ex)[0].to_dict()
     profile.pop("seconds")
     return profile
 
 
 def _compare(ex: Executor, lmsys: Path) -> Any:
-    from arenapref.executors.compare import compare_paths_with
+    from arenapref.compare.run import compare_paths
 
-    result = compare_paths_with(ex, lmsys, lmsys)
+    result = compare_paths(lmsys, lmsys, executor=ex)
     return result.matches
 
 
 def _mine(ex: Executor, lmsys: Path) -> Any:
-    from arenapref.executors.mine import mine_pairs_with
+    from arenapref.mine import mine_pairs
 
-    result = mine_pairs_with(ex, [lmsys])
+    result = mine_pairs([lmsys], executor=ex)
     return result.pairs
 
 
@@ -202,9 +202,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def _warm(_: int) -> int:
-    import arenapref.executors.compare
-    import arenapref.executors.mine
-    import arenapref.executors.profile  # noqa: F401
+    import arenapref.compare.run
+    import arenapref.mine.miner
+    import arenapref.profile.core  # noqa: F401
 
     return 0
 

@@ -13,7 +13,7 @@ import pytest
 from arenapref.atomic import TMP_MARK
 from arenapref.errors import ArenaprefError
 from arenapref.mine import MineSettings, mine_pairs
-from arenapref.mine import miner as miner_module
+from arenapref.mine import output as output_module
 from arenapref.records import Battle, Conversation, Turn, battles_table, conversations_table
 from arenapref.writers import write_competition_csv, write_parquet
 from cli_helpers import run_cli
@@ -114,7 +114,7 @@ def test_a_failed_write_leaves_the_previous_output(
         write_competition_csv(table.slice(0, 3), path, labels)
         raise KeyboardInterrupt  # as Ctrl-C in the middle of writing
 
-    monkeypatch.setattr(miner_module, "write_competition_csv", half_then_fail)
+    monkeypatch.setattr(output_module, "write_competition_csv", half_then_fail)
     code, _, _ = run_cli(["mine", str(src), "-o", str(out), "-q"], capsys)
     assert code == 130
     assert out.read_bytes() == before  # the previous complete output, not 3 rows

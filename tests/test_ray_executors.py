@@ -58,14 +58,13 @@ def _without(d: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 
 def test_profile_equal(ray_executor: Executor, workspace: SynthManifest) -> None:
-    from arenapref.executors.profile import profile_paths_with
     from arenapref.profile import profile_paths
 
     paths = [workspace.lmsys_dir, workspace.train_csv]
     assert len(workspace.lmsys_shards) == 4
     ref = [_without(p.to_dict(), "seconds") for p in profile_paths(paths)]
-    local = [_without(p.to_dict(), "seconds") for p in profile_paths_with(LocalExecutor(), paths)]
-    got = [_without(p.to_dict(), "seconds") for p in profile_paths_with(ray_executor, paths)]
+    local = [_without(p.to_dict(), "seconds") for p in profile_paths(paths, executor=LocalExecutor())]
+    got = [_without(p.to_dict(), "seconds") for p in profile_paths(paths, executor=ray_executor)]
     assert got == ref
     assert local == ref
     assert ref[0]["rows"] > 2500 and ref[1]["label_mix"]["labeled"] > 0
@@ -73,10 +72,9 @@ def test_profile_equal(ray_executor: Executor, workspace: SynthManifest) -> None
 
 def test_compare_equal(ray_executor: Executor, workspace: SynthManifest) -> None:
     from arenapref.compare.run import compare_paths
-    from arenapref.executors.compare import compare_paths_with
 
     ref = compare_paths(workspace.lmsys_dir, workspace.train_csv)
-    got = compare_paths_with(ray_executor, workspace.lmsys_dir, workspace.train_csv)
+    got = compare_paths(workspace.lmsys_dir, workspace.train_csv, executor=ray_executor)
     assert got.matches.equals(ref.matches)
     assert ref.matches.num_rows > 0
 
@@ -93,11 +91,10 @@ def test_compare_matching_per_partition_equal(
     """The key joins and the LSH buckets per hash partition on the workers give the local matches and
     report, for one or several partitions, two sources or one with itself."""
     from arenapref.compare.run import compare_paths
-    from arenapref.executors.compare import compare_paths_with
 
     right = workspace.lmsys_dir if same else workspace.train_csv
     ref = compare_paths(workspace.lmsys_dir, right)
-    got = compare_paths_with(ray_executor, workspace.lmsys_dir, right, partitions=partitions)
+    got = compare_paths(workspace.lmsys_dir, right, executor=ray_executor, partitions=partitions)
     assert got.matches.equals(ref.matches)
     kinds = ref.report["left_in_right"]
     assert kinds["exact"] > 0 and kinds["near"] > 0, kinds
@@ -111,8 +108,8 @@ def test_compare_matching_per_partition_equal(
 
 def test_key_codes_per_partition_equal(ray_executor: Executor) -> None:
     """Codes ranked by first appearance across partitions are one ``key_codes`` pass's, edge cases too."""
-    from arenapref.compare.overlap import key_codes
-    from arenapref.executors.compare import partitioned_codes
+    from arenapref.compare.overlap import KeyCodeStep, key_codes
+    from arenapref.executors import run_step
 
     rng = np.random.default_rng(0)
     a = pa.array([f"k{x}" for x in rng.integers(0, 50, 400)])
@@ -121,7 +118,7 @@ def test_key_codes_per_partition_equal(ray_executor: Executor) -> None:
     for arrays in ((a, b), (a,), (empty, b), (empty, empty)):
         ref = key_codes(*arrays)
         for ex, n in ((ray_executor, 3), (LocalExecutor(), 7), (LocalExecutor(), 1)):
-            got = partitioned_codes(ex, n)(*arrays)
+            got = run_step(KeyCodeStep(arrays, n), ex)
             assert len(got) == len(ref)
             for g, r in zip(got, ref, strict=True):
                 np.testing.assert_array_equal(g, r)
@@ -131,15 +128,14 @@ def test_key_codes_per_partition_equal(ray_executor: Executor) -> None:
 def test_near_pairs_per_block_equal(
     ray_executor: Executor, workspace: SynthManifest, partitions: int
 ) -> None:
-    """Flagging, signatures and band buckets on the workers (near_hooks) give ``near_pairs``'s pairs,
-    windowed giant buckets included."""
+    """Flagging, signatures and band buckets on the workers give ``near_pairs``'s pairs, windowed giant
+    buckets included."""
     from arenapref.compare.near import near_pairs
     from arenapref.compare.run import read_prompt_set
-    from arenapref.executors.compare import near_pairs_with
 
     texts = read_prompt_set(workspace.lmsys_dir)[0].text
     ref = near_pairs(texts)
-    got = near_pairs_with(ray_executor, texts, block_docs=700, partitions=partitions)  # 5 MinHash blocks
+    got = near_pairs(texts, executor=ray_executor, block_docs=700, partitions=partitions)  # 5 MinHash blocks
     assert len(ref.i) > 100 and ref.stats.windowed_buckets > 0
     np.testing.assert_array_equal(got.i, ref.i)
     np.testing.assert_array_equal(got.j, ref.j)
@@ -149,13 +145,12 @@ def test_near_pairs_per_block_equal(
 
 def test_decontaminate_equal(ray_executor: Executor, workspace: SynthManifest) -> None:
     from arenapref.compare.guard import decontaminate
-    from arenapref.executors.guard import decontaminate_with
     from arenapref.readers import read_table
 
     candidates = read_table(workspace.lmsys_dir)
     protect = [read_table(workspace.train_csv), read_table(workspace.test_csv)]
     ref = decontaminate(candidates, protect)
-    got = decontaminate_with(ray_executor, candidates, protect)
+    got = decontaminate(candidates, protect, executor=ray_executor)
     assert ref.counts["near"] > 0 and ref.counts["exact"] > 0
     assert got.counts == ref.counts
     assert got.kept.equals(ref.kept)
@@ -163,14 +158,13 @@ def test_decontaminate_equal(ray_executor: Executor, workspace: SynthManifest) -
 
 
 def test_mine_equal(ray_executor: Executor, workspace: SynthManifest) -> None:
-    from arenapref.executors.mine import mine_pairs_with
     from arenapref.mine import MineSettings, mine_pairs
     from arenapref.readers import read_table
 
     settings = MineSettings()
     exclude = [read_table(workspace.train_csv)]  # the readable rows (the file has a malformed one)
     ref = mine_pairs([workspace.lmsys_dir], settings, exclude=exclude)
-    got = mine_pairs_with(ray_executor, [workspace.lmsys_dir], settings, exclude=exclude)
+    got = mine_pairs([workspace.lmsys_dir], settings, exclude=exclude, executor=ray_executor)
     assert ref.pairs.num_rows > 50
     assert got.pairs.equals(ref.pairs)
     assert got.dropped.equals(ref.dropped)
@@ -183,13 +177,12 @@ def test_mine_grouping_per_partition_equal(
 ) -> None:
     """Grouping per hash partition of the prompts, near-duplicate prompt clusters and two uses per
     record included, gives the local run's pairs, drops and funnel for any number of partitions."""
-    from arenapref.executors.mine import mine_pairs_with
     from arenapref.mine import MineSettings, mine_pairs
 
     settings = MineSettings(near=True, max_uses=2, answer_similarity=0.5)
     ref = mine_pairs([workspace.lmsys_dir], settings)
-    got = mine_pairs_with(ray_executor, [workspace.lmsys_dir], settings, partitions=partitions)
-    local = mine_pairs_with(LocalExecutor(), [workspace.lmsys_dir], settings, partitions=partitions)
+    got = mine_pairs([workspace.lmsys_dir], settings, executor=ray_executor, partitions=partitions)
+    local = mine_pairs([workspace.lmsys_dir], settings, executor=LocalExecutor(), partitions=partitions)
     assert ref.funnel.dropped.get("near_identical_answer", 0) > 0, ref.funnel.dropped
     for result in (got, local):
         assert result.pairs.equals(ref.pairs)
@@ -219,9 +212,9 @@ def test_cli_mine_regenerate_on_ray_equal(
 
 
 def test_topics_assign_equal(ray_executor: Executor, workspace: SynthManifest, tmp_path: Path) -> None:
-    from arenapref.executors.topics import topic_blocks_with
     from arenapref.readers import open_source
     from arenapref.topics import FitSettings, fit_topics, load_model, topic_batches
+    from arenapref.topics.blocks import assign_source
 
     fit_topics(workspace.lmsys_dir, FitSettings(k=4, sample=2000, embedder="tfidf", n_init=2)).save(
         tmp_path / "map"
@@ -230,7 +223,7 @@ def test_topics_assign_equal(ray_executor: Executor, workspace: SynthManifest, t
     ref_src = open_source(workspace.lmsys_dir)
     ref = pa.concat_tables(list(topic_batches(model, ref_src.batches())))
     src = open_source(workspace.lmsys_dir)
-    got = pa.concat_tables(list(topic_blocks_with(ray_executor, str(tmp_path / "map"), src)))
+    got = pa.concat_tables(list(assign_source(model, str(tmp_path / "map"), src, ray_executor)))
     assert got.equals(ref)
     assert got.column("topic").null_count < got.num_rows
     assert len(src.rejects) == len(ref_src.rejects)
@@ -238,25 +231,24 @@ def test_topics_assign_equal(ray_executor: Executor, workspace: SynthManifest, t
 
 def test_predict_equal(ray_executor: Executor, workspace: SynthManifest, tmp_path: Path) -> None:
     from arenapref.api import train
-    from arenapref.executors.predict import predict_proba_with, predict_submission_with
     from arenapref.model.kinds import load_model
-    from arenapref.model.predict import predict_submission
+    from arenapref.model.predict import predict_proba, predict_submission
     from arenapref.readers import read_battles
 
     model_dir = tmp_path / "model"
     train([workspace.train_csv], model_dir, folds=2, params={"n_estimators": 20})
     table = read_battles(workspace.train_csv)
     ref = load_model(model_dir).predict_proba(table)
-    got = predict_proba_with(ray_executor, model_dir, table, min_rows=64)  # several blocks
+    got = predict_proba(model_dir, table, ray_executor, min_rows=64)  # several blocks
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
     predict_submission(model_dir, workspace.test_csv, tmp_path / "ref.csv")
-    predict_submission_with(ray_executor, model_dir, workspace.test_csv, tmp_path / "got.csv")
+    predict_submission(model_dir, workspace.test_csv, tmp_path / "got.csv", executor=ray_executor)
     assert (tmp_path / "got.csv").read_bytes() == (tmp_path / "ref.csv").read_bytes()
 
 
 def test_label_equal_no_request_twice_shared_cache(ray_executor: Executor, tmp_path: Path) -> None:
-    from arenapref.executors.judge import judge_battles_with
     from arenapref.label import JudgeCache, judge_battles
+    from arenapref.label.distributed import distributed_judge_battles
     from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 
     pairs = make_pairs(40)
@@ -271,7 +263,7 @@ def test_label_equal_no_request_twice_shared_cache(ray_executor: Executor, tmp_p
     with serve_in_thread(server) as srv:
         config = fast_judge(srv.base_url)
         with JudgeCache(tmp_path / "cache.sqlite") as cache:
-            got = judge_battles_with(ray_executor, table, config, cache=cache)
+            got = distributed_judge_battles(ray_executor, table, config, cache=cache)
         stats = srv.stats()
         assert stats["total"] == ref_total
         assert max(stats["completed"].values()) == 1  # no request answered twice
@@ -280,20 +272,20 @@ def test_label_equal_no_request_twice_shared_cache(ray_executor: Executor, tmp_p
         assert got.stats.orders_sent == ref.stats.orders_sent == 80
         with JudgeCache(tmp_path / "cache.sqlite") as cache:
             assert len(cache) == 80  # the driver wrote every worker's results
-            again = judge_battles_with(ray_executor, table, config, cache=cache)
+            again = distributed_judge_battles(ray_executor, table, config, cache=cache)
         assert srv.stats(summary=True)["total"] == ref_total  # all cached: nothing sent
         assert again.stats.orders_cached == 80
         assert again.table.equals(ref.table)
 
 
 def test_label_global_budget(ray_executor: Executor) -> None:
-    from arenapref.executors.judge import judge_battles_with
     from arenapref.label import Budget
+    from arenapref.label.distributed import distributed_judge_battles
     from arenapref.testing.judge_server import serve_in_thread
 
     with serve_in_thread() as srv:
         budget = Budget(max_requests=25)
-        result = judge_battles_with(
+        result = distributed_judge_battles(
             ray_executor, make_pairs(60, seed=5), fast_judge(srv.base_url), budget=budget
         )
         sent = srv.stats(summary=True)["total"]
@@ -307,14 +299,14 @@ def test_worker_user_error_is_one_sentence(
 ) -> None:
     """A bad shard read on a worker surfaces as the reader's own error, not a remote traceback."""
     from arenapref.errors import InputFormatError
-    from arenapref.executors.profile import profile_paths_with
+    from arenapref.profile import profile_paths
 
     folder = tmp_path / "lmsys"
     folder.mkdir()
     (folder / "part-00000.parquet").write_bytes(workspace.lmsys_shards[0].read_bytes())
     (folder / "part-00001.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(InputFormatError) as info:
-        profile_paths_with(ray_executor, [folder], format="lmsys")
+        profile_paths([folder], format="lmsys", executor=ray_executor)
     assert "part-00001.parquet" in str(info.value)
     assert "Traceback" not in str(info.value)
 
@@ -517,17 +509,17 @@ def test_pipeline_label_stage_runs_the_ray_judge(
     the same stage key as the local run."""
     import json
 
-    import arenapref.executors.judge as ray_judge
+    from arenapref.label import distributed as ray_judge
     from arenapref.pipeline import run_pipeline
 
     calls: list[str] = []
-    real = ray_judge.judge_battles_with
+    real = ray_judge.distributed_judge_battles
 
     def counted(executor: Executor, *args: Any, **kwargs: Any) -> Any:
         calls.append(executor.name)
         return real(executor, *args, **kwargs)
 
-    monkeypatch.setattr(ray_judge, "judge_battles_with", counted)
+    monkeypatch.setattr(ray_judge, "distributed_judge_battles", counted)
     monkeypatch.setenv("ARENAPREF_CACHE_DIR", str(tmp_path / "user-cache"))
     generate(tmp_path / "synth", conversations=1500, battles=200, seed=4)
     off = "\n".join(f"[{s}]\nenabled = false" for s in ("profile", "compare", "topics", "evaluate", "ablate"))

@@ -102,7 +102,6 @@ def profile(
         >>> p = ap.profile("lmsys-chat-1m/")
         >>> p                      # a short summary; p.to_pandas() is the per-model table
     """
-    from arenapref.executors.profile import profile_source_with
     from arenapref.profile.core import profile_source
     from arenapref.profile.settings import ProfileSettings
     from arenapref.readers import open_source
@@ -110,9 +109,7 @@ def profile(
 
     options = build(ProfileSettings, **settings)
     source = open_source(data, split=split)
-    if executor is None:
-        return profile_source(source, options.tokenizer)
-    return profile_source_with(executor, source, options.tokenizer)
+    return profile_source(source, options.tokenizer, executor=executor)
 
 
 def compare(
@@ -152,12 +149,9 @@ def compare(
                 raise ArenaprefError("`executor`, `format_left` and `format_right` apply to paths only")
             return run(left, right, options, split)
         from arenapref.compare.run import compare_paths
-        from arenapref.executors.compare import compare_paths_with
 
         sides = (left, left if right is None else right, options, format_left, format_right, counts)
-        if executor is None:
-            return compare_paths(*sides, split=split)
-        return compare_paths_with(executor, *sides, split=split)
+        return compare_paths(*sides, split=split, executor=executor)
     finally:
         close(tell)
 
@@ -190,15 +184,11 @@ def decontaminate(
         >>> clean = ap.decontaminate(mined_pairs, [train_df, test_df])
         >>> clean.counts, clean.to_pandas()      # kept rows; clean.dropped has the others and why
     """
-    from functools import partial
-
     from arenapref.compare.guard import decontaminate as run
-    from arenapref.executors.guard import decontaminate_with
 
     options = _guard_options(settings)
     table = _records(data=candidates if split is None else _split(candidates, split), what="candidates")
-    guard = run if executor is None else partial(decontaminate_with, executor)
-    return guard(table, _many(protect), protect_names=protect_names, **options)
+    return run(table, _many(protect), protect_names=protect_names, executor=executor, **options)
 
 
 def _split(data: Any, split: str) -> Any:
@@ -346,20 +336,16 @@ def mine(
         >>> pairs = ap.mine(lmsys_df, exclude=[train_df, test_df])
         >>> pairs                 # the funnel; pairs.to_pandas() is the mined battles
     """
-    from functools import partial
-
-    from arenapref.executors.mine import mine_pairs_with
     from arenapref.mine.miner import mine_pairs
     from arenapref.mine.settings import MineSettings
     from arenapref.settings import build
 
     options = build(MineSettings, **settings)
     opened = [_split(s, split) if split is not None else s for s in _many(sources)]
-    run = mine_pairs if executor is None else partial(mine_pairs_with, executor)
     tell = reporter(progress, "mine")
     try:
         counts = StageCounts(tell) if tell is not None else None
-        return run(
+        return mine_pairs(
             opened,
             options,
             exclude=_many(exclude),
@@ -367,6 +353,7 @@ def mine(
             regenerate=regenerate,
             work_dir=None if work_dir is None else Path(work_dir),
             progress=counts,
+            executor=executor,
         )
     finally:
         close(tell)
@@ -581,11 +568,7 @@ def predict(
     from arenapref.model.settings import PredictSettings
 
     s: PredictSettings = _settings(PredictSettings, settings, fields)
-    if executor is None:
-        return predict_submission(model, data, out, clip=s.clip, format=format, split=split)
-    from arenapref.executors.predict import predict_submission_with
-
-    return predict_submission_with(executor, model, data, out, clip=s.clip, format=format, split=split)
+    return predict_submission(model, data, out, clip=s.clip, format=format, split=split, executor=executor)
 
 
 def leaderboard(

@@ -148,7 +148,7 @@ def mine(
     start_command(json_out, quiet)
     from arenapref import api
     from arenapref.llmclient.settings import ClientSettings
-    from arenapref.mine.miner import check_outputs, write_result
+    from arenapref.mine.output import check_outputs, write_result
     from arenapref.mine.regenerate import RegenerateSettings
     from arenapref.mine.settings import MineSettings
     from arenapref.rejects import RejectLog

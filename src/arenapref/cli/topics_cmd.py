@@ -315,7 +315,7 @@ def assign(
     from rich.progress import Progress
 
     from arenapref.atomic import atomic_path
-    from arenapref.topics.fit import load_model, topic_batches
+    from arenapref.topics.fit import load_model
 
     model = load_model(model_dir)
     opened = open_input(source, fmt, split=split)
@@ -327,17 +327,12 @@ def assign(
         Progress(console=console, disable=not progress_enabled(), transient=True) as bar,
         executor_for(executor, address) as ex,
     ):
-        from arenapref.executors.topics import topic_blocks_with
+        from arenapref.topics.blocks import assign_source
 
         task = bar.add_task("topics assign", total=None)
         writer: pq.ParquetWriter | None = None
         try:
-            blocks = (
-                topic_batches(model, opened.batches())
-                if ex is None
-                else topic_blocks_with(ex, str(model_dir), opened)
-            )
-            for table in blocks:
+            for table in assign_source(model, str(model_dir), opened, ex):
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
                 writer.write_table(table)

@@ -43,9 +43,10 @@ holding a protected prompt's two rarest stretches (``_anchored_pairs``) and ever
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +67,8 @@ from arenapref.compare.settings import MIN_SHARED_CHARS, TurnsMode
 from arenapref.compare.sources import as_table
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
+from arenapref.executors.base import BlockStep, Executor, run_step
+from arenapref.executors.shards import table_blocks
 from arenapref.records import user_turns
 from arenapref.threads import default_threads
 
@@ -190,10 +193,6 @@ class PrefixSide:
     turns: I64  # user turns of each record (whole list, before any --turns first cut)
     frame: pl.DataFrame  # rec, depth, k1..k4 (plain key lanes 1-2, masked 3-4), chars, end, whole
     masked_turns: pa.ListArray  # normalised masked turns of each record (cut to the compared depth)
-
-
-#: ``prefix_side``'s shape: (table, turns, mask_pii) -> the side; ``find_leaks(side=)`` takes another such.
-SideBuilder = Callable[[pa.Table, TurnsMode, bool], PrefixSide]
 
 
 def _segment_cumsum(values: np.ndarray, starts: I64) -> np.ndarray:
@@ -739,7 +738,7 @@ def find_leaks(
     settings: NearDupSettings | None = None,
     min_chars: int = MIN_SHARED_CHARS,
     protect_names: Sequence[str] | None = None,
-    side: SideBuilder | None = None,
+    executor: Executor | None = None,
 ) -> pa.Table:
     """One row per record of ``table`` (a Table, path or DataFrame) that matches any protected record,
     with the best such match.
@@ -749,9 +748,9 @@ def find_leaks(
     ``reason`` ('exact', 'placeholder', 'near'), ``rule`` (one of ``RULES``), ``protected_id``,
     ``protected_source`` (index in
     ``protect``), ``similarity``, ``scope`` (one of ``SCOPES``) and ``shared_turns``. See the module
-    docstring for the matching rule. Empty prompts never match. ``side``: what computes every record's
-    prefix keys and masked turns, ``prefix_side`` by default (``executors.guard`` passes one that computes
-    them per row slice on a cluster); the matching then runs here.
+    docstring for the matching rule. Empty prompts never match. ``executor``: where every record's prefix
+    keys and masked turns are computed, one row slice per block (``SideStep``); the matching then runs
+    here, with the same result.
     """
     if not 0.0 < threshold <= 1.0:
         raise ArenaprefError(f"the near-duplicate threshold must lie in (0, 1], got {threshold}")
@@ -760,9 +759,8 @@ def find_leaks(
     tables, _ = read_protected(protect, protect_names)
     table, _, _ = as_table(table, "candidates")
     settings = replace(settings or NearDupSettings(), threshold=threshold)
-    side = side or prefix_side
-    cand = side(table, turns, mask_pii)
-    sides = [side(t, turns, mask_pii) for t in tables]
+    cand = run_step(SideStep(table, turns, mask_pii), executor)
+    sides = [run_step(SideStep(t, turns, mask_pii), executor) for t in tables]
     prot = concat_sides(sides)
     source_of = np.concatenate([np.full(s.n_records, k, dtype=np.int64) for k, s in enumerate(sides)])
     plain = _key_matches(cand, prot, ("k1", "k2"), min_chars).with_columns(pl.lit(0, pl.Int8).alias("kind"))
@@ -810,6 +808,28 @@ def concat_sides(sides: list[PrefixSide]) -> PrefixSide:
     )
 
 
+class SideStep(BlockStep[pa.Table, PrefixSide, PrefixSide]):
+    """``prefix_side`` of a whole table, one row slice per block (a dozen regex passes per turn, two
+    128-bit prefix keys per turn); ``concat_sides`` renumbers the slices' records in order, so the merge is
+    the side of the whole table."""
+
+    def __init__(self, table: pa.Table, turns: TurnsMode, mask_pii: bool) -> None:
+        self.table, self.turns, self.mask_pii = table, turns, mask_pii
+
+    def blocks(self, workers: int) -> list[pa.Table]:
+        return table_blocks(self.table, 2 * workers)
+
+    @property
+    def work(self) -> Callable[[pa.Table], PrefixSide]:
+        return partial(prefix_side, turns=self.turns, mask_pii=self.mask_pii)
+
+    def merge(self, parts: Iterator[PrefixSide]) -> PrefixSide:
+        return concat_sides(list(parts))
+
+    def whole(self) -> PrefixSide:
+        return prefix_side(self.table, self.turns, self.mask_pii)
+
+
 def _leak_table(best: pl.DataFrame, cand: PrefixSide, prot: PrefixSide, source_of: I64) -> pa.Table:
     rows = best.get_column("rec").to_numpy().astype(np.int64)
     partner = best.get_column("partner").to_numpy().astype(np.int64)
@@ -850,7 +870,7 @@ def decontaminate(
     settings: NearDupSettings | None = None,
     min_chars: int = MIN_SHARED_CHARS,
     protect_names: Sequence[str] | None = None,
-    side: SideBuilder | None = None,
+    executor: Executor | None = None,
 ) -> GuardResult:
     """Split ``candidates`` (a Table or a path) into records that match no protected record (kept) and
     those that do (dropped, with the reason and the matched protected id); see ``find_leaks``."""
@@ -865,7 +885,7 @@ def decontaminate(
         settings=settings,
         min_chars=min_chars,
         protect_names=protect_names,
-        side=side,
+        executor=executor,
     )
     mask = np.zeros(table.num_rows, dtype=bool)
     rows = leaks.column("row").to_numpy()

@@ -28,9 +28,9 @@ approximation that only applies to such buckets; ``NearDupStats.windowed_buckets
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -42,6 +42,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from arenapref.errors import ArenaprefError
+from arenapref.executors.base import BlockStep, Executor, run_step
+from arenapref.executors.shards import hash_partitions
 
 _T = TypeVar("_T", bound=np.generic)
 U64 = npt.NDArray[np.uint64]
@@ -52,6 +54,8 @@ _MUL = np.uint64(0x100000001B3)  # FNV-64 prime: the polynomial base of token an
 _DOC_CHUNK_BYTES = 4 << 20  # texts are shingled in chunks of about this many bytes to bound memory
 _SKETCH_CHUNK_DOCS = 50_000  # documents sketched per call; only their signatures are kept
 _VERIFY_CHUNK_DOCS = 20_000  # documents sketched or de-duplicated per step after the first LSH pass
+#: Distinct texts per MinHash block on an executor: big enough to amortise a task, small enough to spread.
+SKETCH_BLOCK_DOCS = 50_000
 
 
 MIN_RECALL = 0.99
@@ -426,24 +430,24 @@ def bucket_pair_codes(entries: BandEntries, settings: NearDupSettings, stats: Ne
     return sorted_unique(lo[lo != hi] * np.int64(entries.n_docs) + hi[lo != hi])
 
 
-#: How the band buckets become pair codes: ``bucket_pair_codes`` here; per partition of the band keys
-#: on a cluster (``executors.compare``). Adds the windowed buckets to the stats.
-BucketPairs = Callable[[BandEntries, NearDupSettings, NearDupStats], I64]
-
-
 def candidate_pairs(
     sig: npt.NDArray[np.uint32],
     size: I64,
     settings: NearDupSettings,
     stats: NearDupStats,
-    buckets: BucketPairs = bucket_pair_codes,
+    executor: Executor | None = None,
+    partitions: int | None = None,
 ) -> tuple[I64, I64]:
-    """Pairs (i < j) of rows of ``sig`` (signatures) that share at least one LSH band."""
+    """Pairs (i < j) of rows of ``sig`` (signatures) that share at least one LSH band.
+
+    ``executor``: the buckets per hash partition of the band keys there (``BucketPartitions``).
+    """
     bands, rows = settings.bands_rows
     n = len(sig)
     keys = band_keys(sig, bands, rows)
     doc = np.repeat(np.arange(n, dtype=np.int64), bands)
-    code = buckets(BandEntries(keys, doc, size[doc], n), settings, stats)
+    entries = BandEntries(keys, doc, size[doc], n)
+    code = run_step(BucketPartitions(entries, settings, stats, partitions), executor)
     return code // n, code % n
 
 
@@ -527,53 +531,37 @@ class NearPairs:
     stats: NearDupStats
 
 
-#: Which documents share an LSH band with another one (sorted indices); adds the shingles cut to stats.
-Flagger = Callable[[pa.Array, NearDupSettings, NearDupStats], I64]
-#: MinHash signature rows and shingle counts of every text.
-Signer = Callable[[pa.Array, NearDupSettings], tuple[npt.NDArray[np.uint32], I64]]
-
-
-@dataclass(frozen=True)
-class NearHooks:
-    """Where ``near_pairs``'s three heavy steps run; this process by default.
-
-    ``executors.compare.near_hooks`` gives the cluster's: band keys per block of texts and the shared
-    ones per partition of the keys (``flag``), signatures per block (``signatures``), and the band
-    buckets per partition of the keys (``buckets``). Either way the pairs are the same.
-    """
-
-    flag: Flagger = _flag_shared_band
-    signatures: Signer = minhash_signatures
-    buckets: BucketPairs = bucket_pair_codes
-
-
 def near_pairs(
     texts: pa.Array,
     settings: NearDupSettings | None = None,
     cross: Cross | None = None,
-    hooks: NearHooks | None = None,
+    executor: Executor | None = None,
+    *,
+    block_docs: int = SKETCH_BLOCK_DOCS,
+    partitions: int | None = None,
 ) -> NearPairs:
     """All verified pairs of texts with shingle Jaccard >= threshold (cross-group only if ``cross`` given).
 
     ``texts`` should already be normalised (``normalize_texts``); identical texts are best collapsed by the
     caller first, since they are exact matches and only inflate the buckets. Empty texts never match.
-    ``hooks``: where the flagging, the signatures and the band buckets are computed (``NearHooks``).
+    ``executor``: where the flagging, the signatures and the band buckets run, in blocks of ``block_docs``
+    texts or ``partitions`` hash partitions of the band keys (twice the workers by default); the pairs,
+    their order and their similarities are the same.
     """
     settings = settings or NearDupSettings()
-    hooks = hooks or NearHooks()
     stats = NearDupStats(documents=len(texts))
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     t0 = time.perf_counter()
-    flagged = hooks.flag(texts, settings, stats)
+    flagged = flag_shared_bands(texts, settings, stats, executor, block_docs, partitions)
     stats.flagged = len(flagged)
     t1 = time.perf_counter()
     # Only documents sharing a band can be in a pair: sketch them again, chunk by chunk, keeping signatures.
     flagged_texts = texts.take(pa.array(flagged))
     i = j = np.zeros(0, np.int64)
     if len(flagged) > 1:
-        sig, sizes = hooks.signatures(flagged_texts, settings)
-        i, j = candidate_pairs(sig, sizes, settings, stats, hooks.buckets)
+        sig, sizes = run_step(SignatureBlocks(flagged_texts, settings, block_docs), executor)
+        i, j = candidate_pairs(sig, sizes, settings, stats, executor, partitions)
         if cross is not None:
             keep = _is_cross(cross, flagged[i], flagged[j])
             i, j = i[keep], j[keep]
@@ -594,6 +582,160 @@ def near_pairs(
     stats.verified_pairs = len(i)
     stats.seconds = {"minhash_lsh": t1 - t0, "candidates": t2 - t1, "verify": t3 - t2}
     return NearPairs(flagged[i], flagged[j], sim, stats)
+
+
+# ------------------------------------------------------------------------ the search's steps in blocks
+
+
+def _text_blocks(texts: pa.Array, rows: int) -> list[pa.Array]:
+    return [texts.slice(start, rows) for start in range(0, len(texts), rows)] or [texts]
+
+
+def band_keys_block(texts: pa.Array, settings: NearDupSettings) -> tuple[U64, int]:
+    """Per block: the LSH band keys (documents x bands) of every text, and how many shingles it cut."""
+    bands, rows = settings.bands_rows
+    sig, sizes = minhash_signatures(texts, settings)
+    return band_keys(sig, bands, rows).reshape(len(texts), bands), int(sizes.sum())
+
+
+def shared_band_owners(part: tuple[U64, I64]) -> I64:
+    """Per partition of the band keys: the documents with a band key another document has too."""
+    keys, owner = part
+    order = np.argsort(keys, kind="stable")
+    same = keys[order][1:] == keys[order][:-1]
+    shared = np.zeros(len(keys), dtype=bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+    return sorted_unique(owner[order[shared]])
+
+
+def bucket_pairs_block(entries: BandEntries, settings: NearDupSettings) -> tuple[I64, int]:
+    """Per partition of the band keys: ``bucket_pair_codes`` of its buckets, and how many of them were
+    windowed."""
+    stats = NearDupStats()
+    return bucket_pair_codes(entries, settings, stats), stats.windowed_buckets
+
+
+def _union(parts: list[I64]) -> I64:
+    return sorted_unique(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
+class BandKeyBlocks(BlockStep[pa.Array, tuple[U64, int], tuple[U64, I64]]):
+    """Flagging, first round on an executor: the band keys of every text, a block of texts each; merged
+    into the keys of the non-empty texts, flat, with the document owning each."""
+
+    def __init__(self, texts: pa.Array, settings: NearDupSettings, stats: NearDupStats, block_docs: int):
+        self.texts, self.settings, self.stats, self.block_docs = texts, settings, stats, block_docs
+
+    def blocks(self, workers: int) -> list[pa.Array]:
+        return _text_blocks(self.texts, self.block_docs)
+
+    @property
+    def work(self) -> Callable[[pa.Array], tuple[U64, int]]:
+        return partial(band_keys_block, settings=self.settings)
+
+    def merge(self, parts: Iterator[tuple[U64, int]]) -> tuple[U64, I64]:
+        done = list(parts)
+        self.stats.shingles += sum(n for _, n in done)
+        keys = np.concatenate([k for k, _ in done]) if done else np.zeros((0, 1), np.uint64)
+        del done
+        nonempty = np.asarray(pc.binary_length(self.texts).to_numpy(zero_copy_only=False) > 0, dtype=bool)
+        return keys[nonempty].ravel(), np.repeat(np.flatnonzero(nonempty), keys.shape[1])
+
+
+class SharedBandOwners(BlockStep[tuple[U64, I64], I64, I64]):
+    """Flagging, second round: the documents sharing a band key, one hash partition of the keys each
+    (a sort inside each; rensa's LSH index finds the same documents in one process: the two disagree
+    only on a 64-bit hash collision)."""
+
+    def __init__(self, keys: U64, owner: I64, partitions: int | None) -> None:
+        self.keys, self.owner, self.partitions = keys, owner, partitions
+
+    def blocks(self, workers: int) -> Iterator[tuple[U64, I64]]:
+        parts = hash_partitions(self.keys, self.partitions or 2 * workers)
+        return ((self.keys[p], self.owner[p]) for p in parts if len(p))
+
+    @property
+    def work(self) -> Callable[[tuple[U64, I64]], I64]:
+        return shared_band_owners
+
+    def merge(self, parts: Iterator[I64]) -> I64:
+        return _union(list(parts))
+
+
+def flag_shared_bands(
+    texts: pa.Array,
+    settings: NearDupSettings,
+    stats: NearDupStats,
+    executor: Executor | None,
+    block_docs: int = SKETCH_BLOCK_DOCS,
+    partitions: int | None = None,
+) -> I64:
+    """Documents sharing at least one LSH band with another document, sorted.
+
+    In one process rensa's LSH index answers in one pass; on an executor the band keys are cut per block
+    of texts and the shared ones found per hash partition of the keys: two rounds of blocks.
+    """
+    if executor is None:
+        return _flag_shared_band(texts, settings, stats)
+    keys, owner = run_step(BandKeyBlocks(texts, settings, stats, block_docs), executor)
+    return run_step(SharedBandOwners(keys, owner, partitions), executor)
+
+
+class SignatureBlocks(
+    BlockStep[pa.Array, tuple[npt.NDArray[np.uint32], I64], tuple[npt.NDArray[np.uint32], I64]]
+):
+    """MinHash signatures and shingle counts of the flagged texts, a block of texts each."""
+
+    def __init__(self, texts: pa.Array, settings: NearDupSettings, block_docs: int) -> None:
+        self.texts, self.settings, self.block_docs = texts, settings, block_docs
+
+    def blocks(self, workers: int) -> list[pa.Array]:
+        return _text_blocks(self.texts, self.block_docs)
+
+    @property
+    def work(self) -> Callable[[pa.Array], tuple[npt.NDArray[np.uint32], I64]]:
+        return partial(minhash_signatures, settings=self.settings)
+
+    def merge(
+        self, parts: Iterator[tuple[npt.NDArray[np.uint32], I64]]
+    ) -> tuple[npt.NDArray[np.uint32], I64]:
+        done = list(parts)
+        return np.concatenate([s for s, _ in done]), np.concatenate([n for _, n in done])
+
+    def whole(self) -> tuple[npt.NDArray[np.uint32], I64]:
+        return minhash_signatures(self.texts, self.settings)
+
+
+class BucketPartitions(BlockStep[BandEntries, tuple[I64, int], I64]):
+    """Candidate pair codes of the band buckets, one hash partition of the band keys each: a bucket is
+    one key, so it lies whole in one partition, and its members keep their document order, so its pairs
+    are those of one pass; the driver takes the union of the partitions' sorted codes."""
+
+    def __init__(
+        self, entries: BandEntries, settings: NearDupSettings, stats: NearDupStats, partitions: int | None
+    ) -> None:
+        self.entries, self.settings, self.stats, self.partitions = entries, settings, stats, partitions
+
+    def blocks(self, workers: int) -> Iterator[BandEntries]:
+        e = self.entries
+        return (
+            BandEntries(e.keys[p], e.doc[p], e.size[p], e.n_docs)
+            for p in hash_partitions(e.keys, self.partitions or 2 * workers)
+            if len(p)
+        )
+
+    @property
+    def work(self) -> Callable[[BandEntries], tuple[I64, int]]:
+        return partial(bucket_pairs_block, settings=self.settings)
+
+    def merge(self, parts: Iterator[tuple[I64, int]]) -> I64:
+        done = list(parts)
+        self.stats.windowed_buckets += sum(w for _, w in done)
+        return _union([c for c, _ in done])
+
+    def whole(self) -> I64:
+        return bucket_pair_codes(self.entries, self.settings, self.stats)
 
 
 def clusters(n: int, i: I64, j: I64) -> I64:

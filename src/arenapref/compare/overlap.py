@@ -16,7 +16,7 @@ reported for a record is one representative record of the best matching document
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,10 +25,12 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arenapref.compare.near import NearDupSettings, NearDupStats, NearHooks, clusters, near_pairs
+from arenapref.compare.near import NearDupSettings, NearDupStats, clusters, near_pairs
 from arenapref.compare.normalize import EMPTY_KEY, _hash_texts, normalize_turns, turns_keys
 from arenapref.compare.settings import TextField, TurnsMode
 from arenapref.errors import ArenaprefError
+from arenapref.executors.base import BlockStep, Executor, run_step
+from arenapref.executors.shards import hash_partitions
 from arenapref.records import SCHEMAS, Kind, first_user_turn, kind_of, user_turns
 
 KINDS = ("exact", "placeholder", "near")
@@ -186,18 +188,60 @@ def _empty_code(keys: pa.Array, codes: I64) -> int:
     return int(codes[hits[0]]) if len(hits) else NO_MATCH
 
 
-#: How keys become codes: ``key_codes`` here; per hash partition of the keys on a cluster
-#: (``executors.compare.partitioned_codes``), with the same codes.
-KeyCodes = Callable[..., list[I64]]
+#: Seed of the key hash that cuts partitions (any fixed value: the codes do not depend on it).
+PARTITION_SEED = 17
 
 
-@dataclass(frozen=True)
-class MatchHooks:
-    """Where ``overlap``'s heavy steps run; this process by default (``executors.compare.match_hooks``
-    gives a cluster's): the key joins (``codes``) and the near-duplicate search (``near``)."""
+@dataclass
+class KeyPartition:
+    """The keys of one hash partition, in their order in the arrays one after another, and their
+    positions there (both sides of a join land in the same partition: the hash is of the key)."""
 
-    codes: KeyCodes = key_codes
-    near: NearHooks | None = None
+    keys: pa.Array
+    rows: I64
+
+
+def key_partition_codes(part: KeyPartition) -> tuple[I64, I64]:
+    """Per partition: ``key_codes`` of its keys, and where each code's first key stands overall."""
+    (codes,) = key_codes(part.keys)
+    return codes, part.rows[first_rows(codes, int(codes.max(initial=-1)) + 1)]
+
+
+class KeyCodeStep(BlockStep[KeyPartition, tuple[I64, I64], list[I64]]):
+    """``key_codes`` with the join per hash partition of the keys.
+
+    Every partition numbers its keys by first appearance; the driver ranks all partitions' keys by the
+    position of their first appearance, which is exactly the numbering of one ``key_codes`` pass.
+    """
+
+    def __init__(self, key_arrays: Sequence[pa.Array], partitions: int | None = None) -> None:
+        self.key_arrays, self.partitions = list(key_arrays), partitions
+        self._rows: list[I64] = []  # the partitions' positions, set by ``blocks`` for ``merge``
+
+    def blocks(self, workers: int) -> Iterator[KeyPartition]:
+        keys = pa.concat_arrays(self.key_arrays)
+        hashes = pl.Series("key", keys).hash(seed=PARTITION_SEED).to_numpy()
+        self._rows = [r for r in hash_partitions(hashes, self.partitions or 2 * workers) if len(r)]
+        return (KeyPartition(keys.take(pa.array(r)), r) for r in self._rows)
+
+    @property
+    def work(self) -> Callable[[KeyPartition], tuple[I64, I64]]:
+        return key_partition_codes
+
+    def merge(self, parts: Iterator[tuple[I64, I64]]) -> list[I64]:
+        done = list(parts)
+        firsts = np.concatenate([f for _, f in done]) if done else np.zeros(0, np.int64)
+        rank = np.empty(len(firsts), dtype=np.int64)
+        rank[np.argsort(firsts, kind="stable")] = np.arange(len(firsts))
+        out = np.empty(sum(len(k) for k in self.key_arrays), dtype=np.int64)
+        offset = 0
+        for r, (local, first) in zip(self._rows, done, strict=True):
+            out[r] = rank[offset + local]
+            offset += len(first)
+        return np.split(out, np.cumsum([len(k) for k in self.key_arrays])[:-1].astype(np.int64))
+
+    def whole(self) -> list[I64]:
+        return key_codes(*self.key_arrays)
 
 
 @dataclass
@@ -326,22 +370,23 @@ def overlap(
     settings: NearDupSettings | None = None,
     near: bool = True,
     within: bool = True,
-    hooks: MatchHooks | None = None,
+    executor: Executor | None = None,
+    partitions: int | None = None,
 ) -> OverlapResult:
     """Matches of ``left`` in ``right`` and back; ``right=None`` compares ``left`` with itself.
 
     ``within`` also finds the duplicate clusters inside each side (near pairs inside a side are then
-    searched too, which costs more candidates than cross-side matching alone). ``hooks``: where the key
-    joins and the near-duplicate search run (``MatchHooks``); the result is the same.
+    searched too, which costs more candidates than cross-side matching alone). ``executor``: where the key
+    joins (``KeyCodeStep``) and the near-duplicate search run, ``partitions`` hash partitions of the keys
+    each (twice the workers by default); the result is the same.
     """
     settings = settings or NearDupSettings()
-    hooks = hooks or MatchHooks()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     same = right is None
     rs = left if right is None else right
-    lp, rp = hooks.codes(left.plain, rs.plain)
-    ld, rd = hooks.codes(left.masked, rs.masked)
+    lp, rp = run_step(KeyCodeStep([left.plain, rs.plain], partitions), executor)
+    ld, rd = run_step(KeyCodeStep([left.masked, rs.masked], partitions), executor)
     n_plain = int(max(lp.max(initial=-1), rp.max(initial=-1))) + 1
     n_docs = int(max(ld.max(initial=-1), rd.max(initial=-1))) + 1
     empty_plain = max(_empty_code(left.plain, lp), _empty_code(rs.plain, rp))
@@ -364,7 +409,7 @@ def overlap(
             doc_text = pc.if_else(pc.equal(pa.array(np.arange(n_docs)), empty_doc), "", doc_text)
         t1 = time.perf_counter()
         cross = None if (within or same) else (in_left, in_right)
-        res = near_pairs(doc_text, settings, cross, hooks.near)
+        res = near_pairs(doc_text, settings, cross, executor, partitions=partitions)
         u, v, sim, stats = res.i, res.j, res.similarity, res.stats
         timings["near"] = time.perf_counter() - t1
 

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,10 @@ from arenapref.compare.overlap import (
     KINDS,
     NO_MATCH,
     BestMatch,
-    MatchHooks,
     OverlapResult,
     PromptSet,
     SelfDuplicates,
+    concat_prompt_sets,
     overlap,
     prompt_set,
     prompt_set_of_batches,
@@ -39,8 +40,12 @@ from arenapref.compare.settings import CompareSettings
 from arenapref.compare.sources import as_table, load_source
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
+from arenapref.executors.base import BlockStep, Executor, run_step
+from arenapref.executors.shards import Shard, shards_of
 from arenapref.markdown import md_text
 from arenapref.readers import Source, open_source
+from arenapref.records import Kind
+from arenapref.rejects import RejectLog
 
 EXCERPT_CHARS = 300
 STREAM_BATCH_ROWS = 65_536
@@ -218,15 +223,17 @@ def compare_sets(
     left_name: str = "left",
     right_name: str = "right",
     key_seconds: float = 0.0,
-    hooks: MatchHooks | None = None,
+    executor: Executor | None = None,
+    partitions: int | None = None,
 ) -> CompareResult:
     """Compare two prompt sets (``rs=None``: one with itself) and build the match table and report.
 
-    ``hooks``: where the matching's key joins and near-duplicate search run (``overlap``'s).
+    ``executor`` and ``partitions``: where the matching's key joins and near-duplicate search run
+    (``overlap``'s).
     """
     settings = settings or CompareSettings()
     t0 = time.perf_counter()
-    res = overlap(ls, rs, settings.near_settings, near=settings.near, within=True, hooks=hooks)
+    res = overlap(ls, rs, settings.near_settings, settings.near, True, executor, partitions)
     same = rs is None
     parts = [_match_rows("left", ls, ls if rs is None else rs, res.left_to_right, True)]
     if rs is not None:
@@ -277,10 +284,6 @@ def compare_sets(
 
 
 Progress = Callable[[str, int], None]
-#: ``read_prompt_set``'s shape: (path, format, settings, progress, stage, split) -> (prompt set, source).
-ReadPromptSet = Callable[
-    [str | Path, str | None, CompareSettings, Progress | None, str, str | None], tuple[PromptSet, Source]
-]
 
 
 def _counted(
@@ -292,19 +295,67 @@ def _counted(
         yield batch
 
 
+@dataclass
+class ShardPrompts:
+    """One shard's prompt set and the rows its reader rejected."""
+
+    prompts: PromptSet
+    rejects: RejectLog
+
+
+def prompt_set_shard(shard: Shard, kind: Kind, settings: CompareSettings) -> ShardPrompts:
+    """The per-block work of ``compare``: one file's records to keys and normalised text (a dozen regex
+    passes per text, the bulk of a compare's per-record cost)."""
+    source = shard.open()
+    batches = source.batches(STREAM_BATCH_ROWS)
+    ps = prompt_set_of_batches(batches, kind, settings.turns, settings.mask_pii, settings.text)
+    return ShardPrompts(ps, source.rejects)
+
+
+class PromptSetStep(BlockStep[Shard, ShardPrompts, PromptSet]):
+    """A source's prompt set, one file per block, concatenated in file order; each file's rejects are
+    added to the source's log and ``progress(stage, records)`` is called as each file comes back."""
+
+    def __init__(self, source: Source, settings: CompareSettings, progress: Progress | None, stage: str):
+        self.source, self.settings, self.progress, self.stage = source, settings, progress, stage
+
+    def blocks(self, workers: int) -> list[Shard]:
+        return shards_of(self.source)
+
+    @property
+    def work(self) -> Callable[[Shard], ShardPrompts]:
+        return partial(prompt_set_shard, kind=self.source.kind, settings=self.settings)
+
+    def merge(self, parts: Iterator[ShardPrompts]) -> PromptSet:
+        sets = []
+        for part in parts:
+            self.source.rejects.extend(part.rejects)
+            sets.append(part.prompts)
+            if self.progress is not None:
+                self.progress(self.stage, len(part.prompts))
+        return concat_prompt_sets(sets)
+
+    def whole(self) -> PromptSet:
+        s, src = self.settings, self.source
+        batches = _counted(src.batches(STREAM_BATCH_ROWS), self.stage, self.progress)
+        return prompt_set_of_batches(batches, src.kind, s.turns, s.mask_pii, s.text)
+
+
 def read_prompt_set(
     path: str | Path,
     format: str | None = None,
     settings: CompareSettings | None = None,
     progress: Progress | None = None,
     stage: str = "read",
+    executor: Executor | None = None,
     split: str | None = None,
 ) -> tuple[PromptSet, Source]:
     """Read a source batch by batch straight into its prompt set (the records are never all in memory).
 
-    Answer files and ``question.jsonl`` get the views of ``load_source``; they are small. ``progress``
-    is called as ``progress(stage, records)`` after every batch. ``split``: the split of a folder with
-    split files to read.
+    Answer files and ``question.jsonl`` get the views of ``load_source``; they are small, and read here
+    even with an ``executor`` (which otherwise reads one file per block: ``PromptSetStep``).
+    ``progress`` is called as ``progress(stage, records)`` after every batch (every file on an executor).
+    ``split``: the split of a folder with split files to read.
     """
     settings = settings or CompareSettings()
     p = Path(path)
@@ -314,8 +365,7 @@ def read_prompt_set(
             progress(stage, table.num_rows)
         return prompt_set(table, settings.turns, settings.mask_pii, settings.text), src
     src = open_source(p, format, split=split)
-    batches = _counted(src.batches(STREAM_BATCH_ROWS), stage, progress)
-    return prompt_set_of_batches(batches, src.kind, settings.turns, settings.mask_pii, settings.text), src
+    return run_step(PromptSetStep(src, settings, progress, stage), executor), src
 
 
 def compare_paths(
@@ -325,8 +375,8 @@ def compare_paths(
     format_left: str | None = None,
     format_right: str | None = None,
     progress: Progress | None = None,
-    read: ReadPromptSet | None = None,
-    hooks: MatchHooks | None = None,
+    executor: Executor | None = None,
+    partitions: int | None = None,
     split: str | None = None,
 ) -> CompareResult:
     """Read two sources with the readers and compare them; the same path twice means within one source.
@@ -334,18 +384,22 @@ def compare_paths(
     ``split``: the split to read of a folder with split files (both sides).
 
     ``progress(stage, records)`` is called while each side is read and once when matching starts.
-    ``read``: how a side becomes its prompt set, ``read_prompt_set`` by default, and ``hooks``: where
-    the matching runs, this process by default (``executors.compare`` passes both for a cluster).
+    ``executor``: read each file and run the matching's key joins and LSH steps as blocks there
+    (``partitions`` hash partitions of the keys, twice the workers by default); the same result.
     """
     settings = settings or CompareSettings()
-    read = read or read_prompt_set
     t0 = time.perf_counter()
-    ls, lsrc = read(left, format_left, settings, progress, "read LEFT", split)
+    ls, lsrc = read_prompt_set(left, format_left, settings, progress, "read LEFT", executor, split)
     same = Path(left).resolve() == Path(right).resolve() and format_left == format_right
-    rs, rsrc = (None, lsrc) if same else read(right, format_right, settings, progress, "read RIGHT", split)
+    rs, rsrc = (
+        (None, lsrc)
+        if same
+        else read_prompt_set(right, format_right, settings, progress, "read RIGHT", executor, split)
+    )
     if progress is not None:
         progress("match", 0)
-    result = compare_sets(ls, rs, settings, str(left), str(right), time.perf_counter() - t0, hooks)
+    seconds = time.perf_counter() - t0
+    result = compare_sets(ls, rs, settings, str(left), str(right), seconds, executor, partitions)
     result.sources = [lsrc] if same else [lsrc, rsrc]
     for key, src, path in (("left", lsrc, left), ("right", rsrc, right)):
         result.report[key].update(

@@ -18,8 +18,8 @@ ExecutorOption = Annotated[
     str,
     typer.Option(
         "--executor",
-        help="Where the per-shard work runs: local (this process) or ray (a Ray cluster; pip install "
-        "'arenapref[ray]').",
+        help="Where the per-shard work runs: local (this process), threads or processes (a pool on this "
+        "machine's cores), or ray (a Ray cluster; pip install 'arenapref[ray]').",
         envvar="ARENAPREF_EXECUTOR",
     ),
 ]

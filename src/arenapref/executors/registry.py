@@ -1,4 +1,5 @@
-"""The executors by name: ``local`` or ``ray``, and the lazily started one a pipeline run shares."""
+"""The executors by name (``local``, ``threads``, ``processes``, ``ray``), and the lazily started one a
+pipeline run shares."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import importlib.util
 from arenapref.errors import ArenaprefError, MissingDependencyError
 from arenapref.executors.base import Executor, LocalExecutor
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = ("local", "threads", "processes", "ray")
 
 
 class LazyExecutor:
@@ -39,20 +40,26 @@ def ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
-def get_executor(name: str = "local", address: str | None = None) -> Executor:
-    """The executor called ``name``: ``local``, or ``ray`` (on ``address``, else a local Ray instance).
+def get_executor(name: str = "local", address: str | None = None, workers: int | None = None) -> Executor:
+    """The executor called ``name``: ``local`` (blocks one after another in this process), ``threads`` or
+    ``processes`` (a pool of ``workers`` on this machine, its cores by default), or ``ray`` (on
+    ``address``, else a local Ray instance).
 
     ``address`` is what ``ray.init`` takes: ``auto`` for the cluster this machine belongs to, or
     ``ray://head:10001`` for a remote one. Without ray installed, asking for it is one sentence.
     """
+    if name not in EXECUTORS:
+        raise ArenaprefError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+    if name != "ray" and address is not None:
+        raise ArenaprefError("`address` only applies to `executor`=ray")
     if name == "local":
-        if address is not None:
-            raise ArenaprefError("`address` only applies to `executor`=ray")
         return LocalExecutor()
-    if name == "ray":
-        if not ray_available():
-            raise MissingDependencyError("ray", "`executor`=ray", "ray")
-        from arenapref.executors.ray_executor import RayExecutor
+    if name in ("threads", "processes"):
+        from arenapref.executors.pool import ProcessExecutor, ThreadExecutor
 
-        return RayExecutor(address=address)
-    raise ArenaprefError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+        return ThreadExecutor(workers) if name == "threads" else ProcessExecutor(workers)
+    if not ray_available():
+        raise MissingDependencyError("ray", "`executor`=ray", "ray")
+    from arenapref.executors.ray_executor import RayExecutor
+
+    return RayExecutor(address=address)

@@ -1,4 +1,4 @@
-"""Blocks of work: a source cut into its files (shards), or a table cut into row slices.
+"""Blocks of work: a source cut into its files (shards), a table cut into row slices, keys cut by hash.
 
 A folder source is read file after file, with batch boundaries at file boundaries (``Source.files``),
 so reading each file as its own source yields exactly the same batches in the same order: that is what
@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from arenapref.readers import Source
@@ -47,3 +49,14 @@ def table_blocks(table: pa.Table, n_blocks: int, min_rows: int = 1024) -> list[p
         return [table]
     size = max(min_rows, -(-n // max(1, n_blocks)))
     return [table.slice(start, size) for start in range(0, n, size)]
+
+
+def hash_partitions(hashes: npt.NDArray[np.uint64], n: int) -> list[npt.NDArray[np.int64]]:
+    """Positions of ``hashes`` in each of ``n`` partitions (``hash % n``), each in input order.
+
+    Equal keys hash alike, so everything a key owns lands in one partition: what lets a join or a
+    bucket search run per partition and merge by concatenation.
+    """
+    part = (hashes % np.uint64(max(1, n))).astype(np.uint16)
+    order = np.argsort(part, kind="stable")  # a radix sort of 16-bit values: linear
+    return [p.astype(np.int64) for p in np.split(order, np.cumsum(np.bincount(part, minlength=n))[:-1])]

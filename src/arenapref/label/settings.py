@@ -153,9 +153,9 @@ class JudgeLabeler:
             "calibration": calibration,
         }
         if self.executor is not None:
-            from arenapref.executors.judge import judge_battles_with
+            from arenapref.label.distributed import distributed_judge_battles
 
-            result = judge_battles_with(self.executor, table, self.config, **kwargs)
+            result = distributed_judge_battles(self.executor, table, self.config, **kwargs)
         else:
             result = judge_battles(table, self.config, progress=self.progress, **kwargs)
         stopped = result.stats.stopped

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from arenapref.mine.accounting import DROPPED_SCHEMA
 from arenapref.mine.filters import ERROR_TEXTS, ErrorText
 from arenapref.mine.funnel import Funnel
-from arenapref.mine.miner import DROPPED_SCHEMA, MineResult, mine_pairs
+from arenapref.mine.miner import MineResult, mine_pairs
 from arenapref.mine.settings import MineSettings
 
 __all__ = ["DROPPED_SCHEMA", "ERROR_TEXTS", "ErrorText", "Funnel", "MineResult", "MineSettings", "mine_pairs"]

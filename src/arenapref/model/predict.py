@@ -6,8 +6,9 @@ builds on ``model.io``'s estimator folders.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ import pyarrow.csv as pa_csv
 from arenapref.atomic import atomic_path
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
+from arenapref.executors.base import BlockStep, Executor, run_step
+from arenapref.executors.shards import table_blocks
 from arenapref.model.io import PreferencePredictor, check_submission, csv_ids
 from arenapref.model.kinds import load_model
 from arenapref.model.settings import PredictSettings
@@ -57,26 +60,88 @@ class PredictSummary(NotebookResult):
         return self.lines()
 
 
+#: Rows per prediction block (at least): a LightGBM call on fewer rows is dominated by overhead.
+MIN_BLOCK_ROWS = 4096
+
+
+@lru_cache(maxsize=4)
+def _cached_model(model_dir: str) -> PreferencePredictor:
+    """One model per worker process and folder (loading checks the checksum; it costs more than a block)."""
+    return load_model(model_dir)
+
+
+def predict_block(table: pa.Table, model: str | PreferencePredictor) -> np.ndarray:
+    """The per-block work of ``predict``: (rows, 3) probabilities of one slice of battles."""
+    fitted = _cached_model(model) if isinstance(model, str) else model
+    return np.asarray(fitted.predict_proba(table))
+
+
+class PredictStep(BlockStep[pa.Table, np.ndarray, np.ndarray]):
+    """``predict_proba`` of a table, one row slice per block.
+
+    A preference model's probabilities are a function of each row alone (features of that battle, the
+    fitted trees, the A/B swap average), so slices predict independently and stack in order. ``model``:
+    a model folder (each worker process loads it once) or a fitted model (shipped with every block);
+    ``loaded``: the model already loaded here, for the single-process path.
+    """
+
+    def __init__(
+        self,
+        model: str | PreferencePredictor,
+        table: pa.Table,
+        min_rows: int = MIN_BLOCK_ROWS,
+        loaded: PreferencePredictor | None = None,
+    ) -> None:
+        self.model, self.table, self.min_rows, self.loaded = model, table, min_rows, loaded
+
+    def blocks(self, workers: int) -> list[pa.Table]:
+        return table_blocks(self.table, 2 * workers, self.min_rows)
+
+    @property
+    def work(self) -> Callable[[pa.Table], np.ndarray]:
+        return partial(predict_block, model=self.model)
+
+    def merge(self, parts: Iterator[np.ndarray]) -> np.ndarray:
+        done = list(parts)
+        return np.vstack(done) if done else np.zeros((0, 3))
+
+    def whole(self) -> np.ndarray:
+        model = self.loaded or (_cached_model(self.model) if isinstance(self.model, str) else self.model)
+        return model.predict_proba(self.table)
+
+
+def predict_proba(
+    model: str | Path | PreferencePredictor,
+    table: pa.Table,
+    executor: Executor | None = None,
+    min_rows: int = MIN_BLOCK_ROWS,
+    loaded: PreferencePredictor | None = None,
+) -> np.ndarray:
+    """(rows, 3) probabilities of ``table`` by ``model`` (a folder of any kind or a fitted model), in row
+    slices of at least ``min_rows`` on ``executor`` when one is given (``PredictStep``)."""
+    named = str(model) if isinstance(model, (str, Path)) else model
+    return run_step(PredictStep(named, table, min_rows, loaded), executor)
+
+
 def predict_submission(
     model_dir: str | Path | PreferencePredictor,
     test_path: str | Path | Any,
     out: str | Path,
     clip: float = PredictSettings().clip,
     format: str | None = None,
-    predict: Callable[[pa.Table], np.ndarray] | None = None,
     split: str | None = None,
+    executor: Executor | None = None,
 ) -> PredictSummary:
     """Predict every battle of a test file and write the competition's submission CSV in input order.
 
     Rows the reader could not parse still get a line (the class prior, counted in the summary): a
     submission missing an id scores nothing. Rows without an id are skipped and counted; duplicate ids
     are an error. The submission is checked (``check_submission``) before it is renamed into place, so
-    a file that fails the check is never written. ``predict``: the (rows, 3) probabilities of the
-    battles read, ``load_model(model_dir).predict_proba`` by default (``executors.predict`` passes one
-    that predicts row slices on a cluster). A model trained for the binary task (``model.task``) writes
-    WSDM Cup's ``id,winner`` layout instead. ``model_dir`` may also be a fitted estimator, and
-    ``test_path`` a table or DataFrame (read by ``arenapref.readers``; its row order is the submission's);
-    ``split`` picks one split of a folder or DatasetDict.
+    a file that fails the check is never written. ``executor``: predict row slices of the battles
+    there (``PredictStep``); the same probabilities up to floating-point rounding. A model trained for
+    the binary task (``model.task``) writes WSDM Cup's ``id,winner`` layout instead. ``model_dir`` may
+    also be a fitted estimator, and ``test_path`` a table or DataFrame (read by ``arenapref.readers``;
+    its row order is the submission's); ``split`` picks one split of a folder or DatasetDict.
     """
     model = load_model(model_dir) if isinstance(model_dir, (str, Path)) else model_dir
     rejects = RejectLog()
@@ -94,7 +159,8 @@ def predict_submission(
         order = [i for i in every if i.strip()]
         n_without_id = len(every) - len(order)
     _refuse_duplicate_ids(test, order if order is not None else ids)
-    proba = (predict or model.predict_proba)(table)
+    named = str(model_dir) if isinstance(model_dir, (str, Path)) else model
+    proba = predict_proba(named, table, executor, loaded=model)
     n_fallback = 0
     if order is not None and order != ids:
         prior = getattr(model, "class_prior_", np.full(3, 1.0 / 3.0))
@@ -135,4 +201,4 @@ def _refuse_duplicate_ids(test: Path, ids: Sequence[str]) -> None:
         seen.add(i)
 
 
-__all__ = ["PredictSummary", "predict_submission"]
+__all__ = ["MIN_BLOCK_ROWS", "PredictStep", "PredictSummary", "predict_proba", "predict_submission"]

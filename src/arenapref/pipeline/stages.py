@@ -167,15 +167,12 @@ class CompareStage(_Base):
         ]
         name = "+".join(n for n, v in (("train", src.train), ("test", src.test)) if v)
         with _executor(ctx) as ex:
-            from arenapref.executors.compare import match_hooks, read_prompt_set_with
-
-            read = read_prompt_set if ex is None else partial(read_prompt_set_with, ex)
-            left = concat_prompt_sets([read(ctx.path(p), f, settings)[0] for p, f in left_paths])
+            read = partial(read_prompt_set, settings=settings, executor=ex)
+            left = concat_prompt_sets([read(ctx.path(p), f)[0] for p, f in left_paths])
             ctx.progress(1, 3)
-            right = concat_prompt_sets([read(ctx.path(p), src.lmsys_format, settings)[0] for p in src.lmsys])
+            right = concat_prompt_sets([read(ctx.path(p), src.lmsys_format)[0] for p in src.lmsys])
             ctx.progress(2, 3)
-            hooks = None if ex is None else match_hooks(ex)
-            result = compare_sets(left, right, settings, left_name=name, right_name="lmsys", hooks=hooks)
+            result = compare_sets(left, right, settings, left_name=name, right_name="lmsys", executor=ex)
         write_compare(result, ctx.out)
         ctx.progress(3, 3)
         lr = result.report["left_in_right"]
@@ -194,7 +191,7 @@ class TopicsStage(_Base):
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref.readers import open_source
         from arenapref.topics.fit import fit_topics
-        from arenapref.topics.probe import probe, write_chart
+        from arenapref.topics.probe import write_chart
         from arenapref.topics.settings import TopicFitSettings
 
         t, src = ctx.config.topics, ctx.config.sources
@@ -211,16 +208,15 @@ class TopicsStage(_Base):
                 sources.append(open_source(ctx.path(p), f))
                 names.append(name)
         with _executor(ctx) as ex:
-            from arenapref.executors.topics import source_mix_with
+            from arenapref.topics.blocks import count_source
             from arenapref.topics.probe import probe_mixes
 
-            if ex is None:
-                report = probe(model, sources, names, None, t.unique_prompts, t.probe_sample)
-            else:
-                map_dir = str(ctx.out / "map")
-                report = probe_mixes(
-                    model, [source_mix_with(ex, map_dir, s, n) for s, n in zip(sources, names, strict=True)]
-                )
+            map_dir, sample, unique = str(ctx.out / "map"), t.probe_sample, t.unique_prompts
+            mixes = [
+                count_source(model, map_dir, s, n, sample, unique, ex)
+                for s, n in zip(sources, names, strict=True)
+            ]
+            report = probe_mixes(model, mixes)
         report.write_json(ctx.out / "probe.json")
         write_chart(report, ctx.out / "probe.png")
         ctx.progress(2, 2)
@@ -245,7 +241,7 @@ class MineStage(_Base):
 
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref import api
-        from arenapref.mine.miner import write_result
+        from arenapref.mine.output import write_result
         from arenapref.mine.settings import MineSettings
         from arenapref.readers import open_source
 

@@ -13,8 +13,9 @@ is the prompt turns and the responses are both answers' turns. A null message co
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,11 @@ import quicktok
 
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
+from arenapref.executors.base import BlockStep, Executor, run_step
+from arenapref.executors.shards import Shard, shards_of
 from arenapref.profile.lengths import Histogram, IntArray, LengthAccumulator, LengthStats
 from arenapref.profile.settings import DEFAULT_TOKENIZER, TOKENIZERS
-from arenapref.readers import DEFAULT_BATCH, open_source
+from arenapref.readers import DEFAULT_BATCH, Source, open_source
 from arenapref.records import Kind, kind_of
 from arenapref.rejects import RejectLog
 
@@ -443,29 +446,161 @@ def profile_table(table: pa.Table, name: str = "table", tokenizer: str = DEFAULT
 
 
 def profile_source(
-    source: object, tokenizer: str = DEFAULT_TOKENIZER, batch_size: int = DEFAULT_BATCH
+    source: object,
+    tokenizer: str = DEFAULT_TOKENIZER,
+    batch_size: int = DEFAULT_BATCH,
+    executor: Executor | None = None,
 ) -> Profile:
     """Stream one source through the profile, with the reader's rejects and recoveries attached.
 
     ``source`` is anything ``open_source`` reads (a path, a Source, a Table, a pandas/polars DataFrame, a
-    Hugging Face Dataset), so a notebook can profile the frame it already holds.
+    Hugging Face Dataset), so a notebook can profile the frame it already holds. ``executor``: profile
+    each file of the source as one block there (``ProfileStep``); the same figures.
     """
-    source = open_source(source)
-    return profile_batches(
-        source.batches(batch_size),
-        kind=source.kind,
-        name=source.name,
-        path=str(source.path),
-        format=source.format,
-        tokenizer=tokenizer,
-        rejects=source.rejects,
-    )
+    return run_step(ProfileStep(open_source(source), tokenizer, batch_size), executor)
 
 
 def profile_paths(
-    paths: Sequence[str | Path], format: str | None = None, tokenizer: str = DEFAULT_TOKENIZER
+    paths: Sequence[str | Path],
+    format: str | None = None,
+    tokenizer: str = DEFAULT_TOKENIZER,
+    executor: Executor | None = None,
 ) -> list[Profile]:
     """Profile several files or folders; every path is opened (and checked) before any is read."""
     load_tokenizer(tokenizer)
     sources = [open_source(p, format) for p in paths]
-    return [profile_source(s, tokenizer) for s in sources]
+    return [profile_source(s, tokenizer, executor=executor) for s in sources]
+
+
+@dataclass
+class ShardProfile:
+    """A builder's counters without its tokenizer (which does not pickle), plus the shard's rejects."""
+
+    models: list[str | None]
+    languages: list[str | None]
+    state: dict[str, object]
+    rejects: RejectLog
+
+
+def profile_shard(shard: Shard, kind: Kind, tokenizer: str, batch_size: int = DEFAULT_BATCH) -> ShardProfile:
+    """The per-block work of ``profile``: one file through the profile's counters."""
+    source = shard.open()
+    builder = ProfileBuilder(kind, tokenizer)
+    for batch in source.batches(batch_size):
+        builder.add(batch)
+    state = {name: getattr(builder, name) for name in _MERGED_FIELDS}
+    return ShardProfile(builder.models.names, builder.languages.names, state, source.rejects)
+
+
+def _add_rows(dst: np.ndarray, src: np.ndarray, codes: IntArray, n: int) -> np.ndarray:
+    """``dst`` grown to the driver's ``n`` codes, with ``src``'s rows added at their driver codes."""
+    dst = grow_counts(dst, n) if dst.ndim == 1 else dst
+    if dst.ndim == 2 and len(dst) < n:
+        dst = np.vstack([dst, np.zeros((n - len(dst), dst.shape[1]), dst.dtype)])
+    k = len(src)
+    if k:
+        dst[codes[:k]] += src
+    return dst
+
+
+def _add_lengths(dst: LengthAccumulator, src: LengthAccumulator, codes: IntArray, n_groups: int) -> None:
+    dst.grow(n_groups)
+    k = len(src.tokens)
+    if k:
+        dst.hist[codes[:k]] += src.hist
+        dst.tokens[codes[:k]] += src.tokens
+        dst.maxima[codes[:k]] = np.maximum(dst.maxima[codes[:k]], src.maxima)
+
+
+def merge_profiles(builder: ProfileBuilder, part: ShardProfile) -> None:
+    """Fold one shard's counters into the driver's builder (shards must come in source order).
+
+    Every counter is a sum, a maximum or a set union, so partial profiles merge exactly. Each block
+    numbers models and languages in its own order of first appearance; merged in block order, the
+    driver's numbering is the one a single pass would give, so sorting ties break the same way. The float
+    sums (battle results, label mix) differ from a single pass at most by rounding, about 1e-12 relative.
+    """
+    s = part.state
+    models = np.asarray([builder.models.id_of(m) for m in part.models], dtype=np.int64)
+    languages = np.asarray([builder.languages.id_of(x) for x in part.languages], dtype=np.int64)
+    n_models = len(builder.models)
+    builder.rows += int(s["rows"])  # type: ignore[call-overload]
+    builder.user_turns += int(s["user_turns"])  # type: ignore[call-overload]
+    builder.labeled += int(s["labeled"])  # type: ignore[call-overload]
+    builder.has_language = builder.has_language or bool(s["has_language"])
+    builder.users.update(s["users"])  # type: ignore[arg-type]
+    builder.label_sums = builder.label_sums + s["label_sums"]  # type: ignore[operator]
+    builder.rows_per_model = _add_rows(builder.rows_per_model, s["rows_per_model"], models, n_models)  # type: ignore[arg-type]
+    builder.games = _add_rows(builder.games, s["games"], models, n_models)  # type: ignore[arg-type]
+    builder.results = _add_rows(builder.results, s["results"], models, n_models)  # type: ignore[arg-type]
+    builder.rows_per_language = _add_rows(
+        builder.rows_per_language,
+        s["rows_per_language"],  # type: ignore[arg-type]
+        languages,
+        len(builder.languages),
+    )
+    zero = np.zeros(1, dtype=np.int64)
+    _add_lengths(builder.prompt_all, s["prompt_all"], zero, 1)  # type: ignore[arg-type]
+    _add_lengths(builder.response_all, s["response_all"], zero, 1)  # type: ignore[arg-type]
+    _add_lengths(builder.prompt_by_model, s["prompt_by_model"], models, n_models)  # type: ignore[arg-type]
+    _add_lengths(builder.response_by_model, s["response_by_model"], models, n_models)  # type: ignore[arg-type]
+
+
+class ProfileStep(BlockStep[Shard, ShardProfile, Profile]):
+    """``profile`` per file: each block folds its file into counters, the driver adds them up.
+
+    Each file's rejects are added to ``source.rejects``, as a sequential read would have.
+    """
+
+    def __init__(self, source: Source, tokenizer: str, batch_size: int = DEFAULT_BATCH) -> None:
+        self.source, self.tokenizer, self.batch_size = source, tokenizer, batch_size
+        self.started = time.perf_counter()
+
+    def blocks(self, workers: int) -> list[Shard]:
+        return shards_of(self.source)
+
+    @property
+    def work(self) -> Callable[[Shard], ShardProfile]:
+        return partial(
+            profile_shard, kind=self.source.kind, tokenizer=self.tokenizer, batch_size=self.batch_size
+        )
+
+    def merge(self, parts: Iterator[ShardProfile]) -> Profile:
+        source = self.source
+        builder = ProfileBuilder(source.kind, self.tokenizer)
+        for part in parts:
+            merge_profiles(builder, part)
+            source.rejects.extend(part.rejects)
+        seconds = time.perf_counter() - self.started
+        return builder.finish(source.name, str(source.path), source.format, source.rejects, seconds)
+
+    def whole(self) -> Profile:
+        source = self.source
+        return profile_batches(
+            source.batches(self.batch_size),
+            kind=source.kind,
+            name=source.name,
+            path=str(source.path),
+            format=source.format,
+            tokenizer=self.tokenizer,
+            rejects=source.rejects,
+        )
+
+
+#: The builder's counters a block sends back (everything but its tokenizer and vocabularies).
+_MERGED_FIELDS = (
+    "rows",
+    "user_turns",
+    "has_language",
+    "users",
+    "rows_per_model",
+    "rows_per_language",
+    "prompt_all",
+    "response_all",
+    "prompt_by_model",
+    "response_by_model",
+    "results",
+    "games",
+    "label_sums",
+    "labeled",
+)

@@ -1,4 +1,4 @@
-"""Judging on a cluster: worker actors, one global concurrency limit, one budget, one cache.
+"""Judging on a Ray cluster: worker actors, one global concurrency limit, one budget, one cache.
 
 How the three guarantees hold:
 
@@ -167,7 +167,7 @@ def _shares(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if k < total % parts else 0) for k in range(parts)]
 
 
-def judge_battles_with(
+def distributed_judge_battles(
     executor: Executor,
     table: pa.Table,
     config: JudgeConfig,
