@@ -194,7 +194,7 @@ def bench_length(base: Path, length: int, args: argparse.Namespace, work: Path, 
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
-    return f"{v:.2f}" if isinstance(v, float) else str(v)
+    return f"{v:.3g}" if isinstance(v, float) else str(v)  # CPU figures are far below 0.01 pairs/s
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
