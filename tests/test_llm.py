@@ -22,8 +22,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from arenapref.errors import ArenaprefError, MissingDependencyError
+from arenapref.model.labels import battle_labels
 from arenapref.model.llm import is_llm_model_dir, load_llm, parse_llm_params, predict_llm, train_llm
-from arenapref.model.llm.encode import _fit_turns, encode_battles, make_layout, split_budget
+from arenapref.model.llm.encode import (
+    _fit_turns,
+    _last_turn,
+    _per_part,
+    encode_battles,
+    make_layout,
+    split_budget,
+)
 from arenapref.records import Battle, Conversation, Turn, battles_table, conversations_table
 
 torch = pytest.importorskip("torch")
@@ -106,6 +114,10 @@ def llama_model(
         ("gradient_checkpointing", "maybe", "gradient_checkpointing=maybe: expected true or false"),
         ("valid_frac", "1.5", "valid_frac=1.5"),
         ("lora_rank", "8", "`params` 'lora_rank': not a setting of `model`=llm"),
+        ("truncation", "right", "truncation=right: expected one of last_turn, per_part"),
+        ("fold_average", "median", "fold_average=median: expected one of weights, predictions"),
+        ("kl_weight", "-0.5", "kl_weight=-0.5: expected a weight of zero or more"),
+        ("ce_weight", "0", "ce_weight=0 leaves nothing to learn from"),
     ],
 )
 def test_bad_setting_is_one_sentence_naming_the_key(key: str, value: str, words: str) -> None:
@@ -140,12 +152,42 @@ def test_oldest_turns_go_first_and_a_long_last_turn_keeps_its_head() -> None:
     assert _fit_turns(turns, 2, [0]) == [3, 3]
 
 
+def test_left_truncation_keeps_both_last_answers_before_any_history() -> None:
+    sep = [0]
+    prompt = [[1] * 3, [2] * 3]
+    # A wrote a long first answer; B's last answer is long. Left truncation keeps the whole last turn.
+    ans_a, ans_b = [[3] * 60, [4] * 5], [[5] * 2, [6] * 20]
+    last = _last_turn(prompt, ans_a, ans_b, 40, 0.25, sep)
+    assert (last.prompt, last.answer_a, last.answer_b) == ([2] * 3, [4] * 5, [6] * 20)
+    # Per part, A's long history gets A a share it cannot use, and B's last answer is cut short.
+    old = _per_part(prompt, ans_a, ans_b, 40, 0.25, sep)
+    assert old.answer_a == [4] * 5 and old.answer_b == [6] * 16
+    # With room, earlier turns come back whole and aligned: prompt, A and B keep the same turns.
+    roomy = _last_turn(prompt, [[3] * 6, [4] * 10], ans_b, 50, 0.25, sep)
+    assert roomy.prompt == [1, 1, 1, 0, 2, 2, 2]
+    assert roomy.answer_a == [3] * 6 + [0] + [4] * 10 and roomy.answer_b == [5, 5, 0] + [6] * 20
+    # An earlier turn that does not fit whole is dropped with everything older (turn -3 would fit).
+    tight = _last_turn([[7], *prompt], [[8], [3] * 6, [4] * 10], [[9], *ans_b], 45, 0.25, sep)
+    assert tight.prompt == [2] * 3 and tight.answer_a == [4] * 10
+    # The rule is its own mirror image, and a single turn is cut exactly as per part.
+    swapped = _last_turn(prompt, ans_b, ans_a, 40, 0.25, sep)
+    assert (swapped.answer_a, swapped.answer_b) == (last.answer_b, last.answer_a)
+    for budget in (5, 17, 40, 200):
+        one = ([list(range(30))], [list(range(50))], [list(range(9))])
+        assert _last_turn(*one, budget, 0.25, sep) == _per_part(*one, budget, 0.25, sep)
+    # A last turn over its budget keeps its beginning, and no history is put before a cut turn.
+    cut = _last_turn([[1] * 2, [2] * 40], [[3], [4] * 40], [[5], [6] * 40], 30, 0.25, sep)
+    assert cut.prompt == [2] * 7 and cut.answer_a == [4] * 11 and cut.answer_b == [6] * 11
+
+
 def test_sequences_fit_max_length_and_swap_exchanges_the_answers(bases: dict[str, Path]) -> None:
     tok = load_tokenizer(bases["llama"])
     layout = make_layout(tok)
     assert layout.prefix[0] == tok.bos_token_id  # the tokenizer's own <s>, found by comparison
     table = _battles(12)
-    enc = encode_battles(tok, layout, table, 48, 0.25)
+    enc = encode_battles(tok, layout, table, 48, 0.25) + encode_battles(
+        tok, layout, table, 48, 0.25, "per_part"
+    )
     for e in enc:
         ab, ba = e.ids(layout), e.ids(layout, swap=True)
         assert len(ab) == len(ba) <= 48
@@ -220,27 +262,169 @@ def test_prediction_averages_both_orders_so_a_swap_mirrors_it(
     assert predict_llm(out, table.slice(0, 0)).shape == (0, 3)
 
 
-def test_qwen2_folds_soft_labels_and_teacher_kl(bases: dict[str, Path], tmp_path: Path) -> None:
+def _teacher_column(n: int, seed: int) -> pa.Array:
+    """Random probabilities (A, B, tie) per row; every 5th row unscored (null)."""
+    rng = np.random.default_rng(seed)
+    rows = [None if i % 5 == 0 else list(rng.dirichlet([2.0, 2.0, 1.0])) for i in range(n)]
+    return pa.array(rows, pa.list_(pa.float64()))
+
+
+def test_teachers_come_from_columns_and_files_joined_by_id(tmp_path: Path) -> None:
+    from arenapref.model.llm.teachers import read_teachers, teacher_report
+
+    table = _battles(6).append_column("big", _teacher_column(6, 0))
+    # A label --teacher output covering rows 2-4 (and one id the training data lacks), and a submission.
+    labeled = pa.table(
+        {"id": ["b2", "b3", "b4", "zz"], "p_a": [0.5, 0.2, 0.1, 1.0], "p_b": [0.25, 0.2, 0.8, 0.0]}
+    )
+    labeled = labeled.append_column("p_tie", pa.array([0.25, 0.6, 0.1, 0.0]))
+    pq.write_table(labeled, tmp_path / "labels.parquet")
+    (tmp_path / "sub.csv").write_text("id,winner_model_a,winner_model_b,winner_tie\nb0,0.6,0.3,0.1\n")
+    entries = ["big", str(tmp_path / "labels.parquet"), str(tmp_path / "sub.csv")]
+    proba = read_teachers(table, entries)
+    assert proba.shape == (6, 3, 3)
+    np.testing.assert_allclose(proba[1:5, 0], np.asarray(table.column("big").to_pylist()[1:5]))
+    assert np.isnan(proba[[0, 5], 0]).all()  # null cells: that teacher did not score those rows
+    np.testing.assert_allclose(proba[3, 1], [0.2, 0.2, 0.6])
+    assert np.isnan(proba[[0, 1, 5], 1]).all()
+    np.testing.assert_allclose(proba[0, 2], [0.6, 0.3, 0.1])
+    y, _ = battle_labels(table)
+    report = teacher_report(entries, proba, y)
+    assert [r["rows"] for r in report] == [4, 3, 1]
+    assert all(isinstance(r["log_loss"], float) for r in report)
+
+    logits = table.append_column("raw", pa.array([[2.0, -1.0, 0.5]] * 6, pa.list_(pa.float64())))
+    with pytest.raises(
+        ArenaprefError, match=r"teacher column 'raw', row 1: expected three probabilities .* logits"
+    ):
+        read_teachers(logits, ["raw"])
+    with pytest.raises(
+        ArenaprefError, match="'nope' is neither a column of the training data nor an existing"
+    ):
+        read_teachers(table, ["nope"])
+    (tmp_path / "dup.csv").write_text("id,p_a,p_b,p_tie\nb1,1,0,0\nb1,0,1,0\n")
+    with pytest.raises(ArenaprefError, match=r"dup\.csv, row 2: id 'b1' also on row 1"):
+        read_teachers(table, [str(tmp_path / "dup.csv")])
+    (tmp_path / "bare.csv").write_text("id,score\nb1,3\n")
+    with pytest.raises(ArenaprefError, match="expected columns id and p_a, p_b, p_tie"):
+        read_teachers(table, [str(tmp_path / "bare.csv")])
+
+
+def test_distillation_loss_is_ce_plus_kl_plus_cosine_over_the_teachers_that_scored() -> None:
+    from arenapref.model.llm.train import distill_loss
+
+    logits = torch.tensor([[1.0, -0.5, 0.2], [0.3, 0.3, -1.0]])
+    labels = torch.tensor([[1.0, 0.0, 0.0], [0.2, 0.7, 0.1]])
+    ce = -(labels * torch.log_softmax(logits, dim=-1)).sum(dim=-1)
+    p = parse_llm_params({"ce_weight": "0.5", "kl_weight": "2", "cos_weight": "3", "kl_temperature": "2"})
+    # No teachers: the weighted cross-entropy alone.
+    torch.testing.assert_close(distill_loss(logits, labels, torch.zeros(2, 0, 3), p), 0.5 * ce)
+    # A teacher that agrees with the model adds nothing (KL 0, cosine 1), even through a shift.
+    same = (torch.log_softmax(logits, dim=-1) + 4.0)[:, None, :]
+    torch.testing.assert_close(distill_loss(logits, labels, same, p), 0.5 * ce)
+    # By hand for one teacher, at temperature 2; an unscored (NaN) second teacher changes nothing.
+    teacher = torch.log(torch.tensor([[0.6, 0.3, 0.1], [0.1, 0.1, 0.8]]))
+    q_t = torch.softmax(teacher / 2, dim=-1)
+    q_s = torch.softmax(logits / 2, dim=-1)
+    kl = (q_t * (q_t.log() - q_s.log())).sum(dim=-1) * 4
+    cos = 1 - (q_t * q_s).sum(dim=-1) / (q_t.norm(dim=-1) * q_s.norm(dim=-1))
+    want = 0.5 * ce + 2 * kl + 3 * cos
+    torch.testing.assert_close(distill_loss(logits, labels, teacher[:, None, :], p), want)
+    unscored = torch.full((2, 1, 3), float("nan"))
+    both = torch.cat([teacher[:, None, :], unscored], dim=1)
+    torch.testing.assert_close(distill_loss(logits, labels, both, p), want)
+    # Two teachers: the mean of their terms, and gradients stay finite with an unscored one.
+    two = torch.cat([teacher[:, None, :], same], dim=1)
+    torch.testing.assert_close(distill_loss(logits, labels, two, p), 0.5 * ce + (2 * kl + 3 * cos) / 2)
+    leaf = logits.clone().requires_grad_(True)
+    distill_loss(leaf, labels, both, p).sum().backward()
+    assert leaf.grad is not None and torch.isfinite(leaf.grad).all()
+
+
+def test_qwen2_folds_soft_labels_two_teachers_and_adapters_kept_apart(
+    bases: dict[str, Path], tmp_path: Path
+) -> None:
     # Qwen2's tokenizer has no padding token and adds no <bos>: training pads with </s>.
-    table = _battles(16, seed=1, soft=True)
-    rng = np.random.default_rng(0)
-    logits = [None if i % 5 == 0 else list(rng.normal(size=3)) for i in range(16)]
-    table = table.append_column("teacher_logits", pa.array(logits, pa.list_(pa.float64())))
-    params = {**FAST, "kl_weight": "0.5", "kl_temperature": "2", "target_modules": "q_proj,v_proj"}
+    table = _battles(16, seed=1, soft=True).append_column("big", _teacher_column(16, 1))
+    other = pa.table({"id": [f"b{i}" for i in range(0, 16, 2)], "p_a": [0.7] * 8, "p_b": [0.2] * 8})
+    pq.write_table(other.append_column("p_tie", pa.array([0.1] * 8)), tmp_path / "other.parquet")
+    params = {
+        **FAST,
+        "teachers": f"big,{tmp_path / 'other.parquet'}",
+        "kl_temperature": "2",
+        "fold_average": "predictions",
+        "target_modules": "q_proj,v_proj",
+    }
     summary = train_llm(table, tmp_path / "q", bases["qwen2"], params, seed=1, folds=2, progress=False)
     assert summary["n_validation"] == 16 and len(summary["fold_log_loss"]) == 2
+    assert [t["rows"] for t in summary["teachers"]] == [12, 8]
     cfg = json.loads((tmp_path / "q" / "llm_config.json").read_text())
-    assert cfg["adapters"] == ["adapters/0", "adapters/1"]
+    assert cfg["adapters"] == ["adapters/0", "adapters/1"] and cfg["fold_adapters_averaged"] == 0
     oof = pq.read_table(tmp_path / "q" / "oof.parquet")
     folds = oof.column("fold").to_pylist()
     assert sorted(oof.column("id").to_pylist()) == sorted(table.column("id").to_pylist())
     assert set(folds) == {0, 1}
     p = predict_llm(tmp_path / "q", table)
     assert p.shape == (16, 3) and np.isfinite(p).all()
-    with pytest.raises(ArenaprefError, match=r"kl_weight=0\.5 needs a column 'teacher_logits'"):
-        train_llm(
-            table.drop_columns(["teacher_logits"]), tmp_path / "q2", bases["qwen2"], params, progress=False
+
+
+def test_the_whole_recipe_trains_together_and_the_fold_adapters_average_exactly(
+    bases: dict[str, Path], tmp_path: Path
+) -> None:
+    """Distillation, full swap, --weight, left truncation, 2 folds averaged into one, the temperature."""
+    import peft
+    import transformers
+
+    table = _battles(16, seed=6).append_column("big", _teacher_column(16, 2))
+    table = table.set_column(
+        table.column_names.index("source"), "source", pa.array(["mined", "human"] * 8, pa.string())
+    )
+    params = {**FAST, "max_length": "48", "full_swap": "true", "teachers": "big", "keep_checkpoints": "true"}
+    out = tmp_path / "m"
+    summary = train_llm(table, out, bases["llama"], params, folds=2, progress=False, weights={"mined": 0.5})
+    cfg = json.loads((out / "llm_config.json").read_text())
+    assert cfg["adapters"] == ["adapters/mean"] and cfg["fold_adapters_averaged"] == 2
+    assert cfg["params"]["truncation"] == "last_turn" and cfg["weights"] == {"mined": 0.5}
+    assert summary["oof_log_loss_crossfit_temperature"] is not None and summary["teachers"][0]["rows"] == 12
+    assert sorted(p.name for p in (out / "adapters").iterdir()) == ["mean"]
+
+    def merged(adapter: Path) -> dict[str, Any]:
+        base = transformers.AutoModelForSequenceClassification.from_pretrained(
+            str(bases["llama"]), num_labels=3
         )
+        model = peft.PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+        return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    folds = [merged(work_dir_for(out) / f"fold-{k}" / "done" / "adapter") for k in (0, 1)]
+    mean = merged(out / "adapters" / "mean")
+    changed = 0
+    for key, value in mean.items():
+        torch.testing.assert_close(value, (folds[0][key] + folds[1][key]) / 2, atol=1e-6, rtol=1e-5)
+        changed += int(not torch.equal(folds[0][key], folds[1][key]))
+    assert changed > 10  # the folds learned different weights (LoRA'd projections and the head)
+    # One merged model predicts; it is symmetric under a swap like the others.
+    model = load_llm(out)
+    assert not hasattr(model.model, "peft_config")
+    p = model.predict_proba(table)
+    np.testing.assert_allclose(model.predict_proba(_swapped(table)), p[:, SWAP], atol=1e-5)
+
+
+def test_a_format_1_folder_still_predicts_with_its_old_truncation(
+    llama_model: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(llama_model[0], old)
+    cfg = json.loads((old / "llm_config.json").read_text())
+    params = {k: v for k, v in cfg["params"].items() if k not in {"truncation", "teachers", "fold_average"}}
+    params |= {"teacher_column": "teacher_logits", "kl_weight": 0.0}
+    for k in ("ce_weight", "cos_weight"):
+        params.pop(k)
+    (old / "llm_config.json").write_text(json.dumps({**cfg, "format_version": 1, "params": params}))
+    model = load_llm(old)
+    assert model.params.truncation == "per_part"
+    assert model.predict_proba(_battles(3)).shape == (3, 3)
 
 
 @pytest.mark.parametrize("family", ["mistral", "gemma2"])

@@ -100,6 +100,30 @@ def test_train_predict_and_teacher_label_from_the_command_line(
         p = np.column_stack([labeled.column(c).to_numpy() for c in ("p_a", "p_b", "p_tie")])
         np.testing.assert_allclose(p, predict_llm(model, pairs), atol=1e-5)
 
+        # The recipe's settings from the command line: a student distilled from two teachers given as
+        # files (predictions on the training rows, and the 6-row submission), kept-apart fold adapters.
+        train_pred = tmp_path / "train-pred.csv"
+        code, out, err = run_cli(["predict", str(model), str(train_csv), "--out", str(train_pred)], capsys)
+        assert code == 0, err
+        student = tmp_path / "student"
+        recipe = [
+            *settings,
+            f"teachers={train_pred},{tmp_path / 'sub.csv'}",
+            "kl_weight=0.5",
+            "cos_weight=2",
+            "truncation=per_part",
+            "fold_average=predictions",
+        ]
+        student_argv = [*argv[:3], str(student), *argv[4:]]
+        code, out, err = run_cli(
+            [*student_argv, *(a for s in recipe for a in ("-p", s)), "--json", "-q"], capsys
+        )
+        assert code == 0, err
+        assert [t["rows"] for t in json.loads(out)["teachers"]] == [16, 6]
+        cfg = json.loads((student / "llm_config.json").read_text())
+        assert cfg["adapters"] == ["adapters/0", "adapters/1"]
+        assert (cfg["params"]["kl_weight"], cfg["params"]["truncation"]) == (0.5, "per_part")
+
         code, out, err = run_cli([*argv, "-p", "lora_r=zero"], capsys)
         assert code == 1 and "lora_r=zero: expected a whole number" in err
     finally:

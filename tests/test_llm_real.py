@@ -3,7 +3,9 @@
 The tiny random models of test_llm.py prove the plumbing; this proves it on what a user brings: a GGUF
 file (dequantised by transformers through the ``gguf`` package), a 49k-token vocabulary with a chat
 template, tied embeddings, 30 layers. It fine-tunes the model as the three-way classifier for a few steps
-on real competition rows and on generated rows, predicts both orders, and labels pairs as a teacher.
+on real competition rows and on generated rows, predicts both orders, and labels pairs as a teacher;
+and it runs the winners' recipe at once (two teachers, full swap, left truncation, two folds averaged into
+one merged model).
 Sizes are cut to what two shared cores do in about two minutes (128 tokens, a few optimizer steps), so
 what is checked is behaviour, not quality. Skips in one line without the wheel, the ``gguf`` package or
 the shared data.
@@ -159,3 +161,34 @@ def test_generated_rows_from_the_command_line_then_teacher_labels(
     labeled = pq.read_table(labeled_path)
     p = np.column_stack([labeled.column(c).to_numpy() for c in ("p_a", "p_b", "p_tie")])
     np.testing.assert_allclose(p, predict_llm(model, table.slice(0, 6)), atol=1e-5)
+
+
+def test_the_winners_recipe_on_real_rows(shared_data: Path, gguf_base: Path, tmp_path: Path) -> None:
+    """Two teachers (a column and a file), full swap, left truncation, 2 folds averaged into one model."""
+    from arenapref.model.labels import battle_labels
+
+    table = _real_rows(shared_data, 6)
+    y, _ = battle_labels(table)
+    smoothed = 0.7 * y + 0.1  # a teacher that mostly agrees with the votes
+    table = table.append_column("smooth", pa.array(smoothed.tolist(), pa.list_(pa.float64())))
+    ids = table.column("id").to_pylist()[::2]
+    flat = pa.table({"id": ids, "p_a": [0.4] * 3, "p_b": [0.4] * 3, "p_tie": [0.2] * 3})
+    pq.write_table(flat, tmp_path / "flat.parquet")
+    settings = {
+        **SETTINGS,
+        "max_length": "64",
+        "teachers": f"smooth,{tmp_path / 'flat.parquet'}",
+        "full_swap": "true",
+    }
+    out = tmp_path / "recipe"
+    summary = train_llm(table, out, gguf_base, settings, folds=2, progress=False)
+    assert [t["rows"] for t in summary["teachers"]] == [6, 3]
+    assert summary["oof_log_loss_crossfit_temperature"] is not None
+    cfg = json.loads((out / "llm_config.json").read_text())
+    assert cfg["adapters"] == ["adapters/mean"] and cfg["params"]["truncation"] == "last_turn"
+    # One merged model (no adapters left) predicts both orders; the real text moves it row to row.
+    model = load_llm(out)
+    assert not hasattr(model.model, "peft_config")
+    both = model.predict_proba(table)
+    assert both.shape == (6, 3) and np.isfinite(both).all() and np.ptp(both[:, 0]) > 0
+    np.testing.assert_allclose(both.sum(axis=1), 1.0, atol=1e-6)

@@ -2,9 +2,10 @@
 
 One sequence per battle and order: ``[specials] Prompt: <prompt> Response A: <a> Response B: <b> [specials]``.
 The classification head reads the last token, so the whole battle must fit in ``max_length``; how the
-tokens are shared is ``split_budget``'s job (see ``LLMParams`` for the rule). The parts are tokenized
-once and the swapped order is assembled from the same parts, so the model sees exactly the same tokens
-with A and B exchanged (test-time swap averaging relies on that).
+tokens are shared is ``split_budget``'s job (see ``LLMParams`` for the rule), and which turns of a long
+conversation survive is the ``truncation`` rule's (``last_turn`` or ``per_part``, below). The parts are
+tokenized once and the swapped order is assembled from the same parts, so the model sees exactly the same
+tokens with A and B exchanged (test-time swap averaging relies on that).
 
 No torch here: this module works on lists of token ids and any Hugging Face tokenizer.
 """
@@ -129,14 +130,79 @@ def _joined_length(turns: list[list[int]], separator: list[int]) -> int:
     return sum(len(t) for t in turns) + len(separator) * max(len(turns) - 1, 0)
 
 
+def _per_part(
+    p_turns: list[list[int]],
+    a_turns: list[list[int]],
+    b_turns: list[list[int]],
+    budget: int,
+    fraction: float,
+    sep: list[int],
+) -> EncodedBattle:
+    """Each part budgeted over all its turns, then each part drops its own oldest turns."""
+    need = (_joined_length(p_turns, sep), _joined_length(a_turns, sep), _joined_length(b_turns, sep))
+    bp, ba, bb = split_budget(need, budget, fraction)
+    return EncodedBattle(
+        _fit_turns(p_turns, bp, sep), _fit_turns(a_turns, ba, sep), _fit_turns(b_turns, bb, sep)
+    )
+
+
+def _last_turn(
+    p_turns: list[list[int]],
+    a_turns: list[list[int]],
+    b_turns: list[list[int]],
+    budget: int,
+    fraction: float,
+    sep: list[int],
+) -> EncodedBattle:
+    """Left truncation: the last turn first, then whole earlier turns (prompt and both answers), newest first.
+
+    The last turn's prompt and answers share the budget by ``split_budget``, so neither side's history can
+    crowd out the other side's last answer. Earlier turns are aligned from the end (turn -2 of the prompt
+    with turn -2 of each answer) and kept whole, all three parts together, while they fit; the first that
+    does not fit is dropped with everything older, so both answers always keep the same turns. A
+    single-turn battle is cut exactly as by ``per_part``.
+    """
+    parts = (p_turns, a_turns, b_turns)
+    last = tuple(t[-1] if t else [] for t in parts)
+    bp, ba, bb = split_budget((len(last[0]), len(last[1]), len(last[2])), budget, fraction)
+    kept = [[last[0][:bp]], [last[1][:ba]], [last[2][:bb]]]
+    # History only behind a whole last turn: context before a cut-off turn would be read as its end.
+    whole = (bp, ba, bb) == tuple(len(x) for x in last)
+    left = budget - sum(len(k[0]) for k in kept) if whole else 0
+    for back in range(2, max(len(t) for t in parts) + 1):
+        turn = [t[-back] if len(t) >= back else None for t in parts]
+        cost = sum(len(x) + len(sep) for x in turn if x is not None)
+        if cost > left:
+            break
+        for k, x in zip(kept, turn, strict=True):
+            if x is not None:
+                k.insert(0, x)
+        left -= cost
+    out = []
+    for k in kept:
+        joined: list[int] = []
+        for i, turn_ids in enumerate(k):
+            joined.extend([*sep, *turn_ids] if i else turn_ids)
+        out.append(joined)
+    return EncodedBattle(out[0], out[1], out[2])
+
+
+_RULES = {"last_turn": _last_turn, "per_part": _per_part}
+
+
 def _turn_lists(column: pa.ChunkedArray | pa.Array) -> list[list[str]]:
     return [[t if t is not None else "" for t in (row or [])] for row in column.to_pylist()]
 
 
 def encode_battles(
-    tokenizer: Any, layout: Layout, table: pa.Table, max_length: int, prompt_fraction: float
+    tokenizer: Any,
+    layout: Layout,
+    table: pa.Table,
+    max_length: int,
+    prompt_fraction: float,
+    truncation: str = "last_turn",
 ) -> list[EncodedBattle]:
-    """Tokenize every battle's parts in one batched call and truncate them to the budget."""
+    """Tokenize every battle's parts in one batched call and truncate them to the budget by ``truncation``."""
     budget = max_length - layout.fixed
     if budget < 3:
         raise ArenaprefError(
@@ -154,17 +220,9 @@ def encode_battles(
             rows.append([list(x) for x in ids[pos : pos + len(row)]])
             pos += len(row)
         tokenized.append(rows)
-    out = []
+    rule = _RULES[truncation]
     sep = layout.separator
-    for p_turns, a_turns, b_turns in zip(*tokenized, strict=True):
-        need = (_joined_length(p_turns, sep), _joined_length(a_turns, sep), _joined_length(b_turns, sep))
-        bp, ba, bb = split_budget(need, budget, prompt_fraction)
-        out.append(
-            EncodedBattle(
-                _fit_turns(p_turns, bp, sep), _fit_turns(a_turns, ba, sep), _fit_turns(b_turns, bb, sep)
-            )
-        )
-    return out
+    return [rule(p, a, b, budget, prompt_fraction, sep) for p, a, b in zip(*tokenized, strict=True)]
 
 
 __all__ = ["EncodedBattle", "Layout", "encode_battles", "make_layout", "split_budget"]

@@ -3,7 +3,8 @@
 Layout (written as a whole by ``arenapref.atomic.atomic_dir``)::
 
     llm_config.json     format, versions, base folder and its config checksum, settings, adapters
-    adapters/<k>/       LoRA adapter + classification head per fold (peft layout), averaged
+    adapters/<k>/       LoRA adapter + classification head per fold (peft layout), or
+    adapters/mean/      the k fold adapters averaged into one (``-p fold_average=weights``)
     tokenizer/          the tokenizer with the padding token training used
     oof.parquet         validation predictions: id, p_a, p_b, p_tie, fold (like the CPU model's)
     metrics.json        validation log loss per epoch and fold, the class prior's, sizes and timings
@@ -26,7 +27,7 @@ from arenapref.model.llm.gguf import converted_folder, gguf_sha256, is_gguf_file
 
 CONFIG_FILE = "llm_config.json"
 FORMAT = "arenapref-llm-preference-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the recipe settings (truncation, teachers, fold_average); 1 is still read
 ADAPTERS_DIR = "adapters"
 TOKENIZER_DIR = "tokenizer"
 OOF_FILE = "oof.parquet"
@@ -58,6 +59,13 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def _params_of_format_1(params: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 folders (before the recipe settings) truncated per part and had one teacher column."""
+    out = {k: v for k, v in params.items() if k not in {"teacher_column", "kl_weight"}}
+    out.setdefault("truncation", "per_part")
+    return out
+
+
 def read_llm_config(model_dir: str | Path) -> dict[str, Any]:
     """``llm_config.json`` of a model folder, checked for format, adapters and an unchanged base folder."""
     d = Path(model_dir)
@@ -70,7 +78,9 @@ def read_llm_config(model_dir: str | Path) -> dict[str, Any]:
         raise ArenaprefError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
         raise ArenaprefError(f"{path}: not an arenapref LLM preference model")
-    if cfg.get("format_version") != FORMAT_VERSION:
+    if cfg.get("format_version") == 1 and isinstance(cfg.get("params"), dict):
+        cfg["params"] = _params_of_format_1(cfg["params"])
+    elif cfg.get("format_version") != FORMAT_VERSION:
         raise ArenaprefError(
             f"{d}: LLM model format {cfg.get('format_version')}; this arenapref reads format "
             f"{FORMAT_VERSION}, so retrain the model"

@@ -20,6 +20,8 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 RESUME = ("auto", "true", "false")
 DEVICES = ("auto", "cuda", "cpu")
 ATTENTION = ("auto", "eager", "sdpa", "flash_attention_2")
+TRUNCATION = ("last_turn", "per_part")
+FOLD_AVERAGE = ("weights", "predictions")
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,20 @@ class LLMParams:
     Token budget: ``max_length`` tokens per sequence hold the markers, the prompt and both answers. The
     prompt may take up to ``prompt_fraction`` of what the markers leave, each answer half of the rest;
     whatever a short part does not use goes to the parts that need more, so a short prompt leaves room
-    for long answers. Multi-turn parts lose their oldest turns first; a single turn that alone exceeds its
-    budget keeps its beginning.
+    for long answers. ``truncation`` says how a conversation over the budget is cut (``encode.py``):
+    ``last_turn`` (left truncation, the default) budgets the last turn's prompt and answers first and
+    fills what is left with whole earlier turns, newest first; ``per_part`` budgets the prompt and each
+    answer over all their turns and drops each part's oldest turns on its own. Either way a single turn
+    that alone exceeds its budget keeps its beginning.
+
+    Distillation (1st place, LMSYS 2024): ``teachers`` names columns of the training table or files, each
+    giving one teacher's probabilities (A, B, tie) per row; the loss per sequence is
+    ``ce_weight * CE(label) + kl_weight * mean KL(teacher || model) + cos_weight * mean (1 - cos)`` over
+    the teachers that scored the row, at temperature ``kl_temperature`` (``train.py``).
+
+    ``fold_average`` (with k >= 2 folds): ``weights`` writes one adapter whose weights are the mean of
+    the k fold models' (1st place: one forward pass per order at prediction); ``predictions`` keeps the k
+    adapters and averages their probabilities (k forward passes).
     """
 
     max_length: int = 1024
@@ -56,9 +70,13 @@ class LLMParams:
     swap_augment: bool = True
     # "Full swap" (2nd place, -0.003): each battle and its swapped copy in the same optimizer step.
     full_swap: bool = False
-    kl_weight: float = 0.0
+    truncation: str = "last_turn"
+    teachers: str = ""  # comma-separated table columns or files of teacher probabilities; "" for none
+    ce_weight: float = 1.0
+    kl_weight: float = 1.0
+    cos_weight: float = 1.0
     kl_temperature: float = 1.0
-    teacher_column: str = "teacher_logits"
+    fold_average: str = "weights"
     save_steps: int = 100
     resume: str = "auto"
     keep_checkpoints: bool = False
@@ -78,6 +96,11 @@ class LLMParams:
         if self.target_modules.strip() == "all-linear":
             return "all-linear"
         return [m.strip() for m in self.target_modules.split(",") if m.strip()]
+
+    @property
+    def teacher_list(self) -> list[str]:
+        """The ``teachers`` entries (column names or file paths), in order."""
+        return [t.strip() for t in self.teachers.split(",") if t.strip()]
 
 
 def _as_bool(key: str, raw: object) -> bool:
@@ -134,12 +157,19 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "device": (lambda v: v in DEVICES, f"one of {', '.join(DEVICES)}"),
     "attn_implementation": (lambda v: v in ATTENTION, f"one of {', '.join(ATTENTION)}"),
     "valid_frac": (lambda v: 0.0 <= v < 1.0, "a fraction in [0, 1)"),
-    "kl_weight": (lambda v: 0.0 <= v <= 1.0, "a weight in [0, 1]"),
+    "truncation": (lambda v: v in TRUNCATION, f"one of {', '.join(TRUNCATION)}"),
+    "ce_weight": (lambda v: v >= 0.0, "a weight of zero or more"),
+    "kl_weight": (lambda v: v >= 0.0, "a weight of zero or more"),
+    "cos_weight": (lambda v: v >= 0.0, "a weight of zero or more"),
     "kl_temperature": (lambda v: v > 0.0, "a positive temperature"),
-    "teacher_column": (lambda v: bool(v.strip()), "a column name"),
+    "fold_average": (lambda v: v in FOLD_AVERAGE, f"one of {', '.join(FOLD_AVERAGE)}"),
     "save_steps": (lambda v: v >= 0, "0 (only at the end of each epoch) or more"),
     "resume": (lambda v: v in RESUME, f"one of {', '.join(RESUME)}"),
 }
+
+
+# Settings that take one of a few words, compared case-insensitively.
+_CHOICES = {"precision", "device", "resume", "attn_implementation", "truncation", "fold_average"}
 
 
 def parse_llm_params(raw: Mapping[str, object] | None) -> LLMParams:
@@ -161,11 +191,7 @@ def parse_llm_params(raw: Mapping[str, object] | None) -> LLMParams:
         elif kind == "float":
             typed = _as_float(key, value)
         else:
-            typed = (
-                str(value).strip().lower()
-                if key in {"precision", "device", "resume", "attn_implementation"}
-                else str(value)
-            )
+            typed = str(value).strip().lower() if key in _CHOICES else str(value)
         check = _RANGES.get(key)
         if check is not None and not check[0](typed):
             raise ArenaprefError(f"-p {key}={value}: expected {check[1]}")
@@ -177,6 +203,10 @@ def parse_llm_params(raw: Mapping[str, object] | None) -> LLMParams:
         raise ArenaprefError(
             f"-p full_swap=true: batch_size x grad_accum = {out.batch_size * out.grad_accum} must be even, "
             "so both orders of a battle share an optimizer step"
+        )
+    if out.ce_weight == 0.0 and not (out.teacher_list and (out.kl_weight or out.cos_weight)):
+        raise ArenaprefError(
+            "-p ce_weight=0 leaves nothing to learn from: give teachers with kl_weight or cos_weight above 0"
         )
     return out
 

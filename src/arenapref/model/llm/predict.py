@@ -1,4 +1,9 @@
-"""Prediction with a fine-tuned LLM folder: both A/B orders, batched by length, fold adapters averaged."""
+"""Prediction with a fine-tuned LLM folder: both A/B orders, batched by length, fold adapters averaged.
+
+A folder with one adapter (one fold, or k folds averaged into one by ``average.py``) has it merged into
+the base weights at load time, so prediction runs the plain model; with k adapters kept apart
+(``fold_average=predictions``) each is applied in turn and the probabilities are averaged.
+"""
 
 from __future__ import annotations
 
@@ -64,12 +69,15 @@ class LLMPreferenceModel:
         )
         for k, rel in enumerate(self.adapters[1:], start=1):
             model.load_adapter(str(self.model_dir / rel), adapter_name=str(k))
+        if len(self.adapters) == 1:
+            model = model.merge_and_unload()
         self.model = model.to(self.device)
 
     def sequences(self, table: pa.Table) -> tuple[list[list[int]], list[list[int]]]:
         """Token ids of every battle in its own order and swapped."""
+        p = self.params
         enc = encode_battles(
-            self.tokenizer, self.layout, table, self.params.max_length, self.params.prompt_fraction
+            self.tokenizer, self.layout, table, p.max_length, p.prompt_fraction, p.truncation
         )
         return [e.ids(self.layout) for e in enc], [e.ids(self.layout, swap=True) for e in enc]
 
@@ -85,7 +93,8 @@ class LLMPreferenceModel:
 
         total = np.zeros((len(seqs), 3))
         for k in range(len(self.adapters)):
-            self.model.set_adapter(str(k))
+            if len(self.adapters) > 1:
+                self.model.set_adapter(str(k))
             total += softmax(
                 predict_logits(
                     self.model,

@@ -3,7 +3,9 @@
 What the competition's leading solutions did, in one loop: a three-output head on the base model
 (``AutoModelForSequenceClassification``), LoRA adapters (peft) on its linear layers, every battle also
 seen with A and B swapped, a cross-entropy on the label *probabilities* (human one-hot votes and teacher
-soft labels alike), optionally a KL term to a teacher's logits, and validation on whole prompt groups.
+soft labels alike), optionally distillation from several teachers (KL and cosine terms, ``teachers.py``),
+validation on whole prompt groups, and with k folds one adapter per fold, averaged into one
+(``average.py``) or kept apart.
 
 Checkpoints go to a work folder beside the output (``<out>.llm-work``): every ``save_steps`` optimizer
 steps and at each epoch's end it holds the adapter and head, the optimizer, scheduler and loss-scaler
@@ -37,6 +39,7 @@ from arenapref.errors import ArenaprefError
 from arenapref.metrics import log_loss, softmax
 from arenapref.model.groups import group_ids, grouped_folds, grouped_split
 from arenapref.model.labels import battle_labels, source_weights
+from arenapref.model.llm.average import average_adapters
 from arenapref.model.llm.encode import EncodedBattle, Layout, encode_battles, make_layout
 from arenapref.model.llm.folder import (
     ADAPTERS_DIR,
@@ -61,22 +64,24 @@ from arenapref.model.llm.runtime import (
     resolve_device,
     resolve_precision,
 )
+from arenapref.model.llm.teachers import read_teachers, teacher_log_probs, teacher_report
 from arenapref.version import __version__
 from arenapref.writers import write_parquet
 
 SWAP = [1, 0, 2]
 STATE_FILE = "trainer_state.pt"
 STEP_FILE = "step.json"
+MEAN_ADAPTER = "mean"
 
 
 @dataclass(frozen=True)
 class Example:
-    """One training sequence: a battle in one order, its label and (optionally) the teacher's logits."""
+    """One training sequence: a battle in one order, its label and the teachers' log-probabilities."""
 
     battle: int
     swap: bool
     label: np.ndarray
-    teacher: np.ndarray | None
+    teacher: np.ndarray  # (teachers, 3) in this sequence's order; NaN rows: that teacher gave none
     weight: float = 1.0  # the row's per-source weight (--weight); the loss is sum(w * loss) / n
 
 
@@ -99,37 +104,21 @@ def work_dir_for(out: Path) -> Path:
     return out.with_name(out.name + ".llm-work")
 
 
-def _teacher_logits(table: pa.Table, p: LLMParams) -> list[np.ndarray | None]:
-    if p.kl_weight == 0.0:
-        return [None] * table.num_rows
-    if p.teacher_column not in table.column_names:
-        raise ArenaprefError(
-            f"-p kl_weight={p.kl_weight} needs a column {p.teacher_column!r} of three teacher logits "
-            f"(A, B, tie) per row; the data has {', '.join(table.column_names)}"
-        )
-    out: list[np.ndarray | None] = []
-    for i, v in enumerate(table.column(p.teacher_column).to_pylist()):
-        if v is None:
-            out.append(None)
-            continue
-        arr = np.asarray(v, dtype=np.float64) if isinstance(v, list | tuple) else np.zeros(0)
-        if arr.shape != (3,) or not np.isfinite(arr).all():
-            raise ArenaprefError(
-                f"column {p.teacher_column!r}, row {i + 1}: expected three finite logits "
-                f"(A, B, tie), got {v!r}"
-            )
-        out.append(arr)
-    return out
-
-
 def _fingerprint(
-    table: pa.Table, y: np.ndarray, w: np.ndarray, base: Path, p: LLMParams, seed: int, folds: int
+    table: pa.Table,
+    y: np.ndarray,
+    w: np.ndarray,
+    teacher: np.ndarray,
+    base: Path,
+    p: LLMParams,
+    seed: int,
+    folds: int,
 ) -> str:
-    """What a checkpoint was made from: data ids, labels and weights, base model, settings, seed, folds."""
+    """What a checkpoint was made from: ids, labels, weights, teachers, base model, settings, seed, folds."""
     h = hashlib.sha256()
     h.update("\x1f".join(str(i) for i in table.column("id").to_pylist()).encode())
-    h.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
-    h.update(np.ascontiguousarray(w, dtype=np.float64).tobytes())
+    for values in (y, w, teacher):
+        h.update(np.ascontiguousarray(values, dtype=np.float64).tobytes())
     meta = {"base": base_checksum(base), "params": p.fingerprint_fields(), "seed": seed, "folds": folds}
     h.update(json.dumps(meta, sort_keys=True).encode())
     return h.hexdigest()
@@ -156,20 +145,30 @@ def _prepare_work(work: Path, fingerprint: str, p: LLMParams) -> None:
         write_text(stamp, fingerprint + "\n")
 
 
-def _loss(
-    logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor, has_teacher: torch.Tensor, p: LLMParams
+def distill_loss(
+    logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor, p: LLMParams
 ) -> torch.Tensor:
-    """Per-example loss: soft-label cross-entropy, blended with T²·KL(teacher ‖ model) where given."""
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    ce = -(labels * logp).sum(dim=-1)
-    if p.kl_weight == 0.0:
-        return ce
+    """Per-sequence loss: ce·CE(label) + kl·mean_t T²·KL(teacher_t ‖ model) + cos·mean_t (1 − cos).
+
+    ``teacher`` is (batch, teachers, 3) log-probabilities, NaN where a teacher did not score the row; the
+    means run over the teachers that did (a row no teacher scored has the CE term only). KL and cosine
+    compare the teacher's and the model's probabilities at temperature ``kl_temperature`` (T² keeps the
+    KL gradient's scale independent of T, as in Hinton et al.). The cosine term compares probability
+    vectors, which (unlike logits) do not change when a constant is added to every logit.
+    """
+    logits = logits.float()
+    ce = -(labels * torch.log_softmax(logits, dim=-1)).sum(dim=-1)
+    loss = p.ce_weight * ce
+    if teacher.shape[1] == 0 or (p.kl_weight == 0.0 and p.cos_weight == 0.0):
+        return loss
     t = p.kl_temperature
-    log_t = torch.log_softmax(teacher / t, dim=-1)
-    log_s = torch.log_softmax(logits.float() / t, dim=-1)
+    scored = torch.isfinite(teacher).all(dim=-1)  # (batch, teachers)
+    log_t = torch.log_softmax(torch.where(scored[..., None], teacher, 0.0) / t, dim=-1)
+    log_s = torch.log_softmax(logits / t, dim=-1)[:, None, :]
     kl = (log_t.exp() * (log_t - log_s)).sum(dim=-1) * (t * t)
-    blended = (1.0 - p.kl_weight) * ce + p.kl_weight * kl
-    return torch.where(has_teacher, blended, ce)
+    cos = 1.0 - torch.nn.functional.cosine_similarity(log_t.exp(), log_s.exp(), dim=-1)
+    per_teacher = (p.kl_weight * kl + p.cos_weight * cos) * scored
+    return loss + per_teacher.sum(dim=-1) / scored.sum(dim=-1).clamp(min=1)
 
 
 class _Trainer:
@@ -189,7 +188,9 @@ class _Trainer:
         self.p, self.seed, self.fold, self.work = p, seed, fold, work
         self.device, self.precision = device, precision
         self.pad_id = int(tokenizer.pad_token_id)
-        torch.manual_seed(seed * 1000 + fold)  # the new head's initialisation
+        # The new head's and the LoRA initialisation: shared by all folds when their weights are averaged
+        # (averaging fine-tuned models needs one starting point), else one per fold.
+        torch.manual_seed(seed * 1000 + (0 if p.fold_average == "weights" else fold))
         # Half-precision base weights on a GPU; the trainable LoRA weights and head are made fp32 below.
         model = load_classifier(base, precision, self.pad_id, p.attn_implementation)
         model.config.use_cache = False
@@ -282,16 +283,11 @@ class _Trainer:
         for mb in micro_batches:
             batch = pad_batch([seqs(e) for e in mb], self.pad_id, self.device)
             labels = torch.tensor(np.stack([e.label for e in mb]), dtype=torch.float32, device=self.device)
-            teacher = torch.tensor(
-                np.stack([e.teacher if e.teacher is not None else np.zeros(3) for e in mb]),
-                dtype=torch.float32,
-                device=self.device,
-            )
-            has_teacher = torch.tensor([e.teacher is not None for e in mb], device=self.device)
+            teacher = torch.tensor(np.stack([e.teacher for e in mb]), dtype=torch.float32, device=self.device)
             weight = torch.tensor([e.weight for e in mb], dtype=torch.float32, device=self.device)
             with autocast(self.device, self.precision):
                 logits = self.model(**batch).logits
-            loss = (_loss(logits, labels, teacher, has_teacher, self.p) * weight).sum() / n
+            loss = (distill_loss(logits, labels, teacher, self.p) * weight).sum() / n
             scaled: torch.Tensor = self.scaler.scale(loss)
             torch.autograd.backward(scaled)
             total += float(loss.detach())
@@ -345,7 +341,7 @@ def _run_fold(
     layout: Layout,
     y: np.ndarray,
     w: np.ndarray,
-    teacher: list[np.ndarray | None],
+    teacher: np.ndarray,
     base: Path,
     tokenizer: Any,
     p: LLMParams,
@@ -371,10 +367,7 @@ def _run_fold(
         )
     examples = [Example(int(i), False, y[i], teacher[i], float(w[i])) for i in train_rows]
     if p.swap_augment:
-        examples += [
-            Example(int(i), True, y[i][SWAP], None if teacher[i] is None else teacher[i][SWAP], float(w[i]))
-            for i in train_rows
-        ]
+        examples += [Example(int(i), True, y[i][SWAP], teacher[i][:, SWAP], float(w[i])) for i in train_rows]
     per_step = p.batch_size * p.grad_accum
     steps_per_epoch = math.ceil(len(examples) / per_step)
     trainer = _Trainer(base, tokenizer, p, seed, fold, work, device, precision)
@@ -515,16 +508,17 @@ def train_llm_table(
     table = battles.filter(pa.array(ok))
     y = y_all[ok]
     w = source_weights(table, weights or {})
-    teacher = _teacher_logits(table, p)
+    teacher_proba = read_teachers(table, p.teacher_list)
+    teacher = teacher_log_probs(teacher_proba)
     plan = _plan(table, p, seed, folds)
     device = resolve_device(p.device)
     precision = resolve_precision(p.precision, device)
     work = work_dir_for(out)
-    _prepare_work(work, _fingerprint(table, y, w, base, p, seed, folds), p)
+    _prepare_work(work, _fingerprint(table, y, w, teacher, base, p, seed, folds), p)
     base_weights = base_folder(base)
     tokenizer = load_tokenizer(base_weights)
     layout = make_layout(tokenizer)
-    enc = encode_battles(tokenizer, layout, table, p.max_length, p.prompt_fraction)
+    enc = encode_battles(tokenizer, layout, table, p.max_length, p.prompt_fraction, p.truncation)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     bar = _progress(progress)
@@ -567,6 +561,7 @@ def train_llm_table(
         peak,
         started,
         dict(weights or {}),
+        teacher_report(p.teacher_list, teacher_proba, y),
     )
     summary["n_rows"] = int(battles.num_rows)
     if not p.keep_checkpoints:
@@ -589,6 +584,7 @@ def _write_model_folder(
     peak: int | None,
     started: float,
     weights: dict[str, float],
+    teachers: list[dict[str, object]],
 ) -> dict[str, Any]:
     ids = np.asarray(table.column("id").to_pylist(), dtype=object)
     rows = np.concatenate([r.valid_rows for r in results])
@@ -630,7 +626,10 @@ def _write_model_folder(
         "train_sequences_per_s": sequences / train_seconds if train_seconds > 0 else None,
         "peak_gpu_memory_bytes": peak,
         "precision": precision,
+        "teachers": teachers,
     }
+    averaged = folds >= 2 and p.fold_average == "weights"
+    adapter_names = [MEAN_ADAPTER] if averaged else [str(r.fold) for r in results]
     cfg = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -644,7 +643,8 @@ def _write_model_folder(
         "seed": seed,
         "weights": weights,
         "temperature": temperature,
-        "adapters": [f"{ADAPTERS_DIR}/{r.fold}" for r in results],
+        "adapters": [f"{ADAPTERS_DIR}/{name}" for name in adapter_names],
+        "fold_adapters_averaged": len(results) if averaged else 0,
         "libraries": library_versions(),
     }
     oof = pa.table(
@@ -658,8 +658,12 @@ def _write_model_folder(
     )
     work = work_dir_for(out)
     with atomic_dir(out) as tmp:
-        for r in results:
-            shutil.copytree(work / f"fold-{r.fold}" / "done" / "adapter", tmp / ADAPTERS_DIR / str(r.fold))
+        fold_adapters = [work / f"fold-{r.fold}" / "done" / "adapter" for r in results]
+        if averaged:
+            average_adapters(fold_adapters, tmp / ADAPTERS_DIR / MEAN_ADAPTER)
+        else:
+            for r, folder in zip(results, fold_adapters, strict=True):
+                shutil.copytree(folder, tmp / ADAPTERS_DIR / str(r.fold))
         tokenizer.save_pretrained(str(tmp / TOKENIZER_DIR))
         write_parquet(oof, tmp / OOF_FILE)
         (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
