@@ -28,6 +28,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from arenapref.errors import ArenaprefError
 
@@ -107,12 +108,17 @@ def serve_llama_cpp(
             _warm_up(base_url, log, startup_timeout_s)
             yield base_url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_server(proc)
+
+
+def stop_server(proc: subprocess.Popen[Any]) -> None:
+    """Stop a server child: ask (SIGTERM), after 10 s insist (SIGKILL), so none outlives its user."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], base_url: str, log: Path, timeout_s: float) -> None:
@@ -156,4 +162,11 @@ def _warm_up(base_url: str, log: Path, timeout_s: float) -> None:
         raise ArenaprefError(f"the llama.cpp server failed its first request ({exc}): {_tail(log)}") from None
 
 
-__all__ = ["LLAMA_CPP_CMAKE_ARGS", "LLAMA_CPP_VERSION", "free_port", "llama_cpp_missing", "serve_llama_cpp"]
+__all__ = [
+    "LLAMA_CPP_CMAKE_ARGS",
+    "LLAMA_CPP_VERSION",
+    "free_port",
+    "llama_cpp_missing",
+    "serve_llama_cpp",
+    "stop_server",
+]

@@ -210,6 +210,8 @@ def serve_in_thread(settings: ServerSettings | None = None) -> RunningServer:
 
 def serve_in_subprocess(settings: ServerSettings | None = None) -> RunningServer:
     """Start the server in a child process (benchmarks: it gets its own core and GIL)."""
+    from arenapref.llmclient.llamacpp import stop_server
+
     settings = settings or ServerSettings()
     # Run the file itself, not the module: the package __init__ would import pyarrow, numpy, scipy.
     cmd = [sys.executable, str(Path(__file__).resolve()), "--settings", json.dumps(asdict(settings))]
@@ -220,15 +222,7 @@ def serve_in_subprocess(settings: ServerSettings | None = None) -> RunningServer
         proc.kill()
         raise RuntimeError(f"the local judge server did not start (said {line!r})")
 
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    return RunningServer(f"http://127.0.0.1:{int(line.split()[1])}/v1", stop)
+    return RunningServer(f"http://127.0.0.1:{int(line.split()[1])}/v1", lambda: stop_server(proc))
 
 
 async def _main_async(settings: ServerSettings, port: int) -> None:
