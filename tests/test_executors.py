@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +23,8 @@ import pytest
 from arenapref.errors import ArenaprefError
 from arenapref.executors import BlockStep, Executor, LocalExecutor, get_executor, run_step
 from arenapref.executors.pool import ProcessExecutor, ThreadExecutor
+from arenapref.executors.registry import EXECUTORS
+from arenapref.pipeline.config import RunSettings
 from arenapref.synth import SynthManifest, generate
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "arenapref"
@@ -121,6 +123,8 @@ def test_pool_executor_by_name_and_errors() -> None:
         ThreadExecutor(0)
     with pytest.raises(ArenaprefError, match="unknown executor 'spark'"):
         get_executor("spark", address="auto")
+    # A pipeline's [run] executor takes the same names (one list).
+    assert get_args(RunSettings.model_fields["executor"].annotation) == EXECUTORS
 
 
 def test_executors_package_holds_no_stage_code() -> None:

@@ -38,10 +38,11 @@ class RunSettings(StageSettings):
 
     dir: str = "run"
     seed: int = Field(default=0, ge=0)
-    # Where profile, compare, topics (probe), mine and predict run: this process, or Ray (a local
-    # instance, or the cluster at ``address``: auto, ray://HEAD:10001). Not part of any stage's key:
-    # both executors write the same outputs, so switching does not rerun a stage.
-    executor: Literal["local", "ray"] = "local"
+    # Where profile, compare, topics (probe), mine and predict run: this process, a pool of threads or
+    # processes on this machine, or Ray (a local instance, or the cluster at ``address``: auto,
+    # ray://HEAD:10001); ``executors.registry.EXECUTORS``. Not part of any stage's key: every executor
+    # writes the same outputs, so switching does not rerun a stage.
+    executor: Literal["local", "threads", "processes", "ray"] = "local"
     address: str | None = None
     # Every run is recorded in RUN_DIR/history.jsonl; "mlflow" also logs it to an MLflow store:
     # ``mlflow_uri`` (default: the file store RUN_DIR/mlruns), experiment ``mlflow_experiment``.
