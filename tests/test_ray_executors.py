@@ -492,7 +492,8 @@ def test_pipeline_executor_config_errors() -> None:
     from arenapref.pipeline import parse_config
 
     with pytest.raises(
-        ArenaprefError, match=r"^PIPELINE.toml: run.executor: must be one of 'local' or 'ray'$"
+        ArenaprefError,
+        match=r"^PIPELINE.toml: run.executor: must be one of 'local', 'threads', 'processes' or 'ray'$",
     ):
         parse_config({"run": {"executor": "spark"}})
     with pytest.raises(
