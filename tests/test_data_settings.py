@@ -285,3 +285,17 @@ def test_every_data_command_and_function_takes_a_split() -> None:
     functions = (api.profile, api.compare, api.mine, api.decontaminate, api.check_leakage, api.label)
     for fn in (*functions, api.fit_topics, api.probe, api.assign_topics):
         assert "split" in inspect.signature(fn).parameters, fn.__name__
+
+
+def test_topic_fit_settings_and_the_fit_recipe_share_every_default() -> None:
+    """``topics.fit.FitSettings`` (the recipe, with advanced fields) repeats the settings model's fields;
+    a default changed in one place only would make the API and the command line fit different maps."""
+    from dataclasses import fields
+
+    from arenapref.topics.fit import FitSettings
+
+    recipe = {f.name: f.default for f in fields(FitSettings)}
+    shared = [name for name in TopicFitSettings.model_fields if name in recipe]
+    assert "map_sample" in shared and "k" in shared
+    for name in shared:
+        assert TopicFitSettings.model_fields[name].default == recipe[name], name
