@@ -14,7 +14,8 @@ name and keyword arguments; the modules underneath stay the one definition of th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from arenapref.executors.base import Executor
     from arenapref.label.evaluate import EvalReport as JudgeEvalReport
     from arenapref.label.judge import LabelResult
+    from arenapref.label.settings import JudgeSettings
     from arenapref.mine.miner import MineResult
     from arenapref.mine.regenerate import Regeneration
     from arenapref.mine.settings import MineSettings, RegenerateSettings
@@ -399,27 +401,52 @@ def label(
     progress: Progress = None,
     *,
     split: str | None = None,
+    settings: JudgeSettings | None = None,
     **overrides: Any,
 ) -> LabelResult:
     """Label battles with an LLM judge (an OpenAI-compatible server); answers are cached on disk.
 
     ``judge``: a shipped judge name, a TOML file or a ``JudgeConfig``; ``overrides`` are its
-    ``with_overrides`` fields (``base_url``, ``model``, ``api_key_env``, ``concurrency``, ...); ``split``
-    picks one split of a folder or DatasetDict with several. Safe in a notebook's running event loop.
+    ``with_overrides`` fields (``base_url``, ``model``, ``api_key_env``, ``concurrency``, ...); or pass
+    ``settings`` (``label.settings.JudgeSettings``: the judge with budgets, price check and cache, as
+    ``arenapref label`` and the pipeline's label stage run it); ``split`` picks one split of a folder or
+    DatasetDict with several. Safe in a notebook's running event loop.
 
     Example::
 
         >>> labeled = ap.label(pairs.to_pandas().head(100), base_url="http://127.0.0.1:8000/v1", model="m")
         >>> labeled.to_pandas()[["winner_model_a", "winner_model_b", "winner_tie"]]
     """
-    from arenapref.label import judge_battles
-
     data = battles if split is None else read(_split(battles, split), "battles")
     tell = reporter(progress, "label")
     try:
-        return judge_battles(data, _judge(judge, overrides), progress=_requests(tell))
+        with _labeling(judge, settings, overrides, tell) as labeler:
+            return labeler(data)
     finally:
         close(tell)
+
+
+@contextmanager
+def _labeling(
+    judge: Any, settings: JudgeSettings | None, overrides: Mapping[str, Any], tell: ProgressFn | None
+) -> Iterator[Callable[[pa.Table], LabelResult]]:
+    """The labeling function ``label`` and ``judge_eval`` run: ``settings`` opened as the command line
+    and the pipeline open them (``label.settings.open_judge``), or ``judge`` with ``overrides``."""
+    from arenapref.label import judge_battles
+    from arenapref.label.settings import JudgeSettings, open_judge
+    from arenapref.settings import settings_or_fields
+
+    if settings is None:
+        config = _judge(judge, overrides)
+        yield lambda t: judge_battles(t, config, progress=_requests(tell))
+        return
+    settings_or_fields(JudgeSettings, settings, overrides)  # settings and fields together: one sentence
+    if judge != "default":
+        from arenapref.errors import ArenaprefError
+
+        raise ArenaprefError("give `settings` or `judge`, not both (the settings name the judge: `spec`)")
+    with open_judge(settings, progress=_requests(tell)) as labeler:
+        yield labeler
 
 
 def _requests(tell: ProgressFn | None) -> Any:
@@ -433,31 +460,31 @@ def judge_eval(
     labeled: Any,
     judge: Any = "default",
     out_dir: str | Path = "judge-eval",
-    holdout: float = 0.3,
+    holdout: float | None = None,
     seed: int = 0,
     progress: Progress = None,
+    settings: JudgeSettings | None = None,
     **overrides: Any,
 ) -> JudgeEvalReport:
     """Measure a judge against human labels and fit a calibration map (saved under ``out_dir``).
+
+    ``judge``, ``settings`` and ``overrides`` as ``label``'s; ``holdout``: the share of rows held out to
+    test the calibration (``label.settings.JudgeEvalSettings``' default when None).
 
     Example::
 
         >>> rep = ap.judge_eval(train_df.head(200), base_url="http://127.0.0.1:8000/v1", model="m")
         >>> rep                   # accuracy, log loss, swap consistency, cost, calibration
     """
-    from arenapref.label import judge_battles
     from arenapref.label.evaluate import judge_eval as run
+    from arenapref.label.settings import JudgeEvalSettings
+    from arenapref.settings import build
 
-    config = _judge(judge, overrides)
+    held = None if holdout is None else build(JudgeEvalSettings, holdout=holdout)
     tell = reporter(progress, "judge-eval")
     try:
-        return run(
-            read(labeled, "battles"),
-            lambda t: judge_battles(t, config, progress=_requests(tell)),
-            out_dir,
-            holdout=holdout,
-            seed=seed,
-        )
+        with _labeling(judge, settings, overrides, tell) as labeler:
+            return run(read(labeled, "battles"), labeler, out_dir, settings=held, seed=seed)
     finally:
         close(tell)
 

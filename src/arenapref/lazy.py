@@ -7,25 +7,33 @@ __init__.py`` first, which must then not import the matching code (polars, rensa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from typing import Any
 
 
 def exports(
-    package: str, homes: Mapping[str, Sequence[str]]
+    package: str, names: Sequence[str], modules: str
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package``: each name of ``homes[module]`` comes from ``module``,
-    imported when the name is first asked for."""
-    home = {name: module for module, names in homes.items() for name in names}
+    """``__getattr__`` and ``__dir__`` for ``package``: each of ``names`` comes from the first of its
+    ``modules`` (space-separated, relative to the package unless spelled from ``arenapref.``) that defines
+    it, imported on first use."""
+    homes = [m if m.startswith("arenapref.") else f"{package}.{m}" for m in modules.split()]
+    found: dict[str, Any] = {}
 
     def getattr_(name: str) -> Any:
-        if name not in home:
+        if name not in names:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(import_module(home[name]), name)
+        if name not in found:
+            for home in homes:
+                module = import_module(home)
+                if hasattr(module, name):
+                    found[name] = getattr(module, name)
+                    break
+        return found[name]
 
     def dir_() -> list[str]:
-        return sorted(home)
+        return sorted(names)
 
     return getattr_, dir_
 

@@ -7,6 +7,7 @@ to ``arenapref.api.mine`` as the pipeline does.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -61,6 +62,9 @@ def _shown(model: type[MineSettings | RegenerateSettings], name: str) -> Any:
     return 0 if value is None and name in (*ZERO_IS_NONE, "max_prompts") else value
 
 
+_m, _r = partial(_shown, MineSettings), partial(_shown, RegenerateSettings)
+
+
 def languages_of(option: str) -> tuple[str, ...]:
     """--languages's comma-separated names as ``MineSettings.languages`` ("" is every language)."""
     return tuple(x.strip() for x in option.split(",") if x.strip())
@@ -86,12 +90,12 @@ def mine(
     key: Annotated[
         Literal["first", "all"],
         typer.Option("--key", help="Group by the first user turn or by all user turns."),
-    ] = _shown(MineSettings, "key"),
+    ] = _m("key"),
     near: Annotated[
         bool, typer.Option("--near", help="Also merge groups whose prompts are near-duplicates.")
-    ] = _shown(MineSettings, "near"),
-    near_threshold: Annotated[float, typer.Option(help="Jaccard threshold for --near.")] = _shown(
-        MineSettings, "near_threshold"
+    ] = _m("near"),
+    near_threshold: Annotated[float, typer.Option(help="Jaccard threshold for --near.")] = _m(
+        "near_threshold"
     ),
     answer_similarity: Annotated[
         float,
@@ -99,31 +103,27 @@ def mine(
             help="Drop a pair whose two answers are this similar (5-gram Jaccard): it teaches nothing; "
             "0 = keep them."
         ),
-    ] = _shown(MineSettings, "answer_similarity"),
+    ] = _m("answer_similarity"),
     languages: Annotated[
         str, typer.Option("--languages", help="Comma-separated allow-list of languages (default: all).")
     ] = ",".join(default_of(MineSettings, "languages")),
-    min_answer_chars: Annotated[
-        int, typer.Option(help="Drop answers shorter than this (characters).")
-    ] = _shown(MineSettings, "min_answer_chars"),
-    max_answer_chars: Annotated[
-        int, typer.Option(help="Drop answers longer than this; 0 = no limit.")
-    ] = _shown(MineSettings, "max_answer_chars"),
-    max_uses: Annotated[int, typer.Option(help="Pairs one conversation may appear in.")] = _shown(
-        MineSettings, "max_uses"
+    min_answer_chars: Annotated[int, typer.Option(help="Drop answers shorter than this (characters).")] = _m(
+        "min_answer_chars"
     ),
-    max_pairs_per_prompt: Annotated[int, typer.Option(help="Cap per prompt group; 0 = no cap.")] = _shown(
-        MineSettings, "max_pairs_per_prompt"
+    max_answer_chars: Annotated[int, typer.Option(help="Drop answers longer than this; 0 = no limit.")] = _m(
+        "max_answer_chars"
     ),
-    max_pairs_per_model_pair: Annotated[int, typer.Option(help="Cap per model pair; 0 = no cap.")] = _shown(
-        MineSettings, "max_pairs_per_model_pair"
+    max_uses: Annotated[int, typer.Option(help="Pairs one conversation may appear in.")] = _m("max_uses"),
+    max_pairs_per_prompt: Annotated[int, typer.Option(help="Cap per prompt group; 0 = no cap.")] = _m(
+        "max_pairs_per_prompt"
     ),
-    seed: Annotated[int, typer.Option(help="Seed for pairing order, caps and A/B slots.")] = _shown(
-        MineSettings, "seed"
+    max_pairs_per_model_pair: Annotated[int, typer.Option(help="Cap per model pair; 0 = no cap.")] = _m(
+        "max_pairs_per_model_pair"
     ),
+    seed: Annotated[int, typer.Option(help="Seed for pairing order, caps and A/B slots.")] = _m("seed"),
     exclude_threshold: Annotated[
         float, typer.Option(help="Near-duplicate threshold of the leakage guard.")
-    ] = _shown(MineSettings, "exclude_threshold"),
+    ] = _m("exclude_threshold"),
     dropped: Annotated[
         Path | None,
         typer.Option(
@@ -140,41 +140,41 @@ def mine(
     regenerate_model: Annotated[
         str | None,
         typer.Option(help="Ask this model for a second answer to prompts only one model answered."),
-    ] = _shown(RegenerateSettings, "model"),
+    ] = _r("model"),
     base_url: Annotated[
         str | None,
         typer.Option(
             envvar=["ARENAPREF_BASE_URL", "OPENAI_BASE_URL"],
             help="Endpoint for --regenerate-model (default: $ARENAPREF_BASE_URL, else $OPENAI_BASE_URL).",
         ),
-    ] = _shown(RegenerateSettings, "base_url"),
+    ] = _r("base_url"),
     api_key_env: Annotated[
         str, typer.Option(help="Environment variable holding the API key ('' for none).")
-    ] = _shown(RegenerateSettings, "api_key_env"),
+    ] = _r("api_key_env"),
     regen_cache: Annotated[
         Path | None,
         typer.Option(help="SQLite cache of regenerated answers (default: OUT.regen.sqlite); reruns resume."),
-    ] = _shown(RegenerateSettings, "cache"),
+    ] = _r("cache"),
     regen_max_prompts: Annotated[
         int, typer.Option(help="Regenerate at most this many prompts; 0 = all.")
-    ] = _shown(RegenerateSettings, "max_prompts"),
-    regen_max_requests: Annotated[int, typer.Option(help="Budget: HTTP requests; 0 = no cap.")] = _shown(
-        RegenerateSettings, "max_requests"
+    ] = _r("max_prompts"),
+    regen_max_requests: Annotated[int, typer.Option(help="Budget: HTTP requests; 0 = no cap.")] = _r(
+        "max_requests"
     ),
-    regen_max_tokens_total: Annotated[int, typer.Option(help="Budget: tokens; 0 = no cap.")] = _shown(
-        RegenerateSettings, "max_total_tokens"
+    regen_max_tokens_total: Annotated[int, typer.Option(help="Budget: tokens; 0 = no cap.")] = _r(
+        "max_total_tokens"
     ),
-    regen_max_cost: Annotated[float, typer.Option(help="Budget: USD (needs prices); 0 = no cap.")] = _shown(
-        RegenerateSettings, "max_cost"
+    regen_max_cost: Annotated[float, typer.Option(help="Budget: USD (needs prices); 0 = no cap.")] = _r(
+        "max_cost"
     ),
     regen_temperature: Annotated[
         float, typer.Option(help="Sampling temperature of regenerated answers.")
-    ] = _shown(RegenerateSettings, "temperature"),
-    regen_max_tokens: Annotated[int, typer.Option(help="max_tokens of each regenerated answer.")] = _shown(
-        RegenerateSettings, "max_tokens"
+    ] = _r("temperature"),
+    regen_max_tokens: Annotated[int, typer.Option(help="max_tokens of each regenerated answer.")] = _r(
+        "max_tokens"
     ),
-    regen_concurrency: Annotated[int, typer.Option(help="Concurrent requests to the endpoint.")] = _shown(
-        RegenerateSettings, "concurrency"
+    regen_concurrency: Annotated[int, typer.Option(help="Concurrent requests to the endpoint.")] = _r(
+        "concurrency"
     ),
     rejects: RejectsOption = None,
     json_out: JsonOption = False,

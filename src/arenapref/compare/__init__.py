@@ -23,27 +23,6 @@ if TYPE_CHECKING:
     from arenapref.compare.run import CompareResult, compare, compare_paths, compare_tables
     from arenapref.compare.settings import MIN_SHARED_CHARS, CompareSettings, GuardSettings
 
-# Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
-__getattr__, __dir__ = exports(
-    __name__,
-    {
-        "arenapref.compare.guard": ("GuardResult", "decontaminate", "find_leaks"),
-        "arenapref.compare.near": ("NearDupSettings", "near_pairs", "optimal_param"),
-        "arenapref.compare.normalize": (
-            "EMPTY_KEY",
-            "normalize_text",
-            "normalize_texts",
-            "normalize_turns",
-            "prompt_key",
-            "prompt_keys",
-            "turns_key",
-            "turns_keys",
-        ),
-        "arenapref.compare.run": ("CompareResult", "compare", "compare_paths", "compare_tables"),
-        "arenapref.compare.settings": ("MIN_SHARED_CHARS", "CompareSettings", "GuardSettings"),
-    },
-)
-
 __all__ = [
     "EMPTY_KEY",
     "MIN_SHARED_CHARS",
@@ -67,3 +46,5 @@ __all__ = [
     "turns_key",
     "turns_keys",
 ]
+# Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
+__getattr__, __dir__ = exports(__name__, __all__, "guard near normalize run settings")

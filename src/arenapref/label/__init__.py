@@ -48,37 +48,6 @@ if TYPE_CHECKING:
     from arenapref.llmclient.client import Budget, ChatClient
     from arenapref.llmclient.settings import default_base_url
 
-# Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
-__getattr__, __dir__ = exports(
-    __name__,
-    {
-        "arenapref.label.calibration": ("CalibrationMap", "fit_calibration", "log_loss"),
-        "arenapref.label.config": ("JudgeConfig", "load_judge", "render_messages"),
-        "arenapref.label.evaluate": ("EvalReport", "judge_eval"),
-        "arenapref.label.judge": (
-            "LabelResult",
-            "LabelStats",
-            "ajudge_battles",
-            "api_key_from_env",
-            "judge_battles",
-            "resolve_api_key",
-        ),
-        "arenapref.label.output": (
-            "Failure",
-            "default_failures_path",
-            "labeled_rows",
-            "write_labels",
-            "write_outputs",
-        ),
-        "arenapref.label.parse": ("VerdictError", "combine_orders", "parse_verdict"),
-        "arenapref.label.settings": ("JudgeSettings", "LabelSettings", "open_judge"),
-        "arenapref.label.teacher": ("PreferenceModel", "load_teacher", "swap_battles", "teacher_battles"),
-        "arenapref.llmclient.cache": ("JudgeCache", "OrderResult", "default_cache_path"),
-        "arenapref.llmclient.client": ("Budget", "ChatClient"),
-        "arenapref.llmclient.settings": ("default_base_url",),
-    },
-)
-
 __all__ = [
     "Budget",
     "CalibrationMap",
@@ -116,3 +85,8 @@ __all__ = [
     "write_labels",
     "write_outputs",
 ]
+# Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
+_LLMCLIENT = "arenapref.llmclient.cache arenapref.llmclient.client arenapref.llmclient.settings"
+__getattr__, __dir__ = exports(
+    __name__, __all__, f"calibration config evaluate judge output parse settings teacher {_LLMCLIENT}"
+)

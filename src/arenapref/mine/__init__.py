@@ -13,16 +13,6 @@ if TYPE_CHECKING:
     from arenapref.mine.miner import MineResult, mine_pairs
     from arenapref.mine.settings import MineSettings
 
-# Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
-__getattr__, __dir__ = exports(
-    __name__,
-    {
-        "arenapref.mine.accounting": ("DROPPED_SCHEMA",),
-        "arenapref.mine.filters": ("ERROR_TEXTS", "ErrorText"),
-        "arenapref.mine.funnel": ("Funnel",),
-        "arenapref.mine.miner": ("MineResult", "mine_pairs"),
-        "arenapref.mine.settings": ("MineSettings",),
-    },
-)
-
 __all__ = ["DROPPED_SCHEMA", "ERROR_TEXTS", "ErrorText", "Funnel", "MineResult", "MineSettings", "mine_pairs"]
+# Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
+__getattr__, __dir__ = exports(__name__, __all__, "accounting filters funnel miner settings")

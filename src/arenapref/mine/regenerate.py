@@ -100,18 +100,14 @@ def regeneration(settings: RegenerateSettings, default_cache: Path | None = None
         raise ArenaprefError(
             "regeneration needs `base_url` (or ARENAPREF_BASE_URL / OPENAI_BASE_URL in the environment)"
         )
+    # The settings' fields that the run keeps as they are; the others are resolved here.
+    same = settings.model_dump(exclude={"base_url", "api_key_env", "cache", "concurrency"})
     return Regeneration(
-        model=settings.model,
         base_url=base_url,
         api_key_env=settings.api_key_env or None,
         cache_path=Path(settings.cache) if settings.cache else default_cache,
-        temperature=settings.temperature,
-        max_tokens=settings.max_tokens,
-        max_prompts=settings.max_prompts,
-        max_requests=settings.max_requests,
-        max_total_tokens=settings.max_total_tokens,
-        max_cost=settings.max_cost,
         client=ClientSettings(concurrency=settings.concurrency),
+        **same,
     )
 
 
