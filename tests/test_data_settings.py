@@ -373,3 +373,26 @@ def test_data_functions_take_settings_or_fields_not_both(name: str) -> None:
             ArenaprefError, match=f"give `settings` or its fields, not both \\(got {field_name}\\)"
         ):
             fn(*_required_args(fn), settings=stage.model(), **{field_name: default})
+
+
+def test_a_compare_side_may_be_several_sources_with_their_rejects(tmp_path: Path) -> None:
+    """The pipeline's compare stage reads train and test as one side through ``ap.compare``: a side is a
+    list of paths or opened sources, read in order, and every source's reject log comes back."""
+    from arenapref.readers import open_source
+
+    generate(tmp_path / "s", conversations=400, battles=60, seed=2, malformed_share=0.05)
+    comp, lmsys = tmp_path / "s" / "competition", tmp_path / "s" / "lmsys"
+    sides = [comp / "train.csv", open_source(comp / "test.csv")]
+    both = api.compare(sides, lmsys, left_name="train+test", progress=False)
+    alone = [api.compare(p, lmsys, progress=False) for p in (comp / "train.csv", comp / "test.csv")]
+    left = both.report["left"]
+    assert left["name"] == "train+test" and left["path"] == [
+        str(p) for p in (comp / "train.csv", comp / "test.csv")
+    ]
+    assert left["records"] == sum(r.report["left"]["records"] for r in alone)
+    assert left["rejected_rows"] == sum(r.report["left"]["rejected_rows"] for r in alone) > 0
+    assert (
+        len(both.sources) == 3
+        and both.report["right"]["rejected_rows"] == alone[0].report["right"]["rejected_rows"]
+    )
+    assert both.report["left_in_right"]["matched"] == sum(r.report["left_in_right"]["matched"] for r in alone)
