@@ -23,11 +23,11 @@ from typer.main import get_command
 from arenapref import api
 from arenapref.cli import app
 from arenapref.cli.compare_cmd import FLAGS as COMPARE_FLAGS
-from arenapref.cli.mine_cmd import ZERO_IS_NONE, languages_of
+from arenapref.cli.mine_cmd import REGEN_FLAGS, REGEN_ZERO_IS_NONE, ZERO_IS_NONE, languages_of
 from arenapref.cli.topics_cmd import PROBE_FLAGS
 from arenapref.compare.settings import CompareSettings, GuardSettings
 from arenapref.errors import ArenaprefError
-from arenapref.mine.settings import MineSettings
+from arenapref.mine.settings import MineSettings, RegenerateSettings
 from arenapref.pipeline import run_pipeline
 from arenapref.pipeline.config import PipelineConfig, parse_config
 from arenapref.profile.settings import ProfileSettings
@@ -46,8 +46,8 @@ NOT_SETTINGS = {
 
 
 def _regenerate(option: str) -> bool:
-    """mine's regeneration options (``mine.regenerate.RegenerateSettings``; the pipeline has none)."""
-    return option.startswith("--regen") or option in ("--base-url", "--api-key-env")
+    """mine's regeneration options (``mine.settings.RegenerateSettings``, tested on their own below)."""
+    return option in REGEN_FLAGS.values()
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class Stage:
 STAGES = {
     "mine": Stage(
         MineSettings, "mine", ("mine",), (api.mine,), zero_is_none=ZERO_IS_NONE,
-        pipeline_only=("enabled", "exclude_train"), parsed={"languages": languages_of},
+        pipeline_only=("enabled", "exclude_train", "regenerate"), parsed={"languages": languages_of},
     ),
     "compare": Stage(CompareSettings, "compare", ("compare",), (api.compare,), COMPARE_FLAGS),
     "guard": Stage(
@@ -143,11 +143,16 @@ def test_api_keywords_are_the_settings(name: str, index: int) -> None:
     # The settings come in as keywords (one default: the model's); no parameter shadows one of them.
     assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     assert not set(params) & set(stage.model.model_fields), fn.__name__
-    args: list[Any] = [object()] * sum(
-        p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD for p in params.values()
-    )
     with pytest.raises(SettingsError, match="`no_such_setting` unknown key"):
-        fn(*args, no_such_setting=1)
+        fn(*_required_args(fn), no_such_setting=1)
+
+
+def _required_args(fn: Callable[..., Any]) -> list[Any]:
+    """Placeholders for a function's required positional arguments (never read: the settings fail first)."""
+    params = inspect.signature(fn).parameters.values()
+    return [object()] * sum(
+        p.default is inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD for p in params
+    )
 
 
 def _bad_values(model: type[BaseModel]) -> list[tuple[str, Any]]:
@@ -299,3 +304,95 @@ def test_topic_fit_settings_and_the_fit_recipe_share_every_default() -> None:
     assert "map_sample" in shared and "k" in shared
     for name in shared:
         assert TopicFitSettings.model_fields[name].default == recipe[name], name
+
+
+def test_regeneration_options_and_the_pipeline_table_are_the_regenerate_settings() -> None:
+    """``mine --regen-*`` and ``[mine.regenerate]`` are ``RegenerateSettings``: one set, one default each."""
+    options = _options("mine")
+    fields = RegenerateSettings.model_fields
+    assert set(REGEN_FLAGS) == set(fields)
+    for name, info in fields.items():
+        shown = options[REGEN_FLAGS[name]]
+        value = (shown or None) if name in REGEN_ZERO_IS_NONE else shown
+        assert value == info.default, name
+    section = PipelineConfig.model_fields["mine"].annotation
+    assert isinstance(section, type)
+    assert section.model_fields["regenerate"].annotation is RegenerateSettings
+    assert PipelineConfig().mine.regenerate == RegenerateSettings()
+    with pytest.raises(ArenaprefError) as piped:
+        parse_config({"mine": {"regenerate": {"max_cost": -1}}})
+    assert str(piped.value) == "PIPELINE.toml: mine.regenerate.max_cost: must be ≥ 0"
+
+
+def test_a_bad_regeneration_value_names_its_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = _argv("mine", tmp_path)
+    code, _, err = run_cli(
+        [*argv, "--regenerate-model", "m", "--base-url", "x", "--regen-max-tokens", "0"], capsys
+    )
+    assert (code, err) == (1, "error: --regen-max-tokens must be ≥ 1, not 0")
+
+
+def test_pipeline_and_command_line_regenerate_the_same_pairs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from arenapref.testing.judge_server import ServerSettings, serve_in_thread
+
+    with serve_in_thread(ServerSettings(seed=1)) as server:
+        ws = tmp_path / "ws"
+        regen = f'model = "regen"\nbase_url = "{server.base_url}"\napi_key_env = ""\nmax_prompts = 4'
+        cfg = _pipeline(ws, f"max_uses = 2\n[mine.regenerate]\n{regen}", "")
+        summary = run_pipeline(cfg, progress=False)
+        assert summary.status_of("mine").status == "ran"
+        cache = ws / "run" / "cache" / "regen.sqlite"
+        sent = server.stats(summary=True)["total"]
+        assert cache.is_file() and sent >= 4  # a turn each (multi-turn conversations ask more)
+        # The server's answers differ from call to call: the command line, given the pipeline's cache,
+        # must make the very same requests (every one found there, none sent) and write the same pairs.
+        pairs = tmp_path / "pairs.parquet"
+        argv = ["mine", str(ws / "synth" / "lmsys"), "-o", str(pairs), "--max-uses", "2", "--seed", "3"]
+        argv += ["--regenerate-model", "regen", "--base-url", server.base_url, "--api-key-env", ""]
+        argv += ["--regen-max-prompts", "4", "--regen-cache", str(cache), "--quiet"]
+        code, _, err = run_cli(argv, capsys)
+        assert code == 0, err
+        assert server.stats(summary=True)["total"] == sent
+    piped = pq.read_table(ws / "run" / "mine" / "pairs.parquet")
+    regenerated = piped.filter(pa.compute.equal(piped.column("source"), "regenerated"))
+    assert regenerated.num_rows == 4 and pq.read_table(pairs).equals(piped)
+
+
+@pytest.mark.parametrize("name", [n for n in STAGES if n in ("mine", "compare", "guard", "profile")])
+def test_data_functions_take_settings_or_fields_not_both(name: str) -> None:
+    stage = STAGES[name]
+    for fn in stage.functions:
+        assert "settings" in inspect.signature(fn).parameters, fn.__name__
+        field_name = next(iter(stage.model.model_fields))
+        default = stage.model.model_fields[field_name].default
+        with pytest.raises(
+            ArenaprefError, match=f"give `settings` or its fields, not both \\(got {field_name}\\)"
+        ):
+            fn(*_required_args(fn), settings=stage.model(), **{field_name: default})
+
+
+def test_a_compare_side_may_be_several_sources_with_their_rejects(tmp_path: Path) -> None:
+    """The pipeline's compare stage reads train and test as one side through ``ap.compare``: a side is a
+    list of paths or opened sources, read in order, and every source's reject log comes back."""
+    from arenapref.readers import open_source
+
+    generate(tmp_path / "s", conversations=400, battles=60, seed=2, malformed_share=0.05)
+    comp, lmsys = tmp_path / "s" / "competition", tmp_path / "s" / "lmsys"
+    sides = [comp / "train.csv", open_source(comp / "test.csv")]
+    both = api.compare(sides, lmsys, left_name="train+test", progress=False)
+    alone = [api.compare(p, lmsys, progress=False) for p in (comp / "train.csv", comp / "test.csv")]
+    left = both.report["left"]
+    assert left["name"] == "train+test" and left["path"] == [
+        str(p) for p in (comp / "train.csv", comp / "test.csv")
+    ]
+    assert left["records"] == sum(r.report["left"]["records"] for r in alone)
+    assert left["rejected_rows"] == sum(r.report["left"]["rejected_rows"] for r in alone) > 0
+    assert (
+        len(both.sources) == 3
+        and both.report["right"]["rejected_rows"] == alone[0].report["right"]["rejected_rows"]
+    )
+    assert both.report["left_in_right"]["matched"] == sum(r.report["left_in_right"]["matched"] for r in alone)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from arenapref.label import ajudge_battles, judge_battles
-from arenapref.mine.regenerate import RegenerateSettings, aregenerate, regenerate
+from arenapref.mine.regenerate import Regeneration, aregenerate, regenerate
 from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.topics.fit import FitSettings, Topic, TopicModel
 from arenapref.topics.titles import awrite_titles, write_titles
@@ -49,7 +49,7 @@ def test_sync_and_async_entry_points_inside_a_running_loop(tmp_path: Path) -> No
             before = server.stats(summary=True)["total"]
             again = await awrite_titles(_topic_map(), server.base_url, "title-model")
             after_titles = server.stats(summary=True)["total"]
-            settings = RegenerateSettings(
+            settings = Regeneration(
                 model="regen", base_url=server.base_url, api_key_env=None, cache_path=tmp_path / "r.sqlite"
             )
             regen_sync = regenerate(["What is a prime?", "Name a colour."], settings)

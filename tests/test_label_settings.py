@@ -130,3 +130,34 @@ def test_pipeline_and_command_line_give_the_same_judge_labels(
     )
     assert code == 0, err
     assert pq.read_table(out).equals(piped)
+
+
+def test_judge_eval_holdout_is_its_settings_default_and_checked_as_a_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from arenapref.label.settings import JudgeEvalSettings
+
+    assert _options("judge-eval")["--holdout"] == JudgeEvalSettings().holdout
+    argv = ["judge-eval", str(tmp_path / "in.csv"), "-o", str(tmp_path / "je"), "--judge", "default"]
+    code, _, err = run_cli([*argv, "--holdout", "1.5"], capsys)
+    assert (code, err) == (1, "error: --holdout must be < 1, not 1.5")
+
+
+def test_label_takes_judge_settings_as_the_command_line_opens_them(tmp_path: Path) -> None:
+    """``ap.label(settings=JudgeSettings(...))`` is ``open_judge``'s judge, budget included; with
+    fields too, or another judge, it is one sentence."""
+    import arenapref as ap
+    from arenapref.errors import ArenaprefError
+    from label_helpers import make_pairs
+
+    pairs = make_pairs(6)
+    settings = JudgeSettings(base_url="offline", cache=str(tmp_path / "c.sqlite"), max_requests=4)
+    capped = ap.label(pairs, settings=settings, progress=False)
+    assert capped.stats.orders_sent == 4 and capped.stats.failure_reasons.get("budget", 0) > 0
+    plain = ap.label(pairs, base_url="offline", progress=False)
+    whole = ap.label(pairs, settings=settings.model_copy(update={"max_requests": 0}), progress=False)
+    assert whole.stats.orders_cached == 4 and whole.to_arrow().equals(plain.to_arrow())
+    with pytest.raises(ArenaprefError, match=r"give `settings` or its fields, not both \(got model\)"):
+        ap.label(pairs, settings=settings, model="m", progress=False)
+    with pytest.raises(ArenaprefError, match="give `settings` or `judge`, not both"):
+        ap.label(pairs, "five_level", settings=settings, progress=False)

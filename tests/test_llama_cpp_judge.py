@@ -28,7 +28,7 @@ from arenapref.llmclient.cache import JudgeCache, request_key
 from arenapref.llmclient.llamacpp import llama_cpp_missing, serve_llama_cpp
 from arenapref.llmclient.settings import ClientSettings
 from arenapref.mine import MineSettings, mine_pairs
-from arenapref.mine.regenerate import RegenerateSettings, conversation_messages
+from arenapref.mine.regenerate import Regeneration, conversation_messages
 from arenapref.model.llm.smollm2 import smollm2_gguf
 from arenapref.readers import read_battles
 from arenapref.writers import write_parquet
@@ -142,7 +142,7 @@ def test_multi_turn_regeneration_with_a_real_model(
     """Real LMSYS conversations answered by one model each get a second side from SmolLM2, turn by turn,
     each turn asked given the user's turns and SmolLM2's own earlier answers."""
     cache = tmp_path / "regen.sqlite"
-    settings = RegenerateSettings(
+    settings = Regeneration(
         model="smollm2", base_url=llama_server, api_key_env=None, cache_path=cache, max_tokens=40,
         temperature=0.0, client=ClientSettings(concurrency=1, timeout_s=300.0),
     )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from arenapref.mine import MineSettings, mine_pairs
-from arenapref.mine.regenerate import RegenerateSettings
+from arenapref.mine.regenerate import Regeneration
 from arenapref.records import Conversation, Turn, conversations_table
 from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.writers import write_parquet
@@ -28,8 +28,8 @@ def _source(tmp_path: Path) -> Path:
     return write_parquet(conversations_table(convs), tmp_path / "convs.parquet")
 
 
-def _settings(base_url: str, cache: Path, **extra: object) -> RegenerateSettings:
-    return RegenerateSettings(model=REGEN, base_url=base_url, api_key_env=None, cache_path=cache, **extra)  # type: ignore[arg-type]
+def _settings(base_url: str, cache: Path, **extra: object) -> Regeneration:
+    return Regeneration(model=REGEN, base_url=base_url, api_key_env=None, cache_path=cache, **extra)  # type: ignore[arg-type]
 
 
 def test_regeneration_pairs_cache_and_resume(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ name and keyword arguments; the modules underneath stay the one definition of th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,11 +26,14 @@ if TYPE_CHECKING:
 
     from arenapref.compare.guard import GuardResult, Leaks
     from arenapref.compare.run import CompareResult
+    from arenapref.compare.settings import CompareSettings, GuardSettings
     from arenapref.executors.base import Executor
     from arenapref.label.evaluate import EvalReport as JudgeEvalReport
     from arenapref.label.judge import LabelResult
+    from arenapref.label.settings import JudgeSettings
     from arenapref.mine.miner import MineResult
-    from arenapref.mine.regenerate import RegenerateSettings
+    from arenapref.mine.regenerate import Regeneration
+    from arenapref.mine.settings import MineSettings, RegenerateSettings
     from arenapref.model.ablate import AblationReport
     from arenapref.model.evaluate import EvalReport
     from arenapref.model.leaderboard import Leaderboard
@@ -42,6 +46,7 @@ if TYPE_CHECKING:
         TrainSettings,
     )
     from arenapref.profile.core import Profile
+    from arenapref.profile.settings import ProfileSettings
     from arenapref.rejects import RejectLog
     from arenapref.topics.fit import TopicModel
     from arenapref.topics.probe import ProbeReport
@@ -90,12 +95,18 @@ def read(
 
 
 def profile(
-    data: Any, *, split: str | None = None, executor: Executor | None = None, **settings: Any
+    data: Any,
+    *,
+    split: str | None = None,
+    executor: Executor | None = None,
+    settings: ProfileSettings | None = None,
+    **fields: Any,
 ) -> Profile:
     """Rows, models, users, languages, token lengths and the label mix of one source.
 
-    ``settings`` are ``profile.settings.ProfileSettings`` fields (``tokenizer``); ``split`` picks one
-    split of a folder or DatasetDict with several; ``executor`` profiles the source's files on it.
+    ``fields`` are ``profile.settings.ProfileSettings`` fields (``tokenizer``), or pass ``settings``;
+    ``split`` picks one split of a folder or DatasetDict with several; ``executor`` profiles the
+    source's files on it.
 
     Example::
 
@@ -105,9 +116,9 @@ def profile(
     from arenapref.profile.core import profile_source
     from arenapref.profile.settings import ProfileSettings
     from arenapref.readers import open_source
-    from arenapref.settings import build
+    from arenapref.settings import settings_or_fields
 
-    options = build(ProfileSettings, **settings)
+    options = settings_or_fields(ProfileSettings, settings, fields)
     source = open_source(data, split=split)
     return profile_source(source, options.tokenizer, executor=executor)
 
@@ -121,13 +132,19 @@ def compare(
     split: str | None = None,
     executor: Executor | None = None,
     progress: Progress = None,
-    **settings: Any,
+    left_name: str | None = None,
+    right_name: str | None = None,
+    settings: CompareSettings | None = None,
+    **fields: Any,
 ) -> CompareResult:
     """Prompt overlap between two sources (or duplicates within one): exact, placeholder-masked and near.
 
-    ``settings`` are ``compare.settings.CompareSettings`` fields (``threshold``, ``turns``, ``text``,
-    ``mask_pii``, ``near``, ``sample``, ``seed``); ``split`` picks one split of a folder or DatasetDict
-    with several; ``executor`` (paths only) reads and matches on it (``arenapref.executors``).
+    ``fields`` are ``compare.settings.CompareSettings`` fields (``threshold``, ``turns``, ``text``,
+    ``mask_pii``, ``near``, ``sample``, ``seed``), or pass ``settings``; ``split`` picks one split of a
+    folder or DatasetDict with several. Paths and opened reader ``Source``s are streamed, and a side may
+    be a list of them (read in order as one side, named ``left_name``/``right_name``); ``executor``
+    (streamed sides only) reads and matches on it (``arenapref.executors``); ``result.sources`` holds
+    every source read, with its reject log.
 
     Example::
 
@@ -135,33 +152,36 @@ def compare(
         >>> res                    # shares both ways; res.to_pandas() is one row per match
     """
     from arenapref.compare.run import compare as run
+    from arenapref.compare.run import compare_paths
     from arenapref.compare.settings import CompareSettings
-    from arenapref.settings import build
+    from arenapref.readers import Source
+    from arenapref.settings import settings_or_fields
 
-    options = build(CompareSettings, **settings)
+    options = settings_or_fields(CompareSettings, settings, fields)
     tell = reporter(progress, "compare")
     counts = StageCounts(tell) if tell is not None else None
     try:
-        if not (isinstance(left, (str, Path)) and isinstance(right, (str, Path, type(None)))):
+        given = [*_many(left), *([] if right is None else _many(right))]
+        if not all(isinstance(x, (str, Path, Source)) for x in given):
             if executor is not None or format_left or format_right:
                 from arenapref.errors import ArenaprefError
 
                 raise ArenaprefError("`executor`, `format_left` and `format_right` apply to paths only")
-            return run(left, right, options, split)
-        from arenapref.compare.run import compare_paths
-
+            return run(left, right, options, split, left_name, right_name)
         sides = (left, left if right is None else right, options, format_left, format_right, counts)
-        return compare_paths(*sides, split=split, executor=executor)
+        return compare_paths(
+            *sides, split=split, executor=executor, left_name=left_name, right_name=right_name
+        )
     finally:
         close(tell)
 
 
-def _guard_options(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """``compare.settings.GuardSettings`` fields (checked) as the guard functions' keywords."""
+def _guard_options(settings: GuardSettings | None, fields: Mapping[str, Any]) -> GuardSettings:
+    """The guard's settings: ``settings``, or ``compare.settings.GuardSettings`` built from ``fields``."""
     from arenapref.compare.settings import GuardSettings
-    from arenapref.settings import build
+    from arenapref.settings import settings_or_fields
 
-    return build(GuardSettings, **settings).model_dump()
+    return settings_or_fields(GuardSettings, settings, fields)
 
 
 def decontaminate(
@@ -171,13 +191,15 @@ def decontaminate(
     split: str | None = None,
     protect_names: Sequence[str] | None = None,
     executor: Executor | None = None,
-    **settings: Any,
+    settings: GuardSettings | None = None,
+    **fields: Any,
 ) -> GuardResult:
     """Drop every candidate record whose prompt matches a protected source (exact, masked or near).
 
-    ``protect``: one source or a list (the competition's train and test, say); ``settings`` are
+    ``protect``: one source or a list (the competition's train and test, say); ``fields`` are
     ``compare.settings.GuardSettings`` fields (``threshold``, ``turns``, ``min_chars``, ``mask_pii``,
-    ``near``); ``split`` picks one split of ``candidates``; ``executor`` runs the matching on it.
+    ``near``), or pass ``settings``; ``split`` picks one split of ``candidates``; ``executor`` runs the
+    matching on it.
 
     Example::
 
@@ -186,9 +208,9 @@ def decontaminate(
     """
     from arenapref.compare.guard import decontaminate as run
 
-    options = _guard_options(settings)
+    options = _guard_options(settings, fields)
     table = _records(data=candidates if split is None else _split(candidates, split), what="candidates")
-    return run(table, _many(protect), protect_names=protect_names, executor=executor, **options)
+    return run(table, _many(protect), options, protect_names=protect_names, executor=executor)
 
 
 def _split(data: Any, split: str) -> Any:
@@ -203,11 +225,12 @@ def check_leakage(
     *,
     split: str | None = None,
     protect_names: Sequence[str] | None = None,
-    **settings: Any,
+    settings: GuardSettings | None = None,
+    **fields: Any,
 ) -> Leaks:
     """Audit a set you will not filter: which of its records match a protected source, and how.
 
-    The same matching rule and ``settings`` as ``decontaminate`` (one definition: ``compare.guard``).
+    The same matching rule and settings as ``decontaminate`` (one definition: ``compare.guard``).
 
     Example::
 
@@ -216,9 +239,9 @@ def check_leakage(
     """
     from arenapref.compare.guard import Leaks, find_leaks
 
-    options = _guard_options(settings)
+    options = _guard_options(settings, fields)
     table = _records(data if split is None else _split(data, split))
-    return Leaks(find_leaks(table, _many(protect), protect_names=protect_names, **options), table.num_rows)
+    return Leaks(find_leaks(table, _many(protect), options, protect_names=protect_names), table.num_rows)
 
 
 def fit_topics(
@@ -317,19 +340,22 @@ def mine(
     *,
     split: str | None = None,
     topics: str | Path | None = None,
-    regenerate: RegenerateSettings | None = None,
+    regenerate: RegenerateSettings | Regeneration | None = None,
     work_dir: str | Path | None = None,
     executor: Executor | None = None,
     progress: Progress = None,
-    **settings: Any,
+    settings: MineSettings | None = None,
+    **fields: Any,
 ) -> MineResult:
     """Battle pairs from conversation logs: the same prompt answered by two different models.
 
     ``exclude``: sources whose prompts must not appear in the pairs (the competition's train and test);
-    ``settings`` are ``mine.settings.MineSettings`` fields (``near``, ``languages``,
-    ``max_pairs_per_prompt``, ...); ``split`` picks one split of each source; ``topics`` a topic map
-    folder (adds topic columns); ``regenerate`` asks a model for second answers; ``executor`` runs the
-    scan and the grouping on it (``arenapref.executors``).
+    ``fields`` are ``mine.settings.MineSettings`` fields (``near``, ``languages``,
+    ``max_pairs_per_prompt``, ...), or pass ``settings``; ``split`` picks one split of each source;
+    ``topics`` a topic map folder (adds topic columns); ``regenerate`` asks a model for second answers
+    (``mine.settings.RegenerateSettings``, answers kept in the per-user cache unless its ``cache`` says
+    otherwise, or a ``mine.regenerate.Regeneration``);
+    ``executor`` runs the scan and the grouping on it (``arenapref.executors``).
 
     Example::
 
@@ -337,10 +363,13 @@ def mine(
         >>> pairs                 # the funnel; pairs.to_pandas() is the mined battles
     """
     from arenapref.mine.miner import mine_pairs
-    from arenapref.mine.settings import MineSettings
-    from arenapref.settings import build
+    from arenapref.mine.regenerate import regeneration
+    from arenapref.mine.settings import MineSettings, RegenerateSettings
+    from arenapref.settings import settings_or_fields
 
-    options = build(MineSettings, **settings)
+    options = settings_or_fields(MineSettings, settings, fields)
+    if isinstance(regenerate, RegenerateSettings):
+        regenerate = regeneration(regenerate)
     opened = [_split(s, split) if split is not None else s for s in _many(sources)]
     tell = reporter(progress, "mine")
     try:
@@ -372,27 +401,52 @@ def label(
     progress: Progress = None,
     *,
     split: str | None = None,
+    settings: JudgeSettings | None = None,
     **overrides: Any,
 ) -> LabelResult:
     """Label battles with an LLM judge (an OpenAI-compatible server); answers are cached on disk.
 
     ``judge``: a shipped judge name, a TOML file or a ``JudgeConfig``; ``overrides`` are its
-    ``with_overrides`` fields (``base_url``, ``model``, ``api_key_env``, ``concurrency``, ...); ``split``
-    picks one split of a folder or DatasetDict with several. Safe in a notebook's running event loop.
+    ``with_overrides`` fields (``base_url``, ``model``, ``api_key_env``, ``concurrency``, ...); or pass
+    ``settings`` (``label.settings.JudgeSettings``: the judge with budgets, price check and cache, as
+    ``arenapref label`` and the pipeline's label stage run it); ``split`` picks one split of a folder or
+    DatasetDict with several. Safe in a notebook's running event loop.
 
     Example::
 
         >>> labeled = ap.label(pairs.to_pandas().head(100), base_url="http://127.0.0.1:8000/v1", model="m")
         >>> labeled.to_pandas()[["winner_model_a", "winner_model_b", "winner_tie"]]
     """
-    from arenapref.label import judge_battles
-
     data = battles if split is None else read(_split(battles, split), "battles")
     tell = reporter(progress, "label")
     try:
-        return judge_battles(data, _judge(judge, overrides), progress=_requests(tell))
+        with _labeling(judge, settings, overrides, tell) as labeler:
+            return labeler(data)
     finally:
         close(tell)
+
+
+@contextmanager
+def _labeling(
+    judge: Any, settings: JudgeSettings | None, overrides: Mapping[str, Any], tell: ProgressFn | None
+) -> Iterator[Callable[[pa.Table], LabelResult]]:
+    """The labeling function ``label`` and ``judge_eval`` run: ``settings`` opened as the command line
+    and the pipeline open them (``label.settings.open_judge``), or ``judge`` with ``overrides``."""
+    from arenapref.label import judge_battles
+    from arenapref.label.settings import JudgeSettings, open_judge
+    from arenapref.settings import settings_or_fields
+
+    if settings is None:
+        config = _judge(judge, overrides)
+        yield lambda t: judge_battles(t, config, progress=_requests(tell))
+        return
+    settings_or_fields(JudgeSettings, settings, overrides)  # settings and fields together: one sentence
+    if judge != "default":
+        from arenapref.errors import ArenaprefError
+
+        raise ArenaprefError("give `settings` or `judge`, not both (the settings name the judge: `spec`)")
+    with open_judge(settings, progress=_requests(tell)) as labeler:
+        yield labeler
 
 
 def _requests(tell: ProgressFn | None) -> Any:
@@ -406,43 +460,33 @@ def judge_eval(
     labeled: Any,
     judge: Any = "default",
     out_dir: str | Path = "judge-eval",
-    holdout: float = 0.3,
+    holdout: float | None = None,
     seed: int = 0,
     progress: Progress = None,
+    settings: JudgeSettings | None = None,
     **overrides: Any,
 ) -> JudgeEvalReport:
     """Measure a judge against human labels and fit a calibration map (saved under ``out_dir``).
+
+    ``judge``, ``settings`` and ``overrides`` as ``label``'s; ``holdout``: the share of rows held out to
+    test the calibration (``label.settings.JudgeEvalSettings``' default when None).
 
     Example::
 
         >>> rep = ap.judge_eval(train_df.head(200), base_url="http://127.0.0.1:8000/v1", model="m")
         >>> rep                   # accuracy, log loss, swap consistency, cost, calibration
     """
-    from arenapref.label import judge_battles
     from arenapref.label.evaluate import judge_eval as run
-
-    config = _judge(judge, overrides)
-    tell = reporter(progress, "judge-eval")
-    try:
-        return run(
-            read(labeled, "battles"),
-            lambda t: judge_battles(t, config, progress=_requests(tell)),
-            out_dir,
-            holdout=holdout,
-            seed=seed,
-        )
-    finally:
-        close(tell)
-
-
-def _settings(cls: type[Any], settings: Any, fields: Mapping[str, Any]) -> Any:
-    """``settings`` as given, or built from keyword ``fields`` (one sentence naming a bad one)."""
-    from arenapref.errors import ArenaprefError
+    from arenapref.label.settings import JudgeEvalSettings
     from arenapref.settings import build
 
-    if settings is not None and fields:
-        raise ArenaprefError(f"give `settings` or its fields, not both (got {', '.join(sorted(fields))})")
-    return settings if settings is not None else build(cls, **fields)
+    held = None if holdout is None else build(JudgeEvalSettings, holdout=holdout)
+    tell = reporter(progress, "judge-eval")
+    try:
+        with _labeling(judge, settings, overrides, tell) as labeler:
+            return run(read(labeled, "battles"), labeler, out_dir, settings=held, seed=seed)
+    finally:
+        close(tell)
 
 
 def train(
@@ -472,8 +516,9 @@ def train(
     """
     from arenapref.model.kinds import TrainRequest, kind
     from arenapref.model.settings import TrainSettings
+    from arenapref.settings import settings_or_fields
 
-    s: TrainSettings = _settings(TrainSettings, settings, fields)
+    s = settings_or_fields(TrainSettings, settings, fields)
     request = TrainRequest(data, Path(out_dir), seed, dict(weights or {}), format, split, progress)
     return kind(s.model).train(request, s)
 
@@ -501,8 +546,9 @@ def evaluate(
     """
     from arenapref.model.evaluate import evaluate_model
     from arenapref.model.settings import EvaluateSettings
+    from arenapref.settings import settings_or_fields
 
-    s: EvaluateSettings = _settings(EvaluateSettings, settings, fields)
+    s = settings_or_fields(EvaluateSettings, settings, fields)
     sources = [data] if isinstance(data, (str, Path)) else data
     return evaluate_model(
         model, sources, truth, out_dir, rejects, format=format, task=s.task, split=split, bins=s.bins
@@ -566,8 +612,9 @@ def predict(
     """
     from arenapref.model.predict import predict_submission
     from arenapref.model.settings import PredictSettings
+    from arenapref.settings import settings_or_fields
 
-    s: PredictSettings = _settings(PredictSettings, settings, fields)
+    s = settings_or_fields(PredictSettings, settings, fields)
     return predict_submission(model, data, out, clip=s.clip, format=format, split=split, executor=executor)
 
 
@@ -591,8 +638,9 @@ def leaderboard(
     from arenapref.model.leaderboard import merge_pairs, pairs_from_battles, ratings, read_pairs
     from arenapref.model.settings import LeaderboardSettings
     from arenapref.readers import read_battles
+    from arenapref.settings import settings_or_fields
 
-    s: LeaderboardSettings = _settings(LeaderboardSettings, settings, fields)
+    s = settings_or_fields(LeaderboardSettings, settings, fields)
     parts = [
         read_pairs(d, format, split)
         if isinstance(d, (str, Path))

@@ -10,6 +10,7 @@ the key's dotted path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -77,4 +78,19 @@ def build(cls: type[S], **values: Any) -> S:
         raise SettingsError(field, problem) from None
 
 
-__all__ = ["SettingsError", "StageSettings", "build", "problem_text"]
+def settings_or_fields(cls: type[S], settings: S | None, fields: Mapping[str, Any]) -> S:
+    """A Python API function's settings: ``settings`` as given, or ``cls`` built from keyword ``fields``.
+
+    Every stage function takes either (``ap.mine(src, settings=s)`` or ``ap.mine(src, max_uses=2)``);
+    both at once would leave one silently unused, so that is one sentence naming the fields given.
+    """
+    if settings is None:
+        return build(cls, **fields)
+    if fields:
+        raise ArenaprefError(f"give `settings` or its fields, not both (got {', '.join(sorted(fields))})")
+    if not isinstance(settings, cls):
+        raise ArenaprefError(f"`settings` must be a {cls.__name__}, not {type(settings).__name__}")
+    return settings
+
+
+__all__ = ["SettingsError", "StageSettings", "build", "problem_text", "settings_or_fields"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from typer._click import Context
 from typer._click.globals import get_current_context
@@ -64,6 +65,12 @@ PARAMETER_FLAGS: dict[str, str] = {
 # key of the same name: only the runner's own options become flags there.
 PIPELINE_FLAGS: dict[str, str] = {"from_stage": "--from", "only": "--only"}
 _PARAMETER = re.compile(r"`([a-z_][a-z0-9_]*)`(=?)")
+
+
+def default_of(model: type[BaseModel], name: str) -> Any:
+    """A stage setting's default, read from its settings model: the value a command's option defaults to
+    (and ``--help`` shows), so that the default is written once, in the stage package."""
+    return model.model_fields[name].get_default(call_default_factory=True)
 
 
 def option_of(setting: str, flags: Mapping[str, str] | None = None) -> str:

@@ -24,6 +24,7 @@ from arenapref.cli.common import (
     RejectsOption,
     SplitOption,
     console,
+    default_of,
     emit_json,
     err_console,
     progress_enabled,
@@ -33,6 +34,7 @@ from arenapref.cli.common import (
     settings_options,
     start_command,
 )
+from arenapref.compare.settings import CompareSettings, GuardSettings
 from arenapref.errors import ArenaprefError, CheckFailed
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
 from arenapref.progress import ProgressFn, TextLines
@@ -42,8 +44,6 @@ if TYPE_CHECKING:
 
     from arenapref.readers import Source
 
-# compare.settings.MIN_SHARED_CHARS, without importing the compare package here (tests/test_data_settings.py).
-MIN_CHARS_DEFAULT = 32
 #: The options of the settings whose flag is not ``--`` and the name with dashes (both negate the setting).
 FLAGS = {"mask_pii": "--no-pii-mask", "near": "--no-near"}
 
@@ -152,7 +152,7 @@ def compare(
             "--out", "-o", help="Folder for matches.parquet, report.md, report.json (replaced as a whole)."
         ),
     ],
-    threshold: ThresholdOption = 0.8,
+    threshold: ThresholdOption = default_of(CompareSettings, "threshold"),
     fmt: FormatOption = None,
     format_left: Annotated[
         str | None, typer.Option("--format-left", help="Format of LEFT only (overrides --format).")
@@ -163,15 +163,19 @@ def compare(
     turns: Annotated[
         Literal["all", "first"],
         typer.Option("--turns", help="Compare the whole list of user turns, or the first user turn only."),
-    ] = "all",
+    ] = default_of(CompareSettings, "turns"),
     text: Annotated[
         Literal["prompt", "response"],
         typer.Option("--text", help="Compare prompts, or the answers of conversation sources."),
-    ] = "prompt",
-    no_pii_mask: NoPiiOption = False,
-    no_near: NoNearOption = False,
-    sample: Annotated[int, typer.Option(help="Matched pairs per kind shown side by side in the report.")] = 5,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the report's sample of matched pairs.")] = 0,
+    ] = default_of(CompareSettings, "text"),
+    no_pii_mask: NoPiiOption = not default_of(CompareSettings, "mask_pii"),
+    no_near: NoNearOption = not default_of(CompareSettings, "near"),
+    sample: Annotated[
+        int, typer.Option(help="Matched pairs per kind shown side by side in the report.")
+    ] = default_of(CompareSettings, "sample"),
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the report's sample of matched pairs.")
+    ] = default_of(CompareSettings, "seed"),
     split: SplitOption = None,
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
@@ -186,10 +190,13 @@ def compare(
     start_command(json_out, quiet)
     from arenapref import api
     from arenapref.compare.run import write_compare
+    from arenapref.settings import build
 
     values = {"threshold": threshold, "turns": turns, "text": text, "mask_pii": not no_pii_mask}
     values |= {"near": not no_near, "sample": sample, "seed": seed}
-    with settings_options(FLAGS), stage_progress() as tell, executor_for(executor, address) as ex:
+    with settings_options(FLAGS):
+        settings = build(CompareSettings, **values)
+    with stage_progress() as tell, executor_for(executor, address) as ex:
         result = api.compare(
             left,
             right,
@@ -198,7 +205,7 @@ def compare(
             split=split,
             executor=ex,
             progress=tell,
-            **values,
+            settings=settings,
         )
         paths = write_compare(result, out)
     rep = result.report
@@ -243,14 +250,13 @@ def compare(
 
 def _guard_options(
     threshold: float, turns: str, min_chars: int, no_pii_mask: bool, no_near: bool
-) -> dict[str, Any]:
-    """The guard's options as ``GuardSettings`` fields, checked before anything is read."""
-    from arenapref.compare.settings import GuardSettings
+) -> GuardSettings:
+    """The guard's options as ``GuardSettings``, checked before anything is read."""
     from arenapref.settings import build
 
     values = {"threshold": threshold, "turns": turns, "min_chars": min_chars}
     with settings_options(FLAGS):
-        return build(GuardSettings, **values, mask_pii=not no_pii_mask, near=not no_near).model_dump()
+        return build(GuardSettings, **values, mask_pii=not no_pii_mask, near=not no_near)
 
 
 def _read_candidates(path: Path, fmt: str | None, split: str | None) -> tuple[pa.Table, Source]:
@@ -284,11 +290,11 @@ def decontaminate_cmd(
         Path | None,
         typer.Option("--dropped", help="Dropped records with reason, scope and matched id (.parquet)."),
     ] = None,
-    threshold: ThresholdOption = 0.8,
-    turns: TurnsOption = "all",
-    min_chars: MinCharsOption = MIN_CHARS_DEFAULT,
-    no_pii_mask: NoPiiOption = False,
-    no_near: NoNearOption = False,
+    threshold: ThresholdOption = default_of(GuardSettings, "threshold"),
+    turns: TurnsOption = default_of(GuardSettings, "turns"),
+    min_chars: MinCharsOption = default_of(GuardSettings, "min_chars"),
+    no_pii_mask: NoPiiOption = not default_of(GuardSettings, "mask_pii"),
+    no_near: NoNearOption = not default_of(GuardSettings, "near"),
     fmt: FormatOption = None,
     protect_format: ProtectFormatOption = None,
     split: SplitOption = None,
@@ -317,7 +323,7 @@ def decontaminate_cmd(
         table, src = _read_candidates(candidates, fmt, split)
         if tell:
             tell("match", table.num_rows, None)
-        result = api.decontaminate(table, tables, protect_names=names, executor=ex, **options)
+        result = api.decontaminate(table, tables, protect_names=names, executor=ex, settings=options)
     if suffix == ".csv" and src.kind != "battles":
         raise ArenaprefError(
             f"--out {out}: CSV holds battles (competition layout); {candidates} holds {src.kind}"
@@ -364,11 +370,11 @@ def _write_records(table: pa.Table, path: Path, suffix: str, atomic_path: Any) -
 def check_leakage(
     file: Annotated[Path, typer.Argument(help="Records that must not leak (any supported format).")],
     protect: ProtectOption,
-    threshold: ThresholdOption = 0.8,
-    turns: TurnsOption = "all",
-    min_chars: MinCharsOption = MIN_CHARS_DEFAULT,
-    no_pii_mask: NoPiiOption = False,
-    no_near: NoNearOption = False,
+    threshold: ThresholdOption = default_of(GuardSettings, "threshold"),
+    turns: TurnsOption = default_of(GuardSettings, "turns"),
+    min_chars: MinCharsOption = default_of(GuardSettings, "min_chars"),
+    no_pii_mask: NoPiiOption = not default_of(GuardSettings, "mask_pii"),
+    no_near: NoNearOption = not default_of(GuardSettings, "near"),
     show: Annotated[int, typer.Option(help="Offending rows listed at most.")] = 20,
     fmt: FormatOption = None,
     protect_format: ProtectFormatOption = None,
@@ -392,7 +398,7 @@ def check_leakage(
         table, src = _read_candidates(file, fmt, split)
         if tell:
             tell("match", table.num_rows, None)
-        leaks = api.check_leakage(table, tables, protect_names=names, **options).leaks
+        leaks = api.check_leakage(table, tables, protect_names=names, settings=options).leaks
     _write_rejects([(str(file), src)], rejects)
     rows = leaks.slice(0, show).to_pylist()
     summary: dict[str, Any] = {

@@ -21,24 +21,26 @@ from arenapref.cli.common import (
     QuietOption,
     RejectsOption,
     SplitOption,
+    default_of,
     emit_json,
     err_console,
     open_input,
     progress_enabled,
     report_rejects,
     say,
+    settings_options,
     start_command,
 )
 from arenapref.errors import ArenaprefError, Incomplete
 from arenapref.executors.base import Executor
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
+from arenapref.label.settings import JudgeEvalSettings, JudgeSettings
 from arenapref.progress import TextLines
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from arenapref.label.judge import LabelResult
-    from arenapref.label.settings import JudgeSettings
     from arenapref.llmclient.cache import JudgeCache
 
 EXIT_CODES_HELP = (
@@ -144,8 +146,6 @@ def _judge_settings(**values: Any) -> JudgeSettings:
     """The options as ``JudgeSettings``; an impossible value is one sentence naming its option."""
     from pydantic import ValidationError
 
-    from arenapref.label.settings import JudgeSettings
-
     try:
         return JudgeSettings(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
@@ -232,9 +232,9 @@ def label(
     model: ModelOption = None,
     api_key_env: ApiKeyEnvOption = None,
     cache: CacheOption = None,
-    max_requests: MaxRequestsOption = 0,
-    max_tokens: MaxTokensOption = 0,
-    max_cost: MaxCostOption = 0.0,
+    max_requests: MaxRequestsOption = default_of(JudgeSettings, "max_requests"),
+    max_tokens: MaxTokensOption = default_of(JudgeSettings, "max_tokens"),
+    max_cost: MaxCostOption = default_of(JudgeSettings, "max_cost"),
     calibration: Annotated[
         Path | None, typer.Option("--calibration", help="Calibration map from judge-eval to apply.")
     ] = None,
@@ -340,15 +340,15 @@ def judge_eval_cmd(
     model: ModelOption = None,
     api_key_env: ApiKeyEnvOption = None,
     cache: CacheOption = None,
-    max_requests: MaxRequestsOption = 0,
-    max_tokens: MaxTokensOption = 0,
-    max_cost: MaxCostOption = 0.0,
+    max_requests: MaxRequestsOption = default_of(JudgeSettings, "max_requests"),
+    max_tokens: MaxTokensOption = default_of(JudgeSettings, "max_tokens"),
+    max_cost: MaxCostOption = default_of(JudgeSettings, "max_cost"),
     concurrency: ConcurrencyOption = None,
     timeout: TimeoutOption = None,
     max_attempts: MaxAttemptsOption = None,
     holdout: Annotated[
         float, typer.Option("--holdout", help="Share of rows held out to test calibration.")
-    ] = 0.3,
+    ] = default_of(JudgeEvalSettings, "holdout"),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the held-out split.")] = 0,
     fmt: FormatOption = None,
     mapping: MappingOption = None,
@@ -364,9 +364,10 @@ def judge_eval_cmd(
     """
     start_command(json_out, quiet)
     from arenapref.label.evaluate import judge_eval
+    from arenapref.settings import build
 
-    if not 0.0 < holdout < 1.0:
-        raise ArenaprefError("--holdout must be between 0 and 1")
+    with settings_options():
+        held = build(JudgeEvalSettings, holdout=holdout)
     if cache is not None and cache.resolve().is_relative_to(out.resolve()):
         raise ArenaprefError(
             f"--cache {cache} is inside the --out folder {out}, which judge-eval replaces as a whole; "
@@ -382,7 +383,7 @@ def judge_eval_cmd(
         _progress(judge is not None and progress_enabled()) as progress,
         _labeler(judge, teacher, options, calibration=None, progress=progress) as (run, _),
     ):
-        report = judge_eval(table, run, out, holdout=holdout, seed=seed)
+        report = judge_eval(table, run, out, settings=held, seed=seed)
     for line in report.lines():
         say(line)
     if json_out:

@@ -19,9 +19,11 @@ from arenapref.cli.common import (
     RejectsOption,
     SplitOption,
     console,
+    default_of,
     emit_json,
     start_command,
 )
+from arenapref.model.settings import LeaderboardSettings
 
 
 @app.command("leaderboard")
@@ -36,7 +38,9 @@ def leaderboard(
         list[Path] | None,
         typer.Option("--human", help="Human votes (model_a, model_b, winner) to compare the ranking with."),
     ] = None,
-    boot: Annotated[int, typer.Option("--boot", help="Bootstrap resamples for the intervals.")] = 100,
+    boot: Annotated[int, typer.Option("--boot", help="Bootstrap resamples for the intervals.")] = default_of(
+        LeaderboardSettings, "n_boot"
+    ),
     top: Annotated[int | None, typer.Option("--top", min=1, help="Print only the best N models.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
     out: Annotated[

@@ -1,13 +1,15 @@
 """``arenapref mine``: battle pairs from single-model conversations, with a funnel report.
 
-A thin adapter: the options are ``mine.settings.MineSettings``' fields (tests/test_data_settings.py
-checks the set, the defaults and the ranges), handed to ``arenapref.api.mine`` as the pipeline does.
+A thin adapter: the options are ``mine.settings.MineSettings``' fields and, for regeneration,
+``RegenerateSettings``' (tests/test_data_settings.py checks the sets, the defaults and the ranges), handed
+to ``arenapref.api.mine`` as the pipeline does.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -20,6 +22,7 @@ from arenapref.cli.common import (
     RejectsOption,
     SplitOption,
     console,
+    default_of,
     emit_json,
     open_input,
     protected_inputs,
@@ -31,9 +34,35 @@ from arenapref.cli.common import (
 from arenapref.cli.compare_cmd import stage_progress
 from arenapref.errors import ArenaprefError
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
+from arenapref.mine.settings import MineSettings, RegenerateSettings
 
 #: ``MineSettings`` fields whose ``None`` (no cap, no limit, no check) is 0 on the command line.
 ZERO_IS_NONE = ("answer_similarity", "max_answer_chars", "max_pairs_per_prompt", "max_pairs_per_model_pair")
+#: The option of each ``RegenerateSettings`` field (they share the command with ``MineSettings``').
+REGEN_FLAGS = {
+    "model": "--regenerate-model",
+    "base_url": "--base-url",
+    "api_key_env": "--api-key-env",
+    "cache": "--regen-cache",
+    "temperature": "--regen-temperature",
+    "max_tokens": "--regen-max-tokens",
+    "max_prompts": "--regen-max-prompts",
+    "max_requests": "--regen-max-requests",
+    "max_total_tokens": "--regen-max-tokens-total",
+    "max_cost": "--regen-max-cost",
+    "concurrency": "--regen-concurrency",
+}
+#: ``RegenerateSettings`` fields whose ``None`` is 0 (or '') on the command line.
+REGEN_ZERO_IS_NONE = ("max_prompts", "api_key_env")
+
+
+def _shown(model: type[MineSettings | RegenerateSettings], name: str) -> Any:
+    """A setting's default as its option shows it (0 for a cap's "none")."""
+    value = default_of(model, name)
+    return 0 if value is None and name in (*ZERO_IS_NONE, "max_prompts") else value
+
+
+_m, _r = partial(_shown, MineSettings), partial(_shown, RegenerateSettings)
 
 
 def languages_of(option: str) -> tuple[str, ...]:
@@ -61,30 +90,40 @@ def mine(
     key: Annotated[
         Literal["first", "all"],
         typer.Option("--key", help="Group by the first user turn or by all user turns."),
-    ] = "all",
+    ] = _m("key"),
     near: Annotated[
         bool, typer.Option("--near", help="Also merge groups whose prompts are near-duplicates.")
-    ] = False,
-    near_threshold: Annotated[float, typer.Option(help="Jaccard threshold for --near.")] = 0.8,
+    ] = _m("near"),
+    near_threshold: Annotated[float, typer.Option(help="Jaccard threshold for --near.")] = _m(
+        "near_threshold"
+    ),
     answer_similarity: Annotated[
         float,
         typer.Option(
             help="Drop a pair whose two answers are this similar (5-gram Jaccard): it teaches nothing; "
             "0 = keep them."
         ),
-    ] = 0.9,
+    ] = _m("answer_similarity"),
     languages: Annotated[
         str, typer.Option("--languages", help="Comma-separated allow-list of languages (default: all).")
-    ] = "",
-    min_answer_chars: Annotated[int, typer.Option(help="Drop answers shorter than this (characters).")] = 1,
-    max_answer_chars: Annotated[int, typer.Option(help="Drop answers longer than this; 0 = no limit.")] = 0,
-    max_uses: Annotated[int, typer.Option(help="Pairs one conversation may appear in.")] = 1,
-    max_pairs_per_prompt: Annotated[int, typer.Option(help="Cap per prompt group; 0 = no cap.")] = 5,
-    max_pairs_per_model_pair: Annotated[int, typer.Option(help="Cap per model pair; 0 = no cap.")] = 0,
-    seed: Annotated[int, typer.Option(help="Seed for pairing order, caps and A/B slots.")] = 0,
+    ] = ",".join(default_of(MineSettings, "languages")),
+    min_answer_chars: Annotated[int, typer.Option(help="Drop answers shorter than this (characters).")] = _m(
+        "min_answer_chars"
+    ),
+    max_answer_chars: Annotated[int, typer.Option(help="Drop answers longer than this; 0 = no limit.")] = _m(
+        "max_answer_chars"
+    ),
+    max_uses: Annotated[int, typer.Option(help="Pairs one conversation may appear in.")] = _m("max_uses"),
+    max_pairs_per_prompt: Annotated[int, typer.Option(help="Cap per prompt group; 0 = no cap.")] = _m(
+        "max_pairs_per_prompt"
+    ),
+    max_pairs_per_model_pair: Annotated[int, typer.Option(help="Cap per model pair; 0 = no cap.")] = _m(
+        "max_pairs_per_model_pair"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed for pairing order, caps and A/B slots.")] = _m("seed"),
     exclude_threshold: Annotated[
         float, typer.Option(help="Near-duplicate threshold of the leakage guard.")
-    ] = 0.8,
+    ] = _m("exclude_threshold"),
     dropped: Annotated[
         Path | None,
         typer.Option(
@@ -101,32 +140,42 @@ def mine(
     regenerate_model: Annotated[
         str | None,
         typer.Option(help="Ask this model for a second answer to prompts only one model answered."),
-    ] = None,
+    ] = _r("model"),
     base_url: Annotated[
         str | None,
         typer.Option(
             envvar=["ARENAPREF_BASE_URL", "OPENAI_BASE_URL"],
             help="Endpoint for --regenerate-model (default: $ARENAPREF_BASE_URL, else $OPENAI_BASE_URL).",
         ),
-    ] = None,
+    ] = _r("base_url"),
     api_key_env: Annotated[
         str, typer.Option(help="Environment variable holding the API key ('' for none).")
-    ] = "OPENAI_API_KEY",
+    ] = _r("api_key_env"),
     regen_cache: Annotated[
         Path | None,
         typer.Option(help="SQLite cache of regenerated answers (default: OUT.regen.sqlite); reruns resume."),
-    ] = None,
+    ] = _r("cache"),
     regen_max_prompts: Annotated[
         int, typer.Option(help="Regenerate at most this many prompts; 0 = all.")
-    ] = 0,
-    regen_max_requests: Annotated[int, typer.Option(help="Budget: HTTP requests; 0 = no cap.")] = 0,
-    regen_max_tokens_total: Annotated[int, typer.Option(help="Budget: tokens; 0 = no cap.")] = 0,
-    regen_max_cost: Annotated[float, typer.Option(help="Budget: USD (needs prices); 0 = no cap.")] = 0.0,
+    ] = _r("max_prompts"),
+    regen_max_requests: Annotated[int, typer.Option(help="Budget: HTTP requests; 0 = no cap.")] = _r(
+        "max_requests"
+    ),
+    regen_max_tokens_total: Annotated[int, typer.Option(help="Budget: tokens; 0 = no cap.")] = _r(
+        "max_total_tokens"
+    ),
+    regen_max_cost: Annotated[float, typer.Option(help="Budget: USD (needs prices); 0 = no cap.")] = _r(
+        "max_cost"
+    ),
     regen_temperature: Annotated[
         float, typer.Option(help="Sampling temperature of regenerated answers.")
-    ] = 0.7,
-    regen_max_tokens: Annotated[int, typer.Option(help="max_tokens of each regenerated answer.")] = 1024,
-    regen_concurrency: Annotated[int, typer.Option(help="Concurrent requests to the endpoint.")] = 16,
+    ] = _r("temperature"),
+    regen_max_tokens: Annotated[int, typer.Option(help="max_tokens of each regenerated answer.")] = _r(
+        "max_tokens"
+    ),
+    regen_concurrency: Annotated[int, typer.Option(help="Concurrent requests to the endpoint.")] = _r(
+        "concurrency"
+    ),
     rejects: RejectsOption = None,
     json_out: JsonOption = False,
     quiet: QuietOption = False,
@@ -147,10 +196,8 @@ def mine(
     """
     start_command(json_out, quiet)
     from arenapref import api
-    from arenapref.llmclient.settings import ClientSettings
     from arenapref.mine.output import check_outputs, write_result
-    from arenapref.mine.regenerate import RegenerateSettings
-    from arenapref.mine.settings import MineSettings
+    from arenapref.mine.regenerate import regeneration
     from arenapref.rejects import RejectLog
     from arenapref.settings import build
 
@@ -174,25 +221,24 @@ def mine(
         settings = build(
             MineSettings, **{k: (v or None) if k in ZERO_IS_NONE else v for k, v in values.items()}
         )
-    regen = None
-    if regenerate_model:
-        if not base_url:
-            raise ArenaprefError(
-                "--regenerate-model needs --base-url (or ARENAPREF_BASE_URL / OPENAI_BASE_URL)"
-            )
-        regen = RegenerateSettings(
-            model=regenerate_model,
-            base_url=base_url,
-            api_key_env=api_key_env or None,
-            cache_path=regen_cache or out.with_name(out.name + ".regen.sqlite"),
-            temperature=regen_temperature,
-            max_tokens=regen_max_tokens,
-            max_prompts=regen_max_prompts or None,
-            max_requests=regen_max_requests,
-            max_total_tokens=regen_max_tokens_total,
-            max_cost=regen_max_cost,
-            client=ClientSettings(concurrency=max(1, regen_concurrency)),
-        )
+    if regenerate_model and not base_url:
+        raise ArenaprefError("--regenerate-model needs --base-url (or ARENAPREF_BASE_URL / OPENAI_BASE_URL)")
+    regen_values = {
+        "model": regenerate_model or None,
+        "base_url": base_url,
+        "api_key_env": api_key_env or None,
+        "cache": None if regen_cache is None else str(regen_cache),
+        "temperature": regen_temperature,
+        "max_tokens": regen_max_tokens,
+        "max_prompts": regen_max_prompts or None,
+        "max_requests": regen_max_requests,
+        "max_total_tokens": regen_max_tokens_total,
+        "max_cost": regen_max_cost,
+        "concurrency": regen_concurrency,
+    }
+    with settings_options(REGEN_FLAGS, zero_is_none=REGEN_ZERO_IS_NONE):
+        regen_settings = build(RegenerateSettings, **regen_values)
+    regen = regeneration(regen_settings, default_cache=out.with_name(out.name + ".regen.sqlite"))
     opened = [open_input(p, fmt, split=split) for p in sources]
     for src in opened:
         if src.kind != "conversations":
@@ -207,7 +253,7 @@ def mine(
             regenerate=regen,
             executor=ex,
             progress=tell,
-            **settings.model_dump(),
+            settings=settings,
         )
         written = write_result(result, out, dropped, inputs)
     result.funnel.print(console)

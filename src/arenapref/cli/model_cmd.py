@@ -22,6 +22,7 @@ from arenapref.cli.common import (
     SplitOption,
     command_progress,
     console,
+    default_of,
     emit_json,
     progress_enabled,
     report_rejects,
@@ -30,6 +31,12 @@ from arenapref.cli.common import (
 from arenapref.errors import ArenaprefError
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
 from arenapref.model.kinds import KINDS
+from arenapref.model.settings import (
+    AblateSettings,
+    EvaluateSettings,
+    PredictSettings,
+    TrainSettings,
+)
 from arenapref.rejects import RejectLog
 
 ModelDir = Annotated[Path, typer.Argument(help="Model folder written by `arenapref train`.")]
@@ -106,7 +113,7 @@ def train(
             "hold-out, since every fold is a full fine-tune).",
         ),
     ] = None,
-    model: ModelName = "lgbm",
+    model: ModelName = default_of(TrainSettings, "model"),
     base: Annotated[
         Path | None,
         typer.Option(
@@ -123,12 +130,14 @@ def train(
     ] = None,
     embeddings: Annotated[
         bool, typer.Option("--embeddings", help="Add MiniLM sentence-embedding features (slow, lgbm only).")
-    ] = False,
-    seeds: Annotated[int, typer.Option("--seeds", help="Boosters averaged in the seed ensemble (lgbm).")] = 3,
+    ] = default_of(TrainSettings, "embeddings"),
+    seeds: Annotated[
+        int, typer.Option("--seeds", help="Boosters averaged in the seed ensemble (lgbm).")
+    ] = default_of(TrainSettings, "seeds"),
     param: ParamOption = None,
     seed: Seed = 0,
-    task: TaskOption = "auto",
-    ties: TiesOption = "drop",
+    task: TaskOption = default_of(TrainSettings, "task"),
+    ties: TiesOption = default_of(TrainSettings, "ties"),
     fmt: FormatOption = None,
     split: SplitOption = None,
     rejects: RejectsOption = None,
@@ -184,8 +193,10 @@ def evaluate(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for the diagram and metrics.json.")
     ] = None,
-    task: TaskOption = "auto",
-    bins: Annotated[int, typer.Option("--bins", help="Bins of the reliability diagram.")] = 10,
+    task: TaskOption = default_of(EvaluateSettings, "task"),
+    bins: Annotated[int, typer.Option("--bins", help="Bins of the reliability diagram.")] = default_of(
+        EvaluateSettings, "bins"
+    ),
     fmt: FormatOption = None,
     split: SplitOption = None,
     rejects: RejectsOption = None,
@@ -221,7 +232,9 @@ def predict(
     model_dir: ModelDir,
     test: Annotated[Path, typer.Argument(help="Battles to predict (the competition's test.csv).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Submission CSV to write.")],
-    clip: Annotated[float, typer.Option("--clip", help="Keep probabilities in [clip, 1-clip].")] = 1e-4,
+    clip: Annotated[float, typer.Option("--clip", help="Keep probabilities in [clip, 1-clip].")] = default_of(
+        PredictSettings, "clip"
+    ),
     fmt: FormatOption = None,
     split: SplitOption = None,
     rejects: RejectsOption = None,
@@ -296,9 +309,8 @@ def ablate(
         list[Path] | None, typer.Option("--holdout", help="Held-out human-labeled battles to score on.")
     ] = None,
     holdout_frac: Annotated[
-        float | None,
-        typer.Option("--holdout-frac", help="Hold out this share of --base's prompts instead (default 0.3)."),
-    ] = None,
+        float, typer.Option("--holdout-frac", help="Hold out this share of --base's prompts instead.")
+    ] = default_of(AblateSettings, "holdout_frac"),
     extra_weights: Annotated[
         str | None,
         typer.Option("--extra-weights", help="Sample weights of extra rows, comma-separated, e.g. 0.5,1."),
@@ -311,17 +323,19 @@ def ablate(
     ] = None,
     repeats: Annotated[
         int, typer.Option("--repeats", help="Trainings per arm with different seeds (averaged).")
-    ] = 3,
+    ] = default_of(AblateSettings, "repeats"),
     topics: Annotated[
         Path | None,
         typer.Option("--topics", help="Topic map folder (`topics fit`) for a per-topic breakdown."),
     ] = None,
-    model: ModelName = "lgbm",
+    model: ModelName = default_of(AblateSettings, "model"),
     param: ParamOption = None,
-    boot: Annotated[int, typer.Option("--boot", help="Bootstrap resamples.")] = 1000,
+    boot: Annotated[int, typer.Option("--boot", help="Bootstrap resamples.")] = default_of(
+        AblateSettings, "n_boot"
+    ),
     seed: Seed = 0,
-    task: TaskOption = "auto",
-    ties: TiesOption = "drop",
+    task: TaskOption = default_of(TrainSettings, "task"),
+    ties: TiesOption = default_of(TrainSettings, "ties"),
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the report as JSON here.")] = None,
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write the curve as a PNG here (default: beside --out).")

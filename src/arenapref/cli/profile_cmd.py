@@ -17,6 +17,7 @@ from arenapref.cli.common import (
     RejectsOption,
     SplitOption,
     console,
+    default_of,
     emit_json,
     open_input,
     report_rejects,
@@ -25,7 +26,7 @@ from arenapref.cli.common import (
     start_command,
 )
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
-from arenapref.profile.settings import DEFAULT_TOKENIZER, TOKENIZERS
+from arenapref.profile.settings import TOKENIZERS, ProfileSettings
 
 PIPED_WIDTH = 180
 
@@ -46,7 +47,7 @@ def profile(
             envvar="ARENAPREF_TOKENIZER",
             help=f"Token counts use this bundled encoding: {', '.join(TOKENIZERS)}.",
         ),
-    ] = DEFAULT_TOKENIZER,
+    ] = default_of(ProfileSettings, "tokenizer"),
     fmt: FormatOption = None,
     mapping: MappingOption = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Models and languages listed per source.")] = 10,
@@ -74,7 +75,6 @@ def profile(
         render_table,
         write_json,
     )
-    from arenapref.profile.settings import ProfileSettings
     from arenapref.rejects import RejectLog
     from arenapref.settings import build
 
@@ -84,10 +84,10 @@ def profile(
         if target is not None:
             output_suffix(target, allowed)
     with settings_options():
-        settings = build(ProfileSettings, tokenizer=tokenizer).model_dump()
+        settings = build(ProfileSettings, tokenizer=tokenizer)
     sources = [open_input(p, fmt, mapping, encoding, split) for p in paths]
     with executor_for(executor, address) as ex:
-        profiles = [api.profile(s, executor=ex, **settings) for s in sources]
+        profiles = [api.profile(s, executor=ex, settings=settings) for s in sources]
     # Piped output (logs, files) has no terminal to fit, so tables keep their natural width there.
     shown = console if console.is_terminal else Console(width=PIPED_WIDTH, soft_wrap=True, file=console.file)
     shown.print(render_table(profiles))

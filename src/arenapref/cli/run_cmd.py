@@ -9,7 +9,16 @@ from typing import Annotated, Any
 import typer
 
 from arenapref.cli.app import app
-from arenapref.cli.common import JsonOption, QuietOption, emit_json, progress_enabled, say, start_command
+from arenapref.cli.common import (
+    PIPELINE_FLAGS,
+    JsonOption,
+    QuietOption,
+    emit_json,
+    flags_for_parameters,
+    progress_enabled,
+    say,
+    start_command,
+)
 
 
 @app.command("run")
@@ -36,7 +45,7 @@ def run(
         from_stage=from_stage,
         only=only,
         progress=progress_enabled(),
-        on_stage=lambda s: say(s.line()),
+        on_stage=lambda s: say(flags_for_parameters(s.line(), PIPELINE_FLAGS)),
     )
     ran = sum(1 for s in summary.stages if s.status == "ran")
     tracked = f"; MLflow run {summary.tracked}" if summary.tracked else ""

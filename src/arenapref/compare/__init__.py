@@ -3,20 +3,25 @@ leakage guard that later stages call before anything reaches training data."""
 
 from __future__ import annotations
 
-from arenapref.compare.guard import GuardResult, decontaminate, find_leaks
-from arenapref.compare.near import NearDupSettings, near_pairs, optimal_param
-from arenapref.compare.normalize import (
-    EMPTY_KEY,
-    normalize_text,
-    normalize_texts,
-    normalize_turns,
-    prompt_key,
-    prompt_keys,
-    turns_key,
-    turns_keys,
-)
-from arenapref.compare.run import CompareResult, compare, compare_paths, compare_tables
-from arenapref.compare.settings import MIN_SHARED_CHARS, CompareSettings, GuardSettings
+from typing import TYPE_CHECKING
+
+from arenapref.lazy import exports
+
+if TYPE_CHECKING:
+    from arenapref.compare.guard import GuardResult, decontaminate, find_leaks
+    from arenapref.compare.near import NearDupSettings, near_pairs, optimal_param
+    from arenapref.compare.normalize import (
+        EMPTY_KEY,
+        normalize_text,
+        normalize_texts,
+        normalize_turns,
+        prompt_key,
+        prompt_keys,
+        turns_key,
+        turns_keys,
+    )
+    from arenapref.compare.run import CompareResult, compare, compare_paths, compare_tables
+    from arenapref.compare.settings import MIN_SHARED_CHARS, CompareSettings, GuardSettings
 
 __all__ = [
     "EMPTY_KEY",
@@ -41,3 +46,5 @@ __all__ = [
     "turns_key",
     "turns_keys",
 ]
+# Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
+__getattr__, __dir__ = exports(__name__, __all__, "guard near normalize run settings")

@@ -45,8 +45,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -63,13 +64,14 @@ from arenapref.compare.normalize import (
     text_sizes,
 )
 from arenapref.compare.overlap import KINDS, record_ids
-from arenapref.compare.settings import MIN_SHARED_CHARS, TurnsMode
+from arenapref.compare.settings import GuardSettings, TurnsMode
 from arenapref.compare.sources import as_table
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
 from arenapref.executors.base import BlockStep, Executor, run_step
 from arenapref.executors.shards import table_blocks
 from arenapref.records import user_turns
+from arenapref.settings import settings_or_fields
 from arenapref.threads import default_threads
 
 LEAK_COLUMNS = (
@@ -730,15 +732,11 @@ def _span_matches(
 def find_leaks(
     table: object,
     protect: Sequence[object],
-    threshold: float = 0.8,
+    settings: GuardSettings | None = None,
     *,
-    turns: TurnsMode = "all",
-    mask_pii: bool = True,
-    near: bool = True,
-    settings: NearDupSettings | None = None,
-    min_chars: int = MIN_SHARED_CHARS,
     protect_names: Sequence[str] | None = None,
     executor: Executor | None = None,
+    **fields: Any,
 ) -> pa.Table:
     """One row per record of ``table`` (a Table, path or DataFrame) that matches any protected record,
     with the best such match.
@@ -748,17 +746,15 @@ def find_leaks(
     ``reason`` ('exact', 'placeholder', 'near'), ``rule`` (one of ``RULES``), ``protected_id``,
     ``protected_source`` (index in
     ``protect``), ``similarity``, ``scope`` (one of ``SCOPES``) and ``shared_turns``. See the module
-    docstring for the matching rule. Empty prompts never match. ``executor``: where every record's prefix
-    keys and masked turns are computed, one row slice per block (``SideStep``); the matching then runs
-    here, with the same result.
+    docstring for the matching rule. Empty prompts never match. ``settings``: the rule's knobs
+    (``compare.settings.GuardSettings``), or its fields as keywords (``threshold=0.7``, ``turns="first"``).
+    ``executor``: where every record's prefix keys and masked turns are computed, one row slice per block
+    (``SideStep``); the matching then runs here, with the same result.
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ArenaprefError(f"the near-duplicate threshold must lie in (0, 1], got {threshold}")
-    if min_chars < 0:
-        raise ArenaprefError(f"min_chars must not be negative, got {min_chars}")
+    guard = settings_or_fields(GuardSettings, settings, fields)
+    turns, mask_pii, min_chars = guard.turns, guard.mask_pii, guard.min_chars
     tables, _ = read_protected(protect, protect_names)
     table, _, _ = as_table(table, "candidates")
-    settings = replace(settings or NearDupSettings(), threshold=threshold)
     cand = run_step(SideStep(table, turns, mask_pii), executor)
     sides = [run_step(SideStep(t, turns, mask_pii), executor) for t in tables]
     prot = concat_sides(sides)
@@ -772,9 +768,9 @@ def find_leaks(
     done = pl.concat([f.get_column("rec") for f in found]).unique()
     spans = _span_matches(cand, prot, turns, min_chars, done)
     found.append(spans)
-    if near:
+    if guard.near:
         done = pl.concat([done, spans.get_column("rec")]).unique()
-        nm = _near_matches(cand, prot, settings, min_chars, done)
+        nm = _near_matches(cand, prot, NearDupSettings(threshold=guard.threshold), min_chars, done)
         if nm.height:
             found.append(
                 nm.with_columns(
@@ -860,33 +856,13 @@ def _leak_table(best: pl.DataFrame, cand: PrefixSide, prot: PrefixSide, source_o
 
 
 def decontaminate(
-    candidates: object,
-    protect: Sequence[object],
-    threshold: float = 0.8,
-    *,
-    turns: TurnsMode = "all",
-    mask_pii: bool = True,
-    near: bool = True,
-    settings: NearDupSettings | None = None,
-    min_chars: int = MIN_SHARED_CHARS,
-    protect_names: Sequence[str] | None = None,
-    executor: Executor | None = None,
+    candidates: object, protect: Sequence[object], settings: GuardSettings | None = None, **options: Any
 ) -> GuardResult:
     """Split ``candidates`` (a Table or a path) into records that match no protected record (kept) and
-    those that do (dropped, with the reason and the matched protected id); see ``find_leaks``."""
+    those that do (dropped, with the reason and the matched protected id); ``settings`` and ``options``
+    (``protect_names``, ``executor`` and the settings' fields) as ``find_leaks``'s."""
     table, _, _ = as_table(candidates, "candidates")
-    leaks = find_leaks(
-        table,
-        protect,
-        threshold,
-        turns=turns,
-        mask_pii=mask_pii,
-        near=near,
-        settings=settings,
-        min_chars=min_chars,
-        protect_names=protect_names,
-        executor=executor,
-    )
+    leaks = find_leaks(table, protect, settings, **options)
     mask = np.zeros(table.num_rows, dtype=bool)
     rows = leaks.column("row").to_numpy()
     mask[rows] = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -342,7 +342,7 @@ class PromptSetStep(BlockStep[Shard, ShardPrompts, PromptSet]):
 
 
 def read_prompt_set(
-    path: str | Path,
+    path: str | Path | Source,
     format: str | None = None,
     settings: CompareSettings | None = None,
     progress: Progress | None = None,
@@ -355,22 +355,76 @@ def read_prompt_set(
     Answer files and ``question.jsonl`` get the views of ``load_source``; they are small, and read here
     even with an ``executor`` (which otherwise reads one file per block: ``PromptSetStep``).
     ``progress`` is called as ``progress(stage, records)`` after every batch (every file on an executor).
-    ``split``: the split of a folder with split files to read.
+    ``split``: the split of a folder with split files to read. ``path`` may be a ``Source`` already
+    opened (in the layout its caller chose), read as it is.
     """
     settings = settings or CompareSettings()
-    p = Path(path)
-    if p.is_file() and (p.parent.name == "model_answer" or p.name == "question.jsonl"):
-        table, src = load_source(p, format, split)
-        if progress is not None:
-            progress(stage, table.num_rows)
-        return prompt_set(table, settings.turns, settings.mask_pii, settings.text), src
-    src = open_source(p, format, split=split)
+    if isinstance(path, Source):
+        src = path
+    else:
+        p = Path(path)
+        if p.is_file() and (p.parent.name == "model_answer" or p.name == "question.jsonl"):
+            table, src = load_source(p, format, split)
+            if progress is not None:
+                progress(stage, table.num_rows)
+            return prompt_set(table, settings.turns, settings.mask_pii, settings.text), src
+        src = open_source(p, format, split=split)
     return run_step(PromptSetStep(src, settings, progress, stage), executor), src
 
 
+#: One side of a streamed compare: a path or an opened reader ``Source``, or several of them (read in
+#: order into one prompt set: the pipeline's train and test against its LMSYS shards).
+Side = str | Path | Source | Sequence[str | Path | Source]
+
+
+def _items(side: Side) -> list[str | Path | Source]:
+    return list(side) if isinstance(side, (list, tuple)) else [side]  # type: ignore[list-item]
+
+
+def _side_name(side: Side) -> str:
+    return "+".join(str(item.path if isinstance(item, Source) else item) for item in _items(side))
+
+
+def read_side(
+    side: Side,
+    format: str | None,
+    settings: CompareSettings,
+    progress: Progress | None,
+    stage: str,
+    executor: Executor | None,
+    split: str | None,
+) -> tuple[PromptSet, list[Source]]:
+    """One side's prompt set (each source read as ``read_prompt_set``, concatenated) and its sources."""
+    parts = [
+        read_prompt_set(item, format, settings, progress, stage, executor, split) for item in _items(side)
+    ]
+    sets = [ps for ps, _ in parts]
+    return (sets[0] if len(sets) == 1 else concat_prompt_sets(sets)), [src for _, src in parts]
+
+
+def _side_report(side: Side, sources: list[Source]) -> dict[str, Any]:
+    """Where a side was read from and the rows its readers rejected (one value, or one per source)."""
+    paths = [str(item.path if isinstance(item, Source) else item) for item in _items(side)]
+    rejects: dict[str, int] = {}
+    for src in sources:
+        for reason, n in src.rejects.counts.items():
+            rejects[reason] = rejects.get(reason, 0) + n
+
+    def each(values: list[Any]) -> Any:
+        return values[0] if len(values) == 1 else values
+
+    return {
+        "path": each(paths),
+        "format": each([src.format for src in sources]),
+        "kind": each([src.kind for src in sources]),
+        "rejected_rows": sum(len(src.rejects) for src in sources),
+        "rejects": rejects,
+    }
+
+
 def compare_paths(
-    left: str | Path,
-    right: str | Path,
+    left: Side,
+    right: Side,
     settings: CompareSettings | None = None,
     format_left: str | None = None,
     format_right: str | None = None,
@@ -378,10 +432,15 @@ def compare_paths(
     executor: Executor | None = None,
     partitions: int | None = None,
     split: str | None = None,
+    left_name: str | None = None,
+    right_name: str | None = None,
 ) -> CompareResult:
-    """Read two sources with the readers and compare them; the same path twice means within one source.
+    """Read two sides with the readers and compare them; the same path twice means within one source.
 
-    ``split``: the split to read of a folder with split files (both sides).
+    A side is a path, an opened ``Source`` or a list of them (read in order as one side; named by its
+    paths joined with ``+`` unless ``left_name``/``right_name`` say otherwise). ``split``: the split to
+    read of a folder with split files (both sides). ``result.sources`` holds every source read, with
+    the rows its reader rejected; the report gives each side's count.
 
     ``progress(stage, records)`` is called while each side is read and once when matching starts.
     ``executor``: read each file and run the matching's key joins and LSH steps as blocks there
@@ -389,28 +448,26 @@ def compare_paths(
     """
     settings = settings or CompareSettings()
     t0 = time.perf_counter()
-    ls, lsrc = read_prompt_set(left, format_left, settings, progress, "read LEFT", executor, split)
-    same = Path(left).resolve() == Path(right).resolve() and format_left == format_right
-    rs, rsrc = (
-        (None, lsrc)
+    ls, lsrcs = read_side(left, format_left, settings, progress, "read LEFT", executor, split)
+    same = (
+        isinstance(left, (str, Path))
+        and isinstance(right, (str, Path))
+        and Path(left).resolve() == Path(right).resolve()
+        and format_left == format_right
+    )
+    rs, rsrcs = (
+        (None, lsrcs)
         if same
-        else read_prompt_set(right, format_right, settings, progress, "read RIGHT", executor, split)
+        else read_side(right, format_right, settings, progress, "read RIGHT", executor, split)
     )
     if progress is not None:
         progress("match", 0)
     seconds = time.perf_counter() - t0
-    result = compare_sets(ls, rs, settings, str(left), str(right), seconds, executor, partitions)
-    result.sources = [lsrc] if same else [lsrc, rsrc]
-    for key, src, path in (("left", lsrc, left), ("right", rsrc, right)):
-        result.report[key].update(
-            {
-                "path": str(path),
-                "format": src.format,
-                "kind": src.kind,
-                "rejected_rows": len(src.rejects),
-                "rejects": dict(src.rejects.counts),
-            }
-        )
+    names = (left_name or _side_name(left), right_name or _side_name(right))
+    result = compare_sets(ls, rs, settings, *names, seconds, executor, partitions)
+    result.sources = lsrcs if same else [*lsrcs, *rsrcs]
+    for key, srcs, side in (("left", lsrcs, left), ("right", rsrcs, right)):
+        result.report[key].update(_side_report(side, srcs))
     return result
 
 
@@ -422,18 +479,20 @@ def compare(
     right: object | None = None,
     settings: CompareSettings | None = None,
     split: str | None = None,
+    left_name: str | None = None,
+    right_name: str | None = None,
 ) -> CompareResult:
     """The ``compare`` entry point for notebooks: paths are streamed (``compare_paths``), tables and
     DataFrames compared in memory (``compare_tables``); ``right=None`` looks for duplicates in ``left``.
     ``split``: the split to read of a folder or DatasetDict with several."""
     if isinstance(left, (str, Path)) and isinstance(right, (str, Path)):
-        return compare_paths(left, right, settings, split=split)
+        return compare_paths(left, right, settings, split=split, left_name=left_name, right_name=right_name)
     if isinstance(left, (str, Path)) and right is None:
-        return compare_paths(left, left, settings, split=split)
+        return compare_paths(left, left, settings, split=split, left_name=left_name, right_name=right_name)
     if split is not None:
         left = open_source(left, split=split)
         right = None if right is None else open_source(right, split=split)
-    return compare_tables(left, right, settings)
+    return compare_tables(left, right, settings, left_name or "left", right_name or "right")
 
 
 def write_compare(result: CompareResult, out_dir: str | Path) -> list[Path]:

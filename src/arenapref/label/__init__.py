@@ -18,24 +18,35 @@ Python API (the command line and the pipeline's label stage are thin layers over
 
 from __future__ import annotations
 
-from arenapref.label.calibration import CalibrationMap, fit_calibration, log_loss
-from arenapref.label.config import JudgeConfig, load_judge, render_messages
-from arenapref.label.evaluate import EvalReport, judge_eval
-from arenapref.label.judge import (
-    LabelResult,
-    LabelStats,
-    ajudge_battles,
-    api_key_from_env,
-    judge_battles,
-    resolve_api_key,
-)
-from arenapref.label.output import Failure, default_failures_path, labeled_rows, write_labels, write_outputs
-from arenapref.label.parse import VerdictError, combine_orders, parse_verdict
-from arenapref.label.settings import JudgeSettings, LabelSettings, open_judge
-from arenapref.label.teacher import PreferenceModel, load_teacher, swap_battles, teacher_battles
-from arenapref.llmclient.cache import JudgeCache, OrderResult, default_cache_path
-from arenapref.llmclient.client import Budget, ChatClient
-from arenapref.llmclient.settings import default_base_url
+from typing import TYPE_CHECKING
+
+from arenapref.lazy import exports
+
+if TYPE_CHECKING:
+    from arenapref.label.calibration import CalibrationMap, fit_calibration, log_loss
+    from arenapref.label.config import JudgeConfig, load_judge, render_messages
+    from arenapref.label.evaluate import EvalReport, judge_eval
+    from arenapref.label.judge import (
+        LabelResult,
+        LabelStats,
+        ajudge_battles,
+        api_key_from_env,
+        judge_battles,
+        resolve_api_key,
+    )
+    from arenapref.label.output import (
+        Failure,
+        default_failures_path,
+        labeled_rows,
+        write_labels,
+        write_outputs,
+    )
+    from arenapref.label.parse import VerdictError, combine_orders, parse_verdict
+    from arenapref.label.settings import JudgeSettings, LabelSettings, open_judge
+    from arenapref.label.teacher import PreferenceModel, load_teacher, swap_battles, teacher_battles
+    from arenapref.llmclient.cache import JudgeCache, OrderResult, default_cache_path
+    from arenapref.llmclient.client import Budget, ChatClient
+    from arenapref.llmclient.settings import default_base_url
 
 __all__ = [
     "Budget",
@@ -74,3 +85,8 @@ __all__ = [
     "write_labels",
     "write_outputs",
 ]
+# Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
+_LLMCLIENT = "arenapref.llmclient.cache arenapref.llmclient.client arenapref.llmclient.settings"
+__getattr__, __dir__ = exports(
+    __name__, __all__, f"calibration config evaluate judge output parse settings teacher {_LLMCLIENT}"
+)

@@ -25,7 +25,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +34,7 @@ from arenapref.compare.near import clusters
 from arenapref.executors.base import Executor
 from arenapref.label.calibration import CalibrationMap
 from arenapref.label.config import JudgeConfig, render_messages
-from arenapref.label.judge import LabelResult, LabelStats, ajudge_battles, judge_battles
+from arenapref.label.judge import JudgeOptions, LabelResult, LabelStats, ajudge_battles, judge_battles
 from arenapref.llmclient.cache import JudgeCache, OrderResult, request_key
 from arenapref.llmclient.client import Budget, BudgetStop
 
@@ -172,29 +172,28 @@ def distributed_judge_battles(
     table: pa.Table,
     config: JudgeConfig,
     *,
-    api_key: str | None = None,
-    cache: JudgeCache | None = None,
-    budget: Budget | None = None,
-    calibration: CalibrationMap | None = None,
     workers: int | None = None,
+    **options: Unpack[JudgeOptions],
 ) -> LabelResult:
     """``label.judge_battles`` spread over Ray worker actors (see the module docstring).
 
-    With the local executor this is ``judge_battles`` itself. ``workers`` is the number of worker actors
-    (the cluster's CPUs by default, at most the judge's concurrency).
+    With the local executor this is ``judge_battles`` itself. ``options``: ``label.judge.JudgeOptions``;
+    ``workers`` is the number of worker actors (the cluster's CPUs by default, at most the judge's
+    concurrency).
     """
     if executor.name != "ray":
-        return judge_battles(
-            table, config, api_key=api_key, cache=cache, budget=budget, calibration=calibration
-        )
+        return judge_battles(table, config, **options)
     import ray
 
     from arenapref.executors.ray_executor import get_result
 
     started = time.perf_counter()
-    budget = budget if budget is not None else Budget()
-    own_cache = cache is None
-    cache = cache if cache is not None else JudgeCache(None)
+    api_key, calibration = options.get("api_key"), options.get("calibration")
+    given = options.get("budget")
+    budget = given if given is not None else Budget()
+    given_cache = options.get("cache")
+    own_cache = given_cache is None
+    cache = given_cache if given_cache is not None else JudgeCache(None)
     try:
         groups, keys = request_groups(table, config)
         hits = cache.get_many(keys)

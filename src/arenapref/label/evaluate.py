@@ -31,6 +31,7 @@ from arenapref.label.calibration import (
 )
 from arenapref.label.judge import LabelResult
 from arenapref.label.output import write_outputs
+from arenapref.label.settings import JudgeEvalSettings
 from arenapref.records import LABEL_COLUMNS
 
 MIN_TRAIN = 20
@@ -128,10 +129,13 @@ def judge_eval(
     labeler: Callable[[pa.Table], LabelResult],
     out_dir: str | Path,
     *,
-    holdout: float = 0.3,
+    settings: JudgeEvalSettings | None = None,
     seed: int = 0,
 ) -> EvalReport:
-    """Run ``labeler`` on the human-labeled rows of ``labeled``; measure agreement; fit and save a map."""
+    """Run ``labeler`` on the human-labeled rows of ``labeled``; measure agreement; fit and save a map.
+
+    ``settings``: the held-out share (``label.settings.JudgeEvalSettings``; its defaults when None)."""
+    holdout = (settings or JudgeEvalSettings()).holdout
     out = Path(out_dir)
     targets_all, has_label = human_labels(labeled)
     if not has_label.any():

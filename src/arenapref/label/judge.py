@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pyarrow as pa
@@ -216,30 +216,44 @@ async def judge_order(client: ChatClient, config: JudgeConfig, job: _Job) -> Ord
     )
 
 
+class JudgeOptions(TypedDict, total=False):
+    """What a judging run is given besides the battles and the judge, the same for every way to run it
+    (``ajudge_battles``, ``judge_battles``, ``label.distributed.distributed_judge_battles``).
+
+    ``api_key``: sent as the bearer token (never stored); ``cache``: answers already received (an
+    in-memory one when absent); ``budget``: the caps, shared by runs given the same object;
+    ``calibration``: a map from ``judge-eval`` applied to the probabilities.
+    """
+
+    api_key: str | None
+    cache: JudgeCache | None
+    budget: Budget | None
+    calibration: CalibrationMap | None
+
+
 async def ajudge_battles(
     table: Any,
     config: JudgeConfig,
     *,
-    api_key: str | None = None,
-    cache: JudgeCache | None = None,
-    budget: Budget | None = None,
-    calibration: CalibrationMap | None = None,
     progress: ProgressFn | None = None,
     workers: int | None = None,
+    **options: Unpack[JudgeOptions],
 ) -> LabelResult:
     """Label every battle of ``table`` with the judge (awaitable); see the module docstring.
 
-    ``table``: battles as a pa.Table (BATTLE_SCHEMA), a path, a pandas/polars DataFrame or a Dataset.
+    ``table``: battles as a pa.Table (BATTLE_SCHEMA), a path, a pandas/polars DataFrame or a Dataset;
+    ``options``: ``JudgeOptions``; ``workers``: requests in flight (default: the judge's concurrency).
     """
     started = time.perf_counter()
     table = read_battles(table)
+    cache = options.get("cache")
     if cache is None:
         with JudgeCache(None) as memory:
-            return await ajudge_battles(
-                table, config, api_key=api_key, cache=memory, budget=budget, calibration=calibration,
-                progress=progress, workers=workers,
-            )  # fmt: skip
-    budget = budget if budget is not None else Budget()
+            in_memory: JudgeOptions = {**options, "cache": memory}
+            return await ajudge_battles(table, config, progress=progress, workers=workers, **in_memory)
+    api_key, calibration = options.get("api_key"), options.get("calibration")
+    given = options.get("budget")
+    budget = given if given is not None else Budget()
     cost_before = budget.cost  # a budget may be shared by several runs; report this run's spending
     fingerprint = config.fingerprint()
     rows = table.select(["id", "prompt", "response_a", "response_b"]).to_pylist()
@@ -327,27 +341,10 @@ async def ajudge_battles(
 
 
 def judge_battles(
-    table: Any,
-    config: JudgeConfig,
-    *,
-    api_key: str | None = None,
-    cache: JudgeCache | None = None,
-    budget: Budget | None = None,
-    calibration: CalibrationMap | None = None,
-    progress: ProgressFn | None = None,
+    table: Any, config: JudgeConfig, *, progress: ProgressFn | None = None, **options: Unpack[JudgeOptions]
 ) -> LabelResult:
     """Blocking version of ``ajudge_battles`` for scripts, notebooks and the command line.
 
     Safe inside a running event loop (Jupyter, Kaggle): it then runs on its own loop in a worker thread.
     """
-    return run_sync(
-        lambda: ajudge_battles(
-            table,
-            config,
-            api_key=api_key,
-            cache=cache,
-            budget=budget,
-            calibration=calibration,
-            progress=progress,
-        )
-    )
+    return run_sync(lambda: ajudge_battles(table, config, progress=progress, **options))

@@ -74,6 +74,14 @@ class TeacherSettings(StageSettings):
     n_estimators: int = Field(default=300, ge=1)
 
 
+class JudgeEvalSettings(StageSettings):
+    """How ``judge-eval`` measures a labeler: the share of human-labeled rows held out to test the
+    calibration map fitted on the others (one default for ``arenapref judge-eval``, ``ap.judge_eval`` and
+    ``label.evaluate.judge_eval``)."""
+
+    holdout: float = Field(default=0.3, gt=0, lt=1)
+
+
 class LabelSettings(StageSettings):
     """Which labeler's labels a pipeline uses, and the labelers."""
 

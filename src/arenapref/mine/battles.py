@@ -17,7 +17,7 @@ from arenapref.mine import filters as F
 from arenapref.mine.filters import ERROR_TEXTS, error_regex
 from arenapref.mine.funnel import Funnel
 from arenapref.mine.pairing import PairingSettings, apply_caps, match
-from arenapref.mine.regenerate import RegenerateSettings, regenerate
+from arenapref.mine.regenerate import Regeneration, regenerate
 from arenapref.mine.settings import KeyMode
 from arenapref.mine.store import TextStore
 
@@ -37,7 +37,7 @@ def guard_pairs(
 
     The guard compares the same turns the pairs were grouped by (all user turns, or the first one).
     """
-    leaks = find_leaks(table, protect, threshold, turns=turns, protect_names=names)
+    leaks = find_leaks(table, protect, threshold=threshold, turns=turns, protect_names=names)
     rows = leaks.column("row").to_numpy()
     reason = np.array([f"leak_{r}" for r in leaks.column("reason").to_pylist()], dtype=object)
     detail = np.array(
@@ -72,7 +72,7 @@ def regenerate_pairs(
     grouped: pl.DataFrame,
     store: TextStore,
     settings: RegenerateCheck,
-    regen: RegenerateSettings,
+    regen: Regeneration,
     protect: list[pa.Table],
     funnel: Funnel,
 ) -> tuple[pa.Table, np.ndarray, pl.DataFrame]:
@@ -108,7 +108,7 @@ def regenerate_pairs(
                 "response_b": texts.column("answers"),
             }
         )
-        leaks = find_leaks(probe, protect, settings.exclude_threshold, turns=settings.key)
+        leaks = find_leaks(probe, protect, threshold=settings.exclude_threshold, turns=settings.key)
         leaking = np.zeros(singles.height, dtype=bool)
         leaking[leaks.column("row").to_numpy()] = True
         counts["excluded_before_asking"] = int(leaking.sum())

@@ -67,6 +67,7 @@ RECORD_REASONS: tuple[str, ...] = (
     PAIR_DROPPED,
 )
 
+# What each reason means; a setting is named as the library knows it (`max_uses`), not as a flag.
 REASON_HELP: dict[str, str] = {
     MISSING_MODEL: "no model name, so the record cannot be paired with a different model",
     MISALIGNED: "turns do not alternate user/assistant (or the last user turn has no answer)",
@@ -75,16 +76,16 @@ REASON_HELP: dict[str, str] = {
     ERROR_TEXT: "an answer holds a known serving-error text (see mine.filters.ERROR_TEXTS)",
     MODERATION: "OpenAI moderation flagged a message",
     REDACTED: "the record is marked redacted",
-    LANGUAGE: "language outside the --languages allow-list",
-    TOO_SHORT: "answer shorter than --min-answer-chars",
-    TOO_LONG: "answer longer than --max-answer-chars",
+    LANGUAGE: "language outside the `languages` allow-list",
+    TOO_SHORT: "answer shorter than `min_answer_chars`",
+    TOO_LONG: "answer longer than `max_answer_chars`",
     DUPLICATE: "same prompt key and identical answer text as an earlier record (any model)",
     NEAR_IDENTICAL: "same prompt group and an answer equal after normalisation, or nearly, to an earlier one",
     SINGLE_MODEL: "its prompt group is answered by only one model",
-    UNPAIRED: "in a minable group but left over by the pairing (odd count, dominant model, --max-uses)",
+    UNPAIRED: "in a minable group but left over by the pairing (odd count, dominant model, `max_uses`)",
     PAIR_DROPPED: "every pair it was in was removed by a cap or the leakage guard",
-    PROMPT_CAP: "pair beyond --max-pairs-per-prompt for its prompt group",
-    MODEL_PAIR_CAP: "pair beyond --max-pairs-per-model-pair for its model pair",
+    PROMPT_CAP: "pair beyond `max_pairs_per_prompt` for its prompt group",
+    MODEL_PAIR_CAP: "pair beyond `max_pairs_per_model_pair` for its model pair",
 }
 
 

@@ -47,7 +47,7 @@ from arenapref.mine.filters import ERROR_TEXTS, FilterSettings
 from arenapref.mine.funnel import Funnel
 from arenapref.mine.grouping import GroupSettings, group
 from arenapref.mine.pairing import PairingSettings
-from arenapref.mine.regenerate import RegenerateSettings
+from arenapref.mine.regenerate import Regeneration
 from arenapref.mine.scan import scan
 from arenapref.mine.settings import MineSettings
 from arenapref.mine.store import text_store
@@ -98,7 +98,7 @@ def mine_pairs(
     *,
     exclude: Sequence[object] = (),
     topics: str | Path | None = None,
-    regenerate: RegenerateSettings | None = None,
+    regenerate: Regeneration | None = None,
     work_dir: Path | None = None,
     progress: Callable[[str, int], None] | None = None,
     executor: Executor | None = None,

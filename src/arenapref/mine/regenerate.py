@@ -30,21 +30,28 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arenapref.errors import ArenaprefError
 from arenapref.label.judge import api_key_from_env
 from arenapref.llmclient.aio import run_sync
 from arenapref.llmclient.cache import JudgeCache, TextResult, default_cache_path, request_key
 from arenapref.llmclient.client import Budget, ChatClient, Completion, estimate_tokens
 from arenapref.llmclient.many import complete_many
 from arenapref.llmclient.settings import ClientSettings, Price, default_base_url
+from arenapref.mine.settings import RegenerateSettings
 
 
 @dataclass(frozen=True)
-class RegenerateSettings:
-    """Where and how to ask for second answers, and what the run may spend."""
+class Regeneration:
+    """A regeneration run's request: where and how to ask for second answers, and what it may spend.
+
+    Built from the settings (``mine.settings.RegenerateSettings``) by ``regeneration``; made directly
+    only to set what the settings leave to defaults (the client's timeouts, prices).
+    """
 
     model: str
     base_url: str
@@ -82,6 +89,28 @@ class RegenerateSettings:
         return api_key_from_env(self.api_key_env)
 
 
+def regeneration(settings: RegenerateSettings, default_cache: Path | None = None) -> Regeneration | None:
+    """The run ``settings`` describe (None when they name no ``model``); the cache is ``settings.cache``,
+    else ``default_cache`` (the command line's OUT.regen.sqlite, the pipeline's run folder), else the
+    per-user cache."""
+    if settings.model is None:
+        return None
+    base_url = settings.base_url or os.environ.get("ARENAPREF_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
+    if not base_url:
+        raise ArenaprefError(
+            "regeneration needs `base_url` (or ARENAPREF_BASE_URL / OPENAI_BASE_URL in the environment)"
+        )
+    # The settings' fields that the run keeps as they are; the others are resolved here.
+    same = settings.model_dump(exclude={"base_url", "api_key_env", "cache", "concurrency"})
+    return Regeneration(
+        base_url=base_url,
+        api_key_env=settings.api_key_env or None,
+        cache_path=Path(settings.cache) if settings.cache else default_cache,
+        client=ClientSettings(concurrency=settings.concurrency),
+        **same,
+    )
+
+
 @dataclass
 class Regenerated:
     """Answers by conversation (one per user turn; None where a turn failed), failure reasons, counters.
@@ -105,7 +134,7 @@ def conversation_messages(user_turns: Sequence[str], answers: Sequence[str]) -> 
     return messages
 
 
-async def aregenerate(prompts: Sequence[str | Sequence[str]], settings: RegenerateSettings) -> Regenerated:
+async def aregenerate(prompts: Sequence[str | Sequence[str]], settings: Regeneration) -> Regenerated:
     """Ask ``settings.model`` for its own side of each conversation (a string is a one-turn one), turn by
     turn; cached turns are not asked again."""
     convs = [[p] if isinstance(p, str) else list(p) for p in prompts]
@@ -169,6 +198,6 @@ async def aregenerate(prompts: Sequence[str | Sequence[str]], settings: Regenera
     return Regenerated(answers, reasons, counts, budget.cost)
 
 
-def regenerate(prompts: Sequence[str | Sequence[str]], settings: RegenerateSettings) -> Regenerated:
+def regenerate(prompts: Sequence[str | Sequence[str]], settings: Regeneration) -> Regenerated:
     """Blocking ``aregenerate``; safe inside a running event loop (Jupyter, Kaggle)."""
     return run_sync(lambda: aregenerate(prompts, settings))

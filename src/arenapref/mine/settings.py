@@ -40,4 +40,29 @@ class MineSettings(StageSettings):
     exclude_threshold: Threshold = 0.8
 
 
-__all__ = ["KeyMode", "MineSettings"]
+class RegenerateSettings(StageSettings):
+    """Second answers for prompts only one model answered (``mine.regenerate``): who is asked, how, and
+    what a run may spend. One model behind ``arenapref mine``'s ``--regen-*`` options, the pipeline's
+    ``[mine.regenerate]`` table and ``ap.mine(regenerate=...)``.
+
+    ``model`` unset: no regeneration. ``base_url`` unset: ``$ARENAPREF_BASE_URL``, else
+    ``$OPENAI_BASE_URL`` (one of them is needed). ``api_key_env``: the variable holding the key (``None``:
+    no key). ``cache``: the SQLite file answers are kept in (a rerun resumes; unset: the caller's default,
+    the per-user cache in Python). ``max_prompts``, ``max_requests``, ``max_total_tokens``, ``max_cost``:
+    caps (``None`` or 0: none; ``max_cost`` needs prices). ``concurrency``: requests in flight at once.
+    """
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = "OPENAI_API_KEY"
+    cache: str | None = None
+    temperature: float = Field(default=0.7, ge=0)
+    max_tokens: int = Field(default=1024, ge=1)
+    max_prompts: int | None = Field(default=None, ge=1)
+    max_requests: int = Field(default=0, ge=0)
+    max_total_tokens: int = Field(default=0, ge=0)
+    max_cost: float = Field(default=0.0, ge=0)
+    concurrency: int = Field(default=16, ge=1)
+
+
+__all__ = ["KeyMode", "MineSettings", "RegenerateSettings"]

@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 from arenapref.compare.settings import CompareSettings
 from arenapref.errors import ArenaprefError
 from arenapref.label.settings import JudgeSettings, LabelSettings, TeacherSettings
-from arenapref.mine.settings import MineSettings
+from arenapref.mine.settings import MineSettings, RegenerateSettings
 from arenapref.model import settings as model_settings
 from arenapref.profile.settings import ProfileSettings
 from arenapref.settings import StageSettings, problem_text
@@ -97,9 +97,13 @@ class TopicsSettings(TopicFitSettings, TopicProbeSettings, _StageSection):
 
 
 class MineStageSettings(MineSettings, _StageSection):
-    """``[mine]``: ``mine.settings.MineSettings``, and whether train is excluded as well as test."""
+    """``[mine]``: ``mine.settings.MineSettings``, whether train is excluded as well as test, and
+    ``[mine.regenerate]``: ``mine.settings.RegenerateSettings`` (second answers for single-model prompts,
+    as ``arenapref mine --regenerate-model``; its ``cache`` is relative to the config file and defaults to
+    RUN_DIR/cache/regen.sqlite, so a killed run resumes)."""
 
     exclude_train: bool = False
+    regenerate: RegenerateSettings = RegenerateSettings()
 
 
 class TrainStageSettings(model_settings.TrainSettings, _StageSection):

@@ -30,6 +30,8 @@ NOTES: dict[str, str] = {
     "topics": "A topic map of the logs' first prompts and each source's mix on it. threads = 0: every core.",
     "mine": "Battle pairs from the logs: one prompt answered by two models. exclude_train also drops pairs\n"
     "whose prompt is in train (test prompts are always excluded).",
+    "mine.regenerate": "Second answers for prompts only one model answered: set model (and base_url) to ask\n"
+    "an OpenAI-compatible server; budgets and cache as the judge's. No model: no regeneration.",
     "label": 'Who labels the mined pairs. use = "teacher": a model trained on train (offline, no server).\n'
     'For an LLM judge: use = "judge", and in [label.judge] enabled = true, base_url, model and\n'
     "api_key_env (the name of the environment variable holding the key); it is also measured on\n"

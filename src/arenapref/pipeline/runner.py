@@ -57,7 +57,8 @@ class StageStatus:
     """One stage's fate in this run: ran, skipped (unchanged or kept), disabled or not run (and why).
 
     ``reason`` says why a stage ran: no earlier output, a changed key, a missing or changed output, an
-    upstream stage that reran, --from/--only.
+    upstream stage that reran, ``from_stage``/``only`` (the settings named in backticks, which
+    the command line shows as its flags).
     """
 
     name: str
@@ -96,6 +97,10 @@ class RunSummary:
 
     def status_of(self, name: str) -> StageStatus:
         return next(s for s in self.stages if s.name == name)
+
+
+# Why a stage outside ``from_stage``/``only`` did not run (the command line shows the flags for them).
+OUTSIDE = "outside `from_stage`/`only`"
 
 
 def stage_names() -> list[str]:
@@ -284,10 +289,10 @@ def _one_stage(
     kept_only = (only is not None and only != name) or (first is not None and index < first)
     if kept_only:
         if stored is None:
-            return StageStatus(name, "not run", "no earlier output (outside --from/--only)")
-        return StageStatus(name, "kept", "earlier output kept (outside --from/--only)", key=stored.get("key"))
+            return StageStatus(name, "not run", f"no earlier output ({OUTSIDE})")
+        return StageStatus(name, "kept", f"earlier output kept ({OUTSIDE})", key=stored.get("key"))
     if forced:
-        why = "--only" if only == name else "--from"
+        why = "`only`" if only == name else "`from_stage`"
     elif stored is None:
         why = "no earlier output"
     elif stored.get("key") != key:

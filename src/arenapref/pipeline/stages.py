@@ -10,7 +10,6 @@ import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,30 +155,35 @@ class CompareStage(_Base):
         return None
 
     def run(self, ctx: StageContext) -> StageOutcome:
-        from arenapref.compare.overlap import concat_prompt_sets
-        from arenapref.compare.run import compare_sets, read_prompt_set, write_compare
+        from arenapref import api
+        from arenapref.compare.run import write_compare
         from arenapref.compare.settings import CompareSettings
+        from arenapref.readers import open_source
 
         src = ctx.config.sources
-        settings = CompareSettings(**_fields(ctx, ctx.config.compare, CompareSettings))
-        left_paths = [(p, src.train_format) for p in [src.train] if p] + [
-            (p, src.test_format) for p in [src.test] if p
-        ]
-        name = "+".join(n for n, v in (("train", src.train), ("test", src.test)) if v)
+        named = [("train", src.train, src.train_format), ("test", src.test, src.test_format)]
+        given = [(n, p, f) for n, p, f in named if p]
+        steps = ("read LEFT", "read RIGHT", "match")
         with _executor(ctx) as ex:
-            read = partial(read_prompt_set, settings=settings, executor=ex)
-            left = concat_prompt_sets([read(ctx.path(p), f)[0] for p, f in left_paths])
-            ctx.progress(1, 3)
-            right = concat_prompt_sets([read(ctx.path(p), src.lmsys_format)[0] for p in src.lmsys])
-            ctx.progress(2, 3)
-            result = compare_sets(left, right, settings, left_name=name, right_name="lmsys", executor=ex)
+            result = api.compare(
+                [open_source(ctx.path(p), f) for _, p, f in given],
+                [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys],
+                left_name="+".join(n for n, _, _ in given),
+                right_name="lmsys",
+                executor=ex,
+                progress=lambda stage, done, total: ctx.progress(steps.index(stage), len(steps)),
+                **_fields(ctx, ctx.config.compare, CompareSettings),
+            )
         write_compare(result, ctx.out)
         ctx.progress(3, 3)
-        lr = result.report["left_in_right"]
+        lr, rep = result.report["left_in_right"], result.report
         return StageOutcome(
-            f"{lr['matched']:,}/{lr['records']:,} {name} prompts found in LMSYS "
+            f"{lr['matched']:,}/{lr['records']:,} {rep['left']['name']} prompts found in LMSYS "
             f"(exact {lr['exact']:,}, placeholder {lr['placeholder']:,}, near {lr['near']:,})",
             counts={k: lr[k] for k in ("records", "matched", "exact", "placeholder", "near")},
+            drops={
+                f"{rep[s]['name']}: {k}": v for s in ("left", "right") for k, v in rep[s]["rejects"].items()
+            },
         )
 
 
@@ -239,13 +243,25 @@ class MineStage(_Base):
         names = ("lmsys", "test", "train") if config.mine.exclude_train else ("lmsys", "test")
         return _paths(config, base, *names)
 
+    def settings(self, config: PipelineConfig, base: Path) -> dict[str, Any]:
+        data = super().settings(config, base)
+        regen = data.pop("regenerate")
+        if config.mine.regenerate.model:  # where answers are kept and how fast they come change none
+            data["regenerate"] = {k: v for k, v in regen.items() if k not in ("cache", "concurrency")}
+        return data
+
     def run(self, ctx: StageContext) -> StageOutcome:
         from arenapref import api
         from arenapref.mine.output import write_result
+        from arenapref.mine.regenerate import regeneration
         from arenapref.mine.settings import MineSettings
         from arenapref.readers import open_source
 
         m, src = ctx.config.mine, ctx.config.sources
+        # In the run folder, outside the stage folder (as the judge's): answers received before a kill
+        # survive it; a configured cache is relative to the config file, as every path.
+        cache = ctx.path(m.regenerate.cache) if m.regenerate.cache else ctx.run_dir / "cache" / "regen.sqlite"
+        regen = regeneration(m.regenerate.model_copy(update={"cache": str(cache)}))
         exclude = [
             ctx.path(p)
             for p in ([src.test] if src.test else []) + ([src.train] if m.exclude_train and src.train else [])
@@ -256,6 +272,7 @@ class MineStage(_Base):
                 [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys],
                 exclude,
                 topics=topics,
+                regenerate=regen,
                 work_dir=ctx.out,
                 executor=ex,
                 progress=False,
