@@ -276,7 +276,7 @@ def _pick_split(
         shown = ", ".join(f"{n} ({'labeled' if v else 'unlabeled'})" for n, v in labeled.items())
         raise InputFormatError(
             f"{where}: holds splits {shown}; reading them together would mix labeled and unlabeled "
-            "records, so choose one with split (--split NAME)"
+            "records, so choose one with `split`=NAME"
         )
     rejects.recover(f"splits {', '.join(names)} read together (split picks one)")
     return names
