@@ -5,6 +5,7 @@ bytes, the same tables."""
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pyarrow as pa
@@ -55,3 +56,12 @@ def test_no_records_is_an_empty_file_of_the_layout(tmp_path: Path, name: str) ->
         assert pq.read_table(path).num_rows == 0
     else:
         assert path.read_text(encoding="utf-8") in ("", "[]")
+
+
+def test_words_are_drawn_as_random_choice_draws_them() -> None:
+    """The fast draw in ``_text`` takes the same bits as ``random.choice``: the same records as before it."""
+    fast, plain = random.Random(11), random.Random(11)
+    for words in (0, 1, 40, 200):
+        expected = "tag " + " ".join(plain.choice(layouts.WORDS) for _ in range(words))
+        assert layouts._text(fast, words, "tag") == expected
+    assert fast.random() == plain.random()

@@ -49,8 +49,19 @@ WORDS = [
 MODELS = ("gpt-4-0613", "claude-2.1", "llama-2-70b-chat", "mixtral-8x7b-instruct", "gemini-pro")
 
 
+_BITS = len(WORDS).bit_length()
+
+
 def _text(rng: random.Random, words: int, tag: str) -> str:
-    return f"{tag} " + " ".join(rng.choice(WORDS) for _ in range(words))
+    """``tag`` and ``words`` words drawn as ``rng.choice(WORDS)`` draws them (the same bits, rejecting draws
+    past the list), three times faster: a million records of a layout are written for the benchmark."""
+    bits, n = rng.getrandbits, len(WORDS)
+    out: list[str] = []
+    while len(out) < words:
+        r = bits(_BITS)
+        if r < n:
+            out.append(WORDS[r])
+    return f"{tag} " + " ".join(out)
 
 
 def _prompt(rng: random.Random, i: int) -> str:
