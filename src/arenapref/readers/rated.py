@@ -13,15 +13,34 @@ completion indices. The rating is ``overall_score``, else ``fine-grained_score``
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from arenapref.readers.base import Peek, ReadOptions, battle, coin, record_id, record_reader
+import numpy as np
+import pyarrow as pa
+
+from arenapref.readers.base import (
+    LayoutReader,
+    Peek,
+    ReadOptions,
+    Records,
+    coin,
+    file_records,
+    layout_check,
+    opt_str,
+    record_id,
+    table_records,
+)
+from arenapref.readers.columnar import battle_table, pairs_of
 from arenapref.readers.files import JSON_SUFFIXES, TABLE_SUFFIXES
 from arenapref.readers.jsoncells import CellError, content_text
 
 MAX_PAIRS = 6
 RATING_KEYS = ("overall_score", "fine-grained_score", "score", "rating")
 ID_KEYS = ("id", "prompt_id", "question_id")
+COLUMNS = ("instruction", "completions")
 
 
 @dataclass(frozen=True)
@@ -32,6 +51,11 @@ class Rated:
     text: str | None
     model: object
     rating: float
+
+
+# A record's id, prompt and usable completions, or the reason it has none to pair.
+Prompt = tuple[str, list[str | None], list[Rated]]
+RatedFn = Callable[[dict[str, object], int, ReadOptions], "Prompt | str"]
 
 
 def rating_of(value: object) -> float | None:
@@ -45,33 +69,85 @@ def rating_of(value: object) -> float | None:
     return r if r == r else None
 
 
-def rated_pairs(
-    rid: str, prompt: list[str | None], items: list[Rated], source: str
-) -> list[dict[str, object]]:
-    """Battles between rated answers of one prompt, by the pairing rule above."""
-    rows: list[dict[str, object]] = []
-    for x, y in itertools.islice(itertools.combinations(items, 2), MAX_PAIRS):
-        pid = f"{rid}:{x.index}-{y.index}"
-        first, second = (y, x) if coin(pid) else (x, y)
-        diff = first.rating - second.rating
-        label = (0.0, 0.0, 1.0) if diff == 0 else ((1.0, 0.0, 0.0) if diff > 0 else (0.0, 1.0, 0.0))
-        rows.append(
-            battle(
-                pid,
-                prompt,
-                [first.text],
-                [second.text],
-                first.model,
-                second.model,
-                label,
-                source,
-                [rid, f"completions:{first.index},{second.index}"],
-            )
+@dataclass
+class _Pairs:
+    """Battles between rated answers, gathered column by column: each text, model and prompt is converted
+    to Arrow once and ``take`` places it in every pair that uses it (a prompt with four completions is in
+    six pairs), which is most of the cost of building the same rows one dict at a time."""
+
+    source: str
+    rids: list[str] = field(default_factory=list)
+    prompts: list[list[str | None]] = field(default_factory=list)
+    texts: list[str | None] = field(default_factory=list)
+    models: list[str | None] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    owner: list[int] = field(default_factory=list)
+    first: list[int] = field(default_factory=list)
+    second: list[int] = field(default_factory=list)
+    label: list[int] = field(default_factory=list)  # 0: A wins, 1: B wins, 2: tie
+    where: list[str] = field(default_factory=list)
+
+    def add(self, rid: str, prompt: list[str | None], items: list[Rated]) -> None:
+        """The pairs of one prompt, by the pairing rule above; each goes to A/B by the coin on its id."""
+        base, rec = len(self.texts), len(self.rids)
+        self.rids.append(rid)
+        self.prompts.append(prompt)
+        self.texts.extend(x.text for x in items)
+        self.models.extend(opt_str(x.model) for x in items)
+        for (kx, x), (ky, y) in itertools.islice(itertools.combinations(enumerate(items), 2), MAX_PAIRS):
+            pid = f"{rid}:{x.index}-{y.index}"
+            if coin(pid):
+                (kx, x), (ky, y) = (ky, y), (kx, x)
+            diff = x.rating - y.rating
+            self.ids.append(pid)
+            self.owner.append(rec)
+            self.first.append(base + kx)
+            self.second.append(base + ky)
+            self.label.append(2 if diff == 0 else (0 if diff > 0 else 1))
+            self.where.append(f"completions:{x.index},{y.index}")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def batch(self) -> pa.Table:
+        n = len(self.ids)
+        one = pa.array(np.arange(n + 1, dtype=np.int32))
+        texts, models = pa.array(self.texts, pa.string()), pa.array(self.models, pa.string())
+        first, second, owner = (pa.array(v, pa.int64()) for v in (self.first, self.second, self.owner))
+        label = np.asarray(self.label, np.int8)
+        return battle_table(
+            pa.array(self.ids, pa.string()),
+            pa.array(self.prompts, pa.list_(pa.string())).take(owner),
+            (
+                pa.ListArray.from_arrays(one, texts.take(first)),
+                pa.ListArray.from_arrays(one, texts.take(second)),
+            ),
+            (models.take(first), models.take(second)),
+            (label == 0, label == 1, label == 2),
+            self.source,
+            pairs_of(pa.array(self.rids, pa.string()).take(owner), pa.array(self.where, pa.string())),
         )
-    return rows
 
 
-def _row(rec: dict[str, object], row_no: int, opts: ReadOptions) -> list[dict[str, object]] | str:
+def rated_batches(
+    records: Records, rated_fn: RatedFn, opts: ReadOptions, source: str
+) -> Iterator[pa.RecordBatch]:
+    """Battles of every record ``rated_fn`` finds usable, in record order; the others are counted rejects."""
+    pairs = _Pairs(source)
+    for row_no, rec in records:
+        got = rated_fn(rec, row_no, opts)
+        if isinstance(got, str):
+            opts.rejects.add(opts.where, row_no, got, raw=json.dumps(rec, default=str)[:500])
+            continue
+        pairs.add(*got)
+        if len(pairs) >= opts.batch_size:
+            yield from pairs.batch().to_batches()
+            pairs = _Pairs(source)
+    if len(pairs):
+        yield from pairs.batch().to_batches()
+
+
+def _usable(rec: dict[str, object], row_no: int, opts: ReadOptions) -> Prompt | str:
     completions = rec.get("completions")
     if not isinstance(completions, list):
         return f"completions: expected a list of rated completions, got {type(completions).__name__}"
@@ -93,11 +169,23 @@ def _row(rec: dict[str, object], row_no: int, opts: ReadOptions) -> list[dict[st
         return "empty instruction"
     if len(items) < 2:
         return "fewer than two rated completions"
-    return rated_pairs(record_id(rec, ID_KEYS, opts.where, row_no), [prompt], items, "rated")
+    return record_id(rec, ID_KEYS, opts.where, row_no), [prompt], items
+
+
+def _read(path: Path, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
+    opts.where = path
+    return rated_batches(
+        file_records(path, opts, layout_check("rated", COLUMNS, path)), _usable, opts, "rated"
+    )
+
+
+def _from_table(table: pa.Table, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
+    layout_check("rated", COLUMNS, opts.where)(table.column_names)
+    return rated_batches(table_records(table, opts.batch_size), _usable, opts, "rated")
 
 
 def _sniff(p: Peek) -> bool:
-    return p.has("instruction", "completions") and p.type_of("completions") == "list"
+    return p.has(*COLUMNS) and p.type_of("completions") == "list"
 
 
-READER = record_reader("rated", JSON_SUFFIXES + TABLE_SUFFIXES, ("instruction", "completions"), _sniff, _row)
+READER = LayoutReader("rated", "battles", JSON_SUFFIXES + TABLE_SUFFIXES, COLUMNS, _sniff, _read, _from_table)
