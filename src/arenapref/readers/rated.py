@@ -12,6 +12,7 @@ completion indices. The rating is ``overall_score``, else ``fine-grained_score``
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -69,6 +70,12 @@ def rating_of(value: object) -> float | None:
     return r if r == r else None
 
 
+@functools.lru_cache(maxsize=64)
+def _pairing(n: int) -> tuple[tuple[int, int], ...]:
+    """The positions paired among ``n`` usable completions: (0,1), (0,2), ..., at most ``MAX_PAIRS``."""
+    return tuple(itertools.islice(itertools.combinations(range(n), 2), MAX_PAIRS))
+
+
 @dataclass
 class _Pairs:
     """Battles between rated answers, gathered column by column: each text, model and prompt is converted
@@ -94,10 +101,11 @@ class _Pairs:
         self.prompts.append(prompt)
         self.texts.extend(x.text for x in items)
         self.models.extend(opt_str(x.model) for x in items)
-        for (kx, x), (ky, y) in itertools.islice(itertools.combinations(enumerate(items), 2), MAX_PAIRS):
+        for kx, ky in _pairing(len(items)):
+            x, y = items[kx], items[ky]
             pid = f"{rid}:{x.index}-{y.index}"
             if coin(pid):
-                (kx, x), (ky, y) = (ky, y), (kx, x)
+                kx, ky, x, y = ky, kx, y, x
             diff = x.rating - y.rating
             self.ids.append(pid)
             self.owner.append(rec)
@@ -157,7 +165,9 @@ def _usable(rec: dict[str, object], row_no: int, opts: ReadOptions) -> Prompt | 
         for i, comp in enumerate(completions):
             if not isinstance(comp, dict):
                 return f"completions[{i}]: expected an object with response and a rating"
-            rating = next((r for k in RATING_KEYS if (r := rating_of(comp.get(k))) is not None), None)
+            rating = rating_of(comp.get(RATING_KEYS[0]))
+            if rating is None:
+                rating = next((r for k in RATING_KEYS[1:] if (r := rating_of(comp.get(k))) is not None), None)
             text = content_text(comp.get("response"), f"completions[{i}].response")
             if rating is None or text is None:
                 opts.rejects.recover("completion without a response or rating not paired")
