@@ -6,8 +6,11 @@ fallback to the per-row decoder is exercised) both ways, checks that the tables,
 identical and prints wall time for each. Part 2 (``--layout-rows N``) writes N records of each layout
 in ``arenapref.testing.layouts`` (the same prompt and answer texts in every layout) and reads each, next
 to the same N rows in the competition layout (train.csv, read as ``open_source`` reads it); the budget
-is at most twice the competition reader's time per input record. Run it as
-``.venv/bin/python bench/bench_read.py --battles 57000 --malformed-share 0.005 --layout-rows 1000000``.
+is at most twice the competition reader's time per input record. ``--only NAME[,NAME]`` times only those
+layouts (the reference still runs first and last). Files are written and read a chunk or a batch at a
+time, so a million records of a layout fit in bounded memory. Run it as
+``nice -n 10 .venv/bin/python bench/bench_read.py --battles 2000 --layout-rows 100000`` (every layout) or
+``... --repeats 1 --layout-rows 1000000 --only capybara-preferences,hh-rlhf`` (the 1M measurement).
 """
 
 from __future__ import annotations
