@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -44,11 +45,10 @@ ID_KEYS = ("id", "prompt_id", "question_id")
 COLUMNS = ("instruction", "completions")
 
 
-@dataclass(frozen=True)
-class Rated:
-    """One usable completion: its text, model and rating, and its index in the record."""
+class Rated(NamedTuple):
+    """One usable completion: its position in the record, text, model and rating."""
 
-    index: int
+    position: int
     text: str | None
     model: object
     rating: float
@@ -61,6 +61,8 @@ RatedFn = Callable[[dict[str, object], int, ReadOptions], "Prompt | str"]
 
 def rating_of(value: object) -> float | None:
     """A numeric rating, or None for a missing or non-numeric one (booleans are not ratings)."""
+    if type(value) is float:
+        return value if value == value else None
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -99,11 +101,11 @@ class _Pairs:
         base, rec = len(self.texts), len(self.rids)
         self.rids.append(rid)
         self.prompts.append(prompt)
-        self.texts.extend(x.text for x in items)
-        self.models.extend(opt_str(x.model) for x in items)
+        self.texts.extend([x.text for x in items])
+        self.models.extend([opt_str(x.model) for x in items])
         for kx, ky in _pairing(len(items)):
             x, y = items[kx], items[ky]
-            pid = f"{rid}:{x.index}-{y.index}"
+            pid = f"{rid}:{x.position}-{y.position}"
             if coin(pid):
                 kx, ky, x, y = ky, kx, y, x
             diff = x.rating - y.rating
@@ -112,7 +114,7 @@ class _Pairs:
             self.first.append(base + kx)
             self.second.append(base + ky)
             self.label.append(2 if diff == 0 else (0 if diff > 0 else 1))
-            self.where.append(f"completions:{x.index},{y.index}")
+            self.where.append(f"completions:{x.position},{y.position}")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -168,7 +170,9 @@ def _usable(rec: dict[str, object], row_no: int, opts: ReadOptions) -> Prompt | 
             rating = rating_of(comp.get(RATING_KEYS[0]))
             if rating is None:
                 rating = next((r for k in RATING_KEYS[1:] if (r := rating_of(comp.get(k))) is not None), None)
-            text = content_text(comp.get("response"), f"completions[{i}].response")
+            text = comp.get("response")
+            if text is not None and type(text) is not str:
+                text = content_text(text, f"completions[{i}].response")
             if rating is None or text is None:
                 opts.rejects.recover("completion without a response or rating not paired")
                 continue
