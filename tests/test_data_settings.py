@@ -264,7 +264,7 @@ def test_split_picks_one_split_for_compare_topics_and_label(
     pq.write_table(test, data / "test-00000-of-00001.parquet")
     repo = data.parent
     code, _, err = run_cli(["compare", str(repo), str(repo), "-o", str(tmp_path / "c"), "--quiet"], capsys)
-    assert code == 1 and "choose one with split" in err
+    assert code == 1 and "choose one with --split NAME" in err
     for split, rows in (("train", 6), ("test", 2)):
         argv = ["compare", str(repo), str(repo), "-o", str(tmp_path / split), "--split", split, "--quiet"]
         code, _, err = run_cli(argv, capsys)

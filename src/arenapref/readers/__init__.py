@@ -42,6 +42,7 @@ from arenapref.readers.files import (
     data_files,
     table_schema,
 )
+from arenapref.readers.jsonrecords import ArrayError, array_items
 from arenapref.readers.registry import BY_NAME, FORMATS, detect, reader
 from arenapref.records import SCHEMAS, Kind, user_turns
 from arenapref.rejects import RejectLog
@@ -145,12 +146,10 @@ def _first_json_record(path: Path) -> dict[str, object] | None:
         with path.open("rb") as fh:
             head = fh.read(4096).decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
             if head.startswith("["):
-                # Only the first element is decoded: the reader parses the whole array once, later.
-                text = path.read_bytes().decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
-                start = len(text) - len(text[1:].lstrip(" \t\r\n"))
+                # Only the first element is decoded (and only the blocks it spans are read).
                 try:
-                    first, _ = json.JSONDecoder().raw_decode(text, start)
-                except (json.JSONDecodeError, RecursionError):
+                    first = next(array_items(path, RejectLog()), (None, False))[0]
+                except ArrayError:
                     return None
                 return first if isinstance(first, dict) else None
             fh.seek(0)
@@ -276,7 +275,7 @@ def _pick_split(
         shown = ", ".join(f"{n} ({'labeled' if v else 'unlabeled'})" for n, v in labeled.items())
         raise InputFormatError(
             f"{where}: holds splits {shown}; reading them together would mix labeled and unlabeled "
-            "records, so choose one with split (--split NAME)"
+            "records, so choose one with `split`=NAME"
         )
     rejects.recover(f"splits {', '.join(names)} read together (split picks one)")
     return names

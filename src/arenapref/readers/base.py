@@ -346,9 +346,12 @@ def coin(record_id: str) -> bool:
 
     Why: preference sets list the winner first; a model trained on them as they are learns the position.
     """
-    return bool(
-        hashlib.blake2b(record_id.encode("utf-8", "replace"), digest_size=1, key=SWAP_SEED).digest()[0] & 1
-    )
+    h = _COIN.copy()  # the keyed state, copied: cheaper than keying a new hash for every record
+    h.update(record_id.encode("utf-8", "replace"))
+    return bool(h.digest()[0] & 1)
+
+
+_COIN = hashlib.blake2b(digest_size=1, key=SWAP_SEED)
 
 
 def battle(

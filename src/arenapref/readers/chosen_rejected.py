@@ -60,9 +60,10 @@ def messages_of(value: object, field: str) -> list[Message]:
     return out
 
 
-def _sides(
-    messages: list[Message], field: str, opts: ReadOptions
-) -> tuple[list[str | None], list[str | None]]:
+Sides = tuple[list[str | None], list[str | None]]  # the user turns and the answers of a conversation
+
+
+def _sides(messages: list[Message], field: str, opts: ReadOptions) -> Sides:
     users: list[str | None] = []
     answers: list[str | None] = []
     for role, text in messages:
@@ -75,6 +76,32 @@ def _sides(
         else:
             raise CellError(f"{field}: message role {role!r} is not user, assistant or system")
     return users, answers
+
+
+def _plain_sides(value: object) -> tuple[Sides, int] | None:
+    """``_sides(messages_of(value))`` in one pass for the common shape, a list of ``{role, content}``
+    objects with string (or null) content and a known role, and the number of system messages in it;
+    None for anything else, which ``messages_of`` and ``_sides`` then read (and name)."""
+    if type(value) is not list:
+        return None
+    users: list[str | None] = []
+    answers: list[str | None] = []
+    systems = 0
+    for msg in value:
+        if type(msg) is not dict:
+            return None
+        role, text = msg.get("role"), msg.get("content")
+        if text is not None and type(text) is not str:
+            return None
+        if role in USER_ROLES:
+            users.append(text)
+        elif role in ANSWER_ROLES:
+            answers.append(text)
+        elif role == "system":
+            systems += 1
+        else:
+            return None
+    return (users, answers), systems
 
 
 def _prompt_text(value: object) -> list[str | None]:
@@ -92,8 +119,14 @@ def pair_row(
     opts: ReadOptions,
 ) -> dict[str, object] | str:
     """A battle from two conversations with the same user turns; the reason when they are not that."""
-    users_c, ans_c = _sides(chosen, "chosen", opts)
-    users_r, ans_r = _sides(rejected, "rejected", opts)
+    return pair_of_sides(rid, _sides(chosen, "chosen", opts), _sides(rejected, "rejected", opts), rec, source)
+
+
+def pair_of_sides(
+    rid: str, chosen: Sides, rejected: Sides, rec: dict[str, object], source: str
+) -> dict[str, object] | str:
+    """``pair_row`` once the conversations are split into user turns and answers."""
+    (users_c, ans_c), (users_r, ans_r) = chosen, rejected
     if not users_c and not users_r:
         users_c = users_r = _prompt_text(rec.get("prompt"))
     if users_c != users_r:
@@ -109,11 +142,15 @@ def pair_row(
 
 def _row(rec: dict[str, object], row_no: int, opts: ReadOptions) -> dict[str, object] | str:
     try:
-        chosen = messages_of(rec.get("chosen"), "chosen")
-        rejected = messages_of(rec.get("rejected"), "rejected")
-        return pair_row(
-            record_id(rec, ID_KEYS, opts.where, row_no), chosen, rejected, rec, "chosen-rejected", opts
-        )
+        rid = record_id(rec, ID_KEYS, opts.where, row_no)
+        plain_c, plain_r = _plain_sides(rec.get("chosen")), _plain_sides(rec.get("rejected"))
+        if plain_c is None or plain_r is None:
+            chosen = messages_of(rec.get("chosen"), "chosen")
+            rejected = messages_of(rec.get("rejected"), "rejected")
+            return pair_row(rid, chosen, rejected, rec, "chosen-rejected", opts)
+        if plain_c[1] + plain_r[1]:
+            opts.rejects.recover("system message left out", plain_c[1] + plain_r[1])
+        return pair_of_sides(rid, plain_c[0], plain_r[0], rec, "chosen-rejected")
     except CellError as exc:
         return str(exc)
 

@@ -23,12 +23,11 @@ from arenapref.readers.base import (
     Records,
     file_records,
     record_id,
-    row_batches,
     table_records,
 )
 from arenapref.readers.files import CSV_SUFFIXES, JSON_SUFFIXES, TABLE_SUFFIXES
 from arenapref.readers.jsoncells import CellError, content_text
-from arenapref.readers.rated import Rated, rated_pairs, rating_of
+from arenapref.readers.rated import Prompt, Rated, rated_batches, rating_of
 
 COLUMNS = ("prompt", "response", "helpfulness")
 
@@ -52,7 +51,7 @@ def _groups(records: Records, opts: ReadOptions) -> Records:
         yield members[0][0], {"prompt": prompt, "members": members}
 
 
-def _row(group: dict[str, object], row_no: int, opts: ReadOptions) -> list[dict[str, object]] | str:
+def _usable(group: dict[str, object], row_no: int, opts: ReadOptions) -> Prompt | str:
     members = group["members"]
     assert isinstance(members, list)
     items: list[Rated] = []
@@ -69,18 +68,18 @@ def _row(group: dict[str, object], row_no: int, opts: ReadOptions) -> list[dict[
         items.append(Rated(rn, text, rec.get("model"), rating))
     if len(items) < 2:
         return "only one rated response to this prompt: nothing to pair it with"
-    return rated_pairs(record_id({}, (), opts.where, row_no), [str(group["prompt"])], items, "helpsteer")
+    return record_id({}, (), opts.where, row_no), [str(group["prompt"])], items
 
 
 def _read(path: Path, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
     opts.where = path
     records = file_records(path, opts, lambda names: _check(names, path))
-    return row_batches(_groups(records, opts), _row, opts)
+    return rated_batches(_groups(records, opts), _usable, opts, "helpsteer")
 
 
 def _from_table(table: pa.Table, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
     _check(table.column_names, opts.where)
-    return row_batches(_groups(table_records(table, opts.batch_size), opts), _row, opts)
+    return rated_batches(_groups(table_records(table, opts.batch_size), opts), _usable, opts, "helpsteer")
 
 
 def _sniff(p: Peek) -> bool:

@@ -16,15 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arenapref.readers.base import Peek, ReadOptions, record_id
-from arenapref.readers.chosen_rejected import ID_KEYS, USED, pair_batch, pair_row
+from arenapref.readers.chosen_rejected import ID_KEYS, USED, Sides, pair_batch, pair_of_sides
 from arenapref.readers.columnar import Fast, Messages, columnar_reader
 from arenapref.readers.files import CSV_SUFFIXES, JSON_SUFFIXES, TABLE_SUFFIXES
 from arenapref.readers.jsoncells import CellError
-from arenapref.readers.messages import Message
 
 # A literal "\n\n" opens every marker, so the regex engine scans for it at C speed.
 _MARK = re.compile(r"\n\n(Human|Assistant):[ \t]?")
-_ROLE = {"Human": "user", "Assistant": "assistant"}
 
 
 def _pieces(text: str) -> list[str] | None:
@@ -34,27 +32,31 @@ def _pieces(text: str) -> list[str] | None:
     return None if len(pieces) < 3 or pieces[0].strip() else pieces
 
 
-def split_transcript(text: object, field: str) -> list[Message]:
-    """``\\n\\nHuman: q\\n\\nAssistant: a`` as [("user", "q"), ("assistant", "a")]."""
+def transcript_sides(text: object, field: str) -> Sides:
+    """``\\n\\nHuman: q\\n\\nAssistant: a`` as its user turns and its answers: (["q"], ["a"])."""
     if not isinstance(text, str):
         raise CellError(f"{field}: expected a Human:/Assistant: transcript, got {type(text).__name__}")
     pieces = _pieces(text)
     if pieces is None:
         raise CellError(f"{field}: not a Human:/Assistant: transcript")
-    return [(_ROLE[pieces[i]], pieces[i + 1].strip()) for i in range(1, len(pieces), 2)]
+    users: list[str | None] = []
+    answers: list[str | None] = []
+    for i in range(1, len(pieces), 2):
+        (users if pieces[i] == "Human" else answers).append(pieces[i + 1].strip())
+    return users, answers
 
 
 def _row(rec: dict[str, object], row_no: int, opts: ReadOptions) -> dict[str, object] | str:
     try:
-        chosen = split_transcript(rec.get("chosen"), "chosen")
-        rejected = split_transcript(rec.get("rejected"), "rejected")
+        chosen = transcript_sides(rec.get("chosen"), "chosen")
+        rejected = transcript_sides(rec.get("rejected"), "rejected")
     except CellError as exc:
         return str(exc)
-    return pair_row(record_id(rec, ID_KEYS, opts.where, row_no), chosen, rejected, rec, "transcript", opts)
+    return pair_of_sides(record_id(rec, ID_KEYS, opts.where, row_no), chosen, rejected, rec, "transcript")
 
 
 def split_transcripts(arr: pa.Array) -> Messages | None:
-    """``split_transcript`` over a column, flattened; a cell it refuses is a null row (left to it, for
+    """``transcript_sides`` over a column, flattened; a cell it refuses is a null row (left to it, for
     its reason). Python's ``re`` splits: it scans for the literal ``\\n\\n`` faster than Arrow's RE2."""
     if not pa.types.is_string(arr.type):
         return None
