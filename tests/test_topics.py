@@ -21,7 +21,6 @@ from arenapref.topics import (
     assign_topics,
     fit_topics,
     load_model,
-    probe,
     probe_mixes,
     wilson_interval,
     with_topic_columns,
@@ -34,6 +33,7 @@ from arenapref.topics.fit import (
     class_tfidf_terms,
     sample_first_prompts,
 )
+from arenapref.topics.probe import probe
 from arenapref.topics.terms import TermCounter, split_words, tokenize
 from topics_data import PLANTED, planted_table
 
