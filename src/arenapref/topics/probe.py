@@ -75,7 +75,9 @@ def wilson_interval(count: int, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 and n the bound is 0 or 1 exactly; the subtraction leaves a rounding crumb (1e-18) above 0.
+    low = 0.0 if count == 0 else max(0.0, centre - half)
+    return low, 1.0 if count == n else min(1.0, centre + half)
 
 
 def _counted(batches: Any, total: list[int]) -> Any:
