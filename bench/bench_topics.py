@@ -49,7 +49,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from arenapref.errors import MissingDependencyError
 from arenapref.progress import ProgressFn
 from arenapref.readers import open_source
-from arenapref.records import first_user_turn
+from arenapref.records import conform, first_user_turn
 from arenapref.rejects import RejectLog
 from arenapref.synth import generate
 from arenapref.topics import FitSettings, MiniLMEmbedder, fit_topics
@@ -279,6 +279,67 @@ def student_table(shared: Path, figures: dict[str, float], seeds: int = 5) -> No
         )
 
 
+def probe_sample_table(shared: Path, figures: dict[str, float], seeds: int = 5) -> None:
+    """Is a smaller probe sample honest? Each real source's topic shares from a seeded sample against the
+    shares of every row placed exactly, on a MiniLM map fitted (k = 20, the default) on all real prompts.
+
+    The sample is the default ``probe_sample`` (5,000) where a source has more rows (Arena-Hard's 34
+    models' answers: 17,000), and otherwise a quarter of the rows, the ratio of the change (20,000 to
+    5,000). Per source: the share of (seed, topic) cells whose full-source share lies inside the sample's
+    95% Wilson interval (about 95% or more if the intervals are honest), the largest distance in points
+    and the largest interval half-width. Every row's vector is computed once (``TopicModel.embedded``).
+    """
+    from arenapref.topics.probe import PROBE_SAMPLE, probe, wilson_interval
+    from arenapref.topics.settings import FitSettings as Recipe
+
+    paths = {
+        "pandalm_human_999": shared / "pandalm_human_999" / "testset-v1.json",
+        "arena_hard_34_models": shared / "arena_hard_34_models",
+        "lmsys_chat_1m_sample": shared / "lmsys_chat_1m_sample" / "lmsys_1000.jsonl",
+        "arena_prompts_1135": shared / "arena_prompts_1135" / "arena_battles_1135.jsonl",
+    }
+    # Each source as its rows' first prompts (battles and conversations alike, in a battles' prompt column).
+    tables = {
+        n: conform(
+            pa.table({"prompt": [[t] for t in first_user_turn(open_source(p).read_table()).to_pylist()]}),
+            "battles",
+        )
+        for n, p in paths.items()
+        if p.exists()
+    }
+    if not tables:
+        return
+    fit_on = pa.concat_tables(list(tables.values()))
+    model = fit_topics(fit_on, Recipe(seed=0))
+    print(
+        f"probe sample against every row (MiniLM map, k = {model.k}, fitted on {model.stats['kept']:,} real "
+        f"prompts; {seeds} sample seeds): full share inside the sample's 95% interval"
+    )
+    print(f"{'source':22}{'rows':>7}{'sample':>8}{'inside':>9}{'max diff':>10}{'max half':>10}")
+    for name, table in tables.items():
+        rows = table.num_rows
+        sample = PROBE_SAMPLE if rows > PROBE_SAMPLE else rows // 4
+        full = probe(model, [table], [name], sample=rows).mixes[0]
+        inside, cells, diff, half = 0, 0, 0.0, 0.0
+        for seed in range(seeds):
+            model.settings = model.settings.model_copy(update={"seed": seed})
+            part = probe(model, [table], [name], sample=sample).mixes[0]
+            for count, total_count in zip(part.counts, full.counts, strict=True):
+                lo, hi = wilson_interval(count, part.n)
+                truth = total_count / full.n
+                inside += int(lo <= truth <= hi)
+                cells += 1
+                diff = max(diff, abs(count / part.n - truth))
+                half = max(half, (hi - lo) / 2)
+        model.settings = model.settings.model_copy(update={"seed": 0})
+        key = name.split("_")[0]
+        figures.update({f"probe_{key}_inside": inside / cells, f"probe_{key}_max_diff": diff})
+        print(
+            f"{name:22}{rows:7,}{part.n:8,}{inside / cells:9.1%}{100 * diff:9.2f}p{100 * half:9.2f}p",
+            flush=True,
+        )
+
+
 def micro_benchmark(texts: pa.Array) -> dict[str, float]:
     """MiniLM over a fixed set of prompts, uncached: how fast the transformer runs on this machine *now*.
 
@@ -368,11 +429,19 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--speed", type=int, default=0, help="only time minilm and mpnet on this many real prompts"
     )
+    parser.add_argument(
+        "--probe-sample",
+        action="store_true",
+        help="print only the probe-sample check on the real sets (sampled shares against every row's)",
+    )
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared by other jobs)")
     figures: dict[str, float] = {}
     if args.speed:
         speed_table(args.shared, args.speed)
+        return figures
+    if args.probe_sample:
+        probe_sample_table(args.shared, figures, args.real_seeds)
         return figures
     if not args.default_only:
         real_table(args.shared, figures, args.real_minilm_n, args.real_seeds)

@@ -293,17 +293,14 @@ def test_every_data_command_and_function_takes_a_split() -> None:
 
 
 def test_topic_fit_settings_and_the_fit_recipe_share_every_default() -> None:
-    """``topics.fit.FitSettings`` (the recipe, with advanced fields) repeats the settings model's fields;
-    a default changed in one place only would make the API and the command line fit different maps."""
-    from dataclasses import fields
+    """The recipe saved with a map (``FitSettings``: the advanced fields too) and the command's settings
+    are one model's fields: a default cannot differ between the API and the command line."""
+    from arenapref.topics.settings import FitSettings, TopicMapSettings
 
-    from arenapref.topics.fit import FitSettings
-
-    recipe = {f.name: f.default for f in fields(FitSettings)}
-    shared = [name for name in TopicFitSettings.model_fields if name in recipe]
-    assert "map_sample" in shared and "k" in shared
-    for name in shared:
-        assert TopicFitSettings.model_fields[name].default == recipe[name], name
+    assert issubclass(FitSettings, TopicMapSettings) and issubclass(TopicFitSettings, TopicMapSettings)
+    assert set(TopicFitSettings.model_fields) - set(FitSettings.model_fields) == {"threads"}
+    for name, info in TopicMapSettings.model_fields.items():
+        assert FitSettings.model_fields[name].default == info.default, name
 
 
 def test_regeneration_options_and_the_pipeline_table_are_the_regenerate_settings() -> None:

@@ -245,7 +245,8 @@ def test_predict_blocks_equal(workspace: SynthManifest, tmp_path: Path) -> None:
 def test_topics_blocks_equal(workspace: SynthManifest, tmp_path: Path) -> None:
     from arenapref.readers import open_source
     from arenapref.topics import FitSettings, fit_topics, load_model
-    from arenapref.topics.blocks import assign_source, count_source
+    from arenapref.topics.blocks import assign_source
+    from arenapref.topics.probe import count_source
 
     fit_topics(workspace.lmsys_dir, FitSettings(k=3, sample=800, embedder="tfidf", n_init=1)).save(
         tmp_path / "map"

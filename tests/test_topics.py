@@ -21,7 +21,6 @@ from arenapref.topics import (
     assign_topics,
     fit_topics,
     load_model,
-    probe,
     probe_mixes,
     wilson_interval,
     with_topic_columns,
@@ -34,6 +33,7 @@ from arenapref.topics.fit import (
     class_tfidf_terms,
     sample_first_prompts,
 )
+from arenapref.topics.probe import probe
 from arenapref.topics.terms import TermCounter, split_words, tokenize
 from topics_data import PLANTED, planted_table
 
@@ -230,6 +230,8 @@ def test_wilson_interval() -> None:
     lo, hi = wilson_interval(50, 100)
     assert lo == pytest.approx(0.4038, abs=1e-3) and hi == pytest.approx(0.5962, abs=1e-3)
     assert wilson_interval(0, 0) == (0.0, 1.0)
+    # No rounding crumb at the ends: a share of exactly 0 (or 1) lies inside its interval.
+    assert all(wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0 for n in range(1, 6000))
 
 
 def test_probe_statistics_and_flags(fitted: object) -> None:

@@ -11,7 +11,8 @@ import pyarrow as pa
 
 from arenapref.records import Conversation, Turn, conversations_table
 from arenapref.report import render_report
-from arenapref.topics import FitSettings, fit_topics, probe
+from arenapref.topics import FitSettings, fit_topics
+from arenapref.topics.probe import probe
 from topics_data import planted_table
 
 MARKUP = "<script>alert('x')</script> & <b>bold</b>"

@@ -10,8 +10,9 @@ import pyarrow as pa
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from arenapref.topics import FitSettings, fit_topics, load_model, probe
+from arenapref.topics import FitSettings, fit_topics, load_model
 from arenapref.topics.fit import TopicModel
+from arenapref.topics.probe import probe
 from arenapref.topics.static import embed_extra_installed
 from arenapref.topics.student import matched_agreement
 from cli_helpers import run_cli

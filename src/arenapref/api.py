@@ -59,11 +59,6 @@ def _records(data: Any, what: str = "data") -> pa.Table:
     return as_table(data, what)[0]
 
 
-def _path_or_records(data: Any) -> Any:
-    """Paths stay paths (streamed, bounded memory); anything else becomes a shared-schema table."""
-    return data if isinstance(data, (str, Path)) else _records(data)
-
-
 def _many(data: Any) -> list[Any]:
     """One source or a list of them (a DataFrame is one source, not a sequence of rows)."""
     return list(data) if isinstance(data, (list, tuple)) else [data]
@@ -249,14 +244,21 @@ def fit_topics(
     progress: Progress = None,
     *,
     split: str | None = None,
+    format: str | None = None,
+    out: str | Path | None = None,
+    rejects: RejectLog | None = None,
     **settings: Any,
 ) -> TopicModel:
     """Fit a topic map (the LMSYS-Chat-1M paper's recipe) on the first prompts of a source.
 
-    ``settings`` are ``topics.settings.TopicFitSettings`` fields (``k``, ``sample``, ``embedder``: the
-    best one installed by default, ``seed``, ``english_only``, ``assign``, ``threads``: 0 uses every
-    core) and, for experiments, further ``topics.fit.FitSettings`` fields (``n_init``, ``min_chars``,
-    ...); ``split`` picks one split of a folder or DatasetDict with several.
+    ``settings`` are ``topics.settings.TopicFitSettings`` fields (``k``, ``sample``, ``map_sample``,
+    ``embedder``: the best one installed by default, ``seed``, ``english_only``, ``assign``, ``threads``:
+    0 uses every core) and, for experiments, further ``topics.settings.FitSettings`` fields (``n_init``,
+    ``min_chars``, ...); ``split`` picks one split of a folder or DatasetDict with several; ``format``
+    skips detection. A path, an opened ``Source`` or a list of them is streamed (a 1M-row source is never
+    held whole). ``out`` saves the map there (atomically), with every prompt the recipe dropped and why
+    in ``rejects.jsonl``; ``rejects`` collects those and the rows the reader dropped (by default an
+    opened ``Source``'s own log).
 
     Example::
 
@@ -264,6 +266,8 @@ def fit_topics(
         >>> tm                    # one row per topic: size, share, label, top terms
         >>> tm.save("topics/")
     """
+    from arenapref.readers import Source
+    from arenapref.rejects import RejectLog
     from arenapref.settings import build
     from arenapref.topics.fit import fit_topics as run
     from arenapref.topics.settings import TopicFitSettings
@@ -271,12 +275,28 @@ def fit_topics(
     names = set(TopicFitSettings.model_fields)
     options = build(TopicFitSettings, **{k: v for k, v in settings.items() if k in names})
     fit = options.fit_settings(**{k: v for k, v in settings.items() if k not in names})
-    tell = reporter(progress, "topics")
+    source = _topic_source(data) if split is None else _split(data, split)
+    if rejects is None:
+        rejects = source.rejects if isinstance(source, Source) else RejectLog()
+    tell = reporter(progress, "topics fit")
     try:
-        source = _path_or_records(data) if split is None else _split(data, split)
-        return run(source, fit, threads=options.threads, progress=tell or False)
+        model = run(source, fit, format, rejects, threads=options.threads, progress=tell)
     finally:
         close(tell)
+    if out is not None:
+        model.save(out, rejects=rejects)
+    return model
+
+
+def _topic_source(data: Any) -> Any:
+    """Paths, opened sources and lists of them stay as they are (streamed: a 1M-row source is never held
+    whole); anything else becomes a shared-schema table."""
+    from arenapref.readers import Source
+
+    streamed = (str, Path, Source)
+    if isinstance(data, (list, tuple)) and data and all(isinstance(d, streamed) for d in data):
+        return list(data)
+    return data if isinstance(data, streamed) else _records(data)
 
 
 def _topic_model(model: Any) -> TopicModel:
@@ -307,13 +327,16 @@ def probe(
     target: str | None = None,
     *,
     split: str | None = None,
+    executor: Executor | None = None,
     **settings: Any,
 ) -> ProbeReport:
     """Compare the topic mixes of several sources; flags topics a source under- or over-represents.
 
     ``sources``: a dict of name -> data, or a list (named by path); the target defaults to the last;
     ``settings`` are ``topics.settings.TopicProbeSettings`` fields (``probe_sample``,
-    ``unique_prompts``); ``split`` picks one split of each source that is a folder or DatasetDict.
+    ``unique_prompts``); ``split`` picks one split of each source that is a folder or DatasetDict;
+    ``executor`` counts sources' files on it where that gives the same figures (``model`` saved to a
+    folder). Paths and opened ``Source``s are streamed; rows a reader drops land in the ``Source``'s log.
 
     Example::
 
@@ -330,8 +353,10 @@ def probe(
         items = list(sources.values())
     else:
         names, items = None, list(sources)
-    data = [_path_or_records(s) if split is None else _split(s, split) for s in items]
-    return run(_topic_model(model), data, names, target, options.unique_prompts, options.probe_sample)
+    data = [_topic_source(s) if split is None else _split(s, split) for s in items]
+    return run(
+        _topic_model(model), data, names, target, options.unique_prompts, options.probe_sample, executor
+    )
 
 
 def mine(

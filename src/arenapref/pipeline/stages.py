@@ -193,34 +193,25 @@ class TopicsStage(_Base):
     required = ("lmsys",)
 
     def run(self, ctx: StageContext) -> StageOutcome:
+        from arenapref.api import fit_topics, probe
         from arenapref.readers import open_source
-        from arenapref.topics.fit import fit_topics
         from arenapref.topics.probe import write_chart
-        from arenapref.topics.settings import TopicFitSettings
+        from arenapref.topics.settings import TopicFitSettings, TopicProbeSettings
 
         t, src = ctx.config.topics, ctx.config.sources
-        fit = TopicFitSettings(**_fields(ctx, t, TopicFitSettings))
         lmsys = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
-        fit_on: Any = lmsys[0] if len(lmsys) == 1 else pa.concat_tables([s.read_table() for s in lmsys])
-        model = fit_topics(fit_on, fit.fit_settings(), threads=fit.threads)
+        fit_on = lmsys[0] if len(lmsys) == 1 else lmsys
+        model = fit_topics(fit_on, False, out=ctx.out / "map", **_fields(ctx, t, TopicFitSettings))
         ctx.progress(1, 2)
-        model.save(ctx.out / "map")
-        sources: list[Any] = [open_source(ctx.path(p), src.lmsys_format) for p in src.lmsys]
-        names = [f"lmsys{i + 1}" if len(src.lmsys) > 1 else "lmsys" for i in range(len(src.lmsys))]
+        sources = {
+            f"lmsys{i + 1}" if len(src.lmsys) > 1 else "lmsys": open_source(ctx.path(p), src.lmsys_format)
+            for i, p in enumerate(src.lmsys)
+        }
         for name, p, f in (("train", src.train, src.train_format), ("test", src.test, src.test_format)):
             if p:
-                sources.append(open_source(ctx.path(p), f))
-                names.append(name)
+                sources[name] = open_source(ctx.path(p), f)
         with _executor(ctx) as ex:
-            from arenapref.topics.blocks import count_source
-            from arenapref.topics.probe import probe_mixes
-
-            map_dir, sample, unique = str(ctx.out / "map"), t.probe_sample, t.unique_prompts
-            mixes = [
-                count_source(model, map_dir, s, n, sample, unique, ex)
-                for s, n in zip(sources, names, strict=True)
-            ]
-            report = probe_mixes(model, mixes)
+            report = probe(model, sources, executor=ex, **_fields(ctx, t, TopicProbeSettings))
         report.write_json(ctx.out / "probe.json")
         write_chart(report, ctx.out / "probe.png")
         ctx.progress(2, 2)

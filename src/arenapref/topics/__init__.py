@@ -2,43 +2,92 @@
 
 Notebook use::
 
-    from arenapref.topics import FitSettings, fit_topics, load_model, probe, with_topic_columns
+    from arenapref.topics import FitSettings, fit_topics, load_model, with_topic_columns
+    from arenapref.topics.probe import probe
     model = fit_topics("lmsys/", FitSettings(k=20, seed=0)); model.save("topics/")
     report = probe(load_model("topics/"), ["lmsys/", "train.csv", "test.csv"])
+
+The names below are imported on first use (PEP 562), so the command line and the pipeline's config read
+the settings models (``topics.settings``, pydantic only) without loading scikit-learn or onnxruntime.
+``probe`` is the submodule here; its function is ``topics.probe.probe`` (or ``arenapref.probe``).
 """
 
-from arenapref.topics.embedders import (
-    DEFAULT_EMBEDDER,
-    EMBEDDERS,
-    HybridEmbedder,
-    MiniLMEmbedder,
-    TfidfSvdEmbedder,
-    make_embedder,
-    resolve_embedder,
-)
-from arenapref.topics.fit import (
-    FitSettings,
-    Topic,
-    TopicModel,
-    assign_topics,
-    fit_topics,
-    load_model,
-    topic_batches,
-    with_topic_columns,
-)
-from arenapref.topics.probe import (
-    ProbeReport,
-    SourceMix,
-    probe,
-    probe_mixes,
-    source_mix,
-    wilson_interval,
-    write_chart,
-)
-from arenapref.topics.static import StaticEmbedder, distill_vectors
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# name -> the submodule that defines it.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "EMBEDDERS",
+            "HybridEmbedder",
+            "MiniLMEmbedder",
+            "TfidfSvdEmbedder",
+            "make_embedder",
+            "resolve_embedder",
+        ),
+        "arenapref.topics.embedders",
+    ),
+    **dict.fromkeys(
+        (
+            "Topic",
+            "TopicModel",
+            "assign_topics",
+            "fit_topics",
+            "load_model",
+            "topic_batches",
+            "with_topic_columns",
+        ),
+        "arenapref.topics.fit",
+    ),
+    **dict.fromkeys(
+        ("ProbeReport", "SourceMix", "probe_mixes", "source_mix", "wilson_interval", "write_chart"),
+        "arenapref.topics.probe",
+    ),
+    **dict.fromkeys(("FitSettings", "TopicFitSettings", "TopicProbeSettings"), "arenapref.topics.settings"),
+    **dict.fromkeys(("StaticEmbedder", "distill_vectors"), "arenapref.topics.static"),
+}
+
+if TYPE_CHECKING:
+    from arenapref.topics.embedders import (
+        EMBEDDERS,
+        HybridEmbedder,
+        MiniLMEmbedder,
+        TfidfSvdEmbedder,
+        make_embedder,
+        resolve_embedder,
+    )
+    from arenapref.topics.fit import (
+        Topic,
+        TopicModel,
+        assign_topics,
+        fit_topics,
+        load_model,
+        topic_batches,
+        with_topic_columns,
+    )
+    from arenapref.topics.probe import (
+        ProbeReport,
+        SourceMix,
+        probe_mixes,
+        source_mix,
+        wilson_interval,
+        write_chart,
+    )
+    from arenapref.topics.settings import FitSettings, TopicFitSettings, TopicProbeSettings
+    from arenapref.topics.static import StaticEmbedder, distill_vectors
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
 
 __all__ = [
-    "DEFAULT_EMBEDDER",
     "EMBEDDERS",
     "FitSettings",
     "HybridEmbedder",
@@ -48,13 +97,14 @@ __all__ = [
     "StaticEmbedder",
     "TfidfSvdEmbedder",
     "Topic",
+    "TopicFitSettings",
     "TopicModel",
+    "TopicProbeSettings",
     "assign_topics",
     "distill_vectors",
     "fit_topics",
     "load_model",
     "make_embedder",
-    "probe",
     "probe_mixes",
     "resolve_embedder",
     "source_mix",

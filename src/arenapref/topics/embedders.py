@@ -61,7 +61,6 @@ from arenapref.topics.static import (
 )
 from arenapref.topics.terms import TermCounter, as_text_array
 
-DEFAULT_EMBEDDER = "auto"
 _STEM = "embedder"  # embedder.json and embedder.npz in a map folder
 
 

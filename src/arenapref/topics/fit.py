@@ -17,7 +17,9 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,9 @@ from arenapref.progress import ProgressFn
 from arenapref.readers import Source, open_source
 from arenapref.records import first_user_turn
 from arenapref.rejects import RejectLog
+from arenapref.settings import SettingsError, build
 from arenapref.threads import resolve_threads
 from arenapref.topics.embedders import (
-    DEFAULT_EMBEDDER,
     TRANSFORMERS,
     Embedder,
     MiniLMEmbedder,
@@ -53,6 +55,7 @@ from arenapref.topics.embedders import (
     save_embedder,
     save_parts,
 )
+from arenapref.topics.settings import FitSettings
 from arenapref.topics.student import (
     MIN_PROMPTS,
     TopicStudent,
@@ -72,34 +75,6 @@ TOPIC_TYPE = pa.int32()
 # Why a prompt got no topic (the ``topic_unassigned`` column and the probe's counts).
 NO_PROMPT = "no user prompt"
 NOTHING_KNOWN = "nothing the embedder knows (no known words or tokens)"
-
-
-@dataclass(frozen=True, slots=True)
-class FitSettings:
-    """Everything that decides a topic map; saved with it so a fit can be repeated."""
-
-    k: int = 20
-    sample: int = 100_000
-    embedder: str = DEFAULT_EMBEDDER
-    seed: int = 0
-    english_only: bool = True
-    min_chars: int = 32
-    max_chars: int = 1536
-    # k-means restarts (k-means++ seeding each), run on a subsample of at most INIT_SUBSAMPLE prompts.
-    n_init: int = 8
-    examples: int = 5
-    label_terms: int = 8
-    # > 0: the static embedder distils only this many vocabulary tokens (a fast table for tests).
-    distill_vocab: int = 0
-    # How rows are placed on a map fitted in a transformer's space: "student" (the static table mapped
-    # onto the transformer's space with the fit sample, see student.py) or "transformer" (exact, ~200/s).
-    # Maps fitted with tfidf, static or hybrid always place rows by their own nearest centroid.
-    assign: str = "student"
-    # A sentence transformer embeds and clusters a seeded sample of at most this many of the kept prompts
-    # (0: all). Why: the transformer pass is nearly all of a fit's time (MiniLM about 100 prompts/s on
-    # two cores), and 20,000 prompts give the map's topic shares 95% intervals of at most +-0.7 points, as
-    # the probe's sample does; k-means' restarts already ran on 20,000 (INIT_SUBSAMPLE).
-    map_sample: int = 20_000
 
 
 @dataclass(slots=True)
@@ -147,6 +122,14 @@ class TopicModel(NotebookResult):
     quality: dict[str, float] = field(default_factory=dict)
     # How fast the fit embedded (prompts/s); not saved, so two fits of the same data write identical maps.
     timing: dict[str, float] = field(default_factory=dict)
+    # The fit's MiniLM vectors by prompt, in memory only: the probe's exact sample and the transformer
+    # assigner take a prompt's vector from here rather than embed it again. A MiniLM vector is a function
+    # of its text alone, bit for bit (batch, padding and threads change nothing; tests/test_topics_api.py
+    # checks), so reusing one changes no figure, only the time.
+    embedded: dict[str, np.ndarray] = field(default_factory=dict)
+    # The folder the map was saved to or loaded from (None: only in memory); an executor's workers load
+    # the map from there.
+    folder: Path | None = None
 
     @property
     def k(self) -> int:
@@ -212,9 +195,7 @@ class TopicModel(NotebookResult):
             chunk = rows[start : start + ASSIGN_BATCH]
             part = arr.take(pa.array(chunk))
             scores = (
-                student.scores(part, self.centroids)
-                if student is not None
-                else self.embedder.scores(part, self.centroids)
+                student.scores(part, self.centroids) if student is not None else self._embedder_scores(part)
             )
             best = np.argmax(scores, axis=1).astype(np.int32)
             best[~np.any(scores != 0, axis=1)] = -1
@@ -223,6 +204,25 @@ class TopicModel(NotebookResult):
         reasons[~present_np] = NO_PROMPT
         reasons[present_np & (out < 0)] = NOTHING_KNOWN
         return out, pa.array(reasons, pa.string())
+
+    def _embedder_scores(self, texts: pa.Array) -> np.ndarray:
+        """``embedder.scores`` of present ``texts``, each distinct text embedded once and the fit's
+        prompts not at all (their vectors are in ``embedded``)."""
+        if not self.embedded:
+            return self.embedder.scores(texts, self.centroids)
+        values = texts.to_pylist()
+        vectors = np.empty((len(values), self.centroids.shape[1]), dtype=np.float32)
+        todo: dict[str, list[int]] = {}
+        for i, text in enumerate(values):
+            known = self.embedded.get(text)
+            if known is None:
+                todo.setdefault(text, []).append(i)
+            else:
+                vectors[i] = known
+        if todo:
+            for rows, vector in zip(todo.values(), self.embedder.embed(pa.array(list(todo))), strict=True):
+                vectors[rows] = vector
+        return np.asarray(vectors @ self.centroids.T, dtype=np.float32)
 
     def save(self, folder: str | Path, rejects: RejectLog | None = None) -> Path:
         """Write the map as JSON, ``.npy`` and ``.npz`` files (no pickle) into ``folder``, atomically.
@@ -238,13 +238,14 @@ class TopicModel(NotebookResult):
                 rejects.write(tmp / "rejects.jsonl")
             elif (folder / "rejects.jsonl").is_file():
                 shutil.copyfile(folder / "rejects.jsonl", tmp / "rejects.jsonl")
+        self.folder = folder
         return folder
 
     def _write(self, folder: Path) -> None:
         meta = {
             "format": MODEL_FORMAT,
             "version": MODEL_VERSION,
-            "settings": asdict(self.settings),
+            "settings": self.settings.model_dump(),
             "embedder": self.embedder.name,
             "k": self.k,
             "dim": int(self.centroids.shape[1]),
@@ -295,8 +296,12 @@ def load_model(folder: str | Path) -> TopicModel:
         student = TopicStudent.restore(settings, arrays)
     if centroids.shape != (meta["k"], meta["dim"]) or len(topics) != meta["k"]:
         raise ArenaprefError(f"{folder}: centroids, topics and model.json disagree on the number of topics")
+    try:
+        recipe = build(FitSettings, **meta.get("settings", {}))
+    except SettingsError as exc:
+        raise ArenaprefError(f"{meta_path}: the saved settings are not a topic recipe ({exc})") from None
     return TopicModel(
-        settings=FitSettings(**meta["settings"]),
+        settings=recipe,
         embedder=embedder,
         centroids=centroids.astype(np.float32),
         topics=topics,
@@ -306,7 +311,14 @@ def load_model(folder: str | Path) -> TopicModel:
         notes=[str(n) for n in meta.get("notes", [])],
         student=student,
         quality={str(k): float(v) for k, v in meta.get("quality", {}).items()},
+        folder=folder,
     )
+
+
+@lru_cache(maxsize=4)
+def cached_model(folder: str) -> TopicModel:
+    """One map per worker process and folder: loading (and an ONNX session) costs more than a block."""
+    return load_model(folder)
 
 
 # ---------------------------------------------------------------------------------------------- sampling
@@ -421,31 +433,36 @@ def select_prompts(
 # ------------------------------------------------------------------------------------------------ fitting
 
 
-def _open(source: str | Path | Source | pa.Table, format: str | None, rejects: RejectLog) -> tuple[str, Any]:
+def _open(
+    source: str | Path | Source | pa.Table | list[Any], format: str | None, rejects: RejectLog
+) -> tuple[str, Iterable[pa.RecordBatch | pa.Table]]:
+    """The source's name and its batches, streamed; a list's sources one after another (names joined)."""
+    if isinstance(source, list):
+        opened = [_open(s, format, rejects) for s in source]
+        return "+".join(name for name, _ in opened), chain.from_iterable(b for _, b in opened)
     if isinstance(source, pa.Table):
         return "table", source.to_batches()
     if isinstance(source, Source):
         return str(source.path), source.batches()
-    opened = open_source(source, format, rejects)
-    return str(opened.path), opened.batches()
+    opened_source = open_source(source, format, rejects)
+    return str(opened_source.path), opened_source.batches()
 
 
 def fit_topics(
-    source: str | Path | Source | pa.Table,
+    source: str | Path | Source | pa.Table | list[Any],
     settings: FitSettings | None = None,
     format: str | None = None,
     rejects: RejectLog | None = None,
     threads: int = 0,
-    progress: bool | ProgressFn = False,
+    progress: ProgressFn | None = None,
 ) -> TopicModel:
-    """Fit a topic map on a source (path, opened ``Source`` or table in a shared schema).
+    """Fit a topic map on a source (path, opened ``Source`` or table in a shared schema, or a list of them).
 
     ``threads`` caps the BLAS/OpenMP threads of the SVD and k-means; 0 (the default) means every core,
     or ``ARENAPREF_THREADS`` (``arenapref.threads``): on a busy 2-core machine threads that wait for each
     other made a 1,135-prompt fit take 20 s instead of 3 s, so a shared machine should set it to 1.
-    Results for one seed are reproducible at a given thread count. ``progress`` draws one line per
-    recipe step on stderr; a callable gets ``progress(step, number, None)`` per step instead
-    (``arenapref.progress``).
+    Results for one seed are reproducible at a given thread count. ``progress`` (a callable,
+    ``arenapref.progress``) gets ``progress(step, number, None)`` as each recipe step starts.
 
     With a transformer embedder (the default, MiniLM), k-means runs on the transformer's sentence vectors
     of a seeded sample of at most ``map_sample`` kept prompts (cached by content), so the map is the
@@ -453,110 +470,103 @@ def fit_topics(
     assign other rows (see student.py).
     """
     settings = settings or FitSettings()
-    if settings.k < 2:
-        raise ArenaprefError(f"`k` must be at least 2 (got {settings.k})")
-    if settings.assign not in ("student", "transformer"):
-        raise ArenaprefError(f"`assign` must be 'student' or 'transformer' (got {settings.assign!r})")
     name_used, note = resolve_embedder(settings.embedder)
-    settings = replace(settings, embedder=name_used)
+    settings = settings.model_copy(update={"embedder": name_used})
     rejects = rejects if rejects is not None else RejectLog()
     steps = _Steps(progress)
-    with steps:
-        steps.start("reading and sampling")
-        name, batches = _open(source, format, rejects)
-        sample = sample_first_prompts(batches, settings.sample, settings.seed)
-        steps.start("filtering (first user turn, English, length, duplicates)")
-        texts, rows, dropped = select_prompts(sample, settings, rejects, name)
-        _require_enough(len(texts), settings.k, name, dropped)
-        embedder = make_embedder(settings.embedder, settings.distill_vocab)
-        selected = len(texts)
-        if embedder.name in TRANSFORMERS and 0 < settings.map_sample < len(texts):
-            chosen = np.sort(
-                np.random.default_rng(settings.seed).choice(len(texts), settings.map_sample, replace=False)
-            )
-            texts, rows = texts.take(pa.array(chosen)), rows[chosen]
-        with threadpool_limits(limits=resolve_threads(threads)):
-            steps.start(f"embedding {len(texts):,} prompts ({embedder.name})")
-            started = time.perf_counter()
-            embedder.fit(texts, settings.seed)
-            fit_texts = texts.to_pylist()
-            held = holdout_mask(len(fit_texts), settings.seed)
-            parts = None
-            if isinstance(embedder, MiniLMEmbedder):
-                vectors, parts = embedder.embed_parts(texts, held)
-            elif isinstance(embedder, MpnetEmbedder):
-                vectors = embedder.embed_cached(texts)
-            else:
-                vectors = embedder.embed(texts)
-            embed_seconds = time.perf_counter() - started
-            placed = np.any(vectors != 0, axis=1)
-            # A prompt with nothing the embedder knows embeds to zero: it has no direction to cluster by.
-            empty = np.flatnonzero(~np.any(vectors != 0, axis=1))
-            for i in empty:
-                rejects.add(name, int(rows[i]), "no known terms", raw=texts[int(i)].as_py() or "")
-            if len(empty):
-                dropped["no known terms"] += len(empty)
-                keep = np.any(vectors != 0, axis=1)
-                texts, vectors = texts.filter(pa.array(keep)), vectors[keep]
-                _require_enough(len(texts), settings.k, name, dropped)
-            steps.start(f"k-means, k = {settings.k}")
-            centroids = kmeans_centroids(vectors, settings.k, settings.n_init, settings.seed)
-        steps.start("labels (class-based TF-IDF terms, nearest prompts)")
-        similarity = vectors @ centroids.T
-        raw_labels = np.argmax(similarity, axis=1)
-        # Topic ids by decreasing size (ties: k-means order), so topic 0 is the biggest in every fit.
-        sizes = np.bincount(raw_labels, minlength=settings.k)
-        order = np.lexsort((np.arange(settings.k), -sizes))
-        centroids = centroids[order]
-        similarity = similarity[:, order]
-        labels = np.argmax(similarity, axis=1)
-        quality: dict[str, float] = {}
-        student = None
-        note_small: str | None = None
-        if embedder.name in TRANSFORMERS:
-            with threadpool_limits(limits=max(1, threads)):
-                steps.start("map stability (a second k-means seed)")
-                other = kmeans_centroids(vectors, settings.k, settings.n_init, settings.seed + 1)
-                quality["seed_stability"] = round(
-                    matched_agreement(labels, np.argmax(vectors @ other.T, axis=1), settings.k), 4
-                )
-                if settings.assign == "student" and parts is None:
-                    note_small = (
-                        f"{embedder.name} maps have no student; rows are placed by {embedder.name} itself"
-                    )
-                elif settings.assign == "student" and (~held).sum() < MIN_PROMPTS:
-                    note_small = (
-                        f"{len(fit_texts):,} fit prompts are too few for a student (it needs "
-                        f"{MIN_PROMPTS:,} outside its hold-out); rows are placed by the transformer itself"
-                    )
-                elif settings.assign == "student" and parts is not None:  # parts: MiniLM's outputs
-                    steps.start("student (static table mapped onto the transformer's space)")
-                    # Labels of every fit prompt in fit order; -1 for any the transformer left empty.
-                    fit_labels = np.full(len(fit_texts), -1, dtype=np.int64)
-                    fit_labels[np.flatnonzero(placed)] = labels
-                    student, agreement = fit_student(
-                        fit_texts, parts, held, fit_labels, centroids, settings.seed, settings.distill_vocab
-                    )
-                    quality["student_agreement"] = round(agreement, 4)
-        counter = embedder.counter if isinstance(embedder, TfidfSvdEmbedder) else TermCounter().fit(texts)
-        terms = class_tfidf_terms(
-            counter.counts(texts), labels, settings.k, counter.terms, settings.label_terms
+    steps.start("reading and sampling")
+    name, batches = _open(source, format, rejects)
+    sample = sample_first_prompts(batches, settings.sample, settings.seed)
+    steps.start("filtering (first user turn, English, length, duplicates)")
+    texts, rows, dropped = select_prompts(sample, settings, rejects, name)
+    _require_enough(len(texts), settings.k, name, dropped)
+    embedder = make_embedder(settings.embedder, settings.distill_vocab)
+    selected = len(texts)
+    if embedder.name in TRANSFORMERS and 0 < settings.map_sample < len(texts):
+        chosen = np.sort(
+            np.random.default_rng(settings.seed).choice(len(texts), settings.map_sample, replace=False)
         )
-        topics = []
-        text_list = texts.to_pylist()
-        for t in range(settings.k):
-            members = np.flatnonzero(labels == t)
-            nearest = members[np.argsort(-similarity[members, t], kind="stable")[: settings.examples]]
-            topics.append(
-                Topic(
-                    topic=t,
-                    size=len(members),
-                    share=round(len(members) / len(labels), 6),
-                    label=", ".join(terms[t][:5]) or f"topic {t}",
-                    terms=terms[t],
-                    examples=[_clip(text_list[i]) for i in nearest],
-                )
+        texts, rows = texts.take(pa.array(chosen)), rows[chosen]
+    with threadpool_limits(limits=resolve_threads(threads)):
+        steps.start(f"embedding {len(texts):,} prompts ({embedder.name})")
+        started = time.perf_counter()
+        embedder.fit(texts, settings.seed)
+        fit_texts = texts.to_pylist()
+        held = holdout_mask(len(fit_texts), settings.seed)
+        parts = None
+        if isinstance(embedder, MiniLMEmbedder):
+            vectors, parts = embedder.embed_parts(texts, held)
+        elif isinstance(embedder, MpnetEmbedder):
+            vectors = embedder.embed_cached(texts)
+        else:
+            vectors = embedder.embed(texts)
+        embed_seconds = time.perf_counter() - started
+        placed = np.any(vectors != 0, axis=1)
+        # A prompt with nothing the embedder knows embeds to zero: it has no direction to cluster by.
+        empty = np.flatnonzero(~np.any(vectors != 0, axis=1))
+        for i in empty:
+            rejects.add(name, int(rows[i]), "no known terms", raw=texts[int(i)].as_py() or "")
+        if len(empty):
+            dropped["no known terms"] += len(empty)
+            keep = np.any(vectors != 0, axis=1)
+            texts, vectors = texts.filter(pa.array(keep)), vectors[keep]
+            _require_enough(len(texts), settings.k, name, dropped)
+        steps.start(f"k-means, k = {settings.k}")
+        centroids = kmeans_centroids(vectors, settings.k, settings.n_init, settings.seed)
+    steps.start("labels (class-based TF-IDF terms, nearest prompts)")
+    similarity = vectors @ centroids.T
+    raw_labels = np.argmax(similarity, axis=1)
+    # Topic ids by decreasing size (ties: k-means order), so topic 0 is the biggest in every fit.
+    sizes = np.bincount(raw_labels, minlength=settings.k)
+    order = np.lexsort((np.arange(settings.k), -sizes))
+    centroids = centroids[order]
+    similarity = similarity[:, order]
+    labels = np.argmax(similarity, axis=1)
+    quality: dict[str, float] = {}
+    student = None
+    note_small: str | None = None
+    if embedder.name in TRANSFORMERS:
+        with threadpool_limits(limits=max(1, threads)):
+            steps.start("map stability (a second k-means seed)")
+            other = kmeans_centroids(vectors, settings.k, settings.n_init, settings.seed + 1)
+            quality["seed_stability"] = round(
+                matched_agreement(labels, np.argmax(vectors @ other.T, axis=1), settings.k), 4
             )
+            if settings.assign == "student" and parts is None:
+                note_small = (
+                    f"{embedder.name} maps have no student; rows are placed by {embedder.name} itself"
+                )
+            elif settings.assign == "student" and (~held).sum() < MIN_PROMPTS:
+                note_small = (
+                    f"{len(fit_texts):,} fit prompts are too few for a student (it needs "
+                    f"{MIN_PROMPTS:,} outside its hold-out); rows are placed by the transformer itself"
+                )
+            elif settings.assign == "student" and parts is not None:  # parts: MiniLM's outputs
+                steps.start("student (static table mapped onto the transformer's space)")
+                # Labels of every fit prompt in fit order; -1 for any the transformer left empty.
+                fit_labels = np.full(len(fit_texts), -1, dtype=np.int64)
+                fit_labels[np.flatnonzero(placed)] = labels
+                student, agreement = fit_student(
+                    fit_texts, parts, held, fit_labels, centroids, settings.seed, settings.distill_vocab
+                )
+                quality["student_agreement"] = round(agreement, 4)
+    counter = embedder.counter if isinstance(embedder, TfidfSvdEmbedder) else TermCounter().fit(texts)
+    terms = class_tfidf_terms(counter.counts(texts), labels, settings.k, counter.terms, settings.label_terms)
+    topics = []
+    text_list = texts.to_pylist()
+    for t in range(settings.k):
+        members = np.flatnonzero(labels == t)
+        nearest = members[np.argsort(-similarity[members, t], kind="stable")[: settings.examples]]
+        topics.append(
+            Topic(
+                topic=t,
+                size=len(members),
+                share=round(len(members) / len(labels), 6),
+                label=", ".join(terms[t][:5]) or f"topic {t}",
+                terms=terms[t],
+                examples=[_clip(text_list[i]) for i in nearest],
+            )
+        )
     stats = {
         "sampled": len(sample.texts),
         "selected": selected,
@@ -566,8 +576,9 @@ def fit_topics(
     recipe = recipe_steps(settings, len(sample.texts), dropped, len(texts), embedder.name)
     timing = {"embed_prompts_per_second": round(len(texts) / max(embed_seconds, 1e-9), 1)}
     notes = [n for n in (note, note_small) if n]
+    embedded = dict(zip(text_list, vectors, strict=True)) if isinstance(embedder, MiniLMEmbedder) else {}
     return TopicModel(
-        settings, embedder, centroids, topics, stats, name, recipe, notes, student, quality, timing
+        settings, embedder, centroids, topics, stats, name, recipe, notes, student, quality, timing, embedded
     )
 
 
@@ -597,40 +608,16 @@ def recipe_steps(
 
 
 class _Steps:
-    """One transient progress line per recipe step on stderr (rich), a caller's callable, or nothing."""
+    """Numbers the recipe's steps for a ``progress(step, number, None)`` callable (or nothing)."""
 
-    def __init__(self, enabled: bool | ProgressFn) -> None:
-        self.enabled = enabled
-        self._progress: Any = None
-        self._task: Any = None
+    def __init__(self, progress: ProgressFn | None) -> None:
+        self.progress = progress
         self._done = 0
-
-    def __enter__(self) -> _Steps:
-        if self.enabled is True:
-            from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("topics fit: {task.description}"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task("starting", total=None)
-        return self
 
     def start(self, description: str) -> None:
         self._done += 1
-        if callable(self.enabled):
-            self.enabled(description, self._done, None)
-        if self._progress is not None:
-            self._progress.update(self._task, description=description)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(None, None, None)
+        if self.progress is not None:
+            self.progress(description, self._done, None)
 
 
 def kmeans_centroids(vectors: np.ndarray, k: int, n_init: int, seed: int) -> np.ndarray:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -26,16 +28,20 @@ from arenapref.atomic import atomic_path, write_text
 from arenapref.compare.normalize import prompt_keys
 from arenapref.display import NotebookResult
 from arenapref.errors import ArenaprefError
+from arenapref.executors.base import BlockStep, Executor, run_step
+from arenapref.executors.shards import Shard, shards_of
 from arenapref.readers import Source, open_source
 from arenapref.records import first_user_turn
+from arenapref.rejects import RejectLog
 from arenapref.topics.embedders import TRANSFORMERS
-from arenapref.topics.fit import TopicModel, sample_first_prompts
+from arenapref.topics.fit import TopicModel, cached_model, sample_first_prompts
+from arenapref.topics.settings import TopicProbeSettings
 from arenapref.topics.terms import as_text_array
 
 Z95 = 1.959963984540054
-# Prompts per source that a transformer map's probe embeds exactly (a seeded sample): shares are what the
-# probe compares, and 20,000 prompts give 95% intervals of at most about +-0.7 points.
-PROBE_SAMPLE = 20_000
+# Prompts per source that a transformer map's probe embeds exactly (a seeded sample): the settings model's
+# default, where its choice is explained (``TopicProbeSettings``).
+PROBE_SAMPLE: int = TopicProbeSettings.model_fields["probe_sample"].default
 
 
 @dataclass(slots=True)
@@ -69,7 +75,9 @@ def wilson_interval(count: int, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 and n the bound is 0 or 1 exactly; the subtraction leaves a rounding crumb (1e-18) above 0.
+    low = 0.0 if count == 0 else max(0.0, centre - half)
+    return low, 1.0 if count == n else min(1.0, centre + half)
 
 
 def _counted(batches: Any, total: list[int]) -> Any:
@@ -137,6 +145,89 @@ def source_mix(
         counts += np.bincount(ids[ids >= 0], minlength=model.k)
     sampled_from = total[0] if exact and total[0] > sample else None
     return SourceMix(label, [int(c) for c in counts], missing, repeats, dict(reasons), sampled_from)
+
+
+def mix_shard(shard: Shard, model_dir: str, name: str) -> tuple[SourceMix, RejectLog]:
+    """The per-block work of the probe: one file's topic counts (``source_mix``)."""
+    source = shard.open()
+    # Every row of the block, placed by the map's student: blocks add up to the source's counts, which a
+    # per-block transformer sample would not (the single-process probe samples the whole source instead).
+    mix = source_mix(cached_model(model_dir), source, name, sample=0)
+    return mix, source.rejects
+
+
+class MixStep(BlockStep[Shard, tuple[SourceMix, RejectLog], SourceMix]):
+    """``source_mix`` with one file per block: every record counted, and on an executor every row placed
+    (``sample`` applies to the single-process path only; ``unique_prompts`` needs one pass over the whole
+    source, so ``count_source`` counts such a mix in this process).
+
+    Counts are sums, so the files' mixes add up to the source's; unassigned reasons keep the order in
+    which a sequential read first meets them.
+    """
+
+    def __init__(
+        self,
+        model: TopicModel,
+        model_dir: str,
+        source: Source,
+        name: str,
+        sample: int = PROBE_SAMPLE,
+        unique_prompts: bool = False,
+    ) -> None:
+        self.model, self.model_dir, self.source, self.name = model, model_dir, source, name
+        self.sample, self.unique_prompts = sample, unique_prompts
+
+    def blocks(self, workers: int) -> list[Shard]:
+        return shards_of(self.source)
+
+    @property
+    def work(self) -> Callable[[Shard], tuple[SourceMix, RejectLog]]:
+        return partial(mix_shard, model_dir=self.model_dir, name=self.name)
+
+    def merge(self, parts: Iterator[tuple[SourceMix, RejectLog]]) -> SourceMix:
+        total = SourceMix(self.name, [], 0, 0, {})
+        for mix, rejects in parts:
+            self.source.rejects.extend(rejects)
+            total.counts = (
+                mix.counts
+                if not total.counts
+                else [a + b for a, b in zip(total.counts, mix.counts, strict=True)]
+            )
+            total.unassigned += mix.unassigned
+            total.repeats += mix.repeats
+            for reason, n in mix.unassigned_reasons.items():
+                total.unassigned_reasons[reason] = total.unassigned_reasons.get(reason, 0) + n
+        return total
+
+    def whole(self) -> SourceMix:
+        return source_mix(self.model, self.source, self.name, self.unique_prompts, self.sample)
+
+
+def count_source(
+    model: TopicModel,
+    model_dir: str | None,
+    source: Source | pa.Table,
+    name: str,
+    sample: int = PROBE_SAMPLE,
+    unique_prompts: bool = False,
+    executor: Executor | None = None,
+) -> SourceMix:
+    """``source``'s topic counts (``MixStep``): the probe's per-source figures.
+
+    Counted in this process, whatever ``executor`` is, when one pass must see the whole source: a seeded
+    transformer sample (``sample`` > 0 on a transformer map; sampling per file would give other prompts)
+    or ``unique_prompts`` (each distinct prompt counted once across the source). So an executor never
+    changes the figures. ``model_dir``: the folder workers load the map from (needed with an executor).
+    """
+    if not isinstance(source, Source):
+        return source_mix(model, source, name, unique_prompts, sample)
+    if unique_prompts or (sample > 0 and model.embedder.name in TRANSFORMERS):
+        executor = None
+    if executor is not None and model_dir is None:
+        raise ArenaprefError(
+            "`executor` needs the map saved to a folder (`TopicModel.save`): workers load it"
+        )
+    return run_step(MixStep(model, model_dir or "", source, name, sample, unique_prompts), executor)
 
 
 @dataclass(slots=True)
@@ -311,17 +402,27 @@ def probe(
     target: str | None = None,
     unique_prompts: bool = False,
     sample: int = PROBE_SAMPLE,
+    executor: Executor | None = None,
 ) -> ProbeReport:
     """Assign each source to the map and compare the mixes; the target defaults to the last source.
 
-    ``sample``: see ``source_mix``.
+    ``sample``: see ``source_mix``. Paths are opened here (rows a reader drops go to each ``Source``'s
+    rejects when a ``Source`` is given). ``executor`` counts a source's files on its workers where that
+    gives the same figures (``count_source``); the map must then have been saved (``model.folder``).
     """
     if not sources:
         raise ArenaprefError("give at least one source to probe")
-    names = names or [_default_name(s, i) for i, s in enumerate(sources)]
-    names = _unique(names)
-    mixes = [source_mix(model, s, n, unique_prompts, sample) for s, n in zip(sources, names, strict=True)]
+    names = unique_names(names or [_default_name(s, i) for i, s in enumerate(sources)])
+    folder = None if model.folder is None else str(model.folder)
+    mixes = [
+        count_source(model, folder, _opened(s), n, sample, unique_prompts, executor)
+        for s, n in zip(sources, names, strict=True)
+    ]
     return probe_mixes(model, mixes, target)
+
+
+def _opened(source: str | Path | Source | pa.Table) -> Source | pa.Table:
+    return open_source(source) if isinstance(source, (str, Path)) else source
 
 
 def probe_mixes(model: TopicModel, mixes: list[SourceMix], target: str | None = None) -> ProbeReport:
@@ -362,7 +463,8 @@ def _default_name(source: str | Path | Source | pa.Table, i: int) -> str:
     return p.parent.name + "/" + p.name if p.is_file() else p.name
 
 
-def _unique(names: list[str]) -> list[str]:
+def unique_names(names: list[str]) -> list[str]:
+    """``names`` with a repeated one numbered (``train.csv#2``), so every source has its own row."""
     seen: dict[str, int] = {}
     out = []
     for name in names:
