@@ -21,6 +21,7 @@ ALLOWED = {
     "arenapref.rejects",
     "arenapref.executors.cli",  # typer option types only
     "arenapref.model.kinds",  # the kind names for --model (heavy parts are imported inside its methods)
+    "arenapref.model.settings",  # the options' defaults (pydantic and kinds only)
 }
 
 
