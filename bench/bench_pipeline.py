@@ -33,8 +33,12 @@ BY_CONVERSATIONS = {"profile", "compare", "topics", "mine"}
 BY_BATTLES = {"train", "evaluate", "ablate", "predict"}
 
 
-def config_text(judge_pairs: int) -> str:
-    return f"""
+def config_text(judge_pairs: int, topics_embedder: str | None = None) -> str:
+    """The bench's PIPELINE.toml; ``topics_embedder`` overrides the map's embedder (None: the default)."""
+    topics = "" if topics_embedder is None else f'[topics]\nembedder = "{topics_embedder}"\n'
+    return (
+        topics
+        + f"""
 [run]
 dir = "run"
 [sources]
@@ -53,6 +57,7 @@ folds = 5
 n_boot = 1000
 curve = [0.5, 1.0]
 """
+    )
 
 
 def tokenize_only(paths: list[Path], tokenizer: str = "cl100k_base") -> dict[str, Any]:
@@ -83,6 +88,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--workdir", type=Path, default=None, help="keep the workspace here (reused if it matches)"
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--topics-embedder",
+        default=None,
+        help="the topic map's embedder (default: the stage's default); 'hybrid' is the default of 2026-12-04",
+    )
     args = ap.parse_args(argv)
 
     from arenapref.pipeline import run_pipeline
@@ -105,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         shutil.rmtree(root / "run", ignore_errors=True)
         generate(synth, conversations=args.n, battles=args.battles, seed=args.seed)
     gen_s = time.perf_counter() - t0
-    (root / "PIPELINE.toml").write_text(config_text(args.judge_pairs), encoding="utf-8")
+    (root / "PIPELINE.toml").write_text(config_text(args.judge_pairs, args.topics_embedder), encoding="utf-8")
     shutil.rmtree(root / "run", ignore_errors=True)
     # The floor is measured right before the pipeline, whose first stage is the profile, so both run
     # under the same load on a shared machine.
