@@ -17,7 +17,8 @@ def exports(
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``: each of ``names`` comes from the first of its
     ``modules`` (space-separated, relative to the package unless spelled from ``arenapref.``) that defines
-    it, imported on first use."""
+    it, imported on first use. List the light modules (the settings) first: a name is looked up in
+    each listed module in turn, and every module looked in is imported."""
     homes = [m if m.startswith("arenapref.") else f"{package}.{m}" for m in modules.split()]
     found: dict[str, Any] = {}
 

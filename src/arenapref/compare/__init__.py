@@ -47,4 +47,4 @@ __all__ = [
     "turns_keys",
 ]
 # Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
-__getattr__, __dir__ = exports(__name__, __all__, "guard near normalize run settings")
+__getattr__, __dir__ = exports(__name__, __all__, "settings guard near normalize run")

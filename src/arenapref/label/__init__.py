@@ -88,5 +88,5 @@ __all__ = [
 # Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
 _LLMCLIENT = "arenapref.llmclient.cache arenapref.llmclient.client arenapref.llmclient.settings"
 __getattr__, __dir__ = exports(
-    __name__, __all__, f"calibration config evaluate judge output parse settings teacher {_LLMCLIENT}"
+    __name__, __all__, f"settings calibration config evaluate judge output parse teacher {_LLMCLIENT}"
 )

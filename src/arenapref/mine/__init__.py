@@ -15,4 +15,4 @@ if TYPE_CHECKING:
 
 __all__ = ["DROPPED_SCHEMA", "ERROR_TEXTS", "ErrorText", "Funnel", "MineResult", "MineSettings", "mine_pairs"]
 # Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
-__getattr__, __dir__ = exports(__name__, __all__, "accounting filters funnel miner settings")
+__getattr__, __dir__ = exports(__name__, __all__, "settings accounting filters funnel miner")

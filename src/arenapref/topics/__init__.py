@@ -14,41 +14,9 @@ the settings models (``topics.settings``, pydantic only) without loading scikit-
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-# name -> the submodule that defines it.
-_LAZY = {
-    **dict.fromkeys(
-        (
-            "EMBEDDERS",
-            "HybridEmbedder",
-            "MiniLMEmbedder",
-            "TfidfSvdEmbedder",
-            "make_embedder",
-            "resolve_embedder",
-        ),
-        "arenapref.topics.embedders",
-    ),
-    **dict.fromkeys(
-        (
-            "Topic",
-            "TopicModel",
-            "assign_topics",
-            "fit_topics",
-            "load_model",
-            "topic_batches",
-            "with_topic_columns",
-        ),
-        "arenapref.topics.fit",
-    ),
-    **dict.fromkeys(
-        ("ProbeReport", "SourceMix", "probe_mixes", "source_mix", "wilson_interval", "write_chart"),
-        "arenapref.topics.probe",
-    ),
-    **dict.fromkeys(("FitSettings", "TopicFitSettings", "TopicProbeSettings"), "arenapref.topics.settings"),
-    **dict.fromkeys(("StaticEmbedder", "distill_vectors"), "arenapref.topics.static"),
-}
+from arenapref.lazy import exports
 
 if TYPE_CHECKING:
     from arenapref.topics.embedders import (
@@ -80,13 +48,6 @@ if TYPE_CHECKING:
     from arenapref.topics.static import StaticEmbedder, distill_vectors
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(module), name)
-
-
 __all__ = [
     "EMBEDDERS",
     "FitSettings",
@@ -113,3 +74,5 @@ __all__ = [
     "with_topic_columns",
     "write_chart",
 ]
+# Each name loads its module on first use, so the settings modules import light (arenapref.lazy).
+__getattr__, __dir__ = exports(__name__, __all__, "settings embedders fit probe static")
