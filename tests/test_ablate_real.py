@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from arenapref.model.ablate import ablate
 
@@ -27,6 +28,7 @@ def _bench() -> object:
     return module
 
 
+@pytest.mark.slow
 def test_ablate_real_verdict_is_seed_stable(shared_data: Path) -> None:
     base, hold, extra = _bench().real_inputs(shared_data, n_extra=1000)  # type: ignore[attr-defined]
     reports = [ablate(base, extra, holdout=hold, repeats=5, n_boot=400, seed=s) for s in range(4)]
@@ -44,6 +46,7 @@ def test_ablate_real_verdict_is_seed_stable(shared_data: Path) -> None:
         )
 
 
+@pytest.mark.slow
 def test_ablate_clear_effect_is_seed_stable(tmp_path: Path) -> None:
     # Many more labeled rows of the same kind clearly help a model trained on few: "helps" at every seed.
     from arenapref.readers import read_battles

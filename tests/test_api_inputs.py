@@ -70,6 +70,7 @@ def judge() -> Iterator[dict[str, str]]:
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.slow
 def test_every_function_takes_every_input_kind(
     kind: str, ws: Any, model_dir: Path, topic_model: Any, judge: dict[str, str], tmp_path: Path
 ) -> None:

@@ -138,6 +138,7 @@ def test_lmsys_and_competition_turn_counts_match_the_files(shared_data: Path) ->
 
 
 @pytest.mark.parametrize("rel", REAL_INPUTS)
+@pytest.mark.slow
 def test_guard_catches_a_verbatim_copy(
     shared_data: Path, rel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -173,6 +174,7 @@ def _guard_catches(
 
 
 @pytest.mark.parametrize("rel", MINABLE)
+@pytest.mark.slow
 def test_mine_exclude_drops_a_verbatim_copy(
     shared_data: Path, rel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -192,6 +194,7 @@ def test_mine_exclude_drops_a_verbatim_copy(
     assert code == 0
 
 
+@pytest.mark.slow
 def test_arena_hard_prompts_from_the_raw_file_are_caught(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -85,6 +85,7 @@ class Squares(BlockStep[int, int, list[int]]):
         return out
 
 
+@pytest.mark.slow
 def test_run_step_whole_and_blocks_agree_in_block_order() -> None:
     assert run_step(Squares(12)) == [x * x for x in range(12)]  # default whole: the blocks in turn
     for ex in (LocalExecutor(), ThreadExecutor(3)):
@@ -219,6 +220,7 @@ def test_mine_blocks_equal(workspace: SynthManifest) -> None:
         _mine_equal(ex, workspace)
 
 
+@pytest.mark.slow
 def test_mine_on_processes_equal(workspace: SynthManifest) -> None:
     """The scan and grouping blocks pickle to worker processes and back."""
     with ProcessExecutor(2) as ex:

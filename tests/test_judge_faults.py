@@ -62,6 +62,7 @@ def _files_containing(root: Path, needle: str) -> list[Path]:
     ("mode", "said"),
     [("html", "not JSON: '<!DOCTYPE html>"), ("400", "http 400"), ("nochoices", "no choices")],
 )
+@pytest.mark.slow
 def test_a_server_that_never_answers_usefully_is_abandoned_early(
     mode: str, said: str, pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -80,6 +81,7 @@ def test_a_server_that_never_answers_usefully_is_abandoned_early(
     assert not out.exists() and not (tmp_path / "run" / "labels.failures.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_a_hanging_server_is_bounded_by_timeout_attempts_and_the_early_abort(
     pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

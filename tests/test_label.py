@@ -137,6 +137,7 @@ def test_retry_after_header_forms() -> None:
 
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
+@pytest.mark.slow
 def test_every_fault_kind_is_survived(kind: str) -> None:
     """Every request's first attempt fails with ``kind``; every pair still ends labeled."""
     table = make_pairs(6)

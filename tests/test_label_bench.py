@@ -21,6 +21,7 @@ def load_bench() -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_bench_judge_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     bench = load_bench()
     args = ["--pairs", "40", "--reference-pairs", "10", "--latency", "0.01", "--concurrency", "4"]

@@ -39,6 +39,7 @@ def _files_containing(root: Path, needle: str) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
 
 
+@pytest.mark.slow
 def test_label_judge_and_teacher_share_one_layout_and_no_key_reaches_disk(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -108,6 +109,7 @@ def test_label_user_mistakes_are_one_sentence(
     assert code == 1 and "price" in err
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_resending_completed_requests(tmp_path: Path) -> None:
     """SIGKILL a labeling process half-way; the rerun sends nothing that was already answered.
 

@@ -85,6 +85,7 @@ def _bench_ablate() -> object:
     return module
 
 
+@pytest.mark.slow
 def test_leaderboard_on_real_votes(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

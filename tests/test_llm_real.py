@@ -51,6 +51,8 @@ SETTINGS = {
     "device": "cpu",
 }
 
+pytestmark = pytest.mark.slow  # a real checkpoint: tens of seconds a test
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _two_threads() -> Iterator[None]:

@@ -39,6 +39,7 @@ def model_dir(synth: SynthManifest, tmp_path_factory: pytest.TempPathFactory) ->
     return out
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_commands(
     synth: SynthManifest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -125,6 +126,7 @@ def test_check_submission_finds_broken_files(
     assert code == 0 and "passed" in out
 
 
+@pytest.mark.slow
 def test_ablate_on_mined_teacher_labeled_pairs(
     synth: SynthManifest, model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

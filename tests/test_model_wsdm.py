@@ -198,6 +198,7 @@ def test_binary_ablation_reports_accuracy(wsdm: dict[str, Path], synth: SynthMan
     assert json.dumps(report.as_dict())
 
 
+@pytest.mark.slow
 def test_headline_oof_is_cross_fitted_and_human_rows_apart(synth: SynthManifest, tmp_path: Path) -> None:
     human = read_battles(synth.train_csv)
     summary = train([synth.train_csv], tmp_path / "a", folds=3, params=FAST)

@@ -58,6 +58,7 @@ def judge_url() -> Iterator[str]:
 
 
 @pytest.mark.parametrize("lib", ["pandas", "polars"])
+@pytest.mark.slow
 def test_notebook_session(lib: str, workspace: Any, judge_url: str, tmp_path: Path) -> None:
     load = LOAD[lib]
     train, test = load(workspace.train_csv), load(workspace.test_csv)

@@ -128,6 +128,7 @@ def test_run_command_reports_config_errors_in_one_sentence(
     assert code == 1 and "not a stage" in err
 
 
+@pytest.mark.slow
 def test_rerun_with_nothing_changed_skips_every_stage_in_seconds(
     reference: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import polars as pl
+import pytest
 
 from arenapref.compare import compare
 from arenapref.label import ajudge_battles, load_judge
@@ -20,6 +21,7 @@ from arenapref.testing.judge_server import ServerSettings, serve_in_thread
 from arenapref.topics.fit import FitSettings, fit_topics
 
 
+@pytest.mark.slow
 def test_notebook_session_with_dataframes(tmp_path: Path) -> None:
     m = generate(tmp_path / "ws", conversations=3000, battles=800, seed=0)
     train = pd.read_csv(m.train_csv)

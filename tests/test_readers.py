@@ -139,6 +139,7 @@ _cell_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_s
         max_size=8,
     )
 )
+@pytest.mark.slow
 def test_csv_reader_never_crashes_and_loses_nothing(tmp_path: Path, cells: list[str]) -> None:
     """Whatever lands in the prompt cells, every row is either read or rejected with a reason."""
     rows = [[str(i), "m", "n", cell, '["a"]', '["b"]', "1", "0", "0"] for i, cell in enumerate(cells)]

@@ -113,6 +113,7 @@ def test_competition_csvs_have_the_kaggle_layout(ws: SynthManifest) -> None:
     assert "\\ud83d\\ude0a" in raw  # ensure_ascii JSON, like the Kaggle file
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
     def files(root: Path) -> dict[str, bytes]:
         return {

@@ -96,6 +96,7 @@ def test_fit_recovers_planted_topics(fitted: object, planted: tuple[pa.Table, li
     assert sum(sizes) == model.stats["kept"]  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_same_seed_same_topics(planted: tuple[pa.Table, list[int]], tmp_path: Path) -> None:
     a = fit_topics(planted[0], FitSettings(k=5, seed=7))
     b = fit_topics(planted[0], FitSettings(k=5, seed=7))

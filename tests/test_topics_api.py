@@ -79,6 +79,7 @@ def _probe_json(path: Path, names: dict[str, str] | None = None) -> Any:
     return json.loads(text)
 
 
+@pytest.mark.slow
 def test_cli_pipeline_and_api_write_the_same_map_and_probe(
     synth: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -145,6 +146,7 @@ def planted_map() -> tuple[TopicModel, pa.Table]:
     return fit_topics(table, FitSettings(k=5, seed=0, map_sample=240)), table
 
 
+@pytest.mark.slow
 def test_the_probe_embeds_only_what_the_map_did_not(
     planted_map: tuple[TopicModel, pa.Table], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -173,6 +175,7 @@ def test_the_probe_embeds_only_what_the_map_did_not(
     assert report.mixes[0].n == 300 and report.mixes[1].n == 100
 
 
+@pytest.mark.slow
 def test_minilm_vectors_do_not_depend_on_the_batch() -> None:
     """What the reuse rests on: a prompt's MiniLM vector is the same bit for bit alone, in a batch of
     others (other padding widths) and with another thread count."""
@@ -184,6 +187,7 @@ def test_minilm_vectors_do_not_depend_on_the_batch() -> None:
     assert np.array_equal(together, alone) and np.array_equal(together, reversed_)
 
 
+@pytest.mark.slow
 def test_an_executor_does_not_change_a_sampled_probe(
     planted_map: tuple[TopicModel, pa.Table], synth: Path, tmp_path: Path
 ) -> None:

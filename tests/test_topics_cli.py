@@ -27,6 +27,7 @@ def planted_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_parquet(table, tmp_path_factory.mktemp("planted") / "conversations.parquet")
 
 
+@pytest.mark.slow
 def test_cli_fit_show_probe_assign(planted_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "map"
     result = runner.invoke(
@@ -95,6 +96,7 @@ def test_cli_errors_are_one_sentence(planted_file: Path, tmp_path: Path) -> None
         assert exc.value.code == 1
 
 
+@pytest.mark.slow
 def test_probe_real_arena_prompts_vs_lmsys_sample(shared_data: Path, tmp_path: Path) -> None:
     """Fit on the 1,135 real Arena prompts, then probe the LMSYS sample against the FastChat questions."""
     model_dir = tmp_path / "arena_map"
@@ -193,6 +195,7 @@ def test_minilm_missing_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
         MiniLMEmbedder().embed(pa.array(["hello"]))
 
 
+@pytest.mark.slow
 def test_bench_smoke(tmp_path: Path) -> None:
     bench_dir = Path(__file__).resolve().parents[1] / "bench"
     sys.path.insert(0, str(bench_dir))
@@ -222,6 +225,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert 0 <= figures["ari"] <= 1 and "reference_ari" in figures
 
 
+@pytest.mark.slow
 def test_llm_titles_through_the_chat_client(planted_file: Path, tmp_path: Path) -> None:
     from arenapref.testing.judge_server import serve_in_thread
     from arenapref.topics.titles import clean_title, title_messages

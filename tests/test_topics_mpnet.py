@@ -48,6 +48,7 @@ def test_a_missing_part_is_one_sentence_naming_it(monkeypatch: pytest.MonkeyPatc
 
 
 @needs_mpnet
+@pytest.mark.slow
 def test_mpnet_embeds_like_a_sentence_model(mpnet_cache: Path) -> None:
     emb = make_embedder("mpnet")
     texts = [
@@ -72,6 +73,7 @@ def test_mpnet_embeds_like_a_sentence_model(mpnet_cache: Path) -> None:
 
 
 @needs_mpnet
+@pytest.mark.slow
 def test_mpnet_map_fits_saves_and_assigns(mpnet_cache: Path, tmp_path: Path) -> None:
     table, truth = planted_table(8, seed=3)  # 40 prompts, 5 planted topics
     model = fit_topics(table, FitSettings(k=5, seed=0, embedder="mpnet"))

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.skipif(not embed_extra_installed(), reason="the embed e
 SMALL_VOCAB = 6000  # ids below 6000 hold the ~4,000 most frequent English words of the BERT vocabulary
 
 
+@pytest.mark.slow
 def test_distillation_is_cached_and_reused(tmp_path: Path) -> None:
     table, info = distill_vectors(dim=32, drop=2, vocab_limit=SMALL_VOCAB, cache=tmp_path)
     assert not info["reused"] and table.shape == (30522, 32)
@@ -47,6 +48,7 @@ def test_distillation_is_cached_and_reused(tmp_path: Path) -> None:
     assert not info3["reused"] and np.allclose(rebuilt, table, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_static_embedder_meaning_and_round_trip(tmp_path: Path) -> None:
     emb = StaticEmbedder(vocab_limit=SMALL_VOCAB)
     texts = pa.array(
@@ -75,6 +77,7 @@ def test_contextualise_replaces_seen_tokens_and_maps_the_rest() -> None:
     assert not out[360:].any()
 
 
+@pytest.mark.slow
 def test_context_outputs_are_minilm_and_cached(tmp_path: Path) -> None:
     texts = ["How do I bake bread at home?", "Write a python function that sorts a list", "   "]
     arrays, info = contextual_outputs(texts, cache=tmp_path)
@@ -92,6 +95,7 @@ def test_context_outputs_are_minilm_and_cached(tmp_path: Path) -> None:
     assert raw_token_table(vocab_limit=SMALL_VOCAB, cache=tmp_path)[1]["reused"] and not raw_info["reused"]
 
 
+@pytest.mark.slow
 def test_sentence_map_is_learnt_deterministic_and_saved() -> None:
     prompts, _ = planted_prompts(12, seed=3)
     texts = pa.array(prompts)
@@ -131,6 +135,7 @@ def test_auto_falls_back_to_tfidf_without_the_extra(monkeypatch: pytest.MonkeyPa
     assert model.embedder.name == "tfidf" and model.settings.embedder == "tfidf" and model.notes == [note]
 
 
+@pytest.mark.slow
 def test_every_row_gets_a_topic_or_a_reason(tmp_path: Path) -> None:
     table, _ = planted_table(20, seed=1)
     model = fit_topics(table, FitSettings(k=5, seed=0, embedder="hybrid", distill_vocab=SMALL_VOCAB))
@@ -166,6 +171,7 @@ def _ari(name: str, texts: list[str], labels: list[str]) -> float:
     return float(np.mean(scores))
 
 
+@pytest.mark.slow
 def test_default_embedder_beats_tfidf_on_real_labels(shared_data: Path) -> None:
     """The real path: the whole vocabulary distilled from the bundled ONNX, on PandaLM's 50 apps."""
     rows = json.loads((shared_data / "pandalm_human_999" / "testset-v1.json").read_text(encoding="utf-8"))

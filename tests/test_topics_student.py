@@ -38,6 +38,7 @@ def test_matched_agreement_ignores_topic_numbering() -> None:
     assert matched_agreement(a, np.array([2, 2, 0, 1, 1, 1]), 3) == pytest.approx(5 / 6)
 
 
+@pytest.mark.slow
 def test_default_map_is_minilm_with_a_student(
     student_map: TopicModel, planted: tuple[pa.Table, list[int]]
 ) -> None:
@@ -67,12 +68,14 @@ def test_student_map_round_trips(student_map: TopicModel, tmp_path: Path) -> Non
     assert loaded.assign_texts(texts)[2] == -1
 
 
+@pytest.mark.slow
 def test_a_small_fit_places_rows_with_the_transformer() -> None:
     model = fit_topics(planted_table(40, seed=5)[0], FitSettings(k=5, seed=0, distill_vocab=SMALL_VOCAB))
     assert model.student is None and model.assigner == "minilm"
     assert any("too few for a student" in n for n in model.notes)
 
 
+@pytest.mark.slow
 def test_assign_transformer_keeps_no_student(planted: tuple[pa.Table, list[int]]) -> None:
     model = fit_topics(planted[0], FitSettings(k=5, seed=0, assign="transformer", distill_vocab=SMALL_VOCAB))
     assert model.student is None and model.assigner == "minilm"
@@ -95,6 +98,7 @@ def test_probe_samples_a_transformer_map_exactly(
     assert everything.mixes[0].n == table.num_rows and everything.assigner == "student"
 
 
+@pytest.mark.slow
 def test_cli_fit_prints_student_agreement_next_to_seed_stability(
     planted: tuple[pa.Table, list[int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -114,6 +118,7 @@ def test_cli_fit_prints_student_agreement_next_to_seed_stability(
     assert code == 0 and "placed by the transformer" in out and "student agreement" in out
 
 
+@pytest.mark.slow
 def test_map_sample_caps_the_transformer_pass(planted: tuple[pa.Table, list[int]]) -> None:
     capped = fit_topics(planted[0], FitSettings(k=5, seed=0, distill_vocab=SMALL_VOCAB, map_sample=300))
     whole = fit_topics(planted[0], FitSettings(k=5, seed=0, embedder="tfidf", map_sample=300))
