@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -393,3 +394,20 @@ def test_a_compare_side_may_be_several_sources_with_their_rejects(tmp_path: Path
         and both.report["right"]["rejected_rows"] == alone[0].report["right"]["rejected_rows"]
     )
     assert both.report["left_in_right"]["matched"] == sum(r.report["left_in_right"]["matched"] for r in alone)
+
+
+def test_embedder_names_are_the_registry_and_an_unknown_one_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The light list the settings and the command line validate with is the embedders' registry."""
+    from arenapref.topics.embedders import AUTO, EMBEDDERS
+    from arenapref.topics.settings import EMBEDDER_NAMES
+
+    assert set(EMBEDDER_NAMES) == {AUTO, *EMBEDDERS}
+    expected = "unknown embedder 'nope'; expected one of " + ", ".join(EMBEDDER_NAMES)
+    with pytest.raises(ArenaprefError, match=re.escape(expected)):
+        api.fit_topics(tmp_path / "absent.parquet", embedder="nope")
+    code, _, err = run_cli(
+        ["topics", "fit", str(tmp_path), "-o", str(tmp_path / "m"), "--embedder", "nope"], capsys
+    )
+    assert (code, err) == (1, f"error: --embedder {expected}")

@@ -12,7 +12,8 @@ import pyarrow.parquet
 import pytest
 
 from arenapref.mine import MineResult, MineSettings, mine_pairs
-from arenapref.mine.pairing import PairingSettings, apply_caps, match, max_pairs
+from arenapref.mine.miner import pairing_settings
+from arenapref.mine.pairing import apply_caps, match, max_pairs
 from arenapref.records import Conversation, Turn, conversations_table
 from arenapref.writers import write_parquet
 from cli_helpers import run_cli as _cli
@@ -197,7 +198,7 @@ def test_matching_is_valid_and_maximal(seed: int) -> None:
     n = int(rng.integers(1, 60))
     group = rng.integers(0, 6, n)
     model = rng.integers(0, int(rng.integers(1, 5)) + 1, n)
-    pairs = match(group, model, PairingSettings(seed=seed))
+    pairs = match(group, model, pairing_settings(MineSettings(seed=seed)))
     assert (group[pairs[:, 0]] == group[pairs[:, 1]]).all()
     assert (model[pairs[:, 0]] != model[pairs[:, 1]]).all()
     assert len(set(pairs.ravel().tolist())) == pairs.size
@@ -229,10 +230,15 @@ def test_caps_masks() -> None:
     pairs = np.array([[0, 1], [2, 3], [4, 5], [6, 7]])
     group = np.array([0, 0, 0, 0, 0, 0, 1, 1])
     model = np.array([0, 1, 0, 1, 0, 1, 0, 1])
-    prompt_drop, model_drop = apply_caps(pairs, group, model, PairingSettings(max_pairs_per_prompt=2))
+    prompt_drop, model_drop = apply_caps(
+        pairs, group, model, pairing_settings(MineSettings(max_pairs_per_prompt=2))
+    )
     assert prompt_drop.sum() == 1 and not prompt_drop[3] and not model_drop.any()
     _, model_drop = apply_caps(
-        pairs, group, model, PairingSettings(max_pairs_per_prompt=None, max_pairs_per_model_pair=1)
+        pairs,
+        group,
+        model,
+        pairing_settings(MineSettings(max_pairs_per_prompt=None, max_pairs_per_model_pair=1)),
     )
     assert model_drop.sum() == 3
 

@@ -29,9 +29,8 @@ from arenapref.cli.common import (
     settings_options,
     start_command,
 )
-from arenapref.errors import ArenaprefError
 from arenapref.executors.cli import AddressOption, ExecutorOption, executor_for
-from arenapref.topics.settings import TopicFitSettings, TopicProbeSettings
+from arenapref.topics.settings import EMBEDDER_NAMES, TopicFitSettings, TopicProbeSettings
 
 if TYPE_CHECKING:
     from arenapref.topics.fit import TopicModel
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
 FIT = TopicFitSettings.model_fields
 PROBE = TopicProbeSettings.model_fields
 # The names arenapref.topics.embedders accepts (kept here so --help imports no stage code).
-EMBEDDER_NAMES = ("auto", "hybrid", "static", "tfidf", "minilm", "mpnet")
 #: ``TopicProbeSettings`` fields whose option is not ``--`` and the name with dashes.
 PROBE_FLAGS = {"probe_sample": "--sample"}
 
@@ -121,8 +119,6 @@ def fit(
     from arenapref.api import fit_topics
     from arenapref.settings import build
 
-    if embedder not in EMBEDDER_NAMES:
-        raise ArenaprefError(f"unknown embedder {embedder!r}; choose one of {', '.join(EMBEDDER_NAMES)}")
     values = {"k": k, "sample": sample, "map_sample": map_sample, "embedder": embedder, "seed": seed}
     with settings_options():
         settings = build(

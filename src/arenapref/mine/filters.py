@@ -142,13 +142,14 @@ def error_regex(texts: Sequence[ErrorText]) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class FilterSettings:
-    """What a usable record looks like; the defaults keep every non-broken record."""
+    """What a usable record looks like: the filters' share of ``MineSettings`` (which holds the defaults;
+    ``miner.filter_settings`` builds this) plus the error texts that mark a failed answer."""
 
-    key: KeyMode = "all"
-    languages: tuple[str, ...] = ()
-    min_answer_chars: int = 1
-    max_answer_chars: int | None = None
-    error_texts: tuple[ErrorText, ...] = ERROR_TEXTS
+    key: KeyMode
+    languages: tuple[str, ...]
+    min_answer_chars: int
+    max_answer_chars: int | None
+    error_texts: tuple[ErrorText, ...]
 
 
 @dataclass(slots=True)

@@ -158,10 +158,11 @@ def near_prompt_groups(ok: pl.DataFrame, store: TextStore, threshold: float) -> 
 @dataclass(frozen=True)
 class GroupSettings:
     """What the grouping needs of a mining run's settings: the near-duplicate prompt threshold (None:
-    group by exact key only) and the answer similarity above which an answer repeats another."""
+    group by exact key only) and the answer similarity above which an answer repeats another (the defaults
+    are ``MineSettings``')."""
 
-    near_threshold: float | None = None
-    answer_similarity: float | None = 0.9
+    near_threshold: float | None
+    answer_similarity: float | None
 
 
 def group_records(recs: pl.DataFrame, store: TextStore, settings: GroupSettings) -> pl.DataFrame:

@@ -25,12 +25,13 @@ import polars as pl
 
 @dataclass(frozen=True, slots=True)
 class PairingSettings:
-    """How many pairs a record, a prompt group and a model pair may contribute (None = no cap)."""
+    """How many pairs a record, a prompt group and a model pair may contribute (None = no cap): the
+    pairing's share of ``MineSettings`` (which holds the defaults; ``miner.pairing_settings`` builds this)."""
 
-    max_uses: int = 1
-    max_pairs_per_prompt: int | None = 5
-    max_pairs_per_model_pair: int | None = None
-    seed: int = 0
+    max_uses: int
+    max_pairs_per_prompt: int | None
+    max_pairs_per_model_pair: int | None
+    seed: int
 
 
 def max_pairs(n: int, largest: int) -> int:

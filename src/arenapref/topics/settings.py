@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from arenapref.settings import StageSettings, build
+
+# The embedders a map can be fitted with ("auto": the best one installed). The classes live in
+# topics.embedders (EMBEDDERS, a test keeps the two in step); the names are here so that the settings,
+# the command line's help and its validation read them without importing the embedders.
+EMBEDDER_NAMES = ("auto", "hybrid", "static", "tfidf", "minilm", "mpnet")
 
 
 class TopicMapSettings(StageSettings):
@@ -37,6 +42,13 @@ class TopicMapSettings(StageSettings):
     seed: int = Field(default=0, ge=0)
     english_only: bool = True
     assign: Literal["student", "transformer"] = "student"
+
+    @field_validator("embedder")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in EMBEDDER_NAMES:
+            raise ValueError(f"unknown embedder {name!r}; expected one of {', '.join(EMBEDDER_NAMES)}")
+        return name
 
 
 class FitSettings(TopicMapSettings):
@@ -85,4 +97,4 @@ class TopicProbeSettings(StageSettings):
     unique_prompts: bool = False
 
 
-__all__ = ["FitSettings", "TopicFitSettings", "TopicMapSettings", "TopicProbeSettings"]
+__all__ = ["EMBEDDER_NAMES", "FitSettings", "TopicFitSettings", "TopicMapSettings", "TopicProbeSettings"]
