@@ -10,7 +10,7 @@ the key's dotted path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -78,6 +78,15 @@ def build(cls: type[S], **values: Any) -> S:
         raise SettingsError(field, problem) from None
 
 
+def known(what: str, name: str, names: Iterable[str]) -> str:
+    """``name`` if it is one of ``names``; otherwise the one sentence every registry-backed setting (model
+    kinds, embedders) gives, for a field validator to raise."""
+    names = list(names)
+    if name not in names:
+        raise ValueError(f"unknown {what} {name!r}; expected one of {', '.join(names)}")
+    return name
+
+
 def settings_or_fields(cls: type[S], settings: S | None, fields: Mapping[str, Any]) -> S:
     """A Python API function's settings: ``settings`` as given, or ``cls`` built from keyword ``fields``.
 
@@ -93,4 +102,4 @@ def settings_or_fields(cls: type[S], settings: S | None, fields: Mapping[str, An
     return settings
 
 
-__all__ = ["SettingsError", "StageSettings", "build", "problem_text", "settings_or_fields"]
+__all__ = ["SettingsError", "StageSettings", "build", "known", "problem_text", "settings_or_fields"]

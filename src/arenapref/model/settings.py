@@ -23,7 +23,7 @@ from pydantic import (
 
 from arenapref.errors import ArenaprefError
 from arenapref.model.kinds import DEFAULT_KIND, KINDS, kind
-from arenapref.settings import StageSettings
+from arenapref.settings import StageSettings, known
 
 Params = dict[str, int | float | str | bool]
 Task = Literal["auto", "three-way", "binary"]
@@ -79,9 +79,7 @@ class TrainSettings(StageSettings):
     @field_validator("model")
     @classmethod
     def _known(cls, name: str) -> str:
-        if name not in KINDS:
-            raise ValueError(f"unknown model {name!r}; expected one of {', '.join(KINDS)}")
-        return name
+        return known("model", name, KINDS)
 
     @field_validator("params")
     @classmethod
@@ -99,8 +97,7 @@ class TrainSettings(StageSettings):
 
 
 def _repeatable(name: str) -> str:
-    if name not in KINDS:
-        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(KINDS)}")
+    known("model", name, KINDS)
     if not KINDS[name].repeatable:
         cheap = ", ".join(n for n, k in KINDS.items() if k.repeatable)
         raise ValueError(f"`model`={name}: ablate trains each arm several times; use {cheap}")

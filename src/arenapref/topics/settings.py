@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from arenapref.settings import StageSettings, build
+from arenapref.settings import StageSettings, build, known
 
 # The embedders a map can be fitted with ("auto": the best one installed). The classes live in
 # topics.embedders (EMBEDDERS, a test keeps the two in step); the names are here so that the settings,
@@ -46,9 +46,7 @@ class TopicMapSettings(StageSettings):
     @field_validator("embedder")
     @classmethod
     def _known(cls, name: str) -> str:
-        if name not in EMBEDDER_NAMES:
-            raise ValueError(f"unknown embedder {name!r}; expected one of {', '.join(EMBEDDER_NAMES)}")
-        return name
+        return known("embedder", name, EMBEDDER_NAMES)
 
 
 class FitSettings(TopicMapSettings):
