@@ -5,6 +5,7 @@ and roles (§5) and the reader parts of issue 22 §5, each on a small file built
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 
 from arenapref.errors import InputFormatError
 from arenapref.readers import FORMATS, open_source, read_battles
-from arenapref.readers.base import coin
+from arenapref.readers.base import coin, coins_of
 from arenapref.readers.pairwise import parse_mapping
 from arenapref.testing.layouts import LAYOUTS, records, write
 from cli_helpers import run_cli
@@ -103,6 +104,30 @@ def test_rated_completions_pair_by_rating_difference_with_ties_and_a_cap(tmp_pat
         assert (r["p_a"], r["p_b"], r["p_tie"]) == expected
     assert sum(1 for r in second if r["p_tie"] == 1.0) == 1
     assert src.rejects.recovered["completion without a response or rating not paired"] == 2
+
+
+@pytest.mark.parametrize("name", ["ultrafeedback", "helpsteer"])
+def test_rated_pairs_go_to_a_or_b_by_their_own_bit_of_the_record_coins(tmp_path: Path, name: str) -> None:
+    """The k-th pair of a record (in the pairing order over its usable completions) is swapped exactly
+    when bit k of ``coins_of(record id)`` is set; both placements occur, and a second read is the same."""
+    path = write(name, tmp_path, 60)
+    rows = open_source(path).read_table().to_pylist()
+    assert rows == open_source(path).read_table().to_pylist()
+    by_record: dict[str, list[dict[str, object]]] = {}
+    for row in rows:
+        by_record.setdefault(str(row["provenance"][0]), []).append(row)
+    swapped = 0
+    for rid, pairs in by_record.items():
+        usable = sorted({int(p) for r in pairs for p in str(r["id"]).rsplit(":", 1)[1].split("-")})
+        order = list(itertools.combinations(usable, 2))
+        for row in pairs:
+            i, j = (int(p) for p in str(row["id"]).rsplit(":", 1)[1].split("-"))
+            a, b = (int(p) for p in str(row["provenance"][1]).split(":")[1].split(","))
+            assert {a, b} == {i, j} and i < j
+            k = order.index((i, j))
+            assert (a, b) == ((j, i) if coins_of(rid) >> k & 1 else (i, j)), (row["id"], k)
+            swapped += a > b
+    assert 0.3 < swapped / len(rows) < 0.7, (swapped, len(rows))
 
 
 def test_helpsteer_groups_rows_by_prompt(tmp_path: Path) -> None:

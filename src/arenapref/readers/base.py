@@ -346,9 +346,16 @@ def coin(record_id: str) -> bool:
 
     Why: preference sets list the winner first; a model trained on them as they are learns the position.
     """
+    return bool(coins_of(record_id) & 1)
+
+
+def coins_of(record_id: str) -> int:
+    """Eight fair coins per record id, one per bit (bit 0 is ``coin``): a record that yields several pairs
+    (rated completions) places its k-th pair by bit k, with one hash for the record instead of one per pair.
+    """
     h = _COIN.copy()  # the keyed state, copied: cheaper than keying a new hash for every record
     h.update(record_id.encode("utf-8", "replace"))
-    return bool(h.digest()[0] & 1)
+    return h.digest()[0]
 
 
 _COIN = hashlib.blake2b(digest_size=1, key=SWAP_SEED)

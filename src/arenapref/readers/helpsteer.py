@@ -27,7 +27,7 @@ from arenapref.readers.base import (
 )
 from arenapref.readers.files import CSV_SUFFIXES, JSON_SUFFIXES, TABLE_SUFFIXES
 from arenapref.readers.jsoncells import CellError, content_text
-from arenapref.readers.rated import Prompt, Rated, rated_batches, rating_of
+from arenapref.readers.rated import Usable, rated_batches, rating_of
 
 COLUMNS = ("prompt", "response", "helpfulness")
 
@@ -51,10 +51,10 @@ def _groups(records: Records, opts: ReadOptions) -> Records:
         yield members[0][0], {"prompt": prompt, "members": members}
 
 
-def _usable(group: dict[str, object], row_no: int, opts: ReadOptions) -> Prompt | str:
+def _usable(group: dict[str, object], row_no: int, opts: ReadOptions) -> Usable | str:
     members = group["members"]
     assert isinstance(members, list)
-    items: list[Rated] = []
+    got = Usable(record_id({}, (), opts.where, row_no), [str(group["prompt"])], [], [], [], [])
     for rn, rec in members:
         rating = rating_of(rec.get("helpfulness"))
         try:
@@ -65,10 +65,13 @@ def _usable(group: dict[str, object], row_no: int, opts: ReadOptions) -> Prompt 
         if rating is None or text is None:
             opts.rejects.add(opts.where, rn, "response without a numeric helpfulness rating")
             continue
-        items.append(Rated(rn, text, rec.get("model"), rating))
-    if len(items) < 2:
+        got.positions.append(rn)
+        got.texts.append(text)
+        got.models.append(rec.get("model"))
+        got.ratings.append(rating)
+    if len(got.texts) < 2:
         return "only one rated response to this prompt: nothing to pair it with"
-    return record_id({}, (), opts.where, row_no), [str(group["prompt"])], items
+    return got
 
 
 def _read(path: Path, opts: ReadOptions) -> Iterator[pa.RecordBatch]:
