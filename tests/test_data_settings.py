@@ -396,6 +396,24 @@ def test_a_compare_side_may_be_several_sources_with_their_rejects(tmp_path: Path
     assert both.report["left_in_right"]["matched"] == sum(r.report["left_in_right"]["matched"] for r in alone)
 
 
+def test_a_list_side_alone_is_searched_for_duplicates_within_it(tmp_path: Path) -> None:
+    """``compare([a, b])`` with no right side is one prompt set searched for duplicates, as ``compare(a)``
+    is, not the set against a second copy of itself (which matched every record)."""
+    generate(tmp_path / "s", conversations=0, battles=60, seed=2)
+    train = tmp_path / "s" / "competition" / "train.csv"
+    alone = api.compare(train, progress=False).report
+    twice = api.compare([train, train], progress=False).report
+    assert alone["same_source"] and twice["same_source"]
+    assert alone["right"]["within"]["duplicate_records"] == 0
+    records = alone["left"]["records"]
+    within = twice["right"]["within"]
+    assert (within["records"], within["duplicate_records"], within["clusters_with_duplicates"]) == (
+        2 * records,
+        2 * records,
+        records,
+    )
+
+
 def test_embedder_names_are_the_registry_and_an_unknown_one_is_one_sentence(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

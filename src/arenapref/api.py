@@ -137,7 +137,8 @@ def compare(
     ``fields`` are ``compare.settings.CompareSettings`` fields (``threshold``, ``turns``, ``text``,
     ``mask_pii``, ``near``, ``sample``, ``seed``), or pass ``settings``; ``split`` picks one split of a
     folder or DatasetDict with several. Paths and opened reader ``Source``s are streamed, and a side may
-    be a list of them (read in order as one side, named ``left_name``/``right_name``); ``executor``
+    be a list of them (read in order as one side, named ``left_name``/``right_name``; with no ``right``
+    that one set is searched for duplicates within it); ``executor``
     (streamed sides only) reads and matches on it (``arenapref.executors``); ``result.sources`` holds
     every source read, with its reject log.
 

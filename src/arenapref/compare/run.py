@@ -422,6 +422,17 @@ def _side_report(side: Side, sources: list[Source]) -> dict[str, Any]:
     }
 
 
+def _same_side(left: Side, right: Side) -> bool:
+    """Whether both sides are one prompt set (the same object, or the same files in the same order), so
+    the comparison is for duplicates within it, not of a set against a second copy of itself."""
+    if left is right:
+        return True
+    ls = [left] if isinstance(left, (str, Path, Source)) else list(left)
+    rs = [right] if isinstance(right, (str, Path, Source)) else list(right)
+    paths = [Path(x).resolve() for x in (*ls, *rs) if isinstance(x, (str, Path))]
+    return len(ls) == len(rs) and len(paths) == 2 * len(ls) and paths[: len(ls)] == paths[len(ls) :]
+
+
 def compare_paths(
     left: Side,
     right: Side,
@@ -449,12 +460,7 @@ def compare_paths(
     settings = settings or CompareSettings()
     t0 = time.perf_counter()
     ls, lsrcs = read_side(left, format_left, settings, progress, "read LEFT", executor, split)
-    same = (
-        isinstance(left, (str, Path))
-        and isinstance(right, (str, Path))
-        and Path(left).resolve() == Path(right).resolve()
-        and format_left == format_right
-    )
+    same = _same_side(left, right) and format_left == format_right
     rs, rsrcs = (
         (None, lsrcs)
         if same
