@@ -332,6 +332,20 @@ def test_a_bad_regeneration_value_names_its_option(
     assert (code, err) == (1, "error: --regen-max-tokens must be ≥ 1, not 0")
 
 
+def test_regeneration_without_an_endpoint_is_one_sentence_from_the_library(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check lives in ``mine.regenerate.regeneration``; the command line shows its flag."""
+    from arenapref.mine.regenerate import regeneration
+
+    for var in ("ARENAPREF_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(ArenaprefError, match="regeneration needs `base_url`"):
+        regeneration(RegenerateSettings(model="m"))
+    code, _, err = run_cli([*_argv("mine", tmp_path), "--regenerate-model", "m"], capsys)
+    assert code == 1 and err.startswith("error: regeneration needs --base-url (or ARENAPREF_BASE_URL"), err
+
+
 def test_pipeline_and_command_line_regenerate_the_same_pairs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -221,8 +221,6 @@ def mine(
         settings = build(
             MineSettings, **{k: (v or None) if k in ZERO_IS_NONE else v for k, v in values.items()}
         )
-    if regenerate_model and not base_url:
-        raise ArenaprefError("--regenerate-model needs --base-url (or ARENAPREF_BASE_URL / OPENAI_BASE_URL)")
     regen_values = {
         "model": regenerate_model or None,
         "base_url": base_url,

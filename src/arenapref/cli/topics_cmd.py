@@ -7,6 +7,7 @@ stays light.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -22,6 +23,7 @@ from arenapref.cli.common import (
     SplitOption,
     command_progress,
     console,
+    default_of,
     emit_json,
     open_input,
     progress_enabled,
@@ -37,9 +39,7 @@ if TYPE_CHECKING:
     from arenapref.topics.probe import ProbeReport
 
 # The settings models own every default (topics.settings is pydantic only: --help stays light).
-FIT = TopicFitSettings.model_fields
-PROBE = TopicProbeSettings.model_fields
-# The names arenapref.topics.embedders accepts (kept here so --help imports no stage code).
+_fit, _probe = partial(default_of, TopicFitSettings), partial(default_of, TopicProbeSettings)
 #: ``TopicProbeSettings`` fields whose option is not ``--`` and the name with dashes.
 PROBE_FLAGS = {"probe_sample": "--sample"}
 
@@ -63,17 +63,17 @@ def _topics_json(model: TopicModel) -> list[dict[str, Any]]:
 def fit(
     source: Annotated[Path, typer.Argument(help="Conversations or battles to learn the topics from.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the topic map into.")],
-    k: Annotated[int, typer.Option("--k", help="Number of topics.")] = FIT["k"].default,
-    sample: Annotated[int, typer.Option("--sample", help="Rows sampled at random before filtering.")] = FIT[
+    k: Annotated[int, typer.Option("--k", help="Number of topics.")] = _fit("k"),
+    sample: Annotated[int, typer.Option("--sample", help="Rows sampled at random before filtering.")] = _fit(
         "sample"
-    ].default,
+    ),
     map_sample: Annotated[
         int,
         typer.Option(
             "--map-sample",
             help="Kept prompts a transformer embeds and clusters, a seeded sample (0: all of them).",
         ),
-    ] = FIT["map_sample"].default,
+    ] = _fit("map_sample"),
     embedder: Annotated[
         str,
         typer.Option(
@@ -81,7 +81,7 @@ def fit(
             envvar="ARENAPREF_TOPIC_EMBEDDER",
             help=f"Embedder: {', '.join(EMBEDDER_NAMES)} (auto: minilm, or tfidf without the embed extra).",
         ),
-    ] = FIT["embedder"].default,
+    ] = _fit("embedder"),
     assign: Annotated[
         Literal["student", "transformer"],
         typer.Option(
@@ -89,13 +89,13 @@ def fit(
             help="How a transformer map places other rows: a fast student trained on the fit sample's "
             "transformer topics, or the transformer itself (exact, about 100 prompts/s).",
         ),
-    ] = FIT["assign"].default,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the sample, the SVD and k-means.")] = FIT[
+    ] = _fit("assign"),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sample, the SVD and k-means.")] = _fit(
         "seed"
-    ].default,
+    ),
     english_only: Annotated[
         bool, typer.Option("--english-only/--all-languages", help="Keep English prompts only (paper).")
-    ] = FIT["english_only"].default,
+    ] = _fit("english_only"),
     threads: Annotated[
         int,
         typer.Option(
@@ -103,7 +103,7 @@ def fit(
             envvar="ARENAPREF_THREADS",
             help="BLAS/OpenMP threads for the SVD and k-means; 0: every core of the machine.",
         ),
-    ] = FIT["threads"].default,
+    ] = _fit("threads"),
     fmt: FormatOption = None,
     split: SplitOption = None,
     rejects_path: RejectsOption = None,
@@ -222,7 +222,7 @@ def probe_cmd(
             "--unique-prompts/--all-rows",
             help="Count each distinct prompt once per source (FastChat folders repeat a question per model).",
         ),
-    ] = PROBE["unique_prompts"].default,
+    ] = _probe("unique_prompts"),
     sample: Annotated[
         int,
         typer.Option(
@@ -232,7 +232,7 @@ def probe_cmd(
             "source's prompts the map embedded are not embedded again); 0 places every row through "
             "the student.",
         ),
-    ] = PROBE["probe_sample"].default,
+    ] = _probe("probe_sample"),
     fmt: FormatOption = None,
     split: SplitOption = None,
     rejects_path: RejectsOption = None,

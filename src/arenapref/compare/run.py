@@ -381,8 +381,12 @@ def _items(side: Side) -> list[str | Path | Source]:
     return list(side) if isinstance(side, (list, tuple)) else [side]  # type: ignore[list-item]
 
 
+def _item_paths(side: Side) -> list[str]:
+    return [str(item.path if isinstance(item, Source) else item) for item in _items(side)]
+
+
 def _side_name(side: Side) -> str:
-    return "+".join(str(item.path if isinstance(item, Source) else item) for item in _items(side))
+    return "+".join(_item_paths(side))
 
 
 def read_side(
@@ -404,7 +408,7 @@ def read_side(
 
 def _side_report(side: Side, sources: list[Source]) -> dict[str, Any]:
     """Where a side was read from and the rows its readers rejected (one value, or one per source)."""
-    paths = [str(item.path if isinstance(item, Source) else item) for item in _items(side)]
+    paths = _item_paths(side)
     rejects: dict[str, int] = {}
     for src in sources:
         for reason, n in src.rejects.counts.items():
@@ -427,10 +431,12 @@ def _same_side(left: Side, right: Side) -> bool:
     the comparison is for duplicates within it, not of a set against a second copy of itself."""
     if left is right:
         return True
-    ls = [left] if isinstance(left, (str, Path, Source)) else list(left)
-    rs = [right] if isinstance(right, (str, Path, Source)) else list(right)
-    paths = [Path(x).resolve() for x in (*ls, *rs) if isinstance(x, (str, Path))]
-    return len(ls) == len(rs) and len(paths) == 2 * len(ls) and paths[: len(ls)] == paths[len(ls) :]
+    ls, rs = _items(left), _items(right)
+    return (
+        len(ls) == len(rs)
+        and all(isinstance(x, (str, Path)) for x in (*ls, *rs))
+        and [Path(x).resolve() for x in ls] == [Path(x).resolve() for x in rs]  # type: ignore[arg-type]
+    )
 
 
 def compare_paths(
